@@ -1,0 +1,213 @@
+"""Command-line interface: ``emergence-lens --help``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from emergence_lens import __version__
+from emergence_lens._io import atomic_write_text
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Is a sudden jump in a scaling curve a property of the models or of the metric?")
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=2)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.command()
+def theory(
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    c: Annotated[float, typer.Option(help="Scale constant c in CE(N) = (N/c)^alpha.")] = 1e9,
+    alpha: Annotated[float, typer.Option(help="Exponent alpha (< 0).")] = -0.3,
+    lengths: Annotated[str, typer.Option(help="Target lengths L, comma-separated.")] = "1,2,3,4,5",
+    n_choices: Annotated[int, typer.Option(help="Options per multiple-choice question.")] = 4,
+    n_min: Annotated[float, typer.Option(help="Smallest N.")] = 1e7,
+    n_max: Annotated[float, typer.Option(help="Largest N.")] = 1e14,
+    points: Annotated[int, typer.Option(help="Log-spaced N values.")] = 141,
+) -> None:
+    """Closed-form model (paper Fig. 2): write OUT/theory.csv and OUT/theory.png (panels A-F)."""
+    from emergence_lens.experiments.theory import run_theory
+    from emergence_lens.theory import ScalingModel
+
+    try:
+        ls = [int(v) for v in lengths.split(",") if v.strip()]
+        model = ScalingModel(c=c, alpha=alpha, n_choices=n_choices, n_min=n_min, n_max=n_max,
+                             n_points=points)
+        res = run_theory(out, model=model, lengths=ls)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    for f in res.files:
+        console.print(f"wrote {f}")
+
+
+def _config_hash(name: str, quick: bool, seed: int) -> str:
+    return hashlib.sha256(json.dumps([name, quick, seed, __version__]).encode()).hexdigest()[:16]
+
+
+@app.command()
+def reproduce(
+    experiments: Annotated[list[str] | None, typer.Argument(
+        help="Experiments to run (default: all). See `emergence-lens experiments`.")] = None,
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("results"),
+    quick: Annotated[bool, typer.Option(help="Smaller, faster settings.")] = False,
+    seed: Annotated[int, typer.Option(help="Master seed.")] = 0,
+    force: Annotated[bool, typer.Option(help="Rerun experiments already completed in OUT.")] = False,
+) -> None:
+    """Run the paper reproductions on embedded defaults; write figures, CSVs and OUT/summary.md.
+
+    Each experiment writes into OUT/<name>/ and a manifest when it completes; a rerun with the
+    same settings skips completed experiments (resume after an interruption) unless --force.
+    """
+    from emergence_lens.experiments import EXPERIMENTS, get_experiment
+
+    names = experiments or list(EXPERIMENTS)
+    try:
+        exps = [get_experiment(n) for n in names]
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    sections: list[str] = []
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("reproduce", total=len(exps))
+        for exp in exps:
+            progress.update(task, description=f"reproduce: {exp.name}")
+            exp_dir = out / exp.name
+            manifest = exp_dir / "manifest.json"
+            digest = _config_hash(exp.name, quick, seed)
+            if not force and manifest.exists():
+                info = json.loads(manifest.read_text())
+                if info.get("config") == digest and all((exp_dir / f).exists() for f in info["files"]):
+                    sections.append(info["summary_md"])
+                    console.print(f"{exp.name}: already complete in {exp_dir}, skipped (--force reruns)")
+                    progress.advance(task)
+                    continue
+            t0 = time.perf_counter()
+            res = exp.run(exp_dir, quick, seed)
+            elapsed = time.perf_counter() - t0
+            files = sorted({str(Path(f).relative_to(exp_dir)) for f in res.files})
+            atomic_write_text(manifest, json.dumps(
+                {"experiment": exp.name, "config": digest, "quick": quick, "seed": seed,
+                 "version": __version__, "files": files, "summary_md": res.summary_md}, indent=1))
+            sections.append(res.summary_md)
+            console.print(f"{exp.name}: {len(files)} files in {exp_dir} ({elapsed:.1f} s)")
+            progress.advance(task)
+    header = (f"# emergence-lens reproduce\n\nSettings: quick={quick}, seed={seed}, version "
+              f"{__version__}. Command: `emergence-lens reproduce {' '.join(names)}"
+              f"{' --quick' if quick else ''} --out {out}`. Each section's files are in its "
+              "subdirectory.\n")
+    atomic_write_text(out / "summary.md", "\n\n".join([header, *sections]) + "\n")
+    console.print(f"wrote {out / 'summary.md'}")
+
+
+@app.command("experiments")
+def list_experiments() -> None:
+    """List the experiments `reproduce` can run."""
+    from emergence_lens.experiments import EXPERIMENTS
+
+    table = Table("name", "description")
+    for exp in EXPERIMENTS.values():
+        table.add_row(exp.name, exp.description)
+    Console().print(table)
+
+
+@app.command("metrics")
+def list_metrics_cmd() -> None:
+    """List the registered metrics and their properties."""
+    from emergence_lens.metrics import list_metrics
+
+    table = Table("name", "kind", "better", "partners", "paper", "description")
+    for s in list_metrics():
+        table.add_row(s.name, s.kind, "higher" if s.higher_is_better else "lower",
+                      ", ".join(s.partners), s.paper, s.description)
+    Console(width=200).print(table)
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="Records files (.parquet or .jsonl).")]) -> None:
+    """Validate records files; report the first problem with file, row and column."""
+    from emergence_lens.records import RecordsError, read_records
+
+    bad = 0
+    for f in files:
+        try:
+            df = read_records(f)
+        except (RecordsError, FileNotFoundError) as exc:
+            console.print(f"[red]invalid[/] {exc}")
+            bad += 1
+            continue
+        console.print(f"[green]ok[/] {f}: {len(df)} records, {df['model'].nunique()} models, "
+                      f"{df['task'].nunique()} tasks")
+    if bad:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def score(
+    records: Annotated[list[Path], typer.Argument(help="Records files (.parquet or .jsonl).")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    metric: Annotated[list[str] | None, typer.Option(
+        help="Metric to score (repeatable; default: every applicable registered metric).")] = None,
+    tokenizer: Annotated[str, typer.Option(
+        help="Tokens for token_edit_distance: characters or whitespace.")] = "characters",
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples (0: no CIs).")] = 1000,
+    confidence: Annotated[float, typer.Option(help="CI level.")] = 0.95,
+    threshold: Annotated[float, typer.Option(help="Sharpness threshold for verdicts.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Score records under every metric pair: curves with CIs, emergence scores, verdicts, figures."""
+    from emergence_lens.analysis import analyze
+    from emergence_lens.records import RecordsError, read_records, validate_records
+
+    if tokenizer not in ("characters", "whitespace"):
+        _fail("--tokenizer must be 'characters' or 'whitespace' (use the Python API for a callable)")
+    try:
+        frames = [read_records(f) for f in records]
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if len(frames) > 1:
+            validate_records(df, source=" + ".join(map(str, records)))
+        opts = {}
+        if metric is None or "token_edit_distance" in metric:
+            opts["token_edit_distance"] = {"tokenizer": tokenizer}
+        with console.status("scoring, bootstrapping, plotting"):
+            res = analyze(df, out, metrics=metric, metric_options=opts, n_boot=n_boot,
+                          confidence=confidence, seed=seed, threshold=threshold)
+    except (RecordsError, FileNotFoundError, KeyError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    table = Table("family", "task", "metric", "partner", "verdict")
+    for r in res.comparison.itertuples():
+        table.add_row(str(r.family), str(r.task), r.metric, r.partner, r.verdict)
+    Console().print(table)
+    for f in res.files:
+        console.print(f"wrote {f}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Paper reproductions, registered by name; ``emergence-lens reproduce`` runs them.
+
+An experiment is a function ``run(out_dir, quick, seed) -> ExperimentResult``.  Later work adds
+its experiments with :func:`register_experiment`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Experiment", "ExperimentResult", "EXPERIMENTS", "register_experiment", "get_experiment"]
+
+
+@dataclass
+class ExperimentResult:
+    """What an experiment wrote: its files and a markdown section for ``summary.md``."""
+
+    files: list[Path]
+    summary_md: str
+    numbers: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    run: Callable[[Path, bool, int], ExperimentResult]
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register_experiment(exp: Experiment) -> Experiment:
+    if exp.name in EXPERIMENTS:
+        raise ValueError(f"experiment {exp.name!r} is already registered")
+    EXPERIMENTS[exp.name] = exp
+    return exp
+
+
+def get_experiment(name: str) -> Experiment:
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise KeyError(f"unknown experiment {name!r}; available: {sorted(EXPERIMENTS)}") from None
+
+
+def _load_builtin() -> None:
+    # Registration order is the order `reproduce` runs them in.
+    from emergence_lens.experiments import theory  # noqa: F401
+    from emergence_lens.experiments import simulated  # noqa: F401, I001
+
+
+_load_builtin()

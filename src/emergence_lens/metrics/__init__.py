@@ -1,0 +1,131 @@
+"""Per-example metrics, vectorised, registered by name with their properties.
+
+Where is X computed?  One module per idea:
+
+=========================  ==========================================  ======================
+metric                     module                                      kind
+=========================  ==========================================  ======================
+exact_match                :mod:`.exact_match`                         nonlinear, discontinuous
+token_edit_distance        :mod:`.edit_distance`                       linear, discontinuous
+target_log_likelihood      :mod:`.likelihood`                          linear, continuous
+target_token_probability   :mod:`.likelihood`                          linear, continuous
+multiple_choice_grade      :mod:`.multiple_choice`                     nonlinear, discontinuous
+brier_score                :mod:`.multiple_choice`                     nonlinear, continuous
+bigbench_brier_score       :mod:`.multiple_choice`                     nonlinear, continuous
+subset_accuracy            :mod:`.subset`                              nonlinear, discontinuous
+per_item_accuracy          :mod:`.subset`                              linear, discontinuous
+reconstruction_at          :mod:`.reconstruction`                      nonlinear, discontinuous
+mse                        :mod:`.reconstruction`                      nonlinear, continuous
+=========================  ==========================================  ======================
+
+Every function returns one score per example (per group for ``subset_accuracy``); curves
+average them per model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emergence_lens.metrics.edit_distance import token_edit_distance, tokenize
+from emergence_lens.metrics.exact_match import exact_match
+from emergence_lens.metrics.likelihood import target_log_likelihood, target_token_probability
+from emergence_lens.metrics.multiple_choice import (
+    bigbench_brier_score,
+    brier_score,
+    choice_probabilities,
+    multiple_choice_grade,
+)
+from emergence_lens.metrics.reconstruction import mse, reconstruction_at
+from emergence_lens.metrics.registry import (
+    METRICS,
+    MetricSpec,
+    get_metric,
+    list_metrics,
+    register_metric,
+)
+from emergence_lens.metrics.subset import per_item_accuracy, subset_accuracy
+
+__all__ = [
+    "MetricSpec", "METRICS", "register_metric", "get_metric", "list_metrics",
+    "exact_match", "token_edit_distance", "tokenize", "target_log_likelihood",
+    "target_token_probability", "multiple_choice_grade", "brier_score", "bigbench_brier_score",
+    "choice_probabilities", "subset_accuracy", "per_item_accuracy", "mse", "reconstruction_at",
+]
+
+
+def _text(records: pd.DataFrame, col: str) -> list[str]:
+    return records[col].tolist()
+
+
+def _lists(records: pd.DataFrame, col: str) -> list[np.ndarray]:
+    return records[col].tolist()
+
+
+def _exact_match_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+    return exact_match(_text(records, "target"), _text(records, "prediction"), **options)
+
+
+def _edit_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+    return token_edit_distance(_text(records, "target"), _text(records, "prediction"), **options)
+
+
+def _ll_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+    return target_log_likelihood(_lists(records, "target_token_logprobs"), **options)
+
+
+def _tp_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+    return target_token_probability(_lists(records, "target_token_logprobs"), **options)
+
+
+def _mc(func: Any) -> Any:
+    def scorer(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+        return func(_lists(records, "choice_logprobs"),
+                    records["correct_choice"].to_numpy(dtype=np.int64), **options)
+    return scorer
+
+
+_GEN = ("target", "prediction")
+_LP = ("target_token_logprobs",)
+_MC = ("choice_logprobs", "correct_choice")
+
+for _spec in [
+    MetricSpec("exact_match", exact_match, linear=False, continuous=False, higher_is_better=True,
+               description="1[target == prediction]; E = p**L for L tokens",
+               partners=("token_edit_distance", "target_token_probability", "target_log_likelihood"),
+               paper="Fig. 2C, 3", requires=_GEN, record_scorer=_exact_match_records, binary=True),
+    MetricSpec("token_edit_distance", token_edit_distance, linear=True, continuous=False,
+               higher_is_better=False, description="Levenshtein distance in tokens; E ~ L(1-p)",
+               paper="Fig. 2D, 3", requires=_GEN, record_scorer=_edit_records),
+    MetricSpec("target_log_likelihood", target_log_likelihood, linear=True, continuous=True,
+               higher_is_better=True, description="sum_j log p_j over target tokens = -L*CE",
+               paper="Fig. 2A", requires=_LP, record_scorer=_ll_records),
+    MetricSpec("target_token_probability", target_token_probability, linear=True, continuous=True,
+               higher_is_better=True, description="(1/L) sum_j p_j, mean per-token target probability",
+               paper="Fig. 2B, 3", requires=_LP, record_scorer=_tp_records),
+    MetricSpec("multiple_choice_grade", multiple_choice_grade, linear=False, continuous=False,
+               higher_is_better=True, description="1[argmax_k q_k == correct]",
+               partners=("brier_score", "bigbench_brier_score"), paper="Fig. 2E, 6",
+               requires=_MC, record_scorer=_mc(multiple_choice_grade), binary=True),
+    MetricSpec("brier_score", brier_score, linear=False, continuous=True, higher_is_better=False,
+               description="sum_k (q_k - y_k)**2, multiclass form in [0, 2]", paper="Fig. 2F, 6",
+               requires=_MC, record_scorer=_mc(brier_score)),
+    MetricSpec("bigbench_brier_score", bigbench_brier_score, linear=False, continuous=True,
+               higher_is_better=False,
+               description="(1/K) sum_k (q_k - y_k)**2, BIG-bench per-option form",
+               paper="Fig. 6", requires=_MC, record_scorer=_mc(bigbench_brier_score)),
+    MetricSpec("subset_accuracy", subset_accuracy, linear=False, continuous=False,
+               higher_is_better=True, description="1[all L items of a group right]; E = a**L",
+               partners=("per_item_accuracy",), paper="Fig. 7, 9", binary=True),
+    MetricSpec("per_item_accuracy", per_item_accuracy, linear=True, continuous=False,
+               higher_is_better=True, description="1[item right]", paper="Fig. 7, 9", binary=True),
+    MetricSpec("reconstruction_at", reconstruction_at, linear=False, continuous=False,
+               higher_is_better=True, description="1[MSE < c]", partners=("mse",), paper="Fig. 8",
+               binary=True),
+    MetricSpec("mse", mse, linear=False, continuous=True, higher_is_better=False,
+               description="mean_d (x - x_hat)**2", paper="Fig. 8"),
+]:
+    register_metric(_spec)

@@ -1,0 +1,118 @@
+"""Multiple-choice grade and Brier score (Schaeffer et al. 2023, Fig. 2E-F and Fig. 6).
+
+Both are computed from the same per-option log-likelihoods ``l_ik`` (e.g. the summed log-prob
+of each answer continuation).  The option distribution is their softmax over the example's
+options, ``q_ik = exp(l_ik) / sum_k' exp(l_ik')``.
+
+* ``multiple_choice_grade``: 1 if the correct option has the largest ``q`` (a step: discontinuous).
+* ``brier_score``: the standard multiclass Brier score ``sum_k (q_ik - y_ik)**2`` in ``[0, 2]``,
+  continuous in ``q``; lower is better.
+* ``bigbench_brier_score``: BIG-bench's ``calibration_multiple_choice_brier_score``, which treats
+  every (example, option) pair as a binary forecast and averages ``(q_ik - y_ik)**2`` over
+  *options*; per example this is the multiclass score divided by the number of options ``K_i``
+  (range ``[0, 2/K_i]``).  With a constant ``K`` the mean over examples equals BIG-bench's pooled
+  value; with varying ``K`` BIG-bench pools option pairs, so examples with more options weigh
+  more there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from emergence_lens.metrics._validation import as_ragged, ragged_to_padded
+
+__all__ = ["multiple_choice_grade", "brier_score", "bigbench_brier_score", "choice_probabilities"]
+
+
+def _prepare(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
+             correct_choice: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    flat, lengths = as_ragged(choice_logprobs, "choice_logprobs")
+    if (lengths == 0).any():
+        raise ValueError(f"choice_logprobs[{int(np.flatnonzero(lengths == 0)[0])}] has no options")
+    correct = np.asarray(correct_choice)
+    if correct.shape != (lengths.size,):
+        raise ValueError(f"correct_choice has shape {correct.shape}, expected ({lengths.size},)")
+    if correct.size and not np.issubdtype(correct.dtype, np.integer):
+        as_int = correct.astype(np.int64)
+        if not np.array_equal(as_int, correct):
+            raise ValueError("correct_choice must hold integer option indices")
+        correct = as_int
+    correct = correct.astype(np.int64)
+    bad = (correct < 0) | (correct >= lengths)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"correct_choice[{i}] = {correct[i]} is out of range for {lengths[i]} options")
+    if (flat == np.inf).any():
+        raise ValueError("choice_logprobs contains +inf")
+    padded, mask = ragged_to_padded(flat, lengths, fill=-np.inf)
+    return padded, mask, correct, lengths
+
+
+def choice_probabilities(choice_logprobs: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """Softmax of each example's option log-likelihoods, padded with 0 to ``(n, max_options)``.
+
+    A row whose options are all ``-inf`` gets the uniform distribution.
+    """
+    flat, lengths = as_ragged(choice_logprobs, "choice_logprobs")
+    padded, mask = ragged_to_padded(flat, lengths, fill=-np.inf)
+    return _softmax(padded, mask)
+
+
+def _softmax(padded: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    row_max = np.max(padded, axis=1, keepdims=True) if padded.size else padded
+    all_neg_inf = ~np.isfinite(row_max)
+    shifted = np.where(all_neg_inf, 0.0, padded - np.where(all_neg_inf, 0.0, row_max))
+    e = np.where(mask, np.exp(np.where(mask, shifted, 0.0)), 0.0)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def multiple_choice_grade(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
+                          correct_choice: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Per-example multiple-choice grade: ``1[argmax_k l_ik == correct_i]``.
+
+    Ties for the maximum share the credit: an example whose correct option ties with ``m - 1``
+    others scores ``1/m`` (the expected grade under a random tie-break).
+
+    Args:
+        choice_logprobs: per-example option log-likelihoods (ragged allowed).
+        correct_choice: index of the correct option per example.
+
+    Returns:
+        float array in ``[0, 1]``, higher is better.
+    """
+    padded, mask, correct, _ = _prepare(choice_logprobs, correct_choice)
+    if padded.shape[0] == 0:
+        return np.empty(0)
+    row_max = padded.max(axis=1, keepdims=True)
+    is_max = mask & (padded == row_max)
+    n_max = is_max.sum(axis=1)
+    return is_max[np.arange(padded.shape[0]), correct] / n_max
+
+
+def brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
+                correct_choice: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Per-example multiclass Brier score ``sum_k (q_ik - 1[k == correct_i])**2``.
+
+    ``q`` is the softmax of the option log-likelihoods.  Range ``[0, 2]``; lower is better; a
+    uniform guess over ``K`` options scores ``1 - 1/K``.
+    """
+    padded, mask, correct, _ = _prepare(choice_logprobs, correct_choice)
+    if padded.shape[0] == 0:
+        return np.empty(0)
+    q = _softmax(padded, mask)
+    y = np.zeros_like(q)
+    y[np.arange(q.shape[0]), correct] = 1.0
+    return np.where(mask, (q - y) ** 2, 0.0).sum(axis=1)
+
+
+def bigbench_brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
+                         correct_choice: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Per-example BIG-bench ``calibration_multiple_choice_brier_score``: the per-option form.
+
+    ``(1/K_i) sum_k (q_ik - 1[k == correct_i])**2`` = :func:`brier_score` / ``K_i``.  Lower is
+    better; see the module docstring for how BIG-bench pools it.
+    """
+    _, _, _, lengths = _prepare(choice_logprobs, correct_choice)
+    return brier_score(choice_logprobs, correct_choice) / lengths

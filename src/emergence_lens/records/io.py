@@ -1,0 +1,302 @@
+"""Validate, read and write records (Parquet, or JSON Lines for hand-made input)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from emergence_lens._io import atomic_path
+from emergence_lens.records.schema import KEY_COLUMNS, LIST_COLUMNS, RECORD_SCHEMA, REQUIRED_COLUMNS
+
+__all__ = [
+    "RecordsError",
+    "validate_records",
+    "read_records",
+    "write_records",
+    "records_from_rows",
+]
+
+#: Log-probabilities above this are rejected (allows float round-off above 0).
+LOGPROB_TOLERANCE = 1e-6
+
+
+class RecordsError(ValueError):
+    """A records table failed validation.
+
+    Attributes:
+        source: file name (or ``"<memory>"``).
+        row: 0-based row index in the file, or ``None`` when the problem is table-wide.
+        column: offending column, or ``None``.
+    """
+
+    def __init__(self, message: str, *, source: str = "<memory>", row: int | None = None,
+                 column: str | None = None) -> None:
+        self.source = source
+        self.row = row
+        self.column = column
+        where = source
+        if row is not None:
+            where += f", row {row}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {message}")
+
+
+def _first_true(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _cast_column(col: pa.ChunkedArray | pa.Array, field: pa.Field, source: str) -> pa.Array:
+    """Cast one column to the schema type; on failure find and name the first bad row."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if arr.type.equals(field.type):
+        return arr
+    try:
+        return arr.cast(field.type, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        # Slow path only on failure: try each value to locate the culprit.
+        for i in range(len(arr)):
+            try:
+                arr.slice(i, 1).cast(field.type, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                raise RecordsError(
+                    f"value {arr[i].as_py()!r} cannot be read as {field.type}",
+                    source=source, row=i, column=field.name,
+                ) from exc
+        raise RecordsError(f"column of type {arr.type} cannot be read as {field.type}",
+                           source=source, column=field.name) from exc
+
+
+def _check_list_values(arr: pa.Array, name: str, source: str) -> None:
+    """Log-probabilities: no NaN, no +inf, nothing above 0 (beyond round-off), no empty list."""
+    if arr.null_count == len(arr):
+        return
+    lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
+    lengths = np.where(np.isnan(lengths.astype(float)), -1, lengths).astype(int)
+    if name == "choice_logprobs" and (lengths == 0).any():
+        raise RecordsError("empty list of choices", source=source, row=_first_true(lengths == 0),
+                           column=name)
+    flat = pc.list_flatten(arr).to_numpy(zero_copy_only=False).astype(float)
+    bad = np.isnan(flat) | (flat > LOGPROB_TOLERANCE)
+    if bad.any():
+        offsets = np.concatenate([[0], np.cumsum(np.maximum(lengths, 0))])
+        pos = _first_true(bad)
+        row = int(np.searchsorted(offsets, pos, side="right") - 1)
+        raise RecordsError(
+            f"log-probability {flat[pos]!r} is not a number <= 0", source=source, row=row,
+            column=name,
+        )
+
+
+def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") -> pa.Table:
+    """Check a records table against :data:`RECORD_SCHEMA` and return it cast to that schema.
+
+    Checks, each failing with a :class:`RecordsError` naming source, row and column:
+
+    * required columns present; values castable to the schema type;
+    * no nulls in required columns; ``scale_params`` finite and > 0; ``scale_flops`` finite
+      and > 0 where present;
+    * log-probabilities are numbers <= 0 (``-inf`` allowed, NaN not); ``choice_logprobs`` lists
+      are non-empty and ``correct_choice`` indexes into them (both present or both absent);
+    * ``(family, model, task, example_id)`` unique; one ``scale_params`` per (family, model).
+
+    Missing nullable columns are added as nulls; extra columns are kept after the schema columns.
+    No row is ever removed.
+    """
+    table = _frame_to_table(data, source) if isinstance(data, pd.DataFrame) else data
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
+    if missing:
+        raise RecordsError(f"missing required column(s) {missing}; found {table.column_names}",
+                           source=source, column=missing[0])
+    n = table.num_rows
+    arrays: list[pa.Array] = []
+    for field in RECORD_SCHEMA:
+        if field.name in table.column_names:
+            arr = _cast_column(table.column(field.name), field, source)
+        else:
+            arr = pa.nulls(n, type=field.type)
+        if not field.nullable and arr.null_count:
+            row = _first_true(arr.is_null().to_numpy(zero_copy_only=False))
+            raise RecordsError("required value is missing (null)", source=source, row=row,
+                               column=field.name)
+        arrays.append(arr)
+    cols = dict(zip(RECORD_SCHEMA.names, arrays, strict=True))
+
+    scale = cols["scale_params"].to_numpy(zero_copy_only=False)
+    bad = ~np.isfinite(scale) | (scale <= 0)
+    if bad.any():
+        i = _first_true(bad)
+        raise RecordsError(f"scale_params must be finite and > 0, got {scale[i]!r}", source=source,
+                           row=i, column="scale_params")
+    flops = cols["scale_flops"].to_numpy(zero_copy_only=False).astype(float)
+    present = ~cols["scale_flops"].is_null().to_numpy(zero_copy_only=False)
+    bad = present & (~np.isfinite(flops) | (flops <= 0))
+    if bad.any():
+        i = _first_true(bad)
+        raise RecordsError(f"scale_flops must be finite and > 0 when given, got {flops[i]!r}",
+                           source=source, row=i, column="scale_flops")
+
+    for name in LIST_COLUMNS:
+        _check_list_values(cols[name], name, source)
+
+    has_choices = ~cols["choice_logprobs"].is_null().to_numpy(zero_copy_only=False)
+    has_correct = ~cols["correct_choice"].is_null().to_numpy(zero_copy_only=False)
+    mismatch = has_choices != has_correct
+    if mismatch.any():
+        i = _first_true(mismatch)
+        which = "choice_logprobs" if has_choices[i] else "correct_choice"
+        raise RecordsError("choice_logprobs and correct_choice must be given together",
+                           source=source, row=i, column=which)
+    if has_choices.any():
+        n_choices = pc.list_value_length(cols["choice_logprobs"]).to_numpy(zero_copy_only=False)
+        correct = cols["correct_choice"].to_numpy(zero_copy_only=False)
+        n_choices = np.where(has_choices, n_choices, 1).astype(np.int64)
+        correct = np.where(has_correct, correct, 0).astype(np.int64)
+        bad = (correct < 0) | (correct >= n_choices)
+        if bad.any():
+            i = _first_true(bad)
+            raise RecordsError(
+                f"correct_choice {correct[i]} is out of range for {n_choices[i]} choices",
+                source=source, row=i, column="correct_choice",
+            )
+
+    out = pa.Table.from_arrays(arrays, schema=RECORD_SCHEMA)
+    for name in table.column_names:
+        if name not in RECORD_SCHEMA.names:
+            out = out.append_column(name, table.column(name))
+
+    if n:
+        keys = out.select(list(KEY_COLUMNS)).to_pandas()
+        dup = keys.duplicated(keep=False).to_numpy()
+        if dup.any():
+            rows = np.flatnonzero(dup)
+            first = rows[0]
+            twin = next(r for r in rows[1:] if keys.iloc[r].equals(keys.iloc[first]))
+            raise RecordsError(
+                f"duplicate record {dict(keys.iloc[first])} (also at row {twin})",
+                source=source, row=int(first), column="example_id",
+            )
+        scales = out.select(["family", "model", "scale_params"]).to_pandas()
+        per_model = scales.groupby(["family", "model"], sort=False)["scale_params"].transform("first")
+        bad = (per_model.to_numpy() != scales["scale_params"].to_numpy())
+        if bad.any():
+            i = _first_true(bad)
+            raise RecordsError(
+                f"model {scales['model'].iat[i]!r} has more than one scale_params value "
+                f"({scales['scale_params'].iat[i]!r} vs {per_model.iat[i]!r})",
+                source=source, row=i, column="scale_params",
+            )
+    return out
+
+
+def _read_jsonl(path: Path) -> pa.Table:
+    rows: list[dict[str, Any]] = []
+    with path.open("r", encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RecordsError(f"line {lineno} is not valid JSON: {exc.msg}", source=str(path),
+                                   row=len(rows)) from exc
+            if not isinstance(obj, dict):
+                raise RecordsError(f"line {lineno} is not a JSON object", source=str(path),
+                                   row=len(rows))
+            rows.append(obj)
+    return _rows_to_table(rows, str(path))
+
+
+_CONVERT_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
+
+
+def _column_to_arrow(name: str, values: Any, source: str) -> pa.Array:
+    """Convert one column; for a schema column, a value of the wrong type is named by row."""
+    field = RECORD_SCHEMA.field(name) if name in RECORD_SCHEMA.names else None
+    is_series = isinstance(values, pd.Series)
+    try:
+        if is_series:
+            return pa.Array.from_pandas(values, type=field.type if field else None)
+        return pa.array(values, type=field.type if field else None)
+    except _CONVERT_ERRORS as exc:
+        items = values.tolist() if is_series else list(values)
+        if field is None:
+            raise RecordsError(f"column cannot be converted ({exc})", source=source,
+                               column=name) from exc
+        for i, v in enumerate(items):
+            if v is None or (isinstance(v, float) and np.isnan(v) and field.type != pa.float64()):
+                continue
+            try:
+                pa.array([v], type=field.type)
+            except _CONVERT_ERRORS as inner:
+                raise RecordsError(f"value {v!r} cannot be read as {field.type}", source=source,
+                                   row=i, column=name) from inner
+        raise RecordsError(f"column cannot be read as {field.type} ({exc})", source=source,
+                           column=name) from exc
+
+
+def _frame_to_table(df: pd.DataFrame, source: str) -> pa.Table:
+    df = df.reset_index(drop=True)
+    return pa.table({str(c): _column_to_arrow(str(c), df[c], source) for c in df.columns})
+
+
+def _rows_to_table(rows: list[Mapping[str, Any]], source: str) -> pa.Table:
+    names: list[str] = list(RECORD_SCHEMA.names)
+    for row in rows:
+        for key in row:
+            if key not in names:
+                names.append(key)
+    if not rows:
+        return RECORD_SCHEMA.empty_table()
+    return pa.table({n: _column_to_arrow(n, [row.get(n) for row in rows], source) for n in names})
+
+
+def records_from_rows(rows: Iterable[Mapping[str, Any]], source: str = "<memory>") -> pd.DataFrame:
+    """Build and validate a records DataFrame from dicts (one per example)."""
+    return _to_pandas(validate_records(_rows_to_table(list(rows), source), source))
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    df = table.to_pandas()
+    for name in ("correct_choice",):
+        df[name] = df[name].astype("Int64")
+    return df
+
+
+def read_records(path: str | os.PathLike[str], *, validate: bool = True) -> pd.DataFrame:
+    """Read a records file (``.parquet`` or ``.jsonl``) and validate it.
+
+    Raises:
+        RecordsError: naming the file, row (0-based) and column of the first problem.
+        FileNotFoundError: if ``path`` does not exist.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"records file not found: {p}")
+    if p.suffix in {".jsonl", ".ndjson"}:
+        table = _read_jsonl(p)
+    else:
+        try:
+            table = pq.read_table(p)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise RecordsError(f"not a readable Parquet file ({exc})", source=str(p)) from exc
+    if validate:
+        table = validate_records(table, source=str(p))
+    return _to_pandas(table)
+
+
+def write_records(data: pd.DataFrame | pa.Table, path: str | os.PathLike[str]) -> Path:
+    """Validate ``data`` and write it to Parquet atomically (temp file + rename)."""
+    table = validate_records(data, source=str(path))
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return Path(path)

@@ -1,0 +1,169 @@
+"""Paper-style figures (matplotlib, Agg backend, deterministic bytes)."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from emergence_lens._io import atomic_write_bytes  # noqa: E402
+from emergence_lens.metrics import METRICS  # noqa: E402
+
+__all__ = ["save_figure", "plot_theory", "plot_curves", "plot_resolution", "metric_label"]
+
+_STYLE = {"axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+          "grid.alpha": 0.3, "font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7,
+          "svg.hashsalt": "emergence-lens"}
+
+
+def save_figure(fig: plt.Figure, path: str | os.PathLike[str], dpi: int = 150) -> Path:
+    """Save as PNG atomically, without timestamps or version metadata (same input, same bytes)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def metric_label(name: str) -> str:
+    """Axis label: the metric name with its direction and kind."""
+    spec = METRICS.get(name)
+    if spec is None:
+        return name
+    arrow = "higher is better" if spec.higher_is_better else "lower is better"
+    return f"{name.replace('_', ' ')}\n({spec.kind}; {arrow})"
+
+
+def plot_theory(table: pd.DataFrame, path: str | os.PathLike[str], *, n_choices: int,
+                title: str | None = None) -> Path:
+    """Figure 2 of Schaeffer et al. (2023): panels A-F from :func:`emergence_lens.theory.theory_table`."""
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(2, 3, figsize=(12, 6.8), constrained_layout=True)
+        first = table[table["target_length"] == table["target_length"].min()]
+        ax = axes[0, 0]
+        ax.loglog(first["n_params"], first["per_token_ce"], color="k")
+        ax.set(title="A  per-token cross-entropy falls as a power law",
+               ylabel="CE(N) = (N/c)^alpha  [nats/token]")
+        ax = axes[0, 1]
+        ax.semilogx(first["n_params"], first["p_token_correct"], color="k")
+        ax.set(title="B  p(correct token) = exp(-CE) rises smoothly", ylabel="p(correct token)",
+               ylim=(0, 1.02))
+        panels = [
+            (axes[0, 2], "accuracy", "C  accuracy p^L (nonlinear): sharp", "accuracy (exact match)"),
+            (axes[1, 0], "token_edit_distance", "D  token edit distance L(1-p) (linear): smooth",
+             "token edit distance"),
+            (axes[1, 1], "multiple_choice_grade",
+             f"E  multiple-choice grade (discontinuous, K={n_choices}): step", "multiple-choice grade"),
+            (axes[1, 2], "brier_score", "F  Brier score (continuous), same choices: smooth",
+             "Brier score"),
+        ]
+        lengths = sorted(table["target_length"].unique())
+        cmap = plt.get_cmap("viridis")
+        for ax, col, ttl, ylabel in panels:
+            for i, L in enumerate(lengths):
+                d = table[table["target_length"] == L]
+                ax.semilogx(d["n_params"], d[col], color=cmap(i / max(len(lengths) - 1, 1)),
+                            label=f"L = {L}")
+            ax.set(title=ttl, ylabel=ylabel)
+            ax.legend(title="target length", loc="best")
+        for ax in axes.ravel():
+            ax.set_xlabel("model parameters N (log scale)")
+        fig.suptitle(title or "The same smooth per-token improvement under four metrics "
+                     "(after Schaeffer et al. 2023, Fig. 2)")
+        return save_figure(fig, path)
+
+
+def plot_curves(table: pd.DataFrame, path: str | os.PathLike[str], *,
+                metrics: Sequence[str] | None = None, line_by: str = "task",
+                x: str = "scale_params", title: str | None = None,
+                annotations: dict[tuple[str, str], str] | None = None) -> Path:
+    """One panel per metric (same outputs, different metric), one line per ``line_by`` value,
+    bootstrap CIs as error bars, log-scaled x.
+
+    Args:
+        table: a curves table (:data:`emergence_lens.curves.CURVE_COLUMNS`).
+        metrics: panel order (default: sharp metrics each followed by their partners).
+        annotations: ``(metric, line) -> text`` shown in the legend (e.g. the emergence score).
+    """
+    present = list(dict.fromkeys(table["metric"]))
+    if metrics is None:
+        metrics = []
+        for name in present:
+            spec = METRICS.get(name)
+            if spec is not None and spec.sharp:
+                metrics += [name] + [p for p in spec.partners if p in present]
+        metrics += [m for m in present if m not in metrics]
+        metrics = list(dict.fromkeys(metrics))
+    metrics = [m for m in metrics if m in present]
+    if not metrics:
+        raise ValueError("no metric to plot")
+    ncols = min(3, len(metrics))
+    nrows = int(np.ceil(len(metrics) / ncols))
+    lines = list(dict.fromkeys(table[line_by]))
+    cmap = plt.get_cmap("viridis")
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows),
+                                 constrained_layout=True, squeeze=False)
+        for ax, metric in zip(axes.ravel(), metrics, strict=False):
+            d = table[table["metric"] == metric]
+            for i, line in enumerate(lines):
+                g = d[d[line_by] == line].sort_values(x)
+                if g.empty:
+                    continue
+                label = str(line)
+                if annotations and (metric, str(line)) in annotations:
+                    label += f"  ({annotations[(metric, str(line))]})"
+                yerr = None
+                if g["ci_low"].notna().all():
+                    yerr = np.vstack([np.clip(g["value"] - g["ci_low"], 0, None),
+                                      np.clip(g["ci_high"] - g["value"], 0, None)])
+                ax.errorbar(g[x], g["value"], yerr=yerr, marker="o", ms=3, capsize=2, lw=1.2,
+                            color=cmap(i / max(len(lines) - 1, 1)), label=label)
+            ax.set_xscale("log")
+            ax.set(xlabel="model parameters (log scale)" if x == "scale_params" else x,
+                   ylabel=metric_label(metric), title=metric.replace("_", " "))
+            ax.legend(loc="best")
+        for ax in axes.ravel()[len(metrics):]:
+            ax.set_visible(False)
+        if title:
+            fig.suptitle(title)
+        return save_figure(fig, path)
+
+
+def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.PathLike[str], *,
+                    labels: tuple[str, str], title: str | None = None) -> Path:
+    """Accuracy with Clopper-Pearson intervals on a small and a large test set (cf. Fig. 4).
+
+    Zero accuracies are drawn at the bottom of the log axis with their CP upper bound, so what
+    the small set cannot resolve is visible.
+    """
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True, sharey=True)
+        floor = 0.3 * float(np.nanmin(pd.concat([small["cp_high"], large["cp_high"]])))
+        for ax, d, lab in zip(axes, (small, large), labels, strict=True):
+            lines = list(dict.fromkeys(d["task"]))
+            cmap = plt.get_cmap("viridis")
+            for i, task in enumerate(lines):
+                g = d[d["task"] == task].sort_values("scale_params")
+                y = np.maximum(g["value"].to_numpy(dtype=float), floor)
+                lo = np.maximum(g["cp_low"].to_numpy(dtype=float), floor)
+                hi = g["cp_high"].to_numpy(dtype=float)
+                color = cmap(i / max(len(lines) - 1, 1))
+                ax.errorbar(g["scale_params"], y, yerr=np.vstack([y - lo, hi - y]), marker="o",
+                            ms=3, capsize=2, color=color, label=str(task))
+                zero = g["value"].to_numpy() == 0
+                ax.scatter(g["scale_params"][zero], y[zero], marker="v", color=color, zorder=3)
+            ax.set(xscale="log", yscale="log", xlabel="model parameters (log scale)",
+                   title=lab)
+            ax.legend(loc="lower right")
+        axes[0].set_ylabel("accuracy (log scale), 95% Clopper-Pearson\n(triangles: observed 0)")
+        if title:
+            fig.suptitle(title)
+        return save_figure(fig, path)

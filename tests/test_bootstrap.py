@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emergence_lens.emergence import (
+    bootstrap_emergence,
+    bootstrap_means,
+    emergence_score,
+    percentile_ci,
+)
+from emergence_lens.emergence.bootstrap import _resample_matrix
+
+
+def test_seeded_and_shaped():
+    s = [np.r_[np.ones(30), np.zeros(70)], np.linspace(0, 1, 50)]
+    a = bootstrap_means(s, 200, seed=7)
+    b = bootstrap_means(s, 200, seed=7)
+    assert a.shape == (200, 2)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, bootstrap_means(s, 200, seed=8))
+
+
+def test_multinomial_path_matches_index_resampling_distribution():
+    rng = np.random.default_rng(0)
+    scores = (rng.random(400) < 0.3).astype(float)  # 2 distinct values -> multinomial path
+    fast = _resample_matrix(scores[:, None], 20000, np.random.default_rng(1))[:, 0]
+    idx = np.random.default_rng(2).integers(0, 400, size=(20000, 400))
+    slow = scores[idx].mean(axis=1)
+    assert fast.mean() == pytest.approx(slow.mean(), abs=2e-3)
+    assert fast.std() == pytest.approx(slow.std(), rel=0.05)
+    assert fast.std() == pytest.approx(np.sqrt(0.3 * 0.7 / 400), rel=0.1)
+
+
+def test_paired_keeps_correlation():
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=300)
+    s = [base, base + 0.01 * rng.normal(size=300)]
+    paired = bootstrap_means(s, 2000, seed=0, paired=True)
+    indep = bootstrap_means(s, 2000, seed=0, paired=False)
+    assert np.corrcoef(paired.T)[0, 1] > 0.99
+    assert abs(np.corrcoef(indep.T)[0, 1]) < 0.1
+    with pytest.raises(ValueError, match="equal example counts"):
+        bootstrap_means([base, base[:10]], 10, paired=True)
+
+
+def test_rejects_nan_and_empty():
+    with pytest.raises(ValueError, match="NaN"):
+        bootstrap_means([np.array([1.0, np.nan])], 10)
+    with pytest.raises(ValueError, match="non-empty"):
+        bootstrap_means([np.array([])], 10)
+    with pytest.raises(ValueError):
+        bootstrap_means([np.ones(3)], 0)
+
+
+@pytest.mark.parametrize("kind", ["binary", "continuous"])
+def test_percentile_ci_covers_truth_at_nominal_rate(kind):
+    """Simulate many test sets from a known distribution; the 95% CI of the mean should
+    contain the true mean about 95% of the time."""
+    rng = np.random.default_rng(2024)
+    trials, n, truth = 400, 200, 0.3
+    hits = 0
+    for _ in range(trials):
+        if kind == "binary":
+            s = (rng.random(n) < truth).astype(float)
+        else:
+            s = rng.normal(truth, 1.0, size=n)
+        lo, hi = percentile_ci(bootstrap_means([s], 1000, seed=rng))
+        hits += bool(lo[0] <= truth <= hi[0])
+    coverage = hits / trials
+    assert 0.91 <= coverage <= 0.985, coverage
+
+
+def test_emergence_ci_covers_true_score():
+    """A smooth family with binary scores: the CI of the emergence score covers the score of the
+    true curve at roughly the nominal rate."""
+    rng = np.random.default_rng(11)
+    x = np.logspace(7, 10, 7)
+    p = np.array([0.1, 0.18, 0.3, 0.42, 0.5, 0.62, 0.7])
+    truth = emergence_score(x, p)
+    hits = 0
+    trials = 150
+    for _ in range(trials):
+        scores = [(rng.random(3000) < pi).astype(float) for pi in p]
+        res = bootstrap_emergence(x, scores, n_boot=500, seed=rng)
+        hits += bool(res.ci_low <= truth <= res.ci_high)
+    assert 0.85 <= hits / trials <= 1.0, hits / trials
+
+
+def test_bootstrap_emergence_orientation_and_errors():
+    x = [1, 10, 100, 1000]
+    ted = [np.full(50, 4.0), np.full(50, 3.0), np.full(50, 2.0), np.full(50, 1.0)]
+    res = bootstrap_emergence(x, ted, n_boot=100, higher_is_better=False)
+    assert res.score == pytest.approx(3.0)
+    assert res.ci_low == pytest.approx(3.0) and res.ci_high == pytest.approx(3.0)
+    assert res.curve_replicates.shape == (100, 4)
+    with pytest.raises(ValueError, match="at least 3"):
+        bootstrap_emergence([1, 2], ted[:2])

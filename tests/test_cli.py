@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from emergence_lens.cli import app
+from emergence_lens.records import write_records
+from emergence_lens.theory import THEORY_COLUMNS
+from tests.conftest import make_records
+
+runner = CliRunner()
+
+
+def test_theory_command(tmp_path):
+    res = runner.invoke(app, ["theory", "--out", str(tmp_path), "--lengths", "1,4,8", "--points", "21"])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(tmp_path / "theory.csv")
+    assert list(df.columns) == THEORY_COLUMNS
+    assert sorted(df.target_length.unique()) == [1, 4, 8] and len(df) == 63
+    png = (tmp_path / "theory.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000
+
+
+def test_theory_bad_parameter(tmp_path):
+    res = runner.invoke(app, ["theory", "--out", str(tmp_path), "--alpha", "0.5"])
+    assert res.exit_code == 2
+    assert "alpha" in res.output
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("repro")
+    res = runner.invoke(app, ["reproduce", "--quick", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_reproduce_quick_writes_everything(quick_run):
+    out = quick_run
+    for rel in ["summary.md", "theory/theory.csv", "theory/theory.png", "simulated/records.parquet",
+                "simulated/curves.csv", "simulated/emergence.csv", "simulated/comparison.csv",
+                "simulated/metrics_simulated.png", "simulated/resolution.png",
+                "simulated/target_length.csv", "simulated/manifest.json"]:
+        assert (out / rel).exists(), rel
+    summary = (out / "summary.md").read_text()
+    assert "## theory" in summary and "## simulated" in summary
+    cmp_ = pd.read_csv(out / "simulated/comparison.csv")
+    assert set(cmp_.verdict) <= {"metric artifact", "persists", "no emergence", "inconclusive",
+                                 "partner sharper"}
+    # L = 1: exact match and edit distance are the same information -> never an "artifact"
+    l1 = cmp_[(cmp_.task == "digits-L1") & (cmp_.partner == "token_edit_distance")]
+    assert l1.verdict.iloc[0] != "metric artifact"
+
+
+def test_reproduce_values_recompute_from_records(quick_run):
+    from emergence_lens.metrics import exact_match, token_edit_distance
+    from emergence_lens.records import read_records
+
+    rec = read_records(quick_run / "simulated/records.parquet")
+    curves = pd.read_csv(quick_run / "simulated/curves.csv")
+    for metric, fn in [("exact_match", exact_match), ("token_edit_distance", token_edit_distance)]:
+        got = curves[curves.metric == metric].set_index(["task", "model"])["value"]
+        for (task, model), g in rec.groupby(["task", "model"]):
+            assert got[(task, model)] == pytest.approx(fn(g.target, g.prediction).mean(), rel=1e-9)
+
+
+def test_reproduce_resumes_and_is_byte_identical(quick_run, tmp_path):
+    res = runner.invoke(app, ["reproduce", "--quick", "--out", str(quick_run)])
+    assert res.exit_code == 0 and "already complete" in res.output
+    # a fresh run with the same seed gives the same bytes
+    other = tmp_path / "again"
+    res = runner.invoke(app, ["reproduce", "theory", "simulated", "--quick", "--out", str(other)])
+    assert res.exit_code == 0, res.output
+    for rel in ["theory/theory.csv", "theory/theory.png", "simulated/curves.csv",
+                "simulated/emergence.csv", "simulated/metrics_simulated.png",
+                "simulated/records.parquet"]:
+        assert (other / rel).read_bytes() == (quick_run / rel).read_bytes(), rel
+
+
+def test_reproduce_reruns_incomplete_experiment(quick_run, tmp_path):
+    out = tmp_path / "partial"
+    shutil.copytree(quick_run, out)
+    (out / "theory" / "theory.png").unlink()  # as if killed before finishing
+    res = runner.invoke(app, ["reproduce", "theory", "--quick", "--out", str(out)])
+    assert res.exit_code == 0 and "already complete" not in res.output
+    assert (out / "theory" / "theory.png").exists()
+
+
+def test_reproduce_unknown_experiment(tmp_path):
+    res = runner.invoke(app, ["reproduce", "nope", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "unknown experiment" in res.output
+
+
+def test_score_and_validate_commands(tmp_path):
+    path = write_records(make_records(n_models=5, n_examples=30), tmp_path / "r.parquet")
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0 and "150 records" in res.output
+    res = runner.invoke(app, ["score", str(path), "--out", str(tmp_path / "s"), "--n-boot", "200"])
+    assert res.exit_code == 0, res.output
+    for name in ["curves.csv", "emergence.csv", "comparison.csv", "skipped.csv", "summary.md",
+                 "curves_fam.png"]:
+        assert (tmp_path / "s" / name).exists()
+    em = pd.read_csv(tmp_path / "s" / "emergence.csv")
+    assert em.ci_low.notna().all()
+
+
+def test_validate_reports_bad_file(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"family": "f"}\nnot json\n')
+    res = runner.invoke(app, ["validate", str(bad)])
+    assert res.exit_code == 1 and "line 2" in res.output
+
+
+def test_console_script_runs():
+    exe = shutil.which("emergence-lens", path=str(__import__("pathlib").Path(sys.executable).parent))
+    assert exe, "console script not installed"
+    out = subprocess.run([exe, "metrics"], capture_output=True, text=True, check=True)
+    assert "token_edit_distance" in out.stdout
