@@ -16,16 +16,7 @@ import time
 import numpy as np
 
 from emergence_lens.metrics import token_edit_distance
-
-
-def dp_levenshtein(a, b) -> int:
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
+from emergence_lens.metrics.edit_distance import levenshtein_reference
 
 
 def make_pairs(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -66,7 +57,7 @@ def main() -> None:
 
     m = args.dp_pairs
     t0 = time.perf_counter()
-    ref = [dp_levenshtein(a, b) for a, b in zip(t[:m], p[:m], strict=True)]
+    ref = [levenshtein_reference(a, b) for a, b in zip(t[:m], p[:m], strict=True)]
     slow = m / (time.perf_counter() - t0)
     assert np.array_equal(np.asarray(ref, dtype=float), d[:m])
 

@@ -7,17 +7,7 @@ from hypothesis import strategies as st
 
 from emergence_lens import metrics as M
 from emergence_lens.metrics import get_metric, list_metrics
-
-
-def dp_levenshtein(a, b) -> int:
-    """Textbook dynamic program, the reference for rapidfuzz-based token edit distance."""
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
+from emergence_lens.metrics.edit_distance import levenshtein_reference
 
 
 # ---------------------------------------------------------------- exact match
@@ -80,7 +70,7 @@ def test_edit_distance_is_a_metric_and_matches_dp(x, y, z):
     assert d(x, y) == d(y, x)
     assert d(x, z) <= d(x, y) + d(y, z)
     assert (d(x, y) == 0) == (x.split() == y.split())
-    assert d(x, y) == dp_levenshtein(x.split(), y.split())
+    assert d(x, y) == levenshtein_reference(x.split(), y.split())
 
 
 @settings(max_examples=100, deadline=None)
@@ -89,7 +79,7 @@ def test_edit_distance_is_a_metric_and_matches_dp(x, y, z):
 def test_edit_distance_characters_matches_dp_batch(pairs):
     t, p = zip(*pairs, strict=True)
     got = M.token_edit_distance(list(t), list(p), workers=2)
-    assert got.tolist() == [dp_levenshtein(a, b) for a, b in pairs]
+    assert got.tolist() == [levenshtein_reference(a, b) for a, b in pairs]
 
 
 # --------------------------------------------------------------- likelihood

@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from emergence_lens.records import validate_records
-from emergence_lens.theory import ScalingModel, per_token_ce
+from emergence_lens.theory import DEFAULT_MODEL, ScalingModel, per_token_ce
 
 __all__ = ["simulate_records"]
 
 
 def simulate_records(scales: Sequence[float], lengths: Sequence[int], n_examples: int, *,
-                     model: ScalingModel = ScalingModel(), family: str = "simulated",
+                     model: ScalingModel = DEFAULT_MODEL, family: str = "simulated",
                      heterogeneity: float = 4.0, seed: int = 0) -> pd.DataFrame:
     """Records for ``len(scales)`` models x ``len(lengths)`` tasks x ``n_examples`` examples.
 

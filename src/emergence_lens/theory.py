@@ -47,6 +47,7 @@ __all__ = [
     "edit_distance_at_length",
     "theory_table",
     "THEORY_COLUMNS",
+    "DEFAULT_MODEL",
 ]
 
 THEORY_COLUMNS = ["n_params", "per_token_ce", "p_token_correct", "target_length", "accuracy",
@@ -168,7 +169,11 @@ class ScalingModel:
         return np.logspace(np.log10(self.n_min), np.log10(self.n_max), self.n_points)
 
 
-def theory_table(model: ScalingModel = ScalingModel(), lengths: Sequence[int] = (1, 2, 3, 4, 5),
+#: The default parameters (module-level so that it can serve as a default argument).
+DEFAULT_MODEL = ScalingModel()
+
+
+def theory_table(model: ScalingModel = DEFAULT_MODEL, lengths: Sequence[int] = (1, 2, 3, 4, 5),
                  n_params: np.ndarray | None = None) -> pd.DataFrame:
     """One row per (N, target length) with every closed form (columns :data:`THEORY_COLUMNS`)."""
     if not len(lengths):

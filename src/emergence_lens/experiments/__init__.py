@@ -46,10 +46,15 @@ def get_experiment(name: str) -> Experiment:
         raise KeyError(f"unknown experiment {name!r}; available: {sorted(EXPERIMENTS)}") from None
 
 
+#: Built-in experiments, in the order `reproduce` runs them.
+BUILTIN = ("theory", "simulated")
+
+
 def _load_builtin() -> None:
-    # Registration order is the order `reproduce` runs them in.
-    from emergence_lens.experiments import theory  # noqa: F401
-    from emergence_lens.experiments import simulated  # noqa: F401, I001
+    import importlib
+
+    for name in BUILTIN:
+        importlib.import_module(f"emergence_lens.experiments.{name}")
 
 
 _load_builtin()

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from emergence_lens.analysis import write_csv
 from emergence_lens.emergence import emergence_score
 from emergence_lens.experiments import Experiment, ExperimentResult, register_experiment
 from emergence_lens.report import markdown_table, plot_theory
-from emergence_lens.theory import ScalingModel, theory_table
+from emergence_lens.theory import DEFAULT_MODEL, ScalingModel, theory_table
 
 __all__ = ["run_theory"]
 
 
-def run_theory(out: Path, *, model: ScalingModel = ScalingModel(),
+def run_theory(out: Path, *, model: ScalingModel = DEFAULT_MODEL,
                lengths: Sequence[int] = (1, 2, 3, 4, 5)) -> ExperimentResult:
     """Write ``theory.csv`` and ``theory.png`` (panels A-F of Fig. 2) into ``out``."""
     out = Path(out)
@@ -30,8 +32,6 @@ def run_theory(out: Path, *, model: ScalingModel = ScalingModel(),
                          g.loc[g["token_edit_distance"] <= 0.9 * L, "n_params"].min(),
                      "ES accuracy": emergence_score(g["n_params"], g["accuracy"]),
                      "ES -edit distance": emergence_score(g["n_params"], -g["token_edit_distance"])})
-    import pandas as pd
-
     summary = (
         "## theory: the closed-form model (Fig. 2)\n\n"
         f"CE(N) = (N/c)^alpha with c = {model.c:g}, alpha = {model.alpha:g}; p = exp(-CE); "

@@ -19,7 +19,7 @@ from rapidfuzz.process import cpdist
 
 from emergence_lens.metrics._validation import as_text_list, check_same_length
 
-__all__ = ["token_edit_distance", "tokenize", "Tokenizer"]
+__all__ = ["token_edit_distance", "tokenize", "Tokenizer", "levenshtein_reference"]
 
 Tokenizer = Literal["characters", "whitespace"] | Callable[[str], Any]
 
@@ -112,3 +112,18 @@ def token_edit_distance(y_true: Sequence[str], y_pred: Sequence[str], *,
         # a's strings hold one code point per token, so len() counts tokens
         dist /= np.maximum(np.fromiter(map(len, a), dtype=np.int64, count=n), 1)
     return dist
+
+
+def levenshtein_reference(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """Textbook O(len(a) * len(b)) dynamic program in pure Python.
+
+    The reference that :func:`token_edit_distance` is tested against and benchmarked
+    against (``benchmarks/bench_edit_distance.py``); far too slow for real use.
+    """
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]

@@ -45,7 +45,7 @@ class RecordsError(ValueError):
         self.column = column
         where = source
         if row is not None:
-            where += f", row {row}"
+            where += f", row {row} (0-based)"
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {message}")
@@ -92,7 +92,7 @@ def _check_list_values(arr: pa.Array, name: str, source: str) -> None:
         pos = _first_true(bad)
         row = int(np.searchsorted(offsets, pos, side="right") - 1)
         raise RecordsError(
-            f"log-probability {flat[pos]!r} is not a number <= 0", source=source, row=row,
+            f"log-probability {float(flat[pos])!r} is not a number <= 0", source=source, row=row,
             column=name,
         )
 
