@@ -57,6 +57,32 @@ def test_reproduce_quick_writes_everything(quick_run):
     assert l1.verdict.iloc[0] != "metric artifact"
 
 
+def test_reproduce_arithmetic_quick_outputs_recompute_from_records(quick_run):
+    """`reproduce --quick` includes the arithmetic ladder: figures, summary.csv and records, and
+    every exact-match / edit-distance value in summary.csv recomputes from the records."""
+    from emergence_lens.metrics import exact_match, target_token_probability, token_edit_distance
+    from emergence_lens.records import read_records
+
+    d = quick_run / "arithmetic"
+    for rel in ["fig3_metrics.png", "fig4_resolution.png", "summary.csv", "records.parquet",
+                "target_length_fits.csv", "emergence.csv", "ladder.csv"]:
+        assert (d / rel).exists(), rel
+    assert len(list((d / "ladder").glob("*/model.safetensors"))) >= 8
+    rec = read_records(d / "records.parquet")
+    summary = pd.read_csv(d / "summary.csv")
+    assert set(summary.columns) >= {"task", "model", "target_length", "metric", "value", "ci_low", "ci_high"}
+    fns = {"exact_match": lambda g: exact_match(g.target, g.prediction),
+           "token_edit_distance": lambda g: token_edit_distance(g.target, g.prediction),
+           "target_token_probability": lambda g: target_token_probability(list(g.target_token_logprobs))}
+    for (task, model), g in rec.groupby(["task", "model"]):
+        name, L = task.rsplit("-L", 1)
+        for metric, fn in fns.items():
+            row = summary[(summary.task == name) & (summary.model == model) &
+                          (summary.target_length == int(L)) & (summary.metric == metric)]
+            assert len(row) == 1
+            assert row.value.iloc[0] == pytest.approx(fn(g).mean(), rel=1e-9, abs=1e-12)
+
+
 def test_reproduce_values_recompute_from_records(quick_run):
     from emergence_lens.metrics import exact_match, token_edit_distance
     from emergence_lens.records import read_records

@@ -205,6 +205,99 @@ def score(
         console.print(f"wrote {f}")
 
 
+def _load_task(spec: str, shots: int, n: int | None, seed: int):
+    """Task examples from a GPT-3 JSONL file, a BIG-bench task.json / directory, or
+    ``generate:OP:DIGITS`` (2-shot by default)."""
+    from emergence_lens.tasks import (
+        TaskExample,
+        generate_arithmetic,
+        load_bigbench_dir,
+        load_bigbench_task,
+        load_gpt3_arithmetic,
+    )
+
+    if spec.startswith("generate:"):
+        _, op, digits = spec.split(":")
+        return generate_arithmetic(op, int(digits), n or 1000, seed=seed, k_shot=shots)  # type: ignore[arg-type]
+    path = Path(spec)
+    if not path.exists():
+        raise FileNotFoundError(f"task file not found: {path}")
+    if path.suffix == ".jsonl":
+        base = load_gpt3_arithmetic(path)
+        if shots:
+            # k solved examples from the same file (the next ones, cyclically), never the question.
+            solved = [e.prompt + " " + e.target for e in base]
+            base = [TaskExample(e.task, e.example_id,
+                                "".join(solved[(i + j) % len(base)] for j in range(1, shots + 1)) + e.prompt,
+                                e.target) for i, e in enumerate(base)]
+        return base[:n] if n else base
+    examples = (load_bigbench_task(path) if path.is_file()
+                else [e for ex in load_bigbench_dir(path).values() for e in ex])
+    return examples[:n] if n else examples
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option(help="Local path or hub id (hf, vllm) or served model name (openai).")],
+    task: Annotated[str, typer.Option(help="GPT-3 JSONL, BIG-bench task.json or directory, or generate:OP:DIGITS.")],
+    out: Annotated[Path, typer.Option(help="Output directory (records.parquet; resumable parts/).")],
+    backend: Annotated[str, typer.Option(help="hf, openai or vllm.")] = "hf",
+    family: Annotated[str, typer.Option(help="Model family name for the records.")] = "family",
+    scale_params: Annotated[float | None, typer.Option(
+        help="Parameter count (default for hf: counted from the loaded model).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (…/v1).")] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API key.")] = "OPENAI_API_KEY",
+    tensor_parallel_size: Annotated[int, typer.Option(help="vLLM tensor parallelism.")] = 1,
+    shots: Annotated[int, typer.Option(help="Solved examples prepended (GPT-3 JSONL / generate).")] = 2,
+    n: Annotated[int | None, typer.Option(help="Evaluate at most N examples.")] = None,
+    device: Annotated[str, typer.Option(help="hf: auto, cpu or cuda.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed for generated tasks.")] = 0,
+) -> None:
+    """Run a model on a task and write per-example records (completion, target log-probs, choices)."""
+    from emergence_lens.models.backends import BackendError, make_backend
+    from emergence_lens.models.evaluate import evaluate_to_dir
+    from emergence_lens.tasks import TaskFormatError
+
+    try:
+        examples = _load_task(task, shots, n, seed)
+        if backend == "openai":
+            if not base_url:
+                _fail("--backend openai needs --base-url")
+            be = make_backend("openai", model, base_url=base_url, api_key_env=api_key_env)
+        elif backend == "vllm":
+            be = make_backend("vllm", model, tensor_parallel_size=tensor_parallel_size)
+        else:
+            be = make_backend(backend, model, device=device)
+        if scale_params is None:
+            if backend != "hf":
+                _fail("--scale-params is required for this backend")
+            scale_params = float(sum(p.numel() for p in be.model.parameters()))  # type: ignore[attr-defined]
+        with console.status(f"evaluating {len(examples)} examples"):
+            df = evaluate_to_dir(be, examples, out, family=family, model=Path(model).name or model,
+                                 scale_params=scale_params)
+    except (BackendError, TaskFormatError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    console.print(f"wrote {out / 'records.parquet'}: {len(df)} records")
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option(help="Local Hugging Face-format model directory.")],
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve a local model on an OpenAI-compatible /v1/completions endpoint (greedy, logprobs, echo)."""
+    from emergence_lens.models.openai_server import make_server
+
+    server = make_server(model, host, port)
+    console.print(f"serving {model} on http://{host}:{server.server_address[1]}/v1 (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
 def main() -> None:
     app()
 

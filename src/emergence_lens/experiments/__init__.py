@@ -47,7 +47,7 @@ def get_experiment(name: str) -> Experiment:
 
 
 #: Built-in experiments, in the order `reproduce` runs them.
-BUILTIN = ("theory", "simulated")
+BUILTIN = ("theory", "simulated", "arithmetic")
 
 
 def _load_builtin() -> None:

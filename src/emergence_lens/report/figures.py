@@ -138,7 +138,8 @@ def plot_curves(table: pd.DataFrame, path: str | os.PathLike[str], *,
 
 
 def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.PathLike[str], *,
-                    labels: tuple[str, str], title: str | None = None) -> Path:
+                    labels: tuple[str, str], title: str | None = None,
+                    xlabel: str = "model parameters (log scale)") -> Path:
     """Accuracy with Clopper-Pearson intervals on a small and a large test set (cf. Fig. 4).
 
     Zero accuracies are drawn at the bottom of the log axis with their CP upper bound, so what
@@ -152,6 +153,9 @@ def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.Pat
             cmap = plt.get_cmap("viridis")
             for i, task in enumerate(lines):
                 g = d[d["task"] == task].sort_values("scale_params")
+                # small multiplicative x offsets keep overlapping lines (e.g. all-zero) visible
+                shift = 10 ** (0.025 * (i - (len(lines) - 1) / 2))
+                g = g.assign(scale_params=g["scale_params"] * shift)
                 y = np.maximum(g["value"].to_numpy(dtype=float), floor)
                 lo = np.maximum(g["cp_low"].to_numpy(dtype=float), floor)
                 hi = g["cp_high"].to_numpy(dtype=float)
@@ -160,8 +164,7 @@ def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.Pat
                             ms=3, capsize=2, color=color, label=str(task))
                 zero = g["value"].to_numpy() == 0
                 ax.scatter(g["scale_params"][zero], y[zero], marker="v", color=color, zorder=3)
-            ax.set(xscale="log", yscale="log", xlabel="model parameters (log scale)",
-                   title=lab)
+            ax.set(xscale="log", yscale="log", xlabel=xlabel, title=lab)
             ax.legend(loc="lower right")
         axes[0].set_ylabel("accuracy (log scale), 95% Clopper-Pearson\n(triangles: observed 0)")
         if title:

@@ -1,0 +1,158 @@
+"""Hugging Face transformers backend: a local path or a hub id, CPU or GPU.
+
+Greedy decoding is our own loop (left padding, position ids from the attention mask, KV cache),
+so it behaves the same for every causal LM; scoring is one teacher-forced forward pass per batch.
+Hub ids need the network or a populated cache; offline, loading fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from emergence_lens.models.backends.base import BackendError, cut_at_stop
+
+__all__ = ["HFBackend"]
+
+
+class HFBackend:
+    """Args:
+        model: local directory or hub id.
+        device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ...
+        batch_size: sequences per forward pass.
+        revision: hub revision.
+    """
+
+    def __init__(self, model: str | os.PathLike[str], *, device: str = "auto", batch_size: int = 64,
+                 revision: str | None = None, dtype: str | None = None) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        self.name = str(model)
+        local = Path(model).exists()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(model), revision=revision,
+                                                           local_files_only=local)
+            self.model = AutoModelForCausalLM.from_pretrained(
+                str(model), revision=revision, local_files_only=local,
+                dtype=getattr(torch, dtype) if dtype else None)
+        except OSError as exc:
+            hint = ("it is not a local directory; downloading it needs network access to the "
+                    "Hugging Face hub (or HF_HUB_OFFLINE=1 with the model already in the cache)")
+            raise BackendError(f"cannot load model {str(model)!r}: {hint}. ({exc})") from exc
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        self.model.to(self.device).eval()
+        self.batch_size = batch_size
+        tok = self.tokenizer
+        self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+        self.eos_id = tok.eos_token_id
+
+    def _encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+        import torch
+
+        out: list[str] = []
+        for start in range(0, len(prompts), self.batch_size):
+            chunk = [self._encode(p) for p in prompts[start:start + self.batch_size]]
+            width = max(len(c) for c in chunk)
+            ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for i, c in enumerate(chunk):
+                if c:
+                    ids[i, width - len(c):] = torch.tensor(c)
+                    mask[i, width - len(c):] = 1
+            ids, mask = ids.to(self.device), mask.to(self.device)
+            generated = [[] for _ in chunk]
+            done = torch.zeros(len(chunk), dtype=torch.bool, device=self.device)
+            past = None
+            step_ids = ids
+            with torch.no_grad():
+                for _ in range(max_new_tokens):
+                    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+                    if past is not None:
+                        pos = pos[:, -1:]
+                    res = self.model(input_ids=step_ids, attention_mask=mask, position_ids=pos,
+                                     past_key_values=past, use_cache=True)
+                    past = res.past_key_values
+                    nxt = res.logits[:, -1, :].argmax(-1)
+                    for i, t in enumerate(nxt.tolist()):
+                        if not done[i]:
+                            if self.eos_id is not None and t == self.eos_id:
+                                done[i] = True
+                            else:
+                                generated[i].append(t)
+                    if stop:
+                        for i in range(len(chunk)):
+                            if not done[i] and any(s in self.tokenizer.decode(generated[i][-8:]) for s in stop):
+                                done[i] = True
+                    if bool(done.all()):
+                        break
+                    step_ids = nxt[:, None]
+                    mask = torch.cat([mask, torch.ones((len(chunk), 1), dtype=mask.dtype, device=self.device)], 1)
+            out += [cut_at_stop(self.tokenizer.decode(g), stop) for g in generated]
+        return out
+
+    def _score(self, prompts: Sequence[str], targets: Sequence[str]) -> list[list[float]]:
+        import torch
+
+        if len(prompts) != len(targets):
+            raise ValueError("prompts and targets differ in length")
+        out: list[list[float]] = []
+        for start in range(0, len(prompts), self.batch_size):
+            pairs = [(self._encode(p), self._encode(t)) for p, t in
+                     zip(prompts[start:start + self.batch_size], targets[start:start + self.batch_size], strict=True)]
+            for i, (p, t) in enumerate(pairs):
+                if not t:
+                    raise ValueError(f"target {start + i} encodes to no tokens")
+                if not p:  # score the first target token against nothing: prepend EOS as BOS
+                    pairs[i] = ([self.eos_id if self.eos_id is not None else self.pad_id], t)
+            width = max(len(p) + len(t) for p, t in pairs)
+            ids = torch.full((len(pairs), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for i, (p, t) in enumerate(pairs):
+                ids[i, : len(p) + len(t)] = torch.tensor(p + t)
+                mask[i, : len(p) + len(t)] = 1
+            with torch.no_grad():
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                logp = torch.log_softmax(logits.float(), dim=-1).cpu()
+            for i, (p, t) in enumerate(pairs):
+                rows = torch.arange(len(p) - 1, len(p) + len(t) - 1)
+                out.append(logp[i, rows, torch.tensor(t)].tolist())
+        return out
+
+    def text_logprobs(self, text: str) -> tuple[list[str], list[int], list[float | None]]:
+        """Tokens of ``text``, their character offsets and teacher-forced log-probs (the first
+        token has none) — what an OpenAI-style ``echo=True, logprobs=0`` request returns."""
+        ids = self._encode(text)
+        if not ids:
+            return [], [], []
+        toks = [self.tokenizer.decode([i]) for i in ids]
+        offsets, pos = [], 0
+        for t in toks:
+            offsets.append(pos)
+            pos += len(t)
+        rest: list[float] = []
+        if len(ids) > 1:
+            rest = self._score([self.tokenizer.decode(ids[:1])], [self.tokenizer.decode(ids[1:])])[0]
+        return toks, offsets, [None, *rest]
+
+    def target_logprobs(self, prompts: Sequence[str], targets: Sequence[str]) -> list[list[float]]:
+        return self._score(prompts, targets)
+
+    def choice_logprobs(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[list[float]]:
+        flat_p = [p for p, cs in zip(prompts, choices, strict=True) for _ in cs]
+        flat_c = [c for cs in choices for c in cs]
+        sums = [sum(v) for v in self._score(flat_p, flat_c)]
+        out, k = [], 0
+        for cs in choices:
+            out.append(sums[k:k + len(cs)])
+            k += len(cs)
+        return out

@@ -1,0 +1,222 @@
+"""The CPU ladder, the transformers and OpenAI-compatible back-ends, evaluation and resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from emergence_lens.metrics import exact_match, token_edit_distance  # noqa: E402
+from emergence_lens.models.backends import BackendError, make_backend  # noqa: E402
+from emergence_lens.models.backends.hf import HFBackend  # noqa: E402
+from emergence_lens.models.data import IGNORE, training_batch  # noqa: E402
+from emergence_lens.models.evaluate import evaluate_examples, evaluate_to_dir  # noqa: E402
+from emergence_lens.models.ladder import (  # noqa: E402
+    LadderRecipe,
+    ModelSize,
+    TrainingInterrupted,
+    train_ladder,
+    train_model,
+)
+from emergence_lens.tasks import TaskExample, generate_arithmetic  # noqa: E402
+
+TINY = LadderRecipe(steps=12, batch_size=8, ckpt_every=4, warmup=2, seq_len=128)
+SIZES = (ModelSize("ladder-01", 1, 16, 1), ModelSize("ladder-02", 1, 24, 2))
+
+
+@pytest.fixture(scope="module")
+def ladder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ladder")
+    train_ladder(out, SIZES, TINY, show_progress=False)
+    return out
+
+
+def test_training_batches_are_deterministic_and_masked():
+    a = training_batch(5, 4, 128, seed=1)
+    b = training_batch(5, 4, 128, seed=1)
+    assert np.array_equal(a.input_ids, b.input_ids) and np.array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.input_ids, training_batch(6, 4, 128, seed=1).input_ids)
+    # loss only on answer digits and the newline that ends each answer
+    from emergence_lens.models.data import _VOCAB
+
+    inv = {v: k for k, v in _VOCAB.items()}
+    chars = {inv[int(t)] for t in a.labels.ravel() if t != IGNORE}
+    assert chars <= set("0123456789\n")
+    with pytest.raises(ValueError, match="too short"):
+        training_batch(0, 2, 20)
+
+
+def _tensors(path: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    return load_file(str(path / "model.safetensors"))
+
+
+def test_resume_after_interruption_gives_the_same_model(tmp_path):
+    size = SIZES[0]
+    straight = train_model(size, TINY, tmp_path / "a")
+    with pytest.raises(TrainingInterrupted):
+        train_model(size, TINY, tmp_path / "b", stop_after=9)
+    assert (tmp_path / "b" / "checkpoint" / "train_state.pt").exists()
+    assert not (tmp_path / "b" / "ladder.json").exists()
+    resumed = train_model(size, TINY, tmp_path / "b")
+    ta, tb = _tensors(tmp_path / "a"), _tensors(tmp_path / "b")
+    assert ta.keys() == tb.keys()
+    for k in ta:
+        np.testing.assert_allclose(ta[k], tb[k], rtol=0, atol=1e-6, err_msg=k)
+    assert resumed["non_embedding_params"] == straight["non_embedding_params"]
+    assert not (tmp_path / "b" / "checkpoint").exists()
+    # a finished model is not retrained
+    again = train_model(size, TINY, tmp_path / "b")
+    assert again == resumed
+
+
+def test_ladder_spans_sizes_and_loads_with_transformers_offline(ladder, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    for size in SIZES:
+        d = ladder / size.name
+        assert {"config.json", "model.safetensors", "tokenizer.json", "ladder.json"} <= {p.name for p in d.iterdir()}
+        model = AutoModelForCausalLM.from_pretrained(d, local_files_only=True)
+        tok = AutoTokenizer.from_pretrained(d, local_files_only=True)
+        assert tok.decode(tok("Q: 12?")["input_ids"]) == "Q: 12?"
+        assert model.config.n_embd == size.d_model
+
+
+def test_default_ladder_spans_30x():
+    from transformers import GPT2LMHeadModel
+
+    from emergence_lens.models.ladder import DEFAULT_SIZES, _config, non_embedding_params
+
+    counts = [non_embedding_params(GPT2LMHeadModel(_config(s, LadderRecipe(), 99))) for s in DEFAULT_SIZES]
+    assert len(counts) >= 8 and counts == sorted(counts) and counts[-1] / counts[0] >= 30
+
+
+def test_hf_backend_generation_and_scores_agree(ladder):
+    be = HFBackend(ladder / "ladder-02", device="cpu", batch_size=3)
+    ex = generate_arithmetic("plus", 2, 7, seed=0)
+    prompts = [e.prompt + " " for e in ex]
+    gen = be.generate(prompts, 4, ["\n"])
+    assert gen == be.generate(prompts, 4, ["\n"])  # deterministic
+    assert gen == HFBackend(ladder / "ladder-02", device="cpu", batch_size=50).generate(prompts, 4, ["\n"])
+    assert all("\n" not in g for g in gen)
+    lp = be.target_logprobs(prompts, [e.target for e in ex])
+    assert [len(v) for v in lp] == [len(e.target) for e in ex]
+    assert all(x <= 0 for v in lp for x in v)
+    # greedy: the first generated token is at least as likely as the target's first token
+    for p, g, e in zip(prompts, gen, ex, strict=True):
+        if g:
+            first_greedy = be.target_logprobs([p], [g[0]])[0][0]
+            assert first_greedy >= be.target_logprobs([p], [e.target[0]])[0][0] - 1e-6
+    ch = be.choice_logprobs(prompts[:2], [["1", "12"], ["7"]])
+    assert ch[0][1] == pytest.approx(sum(be.target_logprobs([prompts[0]], ["12"])[0]))
+
+
+def test_hf_backend_clear_error_for_unavailable_hub_model(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BackendError, match="network"):
+        HFBackend("no-such-org/no-such-model-xyz")
+
+
+def test_vllm_backend_missing_is_a_clear_error():
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        with pytest.raises(BackendError, match="pip install"):
+            make_backend("vllm", "x")
+    with pytest.raises(ValueError, match="unknown backend"):
+        make_backend("tgi", "x")
+
+
+def test_openai_backend_against_loopback_server(ladder):
+    pytest.importorskip("openai")
+    from emergence_lens.models.backends.openai_api import OpenAIBackend
+    from emergence_lens.models.openai_server import serve_in_thread
+
+    server, url = serve_in_thread(ladder / "ladder-02")
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        api = OpenAIBackend("ladder-02", base_url=url, batch_size=4)
+        hf = HFBackend(ladder / "ladder-02", device="cpu")
+        ex = generate_arithmetic("times", 1, 6, seed=2)
+        prompts = [e.prompt + " " for e in ex]
+        assert api.generate(prompts, 3, ["\n"]) == hf.generate(prompts, 3, ["\n"])
+        a = api.target_logprobs(prompts, [e.target for e in ex])
+        b = hf.target_logprobs(prompts, [e.target for e in ex])
+        np.testing.assert_allclose(np.concatenate(a), np.concatenate(b), atol=1e-5)
+        recs = evaluate_examples(api, ex, family="f", model="m", scale_params=1.0)
+        assert len(recs) == 6
+        with pytest.raises(BackendError):
+            OpenAIBackend("ladder-02", base_url=url.replace("/v1", "/nope"), max_retries=0).generate(["x"], 1)
+    finally:
+        server.shutdown()
+
+
+class FakeBackend:
+    """Returns empty completions; counts calls; can fail on a given call."""
+
+    name = "fake"
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.calls = 0
+        self.fail_on = fail_on
+
+    def generate(self, prompts, max_new_tokens, stop=()):
+        self.calls += 1
+        if self.fail_on is not None and self.calls == self.fail_on:
+            raise RuntimeError("killed")
+        return ["" for _ in prompts]
+
+    def target_logprobs(self, prompts, targets):
+        return [[-1.0] * len(t) for t in targets]
+
+    def choice_logprobs(self, prompts, choices):
+        return [[-1.0 * (i + 1) for i in range(len(c))] for c in choices]
+
+
+def test_empty_completions_are_scored_not_dropped():
+    ex = generate_arithmetic("plus", 2, 5, seed=0) + [TaskExample("mc", "0", "pick", "b", ("a", "b"), 1)]
+    df = evaluate_examples(FakeBackend(), ex, family="f", model="m", scale_params=10.0)
+    assert len(df) == 6 and (df.prediction == "").all()
+    assert exact_match(df.target, df.prediction).sum() == 0
+    assert token_edit_distance(df.target, df.prediction).tolist() == [len(t) for t in df.target]
+    assert df.correct_choice.iloc[-1] == 1 and list(df.choice_logprobs.iloc[-1]) == [-1.0, -2.0]
+
+
+def test_interrupted_evaluation_resumes(tmp_path):
+    ex = generate_arithmetic("plus", 2, 10, seed=0)
+    with pytest.raises(RuntimeError, match="killed"):
+        evaluate_to_dir(FakeBackend(fail_on=2), ex, tmp_path, family="f", model="m", scale_params=1.0, chunk_size=4)
+    assert len(list((tmp_path / "parts").glob("*.parquet"))) == 1
+    be = FakeBackend()
+    df = evaluate_to_dir(be, ex, tmp_path, family="f", model="m", scale_params=1.0, chunk_size=4)
+    assert be.calls == 2  # only the two missing chunks
+    assert list(df.example_id) == [e.example_id for e in ex]
+    assert (tmp_path / "records.parquet").exists()
+
+
+def test_evaluate_cli_on_gpt3_file(ladder, tmp_path):
+    from typer.testing import CliRunner
+
+    from emergence_lens.cli import app
+    from tests.conftest import SHARED
+
+    src = SHARED / "gpt3-arithmetic" / "two_digit_multiplication.jsonl"
+    if not src.exists():
+        src = tmp_path / "t.jsonl"
+        src.write_text('{"context": "\\n\\nQ: What is 2 times 3?\\n\\nA:", "completion": " 6"}\n' * 3)
+    res = CliRunner().invoke(app, ["evaluate", "--model", str(ladder / "ladder-01"), "--task", str(src),
+                                   "--out", str(tmp_path / "ev"), "--n", "20", "--family", "ladder"])
+    assert res.exit_code == 0, res.output
+    df = pd.read_parquet(tmp_path / "ev" / "records.parquet")
+    assert len(df) == (20 if "shared" in str(src) else 3)
+    assert df.scale_params.iloc[0] > 0
+    res = CliRunner().invoke(app, ["evaluate", "--model", str(ladder / "ladder-01"), "--task", "missing.jsonl",
+                                   "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "not found" in res.output
