@@ -282,6 +282,46 @@ def evaluate(
 
 
 @app.command()
+def audit(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Files or folders: lm-eval results_*.json / samples_*.jsonl, BIG-bench scores_*.json, CSV/Parquet.")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    scale_map: Annotated[Path | None, typer.Option(
+        help="CSV/JSON mapping model -> scale_params[, family] for models whose size is unknown.")] = None,
+    family: Annotated[str | None, typer.Option(help="Use this family name for every model.")] = None,
+    bigbench_scale: Annotated[str, typer.Option(
+        help="BIG-bench scale: non_embedding_params, total_params or flop_matched_non_embedding_params.")
+    ] = "non_embedding_params",
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for per-sample sources.")] = 1000,
+    threshold: Annotated[float, typer.Option(help="Sharpness threshold.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Meta-analysis (paper Figs. 5-6): emergence score of every curve in any supported source."""
+    from emergence_lens.audit import audit as run_audit
+    from emergence_lens.sources import load_scale_map, load_sources
+
+    try:
+        mapping = load_scale_map(scale_map) if scale_map else None
+        with console.status("reading sources"):
+            bundle = load_sources(paths, scale_map=mapping, family=family, bigbench_scale=bigbench_scale)
+        for issue in bundle.issues[:20]:
+            console.print(f"[yellow]{issue}[/]")
+        if len(bundle.issues) > 20:
+            console.print(f"... {len(bundle.issues) - 20} more in {out / 'issues.csv'}")
+        with console.status("scoring curves"):
+            table = run_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    if len(bundle.unresolved):
+        console.print(f"[yellow]{len(bundle.unresolved)} model(s) with unknown scale held out: "
+                      f"see {out / 'unresolved.csv'} (give --scale-map)[/]")
+    console.print(f"{len(table)} curves -> {out / 'audit.csv'}, figures and summary.md")
+    if bundle.curves.empty and (bundle.records is None or bundle.records.empty):
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def serve(
     model: Annotated[Path, typer.Option(help="Local Hugging Face-format model directory.")],
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",

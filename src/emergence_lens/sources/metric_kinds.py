@@ -1,0 +1,55 @@
+"""Kinds of the metric names that BIG-bench and lm-evaluation-harness report.
+
+``(linear, continuous, higher_is_better)``; names not listed are ``unknown``.  Filter suffixes
+(``exact_match[strict-match]``) are ignored.  Registered emergence-lens metrics use the registry.
+"""
+
+from __future__ import annotations
+
+from emergence_lens.metrics import METRICS
+
+__all__ = ["metric_kind", "metric_properties", "AUDIT_PARTNERS"]
+
+_D, _C = (False, False), (False, True)
+_TABLE: dict[str, tuple[bool, bool, bool]] = {
+    # BIG-bench
+    "exact_str_match": (*_D, True), "case_insensitive_str_match": (*_D, True),
+    "multiple_choice_grade": (*_D, True), "numeric_match_with_0_1_relative_error": (*_D, True),
+    "main_words_match": (*_D, True), "calibration_multiple_choice_brier_score": (*_C, False),
+    "expected_calibration_error": (*_C, False), "log_likelihood": (True, True, True),
+    "relative_log_likelihood": (True, True, True), "bleu": (*_C, True), "bleurt": (*_C, True),
+    "rouge1": (*_C, True), "rouge2": (*_C, True), "rougeLsum": (*_C, True), "sequence_f1": (*_C, True),
+    "macro_f1": (*_D, True),
+    # lm-evaluation-harness
+    "acc": (*_D, True), "acc_norm": (*_D, True), "exact_match": (*_D, True), "em": (*_D, True),
+    "mcc": (*_D, True), "f1": (*_C, True), "brier_score": (*_C, False), "perplexity": (*_C, False),
+    "word_perplexity": (*_C, False), "byte_perplexity": (*_C, False), "bits_per_byte": (True, True, False),
+    "chrf": (*_C, True), "ter": (*_C, False), "likelihood": (*_C, True), "ppl": (*_C, False),
+}
+
+#: Sharp metric -> smooth partners looked for on the same (family, task, subtask, shots).
+AUDIT_PARTNERS: dict[str, tuple[str, ...]] = {
+    "multiple_choice_grade": ("calibration_multiple_choice_brier_score", "brier_score", "log_likelihood"),
+    "acc": ("brier_score",), "acc_norm": ("brier_score",),
+    "exact_str_match": ("log_likelihood", "sequence_f1", "token_edit_distance"),
+    "exact_match": ("token_edit_distance", "f1"),
+}
+
+
+def _base(name: str) -> str:
+    return name.split("[", 1)[0]
+
+
+def metric_properties(name: str) -> tuple[bool, bool, bool] | None:
+    """``(linear, continuous, higher_is_better)`` or ``None`` if unknown."""
+    spec = METRICS.get(_base(name))
+    if spec is not None:
+        return spec.linear, spec.continuous, spec.higher_is_better
+    return _TABLE.get(_base(name))
+
+
+def metric_kind(name: str) -> str:
+    props = metric_properties(name)
+    if props is None:
+        return "unknown"
+    return f"{'linear' if props[0] else 'nonlinear'}, {'continuous' if props[1] else 'discontinuous'}"
