@@ -20,7 +20,7 @@ def test_values_are_means_of_per_example_scores(records_df):
     assert em["paired"].all()
     assert set(cs.table.metric) == {"exact_match", "token_edit_distance", "target_log_likelihood",
                                     "target_token_probability", "multiple_choice_grade",
-                                    "brier_score", "bigbench_brier_score"}
+                                    "brier_score", "bigbench_brier_score", "correct_choice_probability"}
     for key, reps in cs.replicates.items():
         assert reps.shape == (50, 4), key
 

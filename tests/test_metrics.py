@@ -110,6 +110,8 @@ def test_multiple_choice_hand_values():
     b = M.brier_score(lp[:2], correct[:2])
     assert b == pytest.approx([0.14, 1.28])
     assert M.bigbench_brier_score(lp[:2], correct[:2]) == pytest.approx([0.14 / 3, 1.28 / 2])
+    third = np.exp(-1.0) / (2 * np.exp(-1.0) + np.exp(-5.0))
+    assert M.correct_choice_probability(lp, correct) == pytest.approx([0.7, 0.2, third])
 
 
 def test_brier_uses_softmax_of_unnormalised_loglikelihoods():

@@ -12,6 +12,7 @@ target_token_probability   :mod:`.likelihood`                          linear, c
 multiple_choice_grade      :mod:`.multiple_choice`                     nonlinear, discontinuous
 brier_score                :mod:`.multiple_choice`                     nonlinear, continuous
 bigbench_brier_score       :mod:`.multiple_choice`                     nonlinear, continuous
+correct_choice_probability :mod:`.multiple_choice`                     linear, continuous
 subset_accuracy            :mod:`.subset`                              nonlinear, discontinuous
 per_item_accuracy          :mod:`.subset`                              linear, discontinuous
 reconstruction_at          :mod:`.reconstruction`                      nonlinear, discontinuous
@@ -37,6 +38,7 @@ from emergence_lens.metrics.multiple_choice import (
     bigbench_brier_score,
     brier_score,
     choice_probabilities,
+    correct_choice_probability,
     multiple_choice_grade,
 )
 from emergence_lens.metrics.reconstruction import mse, reconstruction_at
@@ -53,7 +55,8 @@ __all__ = [
     "MetricSpec", "METRICS", "register_metric", "get_metric", "list_metrics",
     "exact_match", "token_edit_distance", "tokenize", "target_log_likelihood",
     "target_token_probability", "multiple_choice_grade", "brier_score", "bigbench_brier_score",
-    "choice_probabilities", "subset_accuracy", "per_item_accuracy", "mse", "reconstruction_at",
+    "choice_probabilities", "correct_choice_probability", "subset_accuracy", "per_item_accuracy", "mse",
+    "reconstruction_at",
 ]
 
 
@@ -108,7 +111,8 @@ for _spec in [
                paper="Fig. 2B, 3", requires=_LP, record_scorer=_tp_records),
     MetricSpec("multiple_choice_grade", multiple_choice_grade, linear=False, continuous=False,
                higher_is_better=True, description="1[argmax_k q_k == correct]",
-               partners=("brier_score", "bigbench_brier_score"), paper="Fig. 2E, 6",
+               partners=("brier_score", "correct_choice_probability", "bigbench_brier_score"),
+               paper="Fig. 2E, 6",
                requires=_MC, record_scorer=_mc(multiple_choice_grade), binary=True),
     MetricSpec("brier_score", brier_score, linear=False, continuous=True, higher_is_better=False,
                description="sum_k (q_k - y_k)**2, multiclass form in [0, 2]", paper="Fig. 2F, 6",
@@ -117,6 +121,9 @@ for _spec in [
                higher_is_better=False,
                description="(1/K) sum_k (q_k - y_k)**2, BIG-bench per-option form",
                paper="Fig. 6", requires=_MC, record_scorer=_mc(bigbench_brier_score)),
+    MetricSpec("correct_choice_probability", correct_choice_probability, linear=True, continuous=True,
+               higher_is_better=True, description="q_correct, softmax probability of the right option",
+               paper="Fig. 6", requires=_MC, record_scorer=_mc(correct_choice_probability)),
     MetricSpec("subset_accuracy", subset_accuracy, linear=False, continuous=False,
                higher_is_better=True, description="1[all L items of a group right]; E = a**L",
                partners=("per_item_accuracy",), paper="Fig. 7, 9", binary=True),

@@ -23,7 +23,8 @@ import numpy as np
 
 from emergence_lens.metrics._validation import as_ragged, ragged_to_padded
 
-__all__ = ["multiple_choice_grade", "brier_score", "bigbench_brier_score", "choice_probabilities"]
+__all__ = ["multiple_choice_grade", "brier_score", "bigbench_brier_score", "choice_probabilities",
+           "correct_choice_probability"]
 
 
 def _prepare(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
@@ -116,3 +117,16 @@ def bigbench_brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray
     """
     _, _, _, lengths = _prepare(choice_logprobs, correct_choice)
     return brier_score(choice_logprobs, correct_choice) / lengths
+
+
+def correct_choice_probability(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
+                               correct_choice: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Per-example probability mass on the correct option, ``q_i,correct`` (softmax over options).
+
+    Linear in ``q`` and continuous: the smooth reading of the same option distribution whose argmax
+    is the multiple-choice grade.  Range ``[0, 1]``, higher is better.
+    """
+    padded, mask, correct, _ = _prepare(choice_logprobs, correct_choice)
+    if padded.shape[0] == 0:
+        return np.empty(0)
+    return _softmax(padded, mask)[np.arange(padded.shape[0]), correct]

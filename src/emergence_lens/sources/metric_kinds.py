@@ -29,7 +29,8 @@ _TABLE: dict[str, tuple[bool, bool, bool]] = {
 
 #: Sharp metric -> smooth partners looked for on the same (family, task, subtask, shots).
 AUDIT_PARTNERS: dict[str, tuple[str, ...]] = {
-    "multiple_choice_grade": ("calibration_multiple_choice_brier_score", "brier_score", "log_likelihood"),
+    "multiple_choice_grade": ("calibration_multiple_choice_brier_score", "brier_score",
+                              "correct_choice_probability", "log_likelihood"),
     "acc": ("brier_score",), "acc_norm": ("brier_score",),
     "exact_str_match": ("log_likelihood", "sequence_f1", "token_edit_distance"),
     "exact_match": ("token_edit_distance", "f1"),
