@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "iter_jsonl"]
 
 
 @contextlib.contextmanager
@@ -52,3 +52,19 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[Path], obj
     with atomic_path(path) as tmp:
         writer(tmp)
     return Path(path)
+
+
+def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, object]]:
+    """Yield ``(line_number, value)`` for each non-blank line of a JSON Lines file (1-based line
+    numbers).  A line that is not valid JSON yields its :class:`json.JSONDecodeError` as the value,
+    so each caller decides whether that is an error or a reported, skipped line."""
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield lineno, exc

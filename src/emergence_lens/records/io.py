@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from emergence_lens._io import atomic_path
+from emergence_lens._io import atomic_path, iter_jsonl
 from emergence_lens.records.schema import KEY_COLUMNS, LIST_COLUMNS, RECORD_SCHEMA, REQUIRED_COLUMNS
 
 __all__ = [
@@ -200,19 +200,12 @@ def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") ->
 
 def _read_jsonl(path: Path) -> pa.Table:
     rows: list[dict[str, Any]] = []
-    with path.open("r", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordsError(f"line {lineno} is not valid JSON: {exc.msg}", source=str(path),
-                                   row=len(rows)) from exc
-            if not isinstance(obj, dict):
-                raise RecordsError(f"line {lineno} is not a JSON object", source=str(path),
-                                   row=len(rows))
-            rows.append(obj)
+    for lineno, obj in iter_jsonl(path):
+        if isinstance(obj, json.JSONDecodeError):
+            raise RecordsError(f"line {lineno} is not valid JSON: {obj.msg}", source=str(path), row=len(rows))
+        if not isinstance(obj, dict):
+            raise RecordsError(f"line {lineno} is not a JSON object", source=str(path), row=len(rows))
+        rows.append(obj)
     return _rows_to_table(rows, str(path))
 
 

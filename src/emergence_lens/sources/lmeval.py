@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from emergence_lens._io import iter_jsonl
 from emergence_lens.sources.issues import IssueLog
 
 __all__ = ["read_lmeval_results", "read_lmeval_samples", "lmeval_model_info", "SAMPLES_RE"]
@@ -139,54 +140,49 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
     m = SAMPLES_RE.match(p.name)
     task = task or (m.group("task") if m else p.stem)
     rows: list[dict[str, Any]] = []
-    with p.open("r", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                issues.add(p, lineno, None, f"not valid JSON ({exc.msg}); line skipped")
-                continue
-            if not isinstance(obj, dict):
-                issues.add(p, lineno, None, "not a JSON object; line skipped")
-                continue
-            resps = obj.get("filtered_resps", obj.get("resps"))
-            if resps is None:
-                issues.add(p, lineno, "filtered_resps", "missing; line skipped")
-                continue
-            doc_id = obj.get("doc_id", lineno - 1)
-            target = obj.get("target")
-            row: dict[str, Any] = {"model": model.get("model"), "task": task, "example_id": str(doc_id)}
-            pairs = [_pair(r[0] if isinstance(r, list) and len(r) == 1 and isinstance(r[0], (list, str))
-                           and not isinstance(r[0], str) else r) for r in resps] if isinstance(resps, list) else []
-            if resps and all(x is not None for x in pairs) and isinstance(resps, list) and len(pairs) >= 2:
-                correct = _as_float(target)
-                if correct is None or int(correct) != correct or not 0 <= correct < len(pairs):
-                    # target given as the gold text: find it among the continuations
-                    conts = [a.get("arg_1") for a in (obj.get("arguments") or {}).values() if isinstance(a, dict)]
-                    tgt = target[0] if isinstance(target, list) and target else target
-                    match = [i for i, c in enumerate(conts) if isinstance(c, str) and isinstance(tgt, str)
-                             and c.strip() == tgt.strip()]
-                    if len(match) != 1:
-                        issues.add(p, lineno, "target", f"gold option {target!r} not found among {len(pairs)} "
-                                   "options; line skipped")
-                        continue
-                    correct = match[0]
-                row.update(choice_logprobs=[lp for lp, _ in pairs], correct_choice=int(correct),
-                           target=None, prediction=None)
-            elif isinstance(resps, list) and resps and isinstance(resps[0], str):
+    for lineno, obj in iter_jsonl(p):
+        if isinstance(obj, json.JSONDecodeError):
+            issues.add(p, lineno, None, f"not valid JSON ({obj.msg}); line skipped")
+            continue
+        if not isinstance(obj, dict):
+            issues.add(p, lineno, None, "not a JSON object; line skipped")
+            continue
+        resps = obj.get("filtered_resps", obj.get("resps"))
+        if resps is None:
+            issues.add(p, lineno, "filtered_resps", "missing; line skipped")
+            continue
+        doc_id = obj.get("doc_id", lineno - 1)
+        target = obj.get("target")
+        row: dict[str, Any] = {"model": model.get("model"), "task": task, "example_id": str(doc_id)}
+        pairs = [_pair(r[0] if isinstance(r, list) and len(r) == 1 and isinstance(r[0], (list, str))
+                       and not isinstance(r[0], str) else r) for r in resps] if isinstance(resps, list) else []
+        if resps and all(x is not None for x in pairs) and isinstance(resps, list) and len(pairs) >= 2:
+            correct = _as_float(target)
+            if correct is None or int(correct) != correct or not 0 <= correct < len(pairs):
+                # target given as the gold text: find it among the continuations
+                conts = [a.get("arg_1") for a in (obj.get("arguments") or {}).values() if isinstance(a, dict)]
                 tgt = target[0] if isinstance(target, list) and target else target
-                if not isinstance(tgt, (str, int, float)):
-                    issues.add(p, lineno, "target", f"unusable target {target!r}; line skipped")
+                match = [i for i, c in enumerate(conts) if isinstance(c, str) and isinstance(tgt, str)
+                         and c.strip() == tgt.strip()]
+                if len(match) != 1:
+                    issues.add(p, lineno, "target", f"gold option {target!r} not found among {len(pairs)} "
+                               "options; line skipped")
                     continue
-                row.update(target=str(tgt), prediction=resps[0], choice_logprobs=None, correct_choice=None)
-            elif len(pairs) == 1 and pairs[0] is not None:
-                issues.add(p, lineno, "filtered_resps", "single-continuation log-likelihood: no per-token "
-                           "log-probs to re-score; kept only in the results file's values")
+                correct = match[0]
+            row.update(choice_logprobs=[lp for lp, _ in pairs], correct_choice=int(correct),
+                       target=None, prediction=None)
+        elif isinstance(resps, list) and resps and isinstance(resps[0], str):
+            tgt = target[0] if isinstance(target, list) and target else target
+            if not isinstance(tgt, (str, int, float)):
+                issues.add(p, lineno, "target", f"unusable target {target!r}; line skipped")
                 continue
-            else:
-                issues.add(p, lineno, "filtered_resps", f"unrecognised response {str(resps)[:80]!r}; line skipped")
-                continue
-            rows.append(row)
+            row.update(target=str(tgt), prediction=resps[0], choice_logprobs=None, correct_choice=None)
+        elif len(pairs) == 1 and pairs[0] is not None:
+            issues.add(p, lineno, "filtered_resps", "single-continuation log-likelihood: no per-token "
+                       "log-probs to re-score; kept only in the results file's values")
+            continue
+        else:
+            issues.add(p, lineno, "filtered_resps", f"unrecognised response {str(resps)[:80]!r}; line skipped")
+            continue
+        rows.append(row)
     return rows

@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+from emergence_lens._io import iter_jsonl
 from emergence_lens.tasks.example import TaskExample, TaskFormatError
 
 __all__ = ["load_gpt3_arithmetic"]
@@ -35,23 +36,18 @@ def load_gpt3_arithmetic(path: str | os.PathLike[str], task: str | None = None,
     p = Path(path)
     name = task or p.stem
     out: list[TaskExample] = []
-    with p.open("r", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TaskFormatError(f"{p}, line {lineno}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(obj, dict):
-                raise TaskFormatError(f"{p}, line {lineno}: expected a JSON object")
-            for key in ("context", "completion"):
-                if key not in obj:
-                    raise TaskFormatError(f"{p}, line {lineno}: missing key {key!r}")
-                if not isinstance(obj[key], str):
-                    raise TaskFormatError(f"{p}, line {lineno}, key {key!r}: expected a string, "
-                                          f"got {type(obj[key]).__name__}")
-            out.append(TaskExample(name, str(lineno), obj["context"], obj["completion"].strip()))
-            if limit is not None and len(out) >= limit:
-                break
+    for lineno, obj in iter_jsonl(p):
+        if isinstance(obj, json.JSONDecodeError):
+            raise TaskFormatError(f"{p}, line {lineno}: not valid JSON ({obj.msg})")
+        if not isinstance(obj, dict):
+            raise TaskFormatError(f"{p}, line {lineno}: expected a JSON object")
+        for key in ("context", "completion"):
+            if key not in obj:
+                raise TaskFormatError(f"{p}, line {lineno}: missing key {key!r}")
+            if not isinstance(obj[key], str):
+                raise TaskFormatError(f"{p}, line {lineno}, key {key!r}: expected a string, "
+                                      f"got {type(obj[key]).__name__}")
+        out.append(TaskExample(name, str(lineno), obj["context"], obj["completion"].strip()))
+        if limit is not None and len(out) >= limit:
+            break
     return out

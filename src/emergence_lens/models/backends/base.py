@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Backend", "BackendError", "cut_at_stop"]
+__all__ = ["Backend", "BackendError", "cut_at_stop", "choice_logprobs_via_targets"]
 
 
 class BackendError(RuntimeError):
@@ -45,3 +45,16 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
             if i != -1:
                 cut = min(cut, i)
     return text[:cut]
+
+
+def choice_logprobs_via_targets(backend: Backend, prompts: Sequence[str],
+                                choices: Sequence[Sequence[str]]) -> list[list[float]]:
+    """Score every option as a target (one flat batch) and sum its token log-probs."""
+    flat_p = [p for p, cs in zip(prompts, choices, strict=True) for _ in cs]
+    flat_c = [c for cs in choices for c in cs]
+    sums = [sum(v) for v in backend.target_logprobs(flat_p, flat_c)]
+    out, k = [], 0
+    for cs in choices:
+        out.append(sums[k:k + len(cs)])
+        k += len(cs)
+    return out

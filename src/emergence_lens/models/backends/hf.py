@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from emergence_lens.models.backends.base import BackendError, cut_at_stop
+from emergence_lens.models.backends.base import BackendError, choice_logprobs_via_targets, cut_at_stop
 
 __all__ = ["HFBackend"]
 
@@ -148,11 +148,4 @@ class HFBackend:
         return self._score(prompts, targets)
 
     def choice_logprobs(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[list[float]]:
-        flat_p = [p for p, cs in zip(prompts, choices, strict=True) for _ in cs]
-        flat_c = [c for cs in choices for c in cs]
-        sums = [sum(v) for v in self._score(flat_p, flat_c)]
-        out, k = [], 0
-        for cs in choices:
-            out.append(sums[k:k + len(cs)])
-            k += len(cs)
-        return out
+        return choice_logprobs_via_targets(self, prompts, choices)

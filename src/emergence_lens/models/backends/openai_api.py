@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from emergence_lens.models.backends.base import BackendError, cut_at_stop
+from emergence_lens.models.backends.base import BackendError, choice_logprobs_via_targets, cut_at_stop
 
 __all__ = ["OpenAIBackend"]
 
@@ -78,11 +78,4 @@ class OpenAIBackend:
         return out
 
     def choice_logprobs(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[list[float]]:
-        flat_p = [p for p, cs in zip(prompts, choices, strict=True) for _ in cs]
-        flat_c = [c for cs in choices for c in cs]
-        sums = [sum(v) for v in self.target_logprobs(flat_p, flat_c)]
-        out, k = [], 0
-        for cs in choices:
-            out.append(sums[k:k + len(cs)])
-            k += len(cs)
-        return out
+        return choice_logprobs_via_targets(self, prompts, choices)
