@@ -242,7 +242,8 @@ def evaluate(
     task: Annotated[str, typer.Option(help="GPT-3 JSONL, BIG-bench task.json or directory, or generate:OP:DIGITS.")],
     out: Annotated[Path, typer.Option(help="Output directory (records.parquet; resumable parts/).")],
     backend: Annotated[str, typer.Option(help="hf, openai or vllm.")] = "hf",
-    family: Annotated[str, typer.Option(help="Model family name for the records.")] = "family",
+    family: Annotated[str | None, typer.Option(
+        help="Model family for the records (default: inferred from the model name).")] = None,
     scale_params: Annotated[float | None, typer.Option(
         help="Parameter count (default for hf: counted from the loaded model).")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (…/v1).")] = None,
@@ -273,7 +274,10 @@ def evaluate(
                 _fail("--scale-params is required for this backend")
             scale_params = float(sum(p.numel() for p in be.model.parameters()))  # type: ignore[attr-defined]
         with console.status(f"evaluating {len(examples)} examples"):
-            df = evaluate_to_dir(be, examples, out, family=family, model=Path(model).name or model,
+            from emergence_lens.sources.scale import infer_family
+
+            df = evaluate_to_dir(be, examples, out, family=family or infer_family(model),
+                                 model=Path(model).name or model,
                                  scale_params=scale_params)
     except (BackendError, TaskFormatError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
