@@ -83,6 +83,22 @@ def test_reproduce_arithmetic_quick_outputs_recompute_from_records(quick_run):
             assert row.value.iloc[0] == pytest.approx(fn(g).mean(), rel=1e-9, abs=1e-12)
 
 
+def test_reproduce_vision_mnist_quick_outputs(quick_run):
+    from emergence_lens.metrics import exact_match, token_edit_distance
+    from emergence_lens.records import read_records
+
+    d = quick_run / "vision-mnist"
+    for rel in ["fig7_lenet.png", "summary.csv", "records.parquet", "ladder.csv", "emergence.csv"]:
+        assert (d / rel).exists(), rel
+    rec = read_records(d / "records.parquet")
+    summary = pd.read_csv(d / "summary.csv")
+    for (task, model), g in rec.groupby(["task", "model"]):
+        row = summary[(summary.task == task) & (summary.model == model)].set_index("metric")["value"]
+        assert row["exact_match"] == pytest.approx(exact_match(g.target, g.prediction).mean())
+        assert row["token_edit_distance"] == pytest.approx(
+            token_edit_distance(g.target, g.prediction, tokenizer="whitespace").mean())
+
+
 def test_reproduce_values_recompute_from_records(quick_run):
     from emergence_lens.metrics import exact_match, token_edit_distance
     from emergence_lens.records import read_records

@@ -72,3 +72,11 @@ def test_simulated_family_is_deterministic_and_valid():
     acc = compute_curves(a, ["target_token_probability"], n_boot=0).table
     big = acc.groupby("scale_params")["value"].mean()
     assert big.is_monotonic_increasing
+
+
+def test_optional_columns_may_be_absent_required_ones_may_not(records_df):
+    slim = records_df[["family", "model", "scale_params", "task", "example_id", "target", "prediction"]]
+    cs = compute_curves(slim, n_boot=10)
+    assert set(cs.table.metric) == {"exact_match", "token_edit_distance"}
+    with pytest.raises(KeyError, match="scale_params"):
+        compute_curves(slim.drop(columns=["scale_params"]), n_boot=0)

@@ -23,6 +23,7 @@ import pandas as pd
 from emergence_lens.emergence.bootstrap import bootstrap_means, percentile_ci
 from emergence_lens.emergence.resolution import clopper_pearson, resolution_limit
 from emergence_lens.metrics import METRICS, get_metric
+from emergence_lens.records import RECORD_SCHEMA, REQUIRED_COLUMNS
 
 __all__ = ["CurveSet", "compute_curves", "CURVE_COLUMNS"]
 
@@ -95,6 +96,12 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
         seed: master seed.
         keep_scores: keep per-example scores in :attr:`CurveSet.scores`.
     """
+    missing = [c for c in REQUIRED_COLUMNS if c not in records.columns]
+    if missing:
+        raise KeyError(f"records lack required column(s) {missing}")
+    absent = {c: None for c in RECORD_SCHEMA.names if c not in records.columns}
+    if absent:  # optional columns may be left out by callers that build records by hand
+        records = records.assign(**absent)
     names = list(metrics) if metrics is not None else [
         n for n, s in sorted(METRICS.items()) if s.record_scorer is not None]
     specs = [get_metric(n) for n in names]

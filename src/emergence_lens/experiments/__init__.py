@@ -47,14 +47,14 @@ def get_experiment(name: str) -> Experiment:
 
 
 #: Built-in experiments, in the order `reproduce` runs them.
-BUILTIN = ("theory", "simulated", "arithmetic")
+BUILTIN = ("theory", "simulated", "arithmetic", "vision-mnist")
 
 
 def _load_builtin() -> None:
     import importlib
 
     for name in BUILTIN:
-        importlib.import_module(f"emergence_lens.experiments.{name}")
+        importlib.import_module(f"emergence_lens.experiments.{name.replace('-', '_')}")
 
 
 _load_builtin()
