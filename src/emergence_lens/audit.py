@@ -105,6 +105,7 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     parts = []
+    rescored = None
     if len(bundle.curves):
         cs = curve_scores(bundle.curves)
         cs["ci_low"] = np.nan
@@ -116,7 +117,8 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
         em = em.assign(subtask=em["task"], shots=np.nan, source="lm-eval samples (re-scored)")
         parts.append(em[KEYS + ["source", "n_scales", "scale_min", "scale_max", "emergence_score", "ci_low",
                                 "ci_high", "status"]])
-        write_csv(rc.table, out / "rescored_curves.csv")
+        rescored = rc.table
+        write_csv(rescored, out / "rescored_curves.csv")
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AUDIT_COLUMNS)
     table["metric_kind"] = table["metric"].map(metric_kind)
     table["verdict"] = _verdicts(table, threshold) if len(table) else []
@@ -125,7 +127,7 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
     write_csv(result, out / "audit.csv")
     write_csv(bundle.issues.frame(), out / "issues.csv")
     write_csv(bundle.unresolved, out / "unresolved.csv")
-    _figures(result, bundle, out, threshold)
+    _figures(result, bundle, rescored, out, threshold)
     _summary(result, bundle, out, threshold)
     return result
 
@@ -134,7 +136,8 @@ def _is_high(t: pd.DataFrame, threshold: float) -> pd.Series:
     return (t["emergence_score"] / (t["n_scales"] - 1)) >= threshold
 
 
-def _figures(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float) -> None:
+def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | None, out: Path,
+             threshold: float) -> None:
     import matplotlib.pyplot as plt
 
     from emergence_lens.report.figures import _STYLE, save_figure
@@ -162,12 +165,10 @@ def _figures(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float)
     cur = bundle.curves
     pairs = [("multiple_choice_grade", "calibration_multiple_choice_brier_score"), ("acc", "brier_score")]
     src = cur
-    if bundle.records is not None:
-        rescored = pd.read_csv(out / "rescored_curves.csv") if (out / "rescored_curves.csv").exists() else None
-        if rescored is not None:
-            rescored = rescored.assign(subtask=rescored.task, shots=np.nan)
-            src = pd.concat([cur, rescored[cur.columns.intersection(rescored.columns)]], ignore_index=True)
-            pairs.insert(0, ("multiple_choice_grade", "brier_score"))
+    if rescored is not None:
+        rescored = rescored.assign(subtask=rescored.task, shots=np.nan)
+        src = pd.concat([cur, rescored[cur.columns.intersection(rescored.columns)]], ignore_index=True)
+        pairs.insert(0, ("multiple_choice_grade", "brier_score"))
     for a, b in pairs:
         fam = src[src.metric.isin([a, b])].groupby("family")["metric"].nunique()
         fam = fam[fam == 2]

@@ -21,12 +21,13 @@ The ladder lives in ``out/ladder/`` and is reused (and resumed after a kill) on 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from emergence_lens._io import atomic_write_text
 from emergence_lens.analysis import write_csv
 from emergence_lens.curves import compute_curves
 from emergence_lens.emergence import compare_metrics, emergence_table
@@ -93,10 +94,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
     from emergence_lens.models.ladder import DEFAULT_RECIPE, DEFAULT_SIZES, QUICK_RECIPE, train_ladder
 
     out = Path(out)
-    recipe = QUICK_RECIPE if quick else DEFAULT_RECIPE
-    from dataclasses import replace
-
-    recipe = replace(recipe, seed=seed)
+    recipe = replace(QUICK_RECIPE if quick else DEFAULT_RECIPE, seed=seed)
     n_large, n_small = (100, 10) if quick else (500, 50)
     metas = train_ladder(out / "ladder", DEFAULT_SIZES, recipe)
     examples = make_examples(n_large, seed)
@@ -199,10 +197,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
         "Target length (`target_length_fits.csv`): slope of log accuracy and of edit distance vs L:\n\n"
         + markdown_table(fits)
     )
-    atomic = out / "summary.md"
-    from emergence_lens._io import atomic_write_text
-
-    files.append(atomic_write_text(atomic, text))
+    files.append(atomic_write_text(out / "summary.md", text))
     return ExperimentResult(files, text)
 
 

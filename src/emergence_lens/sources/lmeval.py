@@ -154,9 +154,10 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
         doc_id = obj.get("doc_id", lineno - 1)
         target = obj.get("target")
         row: dict[str, Any] = {"model": model.get("model"), "task": task, "example_id": str(doc_id)}
-        pairs = [_pair(r[0] if isinstance(r, list) and len(r) == 1 and isinstance(r[0], (list, str))
-                       and not isinstance(r[0], str) else r) for r in resps] if isinstance(resps, list) else []
-        if resps and all(x is not None for x in pairs) and isinstance(resps, list) and len(pairs) >= 2:
+        # `resps` nests each option's pair one level deeper ([[[lp, greedy]], ...]) than `filtered_resps`
+        pairs = [_pair(r[0] if isinstance(r, list) and len(r) == 1 and isinstance(r[0], list) else r)
+                 for r in resps] if isinstance(resps, list) else []
+        if len(pairs) >= 2 and all(x is not None for x in pairs):
             correct = _as_float(target)
             if correct is None or int(correct) != correct or not 0 <= correct < len(pairs):
                 # target given as the gold text: find it among the continuations

@@ -35,16 +35,18 @@ def read_table(path: str | Path, issues: IssueLog) -> list[dict[str, Any]]:
     for i, rec in enumerate(df.to_dict(orient="records")):
         bad = None
         for col in _NUMERIC:
-            if col in rec and rec[col] is not None and not (isinstance(rec[col], float) and np.isnan(rec[col])
-                                                             and col != "value"):
-                try:
-                    rec[col] = float(rec[col])
-                except (TypeError, ValueError):
-                    bad = (col, f"{rec[col]!r} is not a number")
-                    break
-                if col == "value" and not np.isfinite(rec[col]):
-                    bad = (col, "value is NaN or infinite")
-                    break
+            value = rec.get(col)
+            if col != "value" and (value is None or (isinstance(value, float) and np.isnan(value))):
+                continue  # optional column left empty
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                bad = (col, f"{value!r} is not a number")
+                break
+            if col == "value" and not np.isfinite(value):
+                bad = (col, "value is NaN or infinite")
+                break
+            rec[col] = value
         if bad:
             issues.add(p, i + line_offset, bad[0], f"{bad[1]}; row skipped")
             continue
