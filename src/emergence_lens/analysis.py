@@ -51,8 +51,9 @@ def _slug(text: str) -> str:
 def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | None = None,
             metric_options: Mapping[str, Mapping[str, Any]] | None = None, n_boot: int = 1000,
             confidence: float = 0.95, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
-            title: str = "emergence-lens analysis", figure_prefix: str = "curves") -> Analysis:
-    """Run the whole pipeline on ``records`` and write the files listed in the module docstring."""
+            title: str = "emergence-lens analysis", figure_prefix: str = "curves", figures: bool = True) -> Analysis:
+    """Run the whole pipeline on ``records`` and write the files listed in the module docstring
+    (``figures=False``: no per-family figure, for callers that draw their own)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     curves = compute_curves(records, metrics, metric_options=metric_options, n_boot=n_boot,
@@ -61,7 +62,7 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
     cmp_ = compare_metrics(em, threshold=threshold)
     files = [write_csv(curves.table, out / "curves.csv"), write_csv(em, out / "emergence.csv"),
              write_csv(cmp_, out / "comparison.csv"), write_csv(curves.skipped, out / "skipped.csv")]
-    for family, g in curves.table.groupby("family", sort=True):
+    for family, g in curves.table.groupby("family", sort=True) if figures else ():
         notes = {(r.metric, str(r.task)): f"ES {r.emergence_score:.3g}"
                  for r in em[em["family"] == family].itertuples() if pd.notna(r.emergence_score)}
         files.append(plot_curves(g, out / f"{figure_prefix}_{_slug(str(family))}.png",

@@ -61,8 +61,9 @@ def theory(
         console.print(f"wrote {f}")
 
 
-def _config_hash(name: str, quick: bool, seed: int) -> str:
-    return hashlib.sha256(json.dumps([name, quick, seed, __version__]).encode()).hexdigest()[:16]
+def _config_hash(name: str, quick: bool, seed: int, options: dict[str, str] | None = None) -> str:
+    key = [name, quick, seed, __version__] + ([sorted(options.items())] if options else [])
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
 
 
 @app.command()
@@ -73,6 +74,10 @@ def reproduce(
     quick: Annotated[bool, typer.Option(help="Smaller, faster settings.")] = False,
     seed: Annotated[int, typer.Option(help="Master seed.")] = 0,
     force: Annotated[bool, typer.Option(help="Rerun experiments already completed in OUT.")] = False,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", "-o", help="KEY=VALUE for experiments that take it, e.g. -o thresholds=0.001,0.004 "
+                               "-o data_dir=DATA (vision). Repeatable; `emergence-lens experiments` lists "
+                               "them.")] = None,
 ) -> None:
     """Run the paper reproductions on embedded defaults; write figures, CSVs and OUT/summary.md.
 
@@ -87,6 +92,17 @@ def reproduce(
     except KeyError as exc:
         _fail(str(exc.args[0]))
         return
+    options: dict[str, str] = {}
+    for item in option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--option {item!r}: expected KEY=VALUE")
+        options[key.strip()] = value.strip()
+    accepted = {k for e in exps for k in e.options}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        _fail(f"--option {', '.join(unknown)}: not accepted by {', '.join(names)} "
+              f"(accepted: {', '.join(sorted(accepted)) or 'none'})")
     out.mkdir(parents=True, exist_ok=True)
     sections: list[str] = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -96,7 +112,8 @@ def reproduce(
             progress.update(task, description=f"reproduce: {exp.name}")
             exp_dir = out / exp.name
             manifest = exp_dir / "manifest.json"
-            digest = _config_hash(exp.name, quick, seed)
+            exp_options = {k: v for k, v in options.items() if k in exp.options}
+            digest = _config_hash(exp.name, quick, seed, exp_options)
             if not force and manifest.exists():
                 info = json.loads(manifest.read_text())
                 if info.get("config") == digest and all((exp_dir / f).exists() for f in info["files"]):
@@ -105,18 +122,22 @@ def reproduce(
                     progress.advance(task)
                     continue
             t0 = time.perf_counter()
-            res = exp.run(exp_dir, quick, seed)
+            try:
+                res = exp.run(exp_dir, quick, seed, exp_options)
+            except (ValueError, FileNotFoundError) as exc:
+                _fail(f"{exp.name}: {exc}")
             elapsed = time.perf_counter() - t0
             files = sorted({str(Path(f).relative_to(exp_dir)) for f in res.files})
             atomic_write_text(manifest, json.dumps(
-                {"experiment": exp.name, "config": digest, "quick": quick, "seed": seed,
+                {"experiment": exp.name, "config": digest, "quick": quick, "seed": seed, "options": exp_options,
                  "version": __version__, "files": files, "summary_md": res.summary_md}, indent=1))
             sections.append(res.summary_md)
             console.print(f"{exp.name}: {len(files)} files in {exp_dir} ({elapsed:.1f} s)")
             progress.advance(task)
+    opt_text = "".join(f" -o {k}={v}" for k, v in options.items())
     header = (f"# emergence-lens reproduce\n\nSettings: quick={quick}, seed={seed}, version "
               f"{__version__}. Command: `emergence-lens reproduce {' '.join(names)}"
-              f"{' --quick' if quick else ''} --out {out}`. Each section's files are in its "
+              f"{' --quick' if quick else ''}{opt_text} --out {out}`. Each section's files are in its "
               "subdirectory.\n")
     atomic_write_text(out / "summary.md", "\n\n".join([header, *sections]) + "\n")
     console.print(f"wrote {out / 'summary.md'}")
@@ -127,9 +148,9 @@ def list_experiments() -> None:
     """List the experiments `reproduce` can run."""
     from emergence_lens.experiments import EXPERIMENTS
 
-    table = Table("name", "description")
+    table = Table("name", "description", "options (-o KEY=VALUE)")
     for exp in EXPERIMENTS.values():
-        table.add_row(exp.name, exp.description)
+        table.add_row(exp.name, exp.description, "\n".join(f"{k}: {h}" for k, h in exp.options.items()))
     Console().print(table)
 
 
@@ -169,7 +190,8 @@ def score(
     records: Annotated[list[Path], typer.Argument(help="Records files (.parquet or .jsonl).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     metric: Annotated[list[str] | None, typer.Option(
-        help="Metric to score (repeatable; default: every applicable registered metric).")] = None,
+        help="Metric to score (repeatable; default: every applicable registered metric). Parametrised "
+             "metrics by name, e.g. 'reconstruction_at[c=0.003]'.")] = None,
     tokenizer: Annotated[str, typer.Option(
         help="Tokens for token_edit_distance: characters or whitespace.")] = "characters",
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples (0: no CIs).")] = 1000,

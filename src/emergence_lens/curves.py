@@ -88,7 +88,8 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
 
     Args:
         records: a validated records DataFrame (see :func:`emergence_lens.records.read_records`).
-        metrics: metric names (default: every registered metric with a record scorer).
+        metrics: metric names (default: every registered metric with a record scorer and ``default``
+            set; parametrised ones such as ``"reconstruction_at[c=0.01]"`` are built on request).
         metric_options: per-metric keyword options, e.g. ``{"token_edit_distance":
             {"tokenizer": "whitespace"}}``.
         n_boot: bootstrap resamples per curve (0 disables CIs).
@@ -103,7 +104,7 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
     if absent:  # optional columns may be left out by callers that build records by hand
         records = records.assign(**absent)
     names = list(metrics) if metrics is not None else [
-        n for n, s in sorted(METRICS.items()) if s.record_scorer is not None]
+        n for n, s in sorted(METRICS.items()) if s.record_scorer is not None and s.default]
     specs = [get_metric(n) for n in names]
     for s in specs:
         if s.record_scorer is None:

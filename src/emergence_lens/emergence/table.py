@@ -15,12 +15,19 @@ from emergence_lens.emergence.score import (
     linearity,
     prepare_curve,
 )
+from emergence_lens.metrics import METRICS
 
 __all__ = ["emergence_table", "EMERGENCE_COLUMNS"]
 
 EMERGENCE_COLUMNS = ["family", "task", "metric", "metric_kind", "higher_is_better", "n_scales",
                      "scale_min", "scale_max", "emergence_score", "ci_low", "ci_high", "sharpness",
                      "linearity", "status"]
+
+
+def _log10(values: np.ndarray) -> np.ndarray:
+    """log10 with non-positive values as NaN (the curve then gets a NaN score and a status)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
 
 
 def emergence_table(curves: pd.DataFrame,
@@ -32,7 +39,8 @@ def emergence_table(curves: pd.DataFrame,
     The score is computed on the curve *oriented so that higher is better* (lower-is-better
     metrics are negated), so a positive score always means "improves with scale" and scores of
     different metrics can be compared.  ``sharpness = emergence_score / (n_scales - 1)``: 1 for a
-    curve that climbs in equal steps, much larger for one concentrated jump.
+    curve that climbs in equal steps, much larger for one concentrated jump.  Metrics registered
+    with ``log_scale`` (MSE) are scored on ``log10`` of their values and replicates.
 
     Args:
         curves: columns ``family, task, metric, value, higher_is_better`` and ``x``
@@ -49,8 +57,10 @@ def emergence_table(curves: pd.DataFrame,
         g = g.sort_values(x, kind="stable")
         hib = bool(g["higher_is_better"].iloc[0]) if "higher_is_better" in g else True
         sign = 1.0 if hib else -1.0
+        spec = METRICS.get(str(metric))
+        log = spec is not None and spec.log_scale
         xs = g[x].to_numpy(dtype=float)
-        ys = g["value"].to_numpy(dtype=float) * sign
+        ys = _log10(g["value"].to_numpy(dtype=float)) * sign if log else g["value"].to_numpy(dtype=float) * sign
         row = {"family": family, "task": task, "metric": metric,
                "metric_kind": g["metric_kind"].iloc[0] if "metric_kind" in g else "",
                "higher_is_better": hib, "n_scales": int(np.unique(xs[np.isfinite(xs)]).size),
@@ -70,7 +80,8 @@ def emergence_table(curves: pd.DataFrame,
         row["linearity"] = linearity(xs, ys)
         key = (str(family), str(task), str(metric))
         if replicates is not None and key in replicates:
-            reps = np.asarray(replicates[key], dtype=float) * sign
+            reps = np.asarray(replicates[key], dtype=float)
+            reps = (_log10(reps) if log else reps) * sign
             if reps.shape[1] == ys_sorted.size and reps.shape[1] >= MIN_POINTS:
                 lo, hi = percentile_ci(emergence_scores(reps, min_step=min_step), confidence)
                 row["ci_low"], row["ci_high"] = float(lo), float(hi)

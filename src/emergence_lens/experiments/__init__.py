@@ -1,7 +1,8 @@
 """Paper reproductions, registered by name; ``emergence-lens reproduce`` runs them.
 
-An experiment is a function ``run(out_dir, quick, seed) -> ExperimentResult``.  Later work adds
-its experiments with :func:`register_experiment`.
+An experiment is a function ``run(out_dir, quick, seed, options) -> ExperimentResult``; ``options``
+maps the names it declares in :attr:`Experiment.options` to strings (``reproduce --option
+KEY=VALUE``).  Later work adds its experiments with :func:`register_experiment`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,17 @@ class ExperimentResult:
 
 @dataclass(frozen=True)
 class Experiment:
+    """Attributes:
+        name: registry key and output subfolder.
+        description: one line.
+        run: ``run(out_dir, quick, seed, options)``.
+        options: option name -> help, for the options ``run`` accepts.
+    """
+
     name: str
     description: str
-    run: Callable[[Path, bool, int], ExperimentResult]
+    run: Callable[[Path, bool, int, dict[str, str]], ExperimentResult]
+    options: dict[str, str] = field(default_factory=dict)
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -47,7 +56,7 @@ def get_experiment(name: str) -> Experiment:
 
 
 #: Built-in experiments, in the order `reproduce` runs them.
-BUILTIN = ("theory", "simulated", "arithmetic", "vision-mnist")
+BUILTIN = ("theory", "simulated", "arithmetic", "vision")
 
 
 def _load_builtin() -> None:

@@ -203,4 +203,4 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
 
 register_experiment(Experiment(
     "arithmetic", "CPU-trained transformer ladder on 2-shot arithmetic (Fig. 3-4)",
-    lambda out, quick, seed: run_arithmetic(out, quick=quick, seed=seed)))
+    lambda out, quick, seed, options: run_arithmetic(out, quick=quick, seed=seed)))

@@ -105,4 +105,4 @@ def run_simulated(out: Path, *, quick: bool = False, seed: int = 0) -> Experimen
 
 register_experiment(Experiment(
     "simulated", "a family sampled from the model: metric choice, resolution, target length",
-    lambda out, quick, seed: run_simulated(out, quick=quick, seed=seed)))
+    lambda out, quick, seed, options: run_simulated(out, quick=quick, seed=seed)))

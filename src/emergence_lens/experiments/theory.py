@@ -47,4 +47,4 @@ def run_theory(out: Path, *, model: ScalingModel = DEFAULT_MODEL,
 
 
 register_experiment(Experiment("theory", "closed-form model, paper Fig. 2 (A-F)",
-                               lambda out, quick, seed: run_theory(out)))
+                               lambda out, quick, seed, options: run_theory(out)))

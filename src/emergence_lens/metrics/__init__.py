@@ -47,12 +47,15 @@ from emergence_lens.metrics.registry import (
     MetricSpec,
     get_metric,
     list_metrics,
+    metric_name,
     register_metric,
+    register_metric_factory,
 )
-from emergence_lens.metrics.subset import per_item_accuracy, subset_accuracy
+from emergence_lens.metrics.subset import label_sequence_scores, per_item_accuracy, subset_accuracy
 
 __all__ = [
-    "MetricSpec", "METRICS", "register_metric", "get_metric", "list_metrics",
+    "MetricSpec", "METRICS", "register_metric", "register_metric_factory", "get_metric", "list_metrics",
+    "metric_name", "label_sequence_scores",
     "exact_match", "token_edit_distance", "tokenize", "target_log_likelihood",
     "target_token_probability", "multiple_choice_grade", "brier_score", "bigbench_brier_score",
     "choice_probabilities", "correct_choice_probability", "subset_accuracy", "per_item_accuracy", "mse",
@@ -91,7 +94,22 @@ def _mc(func: Any) -> Any:
     return scorer
 
 
+def _item_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+    return label_sequence_scores(_text(records, "target"), _text(records, "prediction"), **options)[0]
+
+
+def _subset_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+    return label_sequence_scores(_text(records, "target"), _text(records, "prediction"), **options)[1]
+
+
+def _mse_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+    if options:
+        raise TypeError(f"mse takes no options, got {sorted(options)}")
+    return records["reconstruction_mse"].to_numpy(dtype=float)
+
+
 _GEN = ("target", "prediction")
+_REC = ("reconstruction_mse",)
 _LP = ("target_token_logprobs",)
 _MC = ("choice_logprobs", "correct_choice")
 
@@ -126,13 +144,37 @@ for _spec in [
                paper="Fig. 6", requires=_MC, record_scorer=_mc(correct_choice_probability)),
     MetricSpec("subset_accuracy", subset_accuracy, linear=False, continuous=False,
                higher_is_better=True, description="1[all L items of a group right]; E = a**L",
-               partners=("per_item_accuracy",), paper="Fig. 7, 9", binary=True),
+               partners=("per_item_accuracy",), paper="Fig. 7, 9", binary=True, requires=_GEN,
+               record_scorer=_subset_records, default=False),
     MetricSpec("per_item_accuracy", per_item_accuracy, linear=True, continuous=False,
-               higher_is_better=True, description="1[item right]", paper="Fig. 7, 9", binary=True),
+               higher_is_better=True, description="1[item right]; on a group, the share of its L items right",
+               paper="Fig. 7, 9", binary=True, requires=_GEN, record_scorer=_item_records, default=False),
     MetricSpec("reconstruction_at", reconstruction_at, linear=False, continuous=False,
-               higher_is_better=True, description="1[MSE < c]", partners=("mse",), paper="Fig. 8",
-               binary=True),
+               higher_is_better=True, description="1[MSE < c]; on records use reconstruction_at[c=...]",
+               partners=("mse",), paper="Fig. 8", binary=True),
     MetricSpec("mse", mse, linear=False, continuous=True, higher_is_better=False,
-               description="mean_d (x - x_hat)**2", paper="Fig. 8"),
+               description="mean_d (x - x_hat)**2 (emergence scored on log10 MSE)", paper="Fig. 8", requires=_REC,
+               record_scorer=_mse_records, log_scale=True),
 ]:
     register_metric(_spec)
+
+
+def _reconstruction_factory(params: dict[str, float]) -> MetricSpec:
+    """``reconstruction_at[c=...]``: the paper's Reconstruction_c on records' ``reconstruction_mse``."""
+    if set(params) != {"c"}:
+        raise KeyError(f"reconstruction_at takes one parameter c (the MSE threshold), got {sorted(params)}")
+    c = params["c"]
+    if not np.isfinite(c) or c <= 0:
+        raise ValueError(f"reconstruction_at threshold c must be finite and > 0, got {c!r}")
+
+    def scorer(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+        if options:
+            raise TypeError(f"reconstruction_at[c={c:g}] takes no options, got {sorted(options)}")
+        return (records["reconstruction_mse"].to_numpy(dtype=float) < c).astype(float)
+
+    return MetricSpec(metric_name("reconstruction_at", c=c), reconstruction_at, linear=False, continuous=False,
+                      higher_is_better=True, description=f"1[MSE < {c:g}]", partners=("mse",), paper="Fig. 8",
+                      requires=_REC, record_scorer=scorer, binary=True, default=False)
+
+
+register_metric_factory("reconstruction_at", _reconstruction_factory)

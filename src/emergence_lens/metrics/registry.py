@@ -11,11 +11,14 @@ A *sharp* metric (nonlinear or discontinuous) is paired with *smooth* partners (
 continuous) computed on the same model outputs; :func:`emergence_lens.emergence.compare_metrics`
 asks whether emergence under the first survives under the second.
 
-New metrics plug in with :func:`register_metric`.
+New metrics plug in with :func:`register_metric`.  A metric with a parameter (the threshold ``c``
+of ``reconstruction_at``) is named ``base[key=value,...]``: :func:`get_metric` builds and
+registers it on first use from the factory given to :func:`register_metric_factory`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MetricSpec", "register_metric", "get_metric", "list_metrics", "METRICS"]
+__all__ = ["MetricSpec", "register_metric", "register_metric_factory", "get_metric", "list_metrics",
+           "metric_name", "METRICS"]
 
 RecordScorer = Callable[[pd.DataFrame, Mapping[str, Any]], np.ndarray]
 
@@ -44,6 +48,12 @@ class MetricSpec:
         requires: record columns the record scorer needs (all non-null within a task).
         record_scorer: ``f(records, options) -> per-row scores``, or ``None`` for array-only metrics.
         binary: per-example scores are 0/1 (Clopper-Pearson resolution applies).
+        log_scale: a positive error that falls like a power law in scale (MSE): emergence scores
+            use ``log10`` of its curve, as the paper plots it (Fig. 8).  On the raw scale the
+            breakthroughness score calls any power-law decay "sharp", because its first steps
+            dwarf the median step.
+        default: scored when no metric list is given (off for metrics that only make sense on
+            records built for them, e.g. per-item accuracy over space-separated label sequences).
     """
 
     name: str
@@ -57,6 +67,8 @@ class MetricSpec:
     requires: tuple[str, ...] = ()
     record_scorer: RecordScorer | None = field(default=None, compare=False)
     binary: bool = False
+    log_scale: bool = False
+    default: bool = True
 
     @property
     def sharp(self) -> bool:
@@ -71,9 +83,9 @@ class MetricSpec:
 
     @property
     def kind(self) -> str:
-        """E.g. ``"nonlinear, discontinuous"``."""
+        """E.g. ``"nonlinear, discontinuous"``; ``"..., log scale"`` for :attr:`log_scale` metrics."""
         return (f"{'linear' if self.linear else 'nonlinear'}, "
-                f"{'continuous' if self.continuous else 'discontinuous'}")
+                f"{'continuous' if self.continuous else 'discontinuous'}{', log scale' if self.log_scale else ''}")
 
     def score_records(self, records: pd.DataFrame, **options: Any) -> np.ndarray:
         """Per-row scores for a records DataFrame."""
@@ -103,12 +115,48 @@ def register_metric(spec: MetricSpec, *, overwrite: bool = False) -> MetricSpec:
     return spec
 
 
+MetricFactory = Callable[[dict[str, float]], MetricSpec]
+FACTORIES: dict[str, MetricFactory] = {}
+_PARAMETRISED = re.compile(r"^(?P<base>[A-Za-z_][A-Za-z0-9_]*)\[(?P<params>[^\[\]]*)\]$")
+
+
+def register_metric_factory(base: str, factory: MetricFactory) -> None:
+    """Let ``get_metric("base[k=v,...]")`` build a metric from float parameters ``{k: v}``."""
+    FACTORIES[base] = factory
+
+
+def metric_name(base: str, **params: float) -> str:
+    """The canonical name of a parametrised metric, e.g. ``reconstruction_at[c=0.01]``."""
+    return f"{base}[{','.join(f'{k}={float(v):g}' for k, v in sorted(params.items()))}]"
+
+
+def _parse_params(name: str, text: str) -> dict[str, float]:
+    params: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        try:
+            if not sep or not key.strip().isidentifier():
+                raise ValueError
+            params[key.strip()] = float(value)
+        except ValueError:
+            raise KeyError(f"metric {name!r}: parameter {part!r} is not of the form key=number") from None
+    return params
+
+
 def get_metric(name: str) -> MetricSpec:
-    """Look a metric up by name."""
-    try:
+    """Look a metric up by name; ``base[k=v]`` names are built by the base's factory."""
+    if name in METRICS:
         return METRICS[name]
-    except KeyError:
-        raise KeyError(f"unknown metric {name!r}; registered: {sorted(METRICS)}") from None
+    m = _PARAMETRISED.match(name.strip())
+    if m and m["base"] in FACTORIES:
+        params = _parse_params(name, m["params"])
+        spec = FACTORIES[m["base"]](params)
+        canonical = metric_name(m["base"], **params)
+        if spec.name != canonical:
+            raise ValueError(f"factory for {m['base']!r} named its metric {spec.name!r}, expected {canonical!r}")
+        return METRICS.setdefault(canonical, spec)
+    hint = f"; parametrised: {', '.join(f'{b}[...]' for b in sorted(FACTORIES))}" if FACTORIES else ""
+    raise KeyError(f"unknown metric {name!r}; registered: {sorted(n for n in METRICS if '[' not in n)}{hint}")
 
 
 def list_metrics() -> list[MetricSpec]:

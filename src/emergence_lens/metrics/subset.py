@@ -3,6 +3,11 @@
 Subset accuracy groups ``L`` items and counts a group only if *all* of them are right:
 ``E = a**L`` for per-item accuracy ``a`` — the vision analog of exact match, nonlinear and
 discontinuous; per-item accuracy is its linear partner.
+
+In records, a group is one example whose ``target`` and ``prediction`` are its ``L`` labels
+separated by spaces (``"7 2 1"``); :func:`label_sequence_scores` scores such pairs position by
+position (a Hamming comparison, not an edit distance: ``"1 2 3"`` vs ``"2 3 1"`` has 3 wrong
+items, though its Levenshtein distance is 2).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import numpy as np
 
 from emergence_lens.metrics._validation import check_same_length
 
-__all__ = ["per_item_accuracy", "subset_accuracy"]
+__all__ = ["per_item_accuracy", "subset_accuracy", "label_sequence_scores"]
 
 
 def _as_labels(values: Sequence[object] | np.ndarray, name: str) -> np.ndarray:
@@ -63,3 +68,31 @@ def subset_accuracy(y_true: Sequence[object] | np.ndarray, y_pred: Sequence[obje
     wrong = np.bincount(inverse, weights=1.0 - correct, minlength=n_groups)
     order = np.argsort(first, kind="stable")
     return (wrong == 0).astype(float)[order]
+
+
+def label_sequence_scores(targets: Sequence[str], predictions: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group (per-item accuracy, subset accuracy) for space-separated label sequences.
+
+    For a target of ``L`` labels ``t`` and predicted labels ``p``: per-item accuracy
+    ``(1/L) sum_i 1[p_i == t_i]`` (positions ``p`` lacks count as wrong); subset accuracy
+    ``1[p == t]`` (all ``L`` right and no extra labels).
+
+    Args:
+        targets, predictions: one string per group, labels separated by whitespace.
+
+    Returns:
+        two float arrays, one value per group.
+    """
+    check_same_length(targets=targets, predictions=predictions)
+    item = np.empty(len(targets))
+    subset = np.empty(len(targets))
+    for i, (t_text, p_text) in enumerate(zip(targets, predictions, strict=True)):
+        if not isinstance(t_text, str) or not isinstance(p_text, str):
+            raise TypeError(f"row {i}: target and prediction must be strings, got "
+                            f"{type(t_text).__name__} and {type(p_text).__name__}")
+        t, p = t_text.split(), p_text.split()
+        if not t:
+            raise ValueError(f"row {i}: target has no labels")
+        item[i] = sum(a == b for a, b in zip(t, p, strict=False)) / len(t)
+        subset[i] = float(t == p)
+    return item, subset

@@ -145,6 +145,14 @@ def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") ->
         raise RecordsError(f"scale_flops must be finite and > 0 when given, got {flops[i]!r}",
                            source=source, row=i, column="scale_flops")
 
+    err = cols["reconstruction_mse"].to_numpy(zero_copy_only=False).astype(float)
+    present = ~cols["reconstruction_mse"].is_null().to_numpy(zero_copy_only=False)
+    bad = present & (~np.isfinite(err) | (err < 0))
+    if bad.any():
+        i = _first_true(bad)
+        raise RecordsError(f"reconstruction_mse must be finite and >= 0 when given, got {err[i]!r}",
+                           source=source, row=i, column="reconstruction_mse")
+
     for name in LIST_COLUMNS:
         _check_list_values(cols[name], name, source)
 

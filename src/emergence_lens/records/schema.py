@@ -21,6 +21,8 @@ column                            type                   meaning
 ``target_token_logprobs``         list<float64>, null.   teacher-forced log p of each target token
 ``choice_logprobs``               list<float64>, null.   log-likelihood of each answer option
 ``correct_choice``                int64, nullable        index of the correct option
+``reconstruction_mse``            float64, nullable      per-example mean squared reconstruction
+                                                         error (autoencoders; >= 0, finite)
 ================================  =====================  =========================================
 
 Extra columns (``subtask``, ``n_shots``, ...) are allowed and preserved.
@@ -45,6 +47,7 @@ RECORD_SCHEMA: pa.Schema = pa.schema(
         pa.field("target_token_logprobs", pa.list_(pa.float64()), nullable=True),
         pa.field("choice_logprobs", pa.list_(pa.float64()), nullable=True),
         pa.field("correct_choice", pa.int64(), nullable=True),
+        pa.field("reconstruction_mse", pa.float64(), nullable=True),
     ]
 )
 

@@ -127,6 +127,8 @@ def plot_curves(table: pd.DataFrame, path: str | os.PathLike[str], *,
                 ax.errorbar(g[x], g["value"], yerr=yerr, marker="o", ms=3, capsize=2, lw=1.2,
                             color=cmap(i / max(len(lines) - 1, 1)), label=label)
             ax.set_xscale("log")
+            if getattr(METRICS.get(metric), "log_scale", False):
+                ax.set_yscale("log")
             ax.set(xlabel="model parameters (log scale)" if x == "scale_params" else x,
                    ylabel=metric_label(metric), title=metric.replace("_", " "))
             ax.legend(loc="best")

