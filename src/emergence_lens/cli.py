@@ -84,7 +84,8 @@ def reproduce(
     Each experiment writes into OUT/<name>/ and a manifest when it completes; a rerun with the
     same settings skips completed experiments (resume after an interruption) unless --force.
     """
-    from emergence_lens.experiments import EXPERIMENTS, get_experiment
+    from emergence_lens.experiments import EXPERIMENTS, ExperimentOptionError, get_experiment
+    from emergence_lens.vision.data import DatasetError
 
     names = experiments or list(EXPERIMENTS)
     try:
@@ -124,7 +125,7 @@ def reproduce(
             t0 = time.perf_counter()
             try:
                 res = exp.run(exp_dir, quick, seed, exp_options)
-            except (ValueError, FileNotFoundError) as exc:
+            except (ExperimentOptionError, DatasetError, FileNotFoundError) as exc:  # bad options or data
                 _fail(f"{exp.name}: {exc}")
             elapsed = time.perf_counter() - t0
             files = sorted({str(Path(f).relative_to(exp_dir)) for f in res.files})

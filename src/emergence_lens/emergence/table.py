@@ -30,6 +30,11 @@ def _log10(values: np.ndarray) -> np.ndarray:
         return np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
 
 
+def _oriented(values: np.ndarray, sign: float, log: bool) -> np.ndarray:
+    """Values (or replicate curves) as scored: log10 for ``log_scale`` metrics, then times ``sign``."""
+    return (_log10(values) if log else values) * sign
+
+
 def emergence_table(curves: pd.DataFrame,
                     replicates: Mapping[tuple[str, str, str], np.ndarray] | None = None, *,
                     x: str = "scale_params", confidence: float = 0.95,
@@ -60,7 +65,7 @@ def emergence_table(curves: pd.DataFrame,
         spec = METRICS.get(str(metric))
         log = spec is not None and spec.log_scale
         xs = g[x].to_numpy(dtype=float)
-        ys = _log10(g["value"].to_numpy(dtype=float)) * sign if log else g["value"].to_numpy(dtype=float) * sign
+        ys = _oriented(g["value"].to_numpy(dtype=float), sign, log)
         row = {"family": family, "task": task, "metric": metric,
                "metric_kind": g["metric_kind"].iloc[0] if "metric_kind" in g else "",
                "higher_is_better": hib, "n_scales": int(np.unique(xs[np.isfinite(xs)]).size),
@@ -80,8 +85,7 @@ def emergence_table(curves: pd.DataFrame,
         row["linearity"] = linearity(xs, ys)
         key = (str(family), str(task), str(metric))
         if replicates is not None and key in replicates:
-            reps = np.asarray(replicates[key], dtype=float)
-            reps = (_log10(reps) if log else reps) * sign
+            reps = _oriented(np.asarray(replicates[key], dtype=float), sign, log)
             if reps.shape[1] == ys_sorted.size and reps.shape[1] >= MIN_POINTS:
                 lo, hi = percentile_ci(emergence_scores(reps, min_step=min_step), confidence)
                 row["ci_low"], row["ci_high"] = float(lo), float(hi)

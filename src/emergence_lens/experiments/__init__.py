@@ -11,7 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Experiment", "ExperimentResult", "EXPERIMENTS", "register_experiment", "get_experiment"]
+__all__ = ["Experiment", "ExperimentResult", "ExperimentOptionError", "EXPERIMENTS", "register_experiment",
+           "get_experiment"]
+
+
+class ExperimentOptionError(ValueError):
+    """An experiment option (``reproduce -o KEY=VALUE``) has a value the experiment cannot use."""
 
 
 @dataclass

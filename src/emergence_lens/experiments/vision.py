@@ -27,6 +27,7 @@ those metrics, so every value can be recomputed from ``records.parquet``.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ import pandas as pd
 
 from emergence_lens._io import atomic_write_text
 from emergence_lens.analysis import analyze, write_csv
-from emergence_lens.experiments import Experiment, ExperimentResult, register_experiment
+from emergence_lens.experiments import Experiment, ExperimentOptionError, ExperimentResult, register_experiment
 from emergence_lens.metrics import metric_name
 from emergence_lens.records import write_records
 from emergence_lens.report import markdown_table, plot_curves
@@ -244,6 +245,16 @@ def _run_transformer(data: VisionData, out: Path, quick: bool, seed: int, progre
     return frames, ladder
 
 
+def _subset_size(tasks: pd.Series) -> pd.Series:
+    """``L`` from task names ``*-L{L}`` (NaN for other tasks)."""
+    return pd.to_numeric(tasks.str.extract(r"-L(\d+)$")[0])
+
+
+def _threshold(metrics: pd.Series) -> pd.Series:
+    """``c`` from metric names ``reconstruction_at[c=...]`` (NaN for other metrics)."""
+    return pd.to_numeric(metrics.str.extract(r"^reconstruction_at\[c=([^\]]+)\]$")[0])
+
+
 def subset_predictions(table: pd.DataFrame) -> pd.DataFrame:
     """The paper's prediction ``subset accuracy = a**L`` from per-item accuracy ``a`` on the same
     items, next to the measured subset accuracy, for every label-set curve point.
@@ -259,7 +270,7 @@ def subset_predictions(table: pd.DataFrame) -> pd.DataFrame:
     wide = t.pivot_table(index=["family", "task", "model", "scale_params"], columns="metric", values="value",
                          aggfunc="first").reset_index()
     wide.columns.name = None
-    wide["subset_size"] = pd.to_numeric(wide["task"].str.extract(r"-L(\d+)$")[0]).astype(int)
+    wide["subset_size"] = _subset_size(wide["task"]).astype(int)
     wide["predicted_subset_accuracy"] = wide["per_item_accuracy"] ** wide["subset_size"]
     wide["error"] = wide["subset_accuracy"] - wide["predicted_subset_accuracy"]
     wide = wide.sort_values(["family", "subset_size", "scale_params"], kind="stable")
@@ -272,10 +283,10 @@ def _figure_table(table: pd.DataFrame) -> pd.DataFrame:
     thresholds, in numeric order; one ``reconstruction_at`` panel holds every threshold."""
     t = table.copy()
     sub = t["task"].str.extract(r"-L(\d+)$")[0]
-    thr = t["metric"].str.extract(r"^reconstruction_at\[c=([^\]]+)\]$")[0]
+    thr = t["metric"].str.extract(r"^reconstruction_at\[c=([^\]]+)\]$")[0]  # kept as text for the legend
     t["line"] = np.where(sub.notna(), "L=" + sub.fillna(""), np.where(thr.notna(), "c=" + thr.fillna(""), "all"))
     t.loc[thr.notna(), "metric"] = "reconstruction_at"
-    t["_order"] = pd.to_numeric(sub.fillna(thr), errors="coerce").fillna(0.0).to_numpy()
+    t["_order"] = _subset_size(t["task"]).fillna(_threshold(table["metric"])).fillna(0.0).to_numpy()
     keys = ["_order"] + [c for c in ("scale_params",) if c in t.columns]
     return t.sort_values(keys, kind="stable").drop(columns="_order")
 
@@ -310,23 +321,22 @@ def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 
     out = Path(out)
     thresholds = sorted({float(c) for c in thresholds})
     if not thresholds or any(not np.isfinite(c) or c <= 0 for c in thresholds):
-        raise ValueError(f"reconstruction thresholds must be finite and > 0, got {thresholds}")
+        raise ExperimentOptionError(f"reconstruction thresholds must be finite and > 0, got {thresholds}")
     data = vision_data(quick=quick, seed=seed, data_dir=data_dir)
     frames, ladder = [], []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=Console(stderr=True)) as prog:
         bar = prog.add_task("vision ladders", total=24)
+        started = itertools.count()
 
-        def say(msg: str) -> None:
-            if prog.tasks[0].description != "vision ladders":
-                prog.advance(bar)
-            prog.update(bar, description=f"vision: {msg}")
+        def say(msg: str) -> None:  # called as each model starts
+            prog.update(bar, description=f"vision: {msg}", completed=next(started))
 
         for part in (_run_lenet, _run_autoencoder, _run_transformer):
             f, lad = part(data, out, quick, seed, say)
             frames += f
             ladder += lad
-        prog.advance(bar)
+        prog.update(bar, completed=24)
     records = pd.concat(frames, ignore_index=True)
     files = [write_records(records, out / "records.parquet"), write_csv(pd.DataFrame(ladder), out / "ladder.csv")]
     recon = [metric_name("reconstruction_at", c=c) for c in thresholds]
@@ -346,8 +356,7 @@ def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 
         files.append(plot_curves(g, out / fname, metrics=panels, line_by="line", annotations=notes,
                                  title=title.format(data=_data_label(ds))))
     summary = table.assign(
-        subset_size=pd.to_numeric(table["task"].str.extract(r"-L(\d+)$")[0]).astype("Int64"),
-        threshold=pd.to_numeric(table["metric"].str.extract(r"\[c=([^\]]+)\]$")[0]))
+        subset_size=_subset_size(table["task"]).astype("Int64"), threshold=_threshold(table["metric"]))
     summary = summary[["family", "task", "subset_size", "metric", "threshold", "model", "scale_params", "value",
                        "ci_low", "ci_high", "n_examples"]]
     files.append(write_csv(summary, out / "summary.csv"))
@@ -375,7 +384,8 @@ def _options(opts: dict[str, Any]) -> dict[str, Any]:
         try:
             kw["thresholds"] = [float(v) for v in str(opts["thresholds"]).split(",") if v.strip()]
         except ValueError:
-            raise ValueError(f"thresholds must be comma-separated numbers, got {opts['thresholds']!r}") from None
+            raise ExperimentOptionError(f"thresholds must be comma-separated numbers, got {opts['thresholds']!r}") \
+                from None
     if "data_dir" in opts:
         kw["data_dir"] = opts["data_dir"]
     return kw

@@ -102,10 +102,14 @@ def _subset_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.nda
     return label_sequence_scores(_text(records, "target"), _text(records, "prediction"), **options)[1]
 
 
-def _mse_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+def _reconstruction_errors(records: pd.DataFrame, options: Mapping[str, Any], metric: str) -> np.ndarray:
     if options:
-        raise TypeError(f"mse takes no options, got {sorted(options)}")
+        raise TypeError(f"{metric} takes no options, got {sorted(options)}")
     return records["reconstruction_mse"].to_numpy(dtype=float)
+
+
+def _mse_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+    return _reconstruction_errors(records, options, "mse")
 
 
 _GEN = ("target", "prediction")
@@ -167,12 +171,12 @@ def _reconstruction_factory(params: dict[str, float]) -> MetricSpec:
     if not np.isfinite(c) or c <= 0:
         raise ValueError(f"reconstruction_at threshold c must be finite and > 0, got {c!r}")
 
-    def scorer(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
-        if options:
-            raise TypeError(f"reconstruction_at[c={c:g}] takes no options, got {sorted(options)}")
-        return (records["reconstruction_mse"].to_numpy(dtype=float) < c).astype(float)
+    name = metric_name("reconstruction_at", c=c)
 
-    return MetricSpec(metric_name("reconstruction_at", c=c), reconstruction_at, linear=False, continuous=False,
+    def scorer(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
+        return (_reconstruction_errors(records, options, name) < c).astype(float)
+
+    return MetricSpec(name, reconstruction_at, linear=False, continuous=False,
                       higher_is_better=True, description=f"1[MSE < {c:g}]", partners=("mse",), paper="Fig. 8",
                       requires=_REC, record_scorer=scorer, binary=True, default=False)
 

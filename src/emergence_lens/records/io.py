@@ -76,6 +76,17 @@ def _cast_column(col: pa.ChunkedArray | pa.Array, field: pa.Field, source: str) 
                            source=source, column=field.name) from exc
 
 
+def _check_optional_float(arr: pa.Array, name: str, source: str, *, positive: bool) -> None:
+    """Non-null values must be finite and > 0 (``positive``) or >= 0."""
+    values = arr.to_numpy(zero_copy_only=False).astype(float)
+    present = ~arr.is_null().to_numpy(zero_copy_only=False)
+    bad = present & (~np.isfinite(values) | ((values <= 0) if positive else (values < 0)))
+    if bad.any():
+        i = _first_true(bad)
+        raise RecordsError(f"{name} must be finite and {'>' if positive else '>='} 0 when given, got {values[i]!r}",
+                           source=source, row=i, column=name)
+
+
 def _check_list_values(arr: pa.Array, name: str, source: str) -> None:
     """Log-probabilities: no NaN, no +inf, nothing above 0 (beyond round-off), no empty list."""
     if arr.null_count == len(arr):
@@ -137,21 +148,8 @@ def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") ->
         i = _first_true(bad)
         raise RecordsError(f"scale_params must be finite and > 0, got {scale[i]!r}", source=source,
                            row=i, column="scale_params")
-    flops = cols["scale_flops"].to_numpy(zero_copy_only=False).astype(float)
-    present = ~cols["scale_flops"].is_null().to_numpy(zero_copy_only=False)
-    bad = present & (~np.isfinite(flops) | (flops <= 0))
-    if bad.any():
-        i = _first_true(bad)
-        raise RecordsError(f"scale_flops must be finite and > 0 when given, got {flops[i]!r}",
-                           source=source, row=i, column="scale_flops")
-
-    err = cols["reconstruction_mse"].to_numpy(zero_copy_only=False).astype(float)
-    present = ~cols["reconstruction_mse"].is_null().to_numpy(zero_copy_only=False)
-    bad = present & (~np.isfinite(err) | (err < 0))
-    if bad.any():
-        i = _first_true(bad)
-        raise RecordsError(f"reconstruction_mse must be finite and >= 0 when given, got {err[i]!r}",
-                           source=source, row=i, column="reconstruction_mse")
+    _check_optional_float(cols["scale_flops"], "scale_flops", source, positive=True)
+    _check_optional_float(cols["reconstruction_mse"], "reconstruction_mse", source, positive=False)
 
     for name in LIST_COLUMNS:
         _check_list_values(cols[name], name, source)

@@ -87,9 +87,8 @@ def train_seq_transformer(size: SeqSize, recipe: Recipe, sequences: np.ndarray, 
     y = np.asarray(labels, dtype=np.int64)
     if y.shape != x.shape[:2]:
         raise ValueError(f"labels {y.shape} do not match sequences {x.shape[:2]}")
-    meta = train_resumable(size.name, size, lambda: _model(size, n_classes, x.shape[1], x.shape[2]), _loss, x, y,
+    return train_resumable(size.name, size, lambda: _model(size, n_classes, x.shape[1], x.shape[2]), _loss, x, y,
                            recipe, out, stop_after=stop_after)
-    return meta
 
 
 def predict_sequences(size: SeqSize, out: str | Path, sequences: np.ndarray, n_classes: int, *,
