@@ -41,20 +41,31 @@ def quick_run(tmp_path_factory):
 
 
 def test_reproduce_quick_writes_everything(quick_run):
+    from emergence_lens.emergence import PREDICTION_COLUMNS, VERDICT_COLUMNS, VERDICTS
+
     out = quick_run
     for rel in ["summary.md", "theory/theory.csv", "theory/theory.png", "simulated/records.parquet",
-                "simulated/curves.csv", "simulated/emergence.csv", "simulated/comparison.csv",
+                "simulated/curves.csv", "simulated/emergence.csv", "simulated/verdicts.csv",
+                "simulated/predictions.csv", "simulated/verdicts_simulated.png",
                 "simulated/metrics_simulated.png", "simulated/resolution.png",
                 "simulated/target_length.csv", "simulated/manifest.json"]:
         assert (out / rel).exists(), rel
     summary = (out / "summary.md").read_text()
     assert "## theory" in summary and "## simulated" in summary
-    cmp_ = pd.read_csv(out / "simulated/comparison.csv")
-    assert set(cmp_.verdict) <= {"metric artifact", "persists", "no emergence", "inconclusive",
-                                 "partner sharper"}
-    # L = 1: exact match and edit distance are the same information -> never an "artifact"
-    l1 = cmp_[(cmp_.task == "digits-L1") & (cmp_.partner == "token_edit_distance")]
-    assert l1.verdict.iloc[0] != "metric artifact"
+    for exp in ("simulated", "arithmetic", "vision"):  # every experiment reports the verdicts
+        v = pd.read_csv(out / exp / "verdicts.csv", keep_default_na=False)
+        assert list(v.columns) == VERDICT_COLUMNS and set(v.verdict) <= set(VERDICTS), exp
+        assert list(pd.read_csv(out / exp / "predictions.csv").columns) == PREDICTION_COLUMNS
+        assert {"explained", "beyond"} & set(v.explained), exp
+    v = pd.read_csv(out / "simulated/verdicts.csv", keep_default_na=False)
+    # L = 1: exact match is per-token accuracy itself -> never an "artifact"
+    l1 = v[(v.task == "digits-L1") & (v.metric == "exact_match") & (v.partner == "per_token_accuracy")]
+    assert l1.verdict.iloc[0] != "metric artifact" and float(l1.paired_diff.iloc[0]) == 0
+    # the longest targets of the simulated family: exact match explained by a**L, a metric artifact
+    l5 = v[(v.task == "digits-L5") & (v.metric == "exact_match") & (v.partner == "per_token_accuracy")].iloc[0]
+    assert l5.explained == "explained" and l5.verdict == "metric artifact"
+    p = pd.read_csv(out / "simulated/predictions.csv")
+    assert set(p.fit_on.astype(str)) == {"all", "4"}
 
 
 def test_reproduce_arithmetic_quick_outputs_recompute_from_records(quick_run):
@@ -182,11 +193,39 @@ def test_score_and_validate_commands(tmp_path):
     assert res.exit_code == 0 and "150 records" in res.output
     res = runner.invoke(app, ["score", str(path), "--out", str(tmp_path / "s"), "--n-boot", "200"])
     assert res.exit_code == 0, res.output
-    for name in ["curves.csv", "emergence.csv", "comparison.csv", "skipped.csv", "summary.md",
-                 "curves_fam.png"]:
+    for name in ["curves.csv", "emergence.csv", "verdicts.csv", "predictions.csv", "skipped.csv", "summary.md",
+                 "curves_fam.png", "verdicts_fam.png"]:
         assert (tmp_path / "s" / name).exists()
     em = pd.read_csv(tmp_path / "s" / "emergence.csv")
     assert em.ci_low.notna().all()
+    res = runner.invoke(app, ["score", str(path), "--out", str(tmp_path / "s2"), "--chance", "t=oops"])
+    assert res.exit_code == 2 and "TASK=LEVEL" in res.output
+    res = runner.invoke(app, ["score", str(path), "--out", str(tmp_path / "s3"), "--x", "flops"])
+    assert res.exit_code == 0, res.output  # no FLOPs in these records: every curve says so, nothing crashes
+    v = pd.read_csv(tmp_path / "s3" / "verdicts.csv", keep_default_na=False)
+    assert (v.verdict == "not scored").all() and (v.x_axis == "flops").all()
+
+
+def test_predict_command_on_a_simulated_family(tmp_path):
+    import numpy as np
+
+    from emergence_lens.simulate import simulate_records
+
+    recs = simulate_records(tuple(np.logspace(7, 10.5, 8)), (4,), 600, seed=2, heterogeneity=1e6)
+    write_records(recs, tmp_path / "r" / "records.parquet")
+    res = runner.invoke(app, ["predict", str(tmp_path / "r"), "--fit-on", "4", "--out", str(tmp_path / "p"),
+                              "--n-boot", "200", "--metric", "exact_match"])
+    assert res.exit_code == 0, res.output
+    pred = pd.read_csv(tmp_path / "p" / "predictions.csv")
+    assert len(pred) == 4 and (pred.fit_on == 4).all()
+    bt = pd.read_csv(tmp_path / "p" / "backtest.csv")
+    assert bt.status.iloc[0] == "ok" and bt.mean_abs_error.iloc[0] < bt.baseline_mean_abs_error.iloc[0]
+    assert (tmp_path / "p" / "backtest_simulated.png").exists()
+    res = runner.invoke(app, ["predict", str(tmp_path / "r"), "--fit-on", "9", "--out", str(tmp_path / "q"),
+                              "--metric", "exact_match"])
+    assert res.exit_code == 0 and "fit_on must be between 2 and 7" in pd.read_csv(tmp_path / "q" / "backtest.csv").status.iloc[0]
+    res = runner.invoke(app, ["predict", str(tmp_path / "nothing"), "--out", str(tmp_path / "z")])
+    assert res.exit_code == 2 and "not found" in res.output
 
 
 def test_validate_reports_bad_file(tmp_path):

@@ -67,8 +67,8 @@ def test_generic_table_reports_bad_rows_and_loads_the_rest():
 def test_malformed_inputs_are_reported_with_file_line_key():
     b = load_sources([DATA / "bad"])
     text = [str(i) for i in b.issues]
-    assert any("results_truncated.json, line 1" in t and "not valid JSON" in t for t in text)
-    assert any("results_nokeys.json" in t and "'results'" in t for t in text)
+    assert any("results_truncated.json" in t and "truncated JSON at line 1" in t for t in text)
+    assert any("results_nokeys.json" in t and "not a recognised format" in t for t in text)
     assert any("key 'results.arc.acc,none'" in t for t in text)
     assert any("key 'results.arc.acc_norm,none'" in t and "0.4x" in t for t in text)
     assert any("samples_arc" in t and "line 2" in t and "not valid JSON" in t for t in text)
@@ -103,7 +103,7 @@ def test_audit_cli_on_everything_lists_problems(tmp_path):
         assert col in audit.columns
     assert set(pd.read_csv(tmp_path / "unresolved.csv").model) >= {"mystery-model", "tiny"}
     assert len(pd.read_csv(tmp_path / "issues.csv")) >= 8
-    assert "unknown scale held out" in res.output
+    assert "unknown size held out" in res.output
 
 
 def test_curve_scores_vectorised_matches_scalar():

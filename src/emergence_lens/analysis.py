@@ -6,7 +6,13 @@ Writes into ``out``:
   0/1 metrics the Clopper-Pearson interval and resolution limit;
 * ``emergence.csv``   one row per curve: emergence score (oriented: higher is better) with CI,
   sharpness, linearity, status;
-* ``comparison.csv``  one row per (family, task, sharp metric, partner): states and verdict;
+* ``verdicts.csv``    one row per (family, task, sharp metric, partner) and per curve without a
+  partner: resolution, sharpness, paired sharpness, explained-by-the-metric, Wei's criterion and
+  the verdict (:mod:`emergence_lens.emergence.verdict`);
+* ``predictions.csv`` per model: each sharp metric observed vs predicted from its ingredient
+  (``fit_on = all``) and, with ``fit_on=K``, the backtest from the K smallest models next to the
+  naive baseline;
+* ``verdicts_<family>.png``  observed, predicted band and backtest per sharp metric;
 * ``skipped.csv``     metrics that could not be scored on a group, and why;
 * ``curves_<family>.png``  every metric side by side, one line per task;
 * ``summary.md``.
@@ -24,8 +30,15 @@ import pandas as pd
 
 from emergence_lens._io import atomic_write_text
 from emergence_lens.curves import CurveSet, compute_curves
-from emergence_lens.emergence import DEFAULT_THRESHOLD, compare_metrics, emergence_table
-from emergence_lens.report import markdown_table, plot_curves
+from emergence_lens.emergence import (
+    DEFAULT_THRESHOLD,
+    X_LABELS,
+    VerdictResult,
+    emergence_table,
+    verdict_table,
+    x_column,
+)
+from emergence_lens.report import markdown_table, plot_curves, plot_verdicts
 
 __all__ = ["Analysis", "analyze", "write_csv"]
 
@@ -34,9 +47,13 @@ __all__ = ["Analysis", "analyze", "write_csv"]
 class Analysis:
     curves: CurveSet
     emergence: pd.DataFrame
-    comparison: pd.DataFrame
+    verdicts: VerdictResult
     files: list[Path]
     summary_md: str
+
+    @property
+    def verdict_table(self) -> pd.DataFrame:
+        return self.verdicts.verdicts
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> Path:
@@ -48,20 +65,42 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "family"
 
 
+def verdict_counts(verdicts: pd.DataFrame) -> str:
+    """One line: how many curves, how many jump under their metric, how many the partner explains."""
+    sharp_rows = verdicts[verdicts["partner"] != ""]
+    per_curve = sharp_rows.groupby(["family", "task", "metric"], sort=False)["verdict"].first() if len(sharp_rows) \
+        else pd.Series(dtype=object)
+    n_curves = verdicts.groupby(["family", "task", "metric"]).ngroups
+    counts = per_curve.value_counts()
+    parts = ", ".join(f"{v}: {int(c)}" for v, c in counts.items())
+    return (f"{n_curves} curves; {len(per_curve)} sharp-metric curves with a smooth partner "
+            f"(first partner's verdict: {parts or 'none'}).")
+
+
 def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | None = None,
             metric_options: Mapping[str, Mapping[str, Any]] | None = None, n_boot: int = 1000,
             confidence: float = 0.95, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
-            title: str = "emergence-lens analysis", figure_prefix: str = "curves", figures: bool = True) -> Analysis:
+            title: str = "emergence-lens analysis", figure_prefix: str = "curves", figures: bool = True,
+            x_axis: str = "params", chance: Mapping[str, float] | None = None,
+            fit_on: int | None = None) -> Analysis:
     """Run the whole pipeline on ``records`` and write the files listed in the module docstring
-    (``figures=False``: no per-family figure, for callers that draw their own)."""
+    (``figures=False``: no per-family curves figure, for callers that draw their own; the verdict
+    figures are always drawn).
+
+    ``x_axis``: ``params``, ``flops`` or ``loss``; ``chance``: per-task chance overrides;
+    ``fit_on``: backtest every sharp metric from its ``fit_on`` smallest models.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    xcol = x_column(x_axis)
     curves = compute_curves(records, metrics, metric_options=metric_options, n_boot=n_boot,
-                            confidence=confidence, seed=seed)
-    em = emergence_table(curves.table, curves.replicates, confidence=confidence)
-    cmp_ = compare_metrics(em, threshold=threshold)
+                            confidence=confidence, seed=seed, keep_scores=True)
+    em = emergence_table(curves.table, curves.replicates, confidence=confidence, x=xcol)
+    vr = verdict_table(records, curves, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot,
+                       confidence=confidence, seed=seed, fit_on=fit_on)
     files = [write_csv(curves.table, out / "curves.csv"), write_csv(em, out / "emergence.csv"),
-             write_csv(cmp_, out / "comparison.csv"), write_csv(curves.skipped, out / "skipped.csv")]
+             write_csv(vr.verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv"),
+             write_csv(curves.skipped, out / "skipped.csv")]
     for family, g in curves.table.groupby("family", sort=True) if figures else ():
         notes = {(r.metric, str(r.task)): f"ES {r.emergence_score:.3g}"
                  for r in em[em["family"] == family].itertuples() if pd.notna(r.emergence_score)}
@@ -69,15 +108,25 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
                                  annotations=notes,
                                  title=f"{family}: every metric on the same outputs "
                                        f"(bars: {confidence:.0%} bootstrap CI; ES = emergence score)"))
+    for family, p in vr.predictions.groupby("family", sort=True):
+        f = plot_verdicts(p, vr.verdicts[vr.verdicts["family"] == family],
+                          out / f"verdicts_{_slug(str(family))}.png", xlabel=X_LABELS[x_axis],
+                          log_x=x_axis != "loss",
+                          title=f"{family}: sharp metrics vs the prediction from their smooth ingredient")
+        if f is not None:
+            files.append(f)
     n_rec = len(records)
+    v = vr.verdicts
     lines = [f"# {title}\n",
              f"{n_rec} records; {records['family'].nunique()} famil(ies); "
              f"{records['task'].nunique()} task(s); {records['model'].nunique()} model(s). "
              f"Bootstrap: {n_boot} resamples, seed {seed}, {confidence:.0%} percentile CIs. "
-             f"Sharpness threshold {threshold:g} (sharpness = emergence score / (n_scales - 1)).\n",
+             f"x-axis: {x_axis}. Sharpness threshold {threshold:g} (sharpness = emergence score / "
+             f"(n_scales - 1)).\n",
+             verdict_counts(v) + "\n",
              "## Verdicts\n",
-             markdown_table(cmp_[["family", "task", "metric", "partner", "verdict", "explanation"]])
-             if len(cmp_) else "No sharp metric with a scored partner.\n",
+             markdown_table(v[["family", "task", "metric", "partner", "metric_state", "explained", "wei_emergent",
+                               "verdict", "explanation"]]) if len(v) else "No curve.\n",
              "## Emergence scores (oriented so that higher is better)\n",
              markdown_table(em[["family", "task", "metric", "metric_kind", "n_scales",
                                 "emergence_score", "ci_low", "ci_high", "sharpness", "status"]]),
@@ -86,4 +135,4 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
         lines += ["## Metrics not scored\n", markdown_table(curves.skipped)]
     summary = "\n".join(lines)
     files.append(atomic_write_text(out / "summary.md", summary))
-    return Analysis(curves, em, cmp_, files, summary)
+    return Analysis(curves, em, vr, files, summary)

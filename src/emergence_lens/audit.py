@@ -9,6 +9,7 @@ measured on the same outputs, the comparison (``metric artifact``, ``persists``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -17,40 +18,89 @@ import pandas as pd
 from emergence_lens._io import atomic_write_text
 from emergence_lens.analysis import write_csv
 from emergence_lens.curves import compute_curves
-from emergence_lens.emergence import DEFAULT_THRESHOLD, classify_sharpness, emergence_scores, emergence_table
+from emergence_lens.emergence import (
+    DEFAULT_THRESHOLD,
+    VERDICT_COLUMNS,
+    classify_sharpness,
+    clopper_pearson,
+    emergence_scores,
+    emergence_table,
+    minimal_detectable_effect,
+    verdict_table,
+    x_column,
+    x_position,
+)
 from emergence_lens.emergence.score import MIN_POINTS
+from emergence_lens.emergence.verdict import decide
 from emergence_lens.report import markdown_table
 from emergence_lens.sources import SourceBundle
-from emergence_lens.sources.metric_kinds import AUDIT_PARTNERS, metric_kind, metric_properties
+from emergence_lens.sources.metric_kinds import (
+    AUDIT_PARTNERS,
+    CHOICE_ACCURACY,
+    GENERATION_ACCURACY,
+    is_log_scale,
+    metric_kind,
+    metric_properties,
+)
 
 __all__ = ["curve_scores", "audit", "AUDIT_COLUMNS"]
 
 AUDIT_COLUMNS = ["family", "task", "subtask", "shots", "metric", "metric_kind", "n_scales", "scale_min",
-                 "scale_max", "emergence_score", "ci_low", "ci_high", "verdict", "source"]
+                 "scale_max", "emergence_score", "ci_low", "ci_high", "metric_state", "chance", "emerges_at",
+                 "wei_emergent", "aggregate", "verdict", "source"]
 KEYS = ["family", "task", "subtask", "shots", "metric"]
 
 
-def curve_scores(curves: pd.DataFrame) -> pd.DataFrame:
-    """Emergence score of every curve, vectorised by curve length (no Python loop over curves).
+def _orient(metric: pd.Series, value: np.ndarray, hib_col: pd.Series | None) -> np.ndarray:
+    """Values as scored: log10 for power-law-falling metrics (perplexity, loss, ...), then negated
+    when lower is better, so a positive score always means "improves with scale"."""
+    props = {m: metric_properties(m) for m in metric.unique()}
+    logs = {m: is_log_scale(m) for m in metric.unique()}
+    sign = metric.map(lambda m: -1.0 if props[m] is not None and not props[m][2] else 1.0).to_numpy()
+    if hib_col is not None:
+        h = hib_col.astype(object)
+        sign = np.where(h == False, -1.0, np.where(h == True, 1.0, sign))  # noqa: E712
+    log = metric.map(logs).to_numpy(dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(log, np.where(value > 0, np.log10(np.where(value > 0, value, 1.0)), np.nan), value)
+    return v * sign
+
+
+def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
+                 chance: Mapping[str, float] | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Emergence score and chance tests of every curve, vectorised by curve length (no Python loop
+    over curves).
 
     Repeated scales within a curve are averaged (the same model reported twice); curves with
-    fewer than 3 scales get NaN and a status saying so.
+    fewer than 3 scales, or with a model that has no value on the x-axis, get NaN and a status
+    saying so.  Perplexity-like metrics are scored on log10.  Where a point's number of examples
+    is known and the metric is an accuracy, its Clopper-Pearson interval gives the chance tests
+    (``emerges_at``, ``wei_emergent``, ``no measurable ability``); chance is 0 for generation
+    accuracy, and for multiple-choice accuracy only what ``chance`` gives per task.
     """
+    xcol = x_column(x_axis)
     df = curves.copy()
     df["shots"] = df["shots"].fillna(-1)
-    props = {m: metric_properties(m) for m in df["metric"].unique()}
-    sign = df["metric"].map(lambda m: -1.0 if props[m] is not None and not props[m][2] else 1.0)
-    hib_col = df["higher_is_better"] if "higher_is_better" in df else pd.Series(None, index=df.index)
-    sign = np.where(hib_col.astype(object) == False, -1.0, np.where(hib_col.astype(object) == True, 1.0, sign))  # noqa: E712
-    df["_y"] = df["value"].to_numpy(float) * sign
-    g = df.groupby(KEYS + ["scale_params"], sort=True, dropna=False).agg(
-        _y=("_y", "mean"), source=("source", "first")).reset_index()
+    if xcol not in df:
+        df[xcol] = np.nan
+    df["_pos"] = x_position(pd.to_numeric(df[xcol], errors="coerce").to_numpy(dtype=float), x_axis)
+    df["_y"] = _orient(df["metric"], df["value"].to_numpy(float), df["higher_is_better"] if "higher_is_better" in df
+                       else None)
+    df["_v"] = df["value"].to_numpy(float)
+    df["_n"] = pd.to_numeric(df["n_examples"], errors="coerce") if "n_examples" in df else np.nan
+    missing_x = df["_pos"].isna()
+    if "aggregate" not in df:
+        df["aggregate"] = False
+    df["aggregate"] = df["aggregate"].fillna(False).astype(bool)
+    g = df[~missing_x].groupby(KEYS + ["_pos"], sort=True, dropna=False).agg(
+        _y=("_y", "mean"), _v=("_v", "mean"), _n=("_n", "min"), _x=(xcol, "first"),
+        source=("source", "first"), aggregate=("aggregate", "max")).reset_index()
     gid = g.groupby(KEYS, sort=False, dropna=False).ngroup().to_numpy()
-    order = np.lexsort((g["scale_params"].to_numpy(), gid))
+    order = np.lexsort((g["_pos"].to_numpy(), gid))
     g = g.iloc[order].reset_index(drop=True)
     gid = gid[order]
-    starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
-    lengths = np.diff(np.r_[starts, len(g)])
+    starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]]) if len(g) else np.array([], dtype=int)
+    lengths = np.diff(np.r_[starts, len(g)]).astype(int)
     y = g["_y"].to_numpy()
     scores = np.full(len(starts), np.nan)
     for n in np.unique(lengths):
@@ -58,75 +108,191 @@ def curve_scores(curves: pd.DataFrame) -> pd.DataFrame:
             continue
         sel = np.flatnonzero(lengths == n)
         Y = y[starts[sel][:, None] + np.arange(n)[None, :]]
-        scores[sel] = emergence_scores(Y)
+        ok = np.isfinite(Y).all(axis=1)
+        if ok.any():
+            scores[sel[ok]] = emergence_scores(Y[ok])
     first = g.iloc[starts]
-    out = first[KEYS + ["source"]].reset_index(drop=True)
+    out = first[KEYS + ["source", "aggregate"]].reset_index(drop=True)
     out["n_scales"] = lengths
-    out["scale_min"] = g["scale_params"].to_numpy()[starts]
-    out["scale_max"] = g["scale_params"].to_numpy()[starts + lengths - 1]
+    xs = g["_x"].to_numpy(dtype=float)
+    out["scale_min"] = xs[starts] if len(starts) else []
+    out["scale_max"] = xs[starts + lengths - 1] if len(starts) else []
     out["emergence_score"] = scores
-    out["status"] = np.where(lengths < MIN_POINTS, f"fewer than {MIN_POINTS} scales", "ok")
+    status = np.where(lengths < MIN_POINTS, f"fewer than {MIN_POINTS} scales", "ok").astype(object)
+    nonfinite = (lengths >= MIN_POINTS) & ~np.isfinite(scores)
+    status[nonfinite] = "non-positive value of a log-scale metric, or a non-finite value"
+    out["status"] = status
+    # curves with a model that has no value on the x-axis
+    if missing_x.any():
+        lacking = df[missing_x].groupby(KEYS, dropna=False).size()
+        idx = pd.MultiIndex.from_frame(out[KEYS])
+        hit = idx.isin(lacking.index)
+        out.loc[hit, "status"] = f"a model has no {xcol}"
+        out.loc[hit, "emergence_score"] = np.nan
+        extra = lacking.index.difference(idx)
+        if len(extra):
+            rest = pd.DataFrame(list(extra), columns=KEYS)
+            rest["source"] = df[missing_x].groupby(KEYS, dropna=False)["source"].first().loc[extra].to_numpy()
+            rest[["n_scales", "scale_min", "scale_max", "emergence_score"]] = [0, np.nan, np.nan, np.nan]
+            rest["status"] = f"no model has {xcol}"
+            out = pd.concat([out, rest], ignore_index=True)
+    tests = _chance_tests(g, starts, lengths, out.iloc[:len(starts)], chance or {}, confidence)
+    for col, values in tests.items():
+        out[col] = np.r_[values, np.full(len(out) - len(starts), np.nan if col != "wei_emergent" else False)] \
+            if col != "measurable" else np.r_[values, np.ones(len(out) - len(starts), dtype=bool)]
     out["shots"] = out["shots"].replace(-1, np.nan)
     return out
 
 
-def _verdicts(table: pd.DataFrame, threshold: float) -> list[str]:
-    states = [classify_sharpness(s, lo, hi, n, threshold) for s, lo, hi, n in
-              zip(table.emergence_score, table.ci_low, table.ci_high, table.n_scales, strict=True)]
-    index = {k: st for k, st in zip(map(tuple, table[KEYS].astype(str).to_numpy()), states, strict=True)}
+def _chance_tests(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, heads: pd.DataFrame,
+                  chance: Mapping[str, float], confidence: float) -> dict[str, np.ndarray]:
+    """Vectorised :func:`~emergence_lens.emergence.verdict.curve_tests` over every curve."""
+    n_curves = len(starts)
+    if n_curves == 0:
+        return {"chance": np.array([]), "emerges_at": np.array([]), "wei_emergent": np.array([], dtype=bool),
+                "measurable": np.array([], dtype=bool), "measurable_reason": np.array([], dtype=object)}
+    metric = heads["metric"].astype(str).to_numpy()
+    task = heads["task"].astype(str).to_numpy()
+    base = np.array([m.split("[", 1)[0] for m in metric])
+    c = np.array([chance.get(f"{t}:{m}", chance.get(t, np.nan)) if b in CHOICE_ACCURACY | GENERATION_ACCURACY
+                  else chance.get(f"{t}:{m}", np.nan) for t, m, b in zip(task, metric, base, strict=True)], dtype=float)
+    gen = np.isin(base, list(GENERATION_ACCURACY)) & np.isnan(c)
+    c[gen] = 0.0
+    v = g["_v"].to_numpy(dtype=float)
+    n = g["_n"].to_numpy(dtype=float)
+    c_pt = np.repeat(c, lengths)
+    acc_pt = np.repeat(np.isin(base, list(CHOICE_ACCURACY | GENERATION_ACCURACY)), lengths)
+    ok = acc_pt & np.isfinite(n) & (n >= 1) & np.isfinite(v) & (v >= 0) & (v <= 1)
+    lo = np.full(v.size, np.nan)
+    hi = np.full(v.size, np.nan)
+    if ok.any():
+        k = np.round(v[ok] * n[ok])
+        lo[ok], hi[ok] = clopper_pearson(k, np.round(n[ok]), confidence)
+    finite = np.isfinite(lo) & np.isfinite(c_pt)
+    applies = np.minimum.reduceat(finite.astype(int), starts).astype(bool)
+    above = finite & (lo > c_pt)
+    idx = np.arange(v.size)
+    last = starts + lengths - 1
+    last_not_above = np.maximum.reduceat(np.where(~above, idx, -1), starts)
+    em_start = np.where(last_not_above >= starts, last_not_above + 1, starts)
+    last_above = above[last] & applies
+    xs = g["_x"].to_numpy(dtype=float)
+    emerges = np.where(last_above, xs[np.minimum(em_start, last)], np.nan)
+    near = finite & (lo <= c_pt) & (hi >= c_pt)
+    cum = np.r_[0, np.cumsum(near)]
+    wei = last_above & ((cum[em_start] - cum[starts]) >= 2)
+    n_min = np.minimum.reduceat(np.where(np.isfinite(n), n, np.inf), starts)
+    mde = np.array([minimal_detectable_effect(int(m), confidence) if np.isfinite(m) else np.nan for m in n_min])
+    rise = np.maximum.reduceat(np.where(np.isfinite(v), v, -np.inf), starts) - c
+    any_above = np.maximum.reduceat(above.astype(int), starts).astype(bool)
+    measurable = ~applies | ((rise >= mde) & any_above)
+    reason = np.where(measurable, "", np.where(rise < mde, "largest rise above chance below the minimal detectable "
+                                               "effect", "no point's CI lower bound above chance")).astype(object)
+    return {"chance": c, "emerges_at": emerges, "wei_emergent": wei, "measurable": measurable,
+            "measurable_reason": reason}
+
+
+def _states(table: pd.DataFrame, threshold: float) -> list[str]:
+    states = []
+    for s, lo, hi, n, meas in zip(table.emergence_score, table.ci_low, table.ci_high, table.n_scales,
+                                  table.measurable, strict=True):
+        st = classify_sharpness(s, lo, hi, n, threshold)
+        if st != "not scored" and not bool(meas):
+            st = "no measurable ability"
+        states.append(st)
+    return states
+
+
+def _verdicts(table: pd.DataFrame) -> list[str]:
+    """Results-only curves: the verdict rules of :mod:`emergence_lens.emergence.verdict` without the
+    tests that need examples (paired sharpness, explained-by-the-metric)."""
+    index = {k: st for k, st in zip(map(tuple, table[KEYS].astype(str).to_numpy()), table.metric_state, strict=True)}
     out = []
-    for row, state in zip(table[KEYS].astype(str).to_numpy(), states, strict=True):
+    for row, state, wei in zip(table[KEYS].astype(str).to_numpy(), table.metric_state, table.wei_emergent,
+                               strict=True):
         base = row[-1].split("[", 1)[0]
         partner_states = [(p, index.get((*row[:-1], p))) for p in AUDIT_PARTNERS.get(base, ())]
         partner_states = [(p, s) for p, s in partner_states if s]
-        if state == "not scored":
-            out.append("not scored")
-        elif partner_states:
-            p, s = partner_states[0]
-            if state == "sharp" and s == "smooth":
-                out.append(f"metric artifact (smooth under {p})")
-            elif state == "sharp" and s == "sharp":
-                out.append(f"persists (sharp under {p} too)")
-            else:
-                out.append(f"{state}; {p} {s}")
+        if partner_states:
+            p, ps = partner_states[0]
+            verdict = decide(state, ps, bool(wei), None, None)
+            out.append(f"{verdict} ({p} {ps})")
         else:
-            out.append(state)
+            out.append(decide(state, None, bool(wei), None, None))
     return out
 
 
 def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: int = 0,
-          threshold: float = DEFAULT_THRESHOLD, high: float | None = None) -> pd.DataFrame:
-    """Write ``audit.csv``, ``fig5_scores_by_metric.png``, ``fig6_mcg_vs_brier.png`` (when a family
-    has both), ``issues.csv``, ``unresolved.csv`` and ``summary.md`` into ``out``.
+          threshold: float = DEFAULT_THRESHOLD, high: float | None = None, x_axis: str = "params",
+          chance: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Write ``audit.csv``, ``verdicts.csv``, ``fig5_scores_by_metric.png``, ``fig6_mcg_vs_brier.png``
+    (when a family has both), ``issues.csv``, ``unresolved.csv`` and ``summary.md`` into ``out``.
 
-    ``high``: emergence score counted as "high" in the Figure 5 summary (default: the sharpness
-    threshold times (n_scales - 1) of each curve).
+    Curves re-scored from per-sample logs get the full verdicts
+    (:func:`~emergence_lens.emergence.verdict_table`: paired sharpness, explained by the metric);
+    results-only curves get those their aggregates allow (sharpness, resolution, Wei's criterion,
+    the partner's state), marked ``source`` accordingly.  ``high``: emergence score counted as
+    "high" in the Figure 5 summary (default: the sharpness threshold times (n_scales - 1)).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     parts = []
     rescored = None
+    verdict_rows = []
     if len(bundle.curves):
-        cs = curve_scores(bundle.curves)
+        cs = curve_scores(bundle.curves, x_axis=x_axis, chance=chance)
         cs["ci_low"] = np.nan
         cs["ci_high"] = np.nan
+        cs["metric_state"] = _states(cs, threshold)
+        cs["verdict"] = _verdicts(cs)
         parts.append(cs)
+        verdict_rows.append(pd.DataFrame({
+            "family": cs["family"], "task": cs["subtask"], "metric": cs["metric"], "partner": "",
+            "x_axis": x_axis, "n_scales": cs["n_scales"], "metric_score": cs["emergence_score"],
+            "metric_ci_low": np.nan, "metric_ci_high": np.nan, "metric_state": cs["metric_state"],
+            "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan, "paired_diff_low": np.nan,
+            "paired_diff_high": np.nan, "explained": "", "ingredient": "", "approximate": True,
+            "max_departure": np.nan, "departs_at": "", "emerges_at": cs["emerges_at"],
+            "wei_emergent": cs["wei_emergent"], "chance": cs["chance"], "verdict": cs["verdict"],
+            "explanation": "results only (no per-example data): " + cs["verdict"].astype(str)
+            + np.where(cs["measurable_reason"].astype(str) != "", "; " + cs["measurable_reason"].astype(str), "")}))
     if bundle.records is not None and len(bundle.records):
-        rc = compute_curves(bundle.records, n_boot=n_boot, seed=seed)
-        em = emergence_table(rc.table, rc.replicates)
-        em = em.assign(subtask=em["task"], shots=np.nan, source="lm-eval samples (re-scored)")
-        parts.append(em[KEYS + ["source", "n_scales", "scale_min", "scale_max", "emergence_score", "ci_low",
-                                "ci_high", "status"]])
+        rc = compute_curves(bundle.records, n_boot=n_boot, seed=seed, keep_scores=True)
+        em = emergence_table(rc.table, rc.replicates, x=x_column(x_axis))
+        vr = verdict_table(bundle.records, rc, em, x_axis=x_axis, chance=chance, threshold=threshold,
+                           n_boot=n_boot, seed=seed)
+        v = vr.verdicts
+        first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])
+        em = em.assign(subtask=em["task"], shots=np.nan, source="lm-eval samples (re-scored)", aggregate=False)
+        key = pd.MultiIndex.from_frame(em[["family", "task", "metric"]])
+        for col in ("metric_state", "chance", "emerges_at", "wei_emergent", "verdict"):
+            em[col] = first[col].reindex(key).to_numpy()
+        parts.append(em[KEYS + ["source", "aggregate", "n_scales", "scale_min", "scale_max", "emergence_score", "ci_low",
+                                "ci_high", "status", "metric_state", "chance", "emerges_at", "wei_emergent",
+                                "verdict"]])
+        verdict_rows.append(v.assign(approximate=False))
         rescored = rc.table
         write_csv(rescored, out / "rescored_curves.csv")
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AUDIT_COLUMNS)
+        write_csv(vr.predictions, out / "predictions.csv")
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AUDIT_COLUMNS + ["status"])
+    for col in ("emergence_score", "ci_low", "ci_high", "n_scales", "scale_min", "scale_max", "chance", "emerges_at"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    table["wei_emergent"] = table["wei_emergent"].astype(object).where(table["wei_emergent"].notna(), False).astype(bool)
     table["metric_kind"] = table["metric"].map(metric_kind)
-    table["verdict"] = _verdicts(table, threshold) if len(table) else []
-    table.loc[table["status"] != "ok", "verdict"] = "not scored: " + table["status"]
+    table["aggregate"] = table["aggregate"].fillna(False).astype(bool) if "aggregate" in table else False
+    if len(table):
+        table.loc[table["status"] != "ok", "verdict"] = "not scored: " + table["status"]
     result = table[AUDIT_COLUMNS].sort_values(["family", "task", "subtask", "metric"], kind="stable")
     write_csv(result, out / "audit.csv")
+    verdicts = (pd.concat(verdict_rows, ignore_index=True)[VERDICT_COLUMNS] if verdict_rows
+                else pd.DataFrame(columns=VERDICT_COLUMNS))
+    write_csv(verdicts, out / "verdicts.csv")
     write_csv(bundle.issues.frame(), out / "issues.csv")
     write_csv(bundle.unresolved, out / "unresolved.csv")
+    write_csv(bundle.inputs, out / "inputs.csv")
+    write_csv(bundle.models, out / "models.csv")
+    if len(bundle.curves):
+        write_csv(bundle.curves, out / "curves.csv")
     _figures(result, bundle, rescored, out, threshold)
     _summary(result, bundle, out, threshold)
     return result
@@ -140,13 +306,14 @@ def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | Non
              threshold: float) -> None:
     import matplotlib.pyplot as plt
 
-    from emergence_lens.report.figures import _STYLE, save_figure
+    from emergence_lens.report.figures import STYLE, save_figure
 
-    scored = t[np.isfinite(t["emergence_score"])]
+    # a group's aggregate re-counts its subtasks' examples: it is never in the meta-analysis
+    scored = t[np.isfinite(t["emergence_score"]) & ~t["aggregate"].astype(bool)]
     if scored.empty:
         return
     metrics = scored.groupby("metric")["emergence_score"].median().sort_values().index.tolist()
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(metrics) + 1.8), constrained_layout=True)
         rng = np.random.default_rng(0)
         for i, m in enumerate(metrics):
@@ -179,7 +346,7 @@ def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | Non
         tasks = sorted(set(d[d.metric == a].subtask) & set(d[d.metric == b].subtask))[:8]
         if not tasks:
             continue
-        with plt.rc_context(_STYLE):
+        with plt.rc_context(STYLE):
             fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
             cmap = plt.get_cmap("viridis")
             for ax, m in zip(axes, (a, b), strict=True):
@@ -197,8 +364,18 @@ def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | Non
         break
 
 
+def _resolution_line(t: pd.DataFrame) -> str:
+    words = t["verdict"].astype(str).str.split(" (", regex=False).str[0].str.split(":").str[0]
+    counts = ", ".join(f"{k}: {int(c)}" for k, c in words.value_counts().items())
+    return (f"Resolution and Wei's criterion: {int((t['metric_state'] == 'no measurable ability').sum())} curves "
+            f"show no measurable ability (never clearly above chance, so never called sharp); "
+            f"{int(t['wei_emergent'].fillna(False).astype(bool).sum())} are Wei-emergent (near chance at >= 2 "
+            f"smaller scales, then above); {int(t['emerges_at'].notna().sum())} have an `emerges_at`. "
+            f"Verdicts: {counts}.\n")
+
+
 def _summary(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float) -> None:
-    scored = t[np.isfinite(t["emergence_score"])]
+    scored = t[np.isfinite(t["emergence_score"]) & ~t["aggregate"].astype(bool)]
     high = scored[_is_high(scored, threshold)]
     by_metric = scored.groupby("metric").agg(curves=("emergence_score", "size"),
                                              median_score=("emergence_score", "median"),
@@ -211,6 +388,7 @@ def _summary(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float)
             f"High emergence (sharpness >= {threshold:g}): {len(high)} curves from "
             f"{high['metric'].nunique()} of {scored['metric'].nunique()} metrics; share from multiple-choice "
             f"grade / exact match / accuracy: {share:.0%}.\n" if len(scored) else "No curve could be scored.\n",
+            _resolution_line(t),
             "## By metric\n", markdown_table(by_metric.reset_index()),
             "## Curves\n", markdown_table(t.drop(columns=["source"]).head(200))]
     if len(bundle.unresolved):

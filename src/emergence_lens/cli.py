@@ -199,6 +199,12 @@ def score(
     confidence: Annotated[float, typer.Option(help="CI level.")] = 0.95,
     threshold: Annotated[float, typer.Option(help="Sharpness threshold for verdicts.")] = 2.0,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    x: Annotated[str, typer.Option("--x", help="x-axis: params, flops (6ND) or loss (pretraining loss).")] = "params",
+    chance: Annotated[list[str] | None, typer.Option(
+        help="TASK=LEVEL chance level for a task (repeatable; default: mean 1/K for multiple choice, "
+             "0 for generation).")] = None,
+    fit_on: Annotated[int | None, typer.Option(
+        help="Also backtest each sharp metric from its K smallest models (predictions.csv).")] = None,
 ) -> None:
     """Score records under every metric pair: curves with CIs, emergence scores, verdicts, figures."""
     from emergence_lens.analysis import analyze
@@ -214,15 +220,101 @@ def score(
         opts = {}
         if metric is None or "token_edit_distance" in metric:
             opts["token_edit_distance"] = {"tokenizer": tokenizer}
-        with console.status("scoring, bootstrapping, plotting"):
+        levels = _parse_chance(chance)
+        with console.status("scoring, bootstrapping, testing, plotting"):
             res = analyze(df, out, metrics=metric, metric_options=opts, n_boot=n_boot,
-                          confidence=confidence, seed=seed, threshold=threshold)
+                          confidence=confidence, seed=seed, threshold=threshold, x_axis=x, chance=levels,
+                          fit_on=fit_on)
     except (RecordsError, FileNotFoundError, KeyError, ValueError) as exc:
         _fail(str(exc))
         return
-    table = Table("family", "task", "metric", "partner", "verdict")
-    for r in res.comparison.itertuples():
-        table.add_row(str(r.family), str(r.task), r.metric, r.partner, r.verdict)
+    _print_verdicts(res.verdict_table)
+    for f in res.files:
+        console.print(f"wrote {f}")
+
+
+def _parse_chance(items: list[str] | None) -> dict[str, float]:
+    levels: dict[str, float] = {}
+    for item in items or []:
+        task, sep, value = item.rpartition("=")
+        try:
+            if not sep or not task:
+                raise ValueError
+            levels[task] = float(value)
+        except ValueError:
+            raise ValueError(f"--chance {item!r}: expected TASK=LEVEL with a number") from None
+    return levels
+
+
+def _print_verdicts(verdicts: pd.DataFrame) -> None:
+    """The verdict of every sharp metric against its first partner, and every other curve's."""
+    if verdicts.empty:
+        return
+    first = verdicts.drop_duplicates(["family", "task", "metric"], keep="first")
+    table = Table("family", "task", "metric", "partner", "state", "explained", "verdict")
+    for r in first.itertuples():
+        if r.partner or r.verdict not in ("no emergence",):
+            table.add_row(str(r.family), str(r.task), r.metric, r.partner, r.metric_state, r.explained, r.verdict)
+    Console().print(table)
+
+
+def _records_in(paths: list[Path]) -> tuple[list[Path], dict[str, list[str]]]:
+    """Records files under ``paths`` (files as given; folders: every ``records.parquet`` inside), and per
+    family the sharp metrics a ``verdicts.csv`` beside them names."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found += sorted(p.rglob("records.parquet"))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"not found: {p}")
+    if not found:
+        raise FileNotFoundError(f"no records.parquet under {', '.join(map(str, paths))}")
+    extra: dict[str, list[str]] = {}
+    for f in found:
+        v = f.parent / "verdicts.csv"
+        if v.exists():
+            t = pd.read_csv(v, usecols=["family", "metric", "partner"], keep_default_na=False)
+            for fam, g in t[t["partner"] != ""].groupby("family"):
+                extra.setdefault(str(fam), []).extend(sorted(set(g["metric"])))
+    return found, extra
+
+
+@app.command()
+def predict(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Records files, or folders of a `reproduce` / `score` run (every records.parquet inside).")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    fit_on: Annotated[int, typer.Option(help="Fit on the K smallest models of each family.")] = 4,
+    metric: Annotated[list[str] | None, typer.Option(
+        help="Sharp metric to backtest (repeatable; default: exact_match, multiple_choice_grade and the sharp "
+             "metrics of a verdicts.csv beside the records).")] = None,
+    x: Annotated[str, typer.Option("--x", help="x-axis: params, flops or loss.")] = "params",
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    confidence: Annotated[float, typer.Option(help="Interval level.")] = 0.95,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Backtest: fit the smooth ingredient on the K smallest models, predict the sharp metric of the rest,
+    next to the naive baseline that extrapolates the sharp metric itself (Wei et al.'s question)."""
+    from emergence_lens.predictability import predict_records
+    from emergence_lens.records import RecordsError, read_records
+
+    try:
+        files, extra = _records_in(paths)
+        frames = [read_records(f) for f in files]
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        with console.status("backtesting"):
+            res = predict_records(df, out, fit_on=fit_on, metrics=metric, x_axis=x, n_boot=n_boot,
+                                  confidence=confidence, seed=seed, extra_metrics=None if metric else extra)
+    except (RecordsError, FileNotFoundError, KeyError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    table = Table("family", "task", "metric", "fit", "error (pred)", "error (naive)", "right (pred)", "right (naive)")
+    for r in res.summary[res.summary["status"] == "ok"].itertuples():
+        table.add_row(str(r.family), str(r.task), r.metric, r.ingredient_fit, f"{r.mean_abs_error:.3g}",
+                      f"{r.baseline_mean_abs_error:.3g}", f"{r.n_consistent}/{r.n_held_out}",
+                      f"{r.baseline_n_consistent}/{r.n_held_out}")
     Console().print(table)
     for f in res.files:
         console.print(f"wrote {f}")
@@ -311,40 +403,83 @@ def evaluate(
 @app.command()
 def audit(
     paths: Annotated[list[Path], typer.Argument(
-        help="Files or folders: lm-eval results_*.json / samples_*.jsonl, BIG-bench scores_*.json, CSV/Parquet.")],
+        help="Files or folders, recognised by content: lm-eval results and samples (any file name), BIG-bench "
+             "score files, tidy or wide CSV/TSV/Parquet tables.")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
+    models: Annotated[Path | None, typer.Option(
+        "--models", help="Metadata table: a model column and sizes with units in the header, e.g. 'Size (B)', "
+                         "'Tokens (T)', 'FLOPs (1E21)'; optional family.")] = None,
     scale_map: Annotated[Path | None, typer.Option(
         help="CSV/JSON mapping model -> scale_params[, family] for models whose size is unknown.")] = None,
     family: Annotated[str | None, typer.Option(help="Use this family name for every model.")] = None,
+    model_col: Annotated[str | None, typer.Option(help="Wide tables: the model column.")] = None,
+    task_col: Annotated[str | None, typer.Option(help="Tables: the task column.")] = None,
+    metric_cols: Annotated[str | None, typer.Option(
+        help="Wide tables: comma-separated value columns (default: every numeric column that is not a size).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(
+        help="Wide tables: comma-separated condition columns (prompt format, shots, ...), kept as separate "
+             "curves.")] = None,
     bigbench_scale: Annotated[str, typer.Option(
         help="BIG-bench scale: non_embedding_params, total_params or flop_matched_non_embedding_params.")
     ] = "non_embedding_params",
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for per-sample sources.")] = 1000,
     threshold: Annotated[float, typer.Option(help="Sharpness threshold.")] = 2.0,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    x: Annotated[str, typer.Option("--x", help="x-axis: params, flops or loss.")] = "params",
+    chance: Annotated[list[str] | None, typer.Option(
+        help="TASK=LEVEL (or TASK:METRIC=LEVEL) chance level, e.g. for multiple-choice accuracy in results "
+             "files that do not say how many options there are (repeatable).")] = None,
 ) -> None:
-    """Meta-analysis (paper Figs. 5-6): emergence score of every curve in any supported source."""
+    """Meta-analysis (paper Figs. 5-6): emergence score and verdict of every curve in any result files.
+
+    Exit 0 with outputs whenever anything was audited; exit 1 (outputs and issues.csv still written)
+    when nothing could be; exit 2 for bad options.  Every file is accounted for in OUT/inputs.csv.
+    """
     from emergence_lens.audit import audit as run_audit
-    from emergence_lens.sources import load_scale_map, load_sources
+    from emergence_lens.emergence import x_column
+    from emergence_lens.sources import WideSpec, load_scale_map, load_sources, read_metadata
 
     try:
+        x_column(x)
+        levels = _parse_chance(chance)
         mapping = load_scale_map(scale_map) if scale_map else None
-        with console.status("reading sources"):
-            bundle = load_sources(paths, scale_map=mapping, family=family, bigbench_scale=bigbench_scale)
+        meta = read_metadata(models) if models else None
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+        return
+    spec = WideSpec(model_col=model_col, task_col=task_col,
+                    metric_cols=tuple(c.strip() for c in (metric_cols or "").split(",") if c.strip()),
+                    by=tuple(c.strip() for c in (by or "").split(",") if c.strip()))
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} files"),
+                      TimeElapsedColumn(), console=console, transient=True) as prog:
+            bar = prog.add_task("reading", total=None)
+
+            def tick(name: str) -> None:
+                prog.update(bar, advance=1, description=f"reading {name[:40]}")
+
+            bundle = load_sources(paths, scale_map=mapping, family=family, bigbench_scale=bigbench_scale,
+                                  metadata=meta, table_spec=spec, progress=tick)
         for issue in bundle.issues[:20]:
-            console.print(f"[yellow]{issue}[/]")
+            console.print(str(issue), style="yellow", markup=False, highlight=False)
         if len(bundle.issues) > 20:
             console.print(f"... {len(bundle.issues) - 20} more in {out / 'issues.csv'}")
         with console.status("scoring curves"):
-            table = run_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold)
-    except (ValueError, FileNotFoundError) as exc:
-        _fail(str(exc))
+            table = run_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x, chance=levels)
+    except Exception as exc:  # noqa: BLE001 - a user sees one line, never a traceback
+        _fail(f"audit failed: {type(exc).__name__}: {exc}")
         return
     if len(bundle.unresolved):
-        console.print(f"[yellow]{len(bundle.unresolved)} model(s) with unknown scale held out: "
-                      f"see {out / 'unresolved.csv'} (give --scale-map)[/]")
-    console.print(f"{len(table)} curves -> {out / 'audit.csv'}, figures and summary.md")
+        console.print(f"[yellow]{len(bundle.unresolved)} model(s) with unknown size held out: "
+                      f"see {out / 'unresolved.csv'} (give --models or --scale-map)[/]")
+    inputs = bundle.inputs
+    console.print(f"{len(inputs)} files ({int((inputs['format'] != '').sum())} recognised, "
+                  f"{int(inputs['rows_loaded'].sum())} rows loaded, {int(inputs['rows_reported'].sum())} reported); "
+                  f"{len(table)} curves -> {out / 'audit.csv'}, verdicts.csv, models.csv, inputs.csv, figures, "
+                  "summary.md", markup=False, highlight=False)
     if bundle.curves.empty and (bundle.records is None or bundle.records.empty):
+        console.print("[bold red]error:[/] nothing could be audited: see issues.csv and inputs.csv")
         raise typer.Exit(code=1)
 
 

@@ -12,7 +12,6 @@ recorded in :attr:`CurveSet.skipped` — no row is ever dropped silently.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,14 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emergence_lens.emergence.bootstrap import bootstrap_means, percentile_ci
+from emergence_lens.emergence.bootstrap import bootstrap_means, curve_seed, percentile_ci
 from emergence_lens.emergence.resolution import clopper_pearson, resolution_limit
 from emergence_lens.metrics import METRICS, get_metric
 from emergence_lens.records import RECORD_SCHEMA, REQUIRED_COLUMNS
 
-__all__ = ["CurveSet", "compute_curves", "CURVE_COLUMNS"]
+__all__ = ["CurveSet", "compute_curves", "curve_seed", "CURVE_COLUMNS"]
 
-CURVE_COLUMNS = ["family", "task", "metric", "model", "scale_params", "scale_flops", "n_examples",
+CURVE_COLUMNS = ["family", "task", "metric", "model", "scale_params", "scale_flops", "pretrain_loss", "n_examples",
                  "value", "ci_low", "ci_high", "n_correct", "cp_low", "cp_high", "resolution_limit",
                  "higher_is_better", "metric_kind", "paired"]
 
@@ -54,13 +53,6 @@ class CurveSet:
     confidence: float
     seed: int
     scores: dict[CurveKey, list[np.ndarray]] = field(default_factory=dict, repr=False)
-
-
-def curve_seed(seed: int, key: Iterable[str]) -> np.random.Generator:
-    """A generator for one curve that depends only on ``seed`` and the curve's key, so adding a
-    metric or task never changes another curve's CI."""
-    digest = zlib.crc32("\x00".join(key).encode("utf-8"))
-    return np.random.default_rng(np.random.SeedSequence([int(seed), digest]))
 
 
 def _applicability(group: pd.DataFrame, requires: tuple[str, ...]) -> str | None:
@@ -121,7 +113,8 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
 
     for (family, task), group in records.groupby(["family", "task"], sort=True):
         models = (group.groupby("model", sort=False)
-                  .agg(scale_params=("scale_params", "first"), scale_flops=("scale_flops", "first"))
+                  .agg(scale_params=("scale_params", "first"), scale_flops=("scale_flops", "first"),
+                       pretrain_loss=("pretrain_loss", "first"))
                   .sort_values(["scale_params"], kind="stable"))
         ids_by_model = {m: frozenset(g["example_id"]) for m, g in group.groupby("model", sort=False)}
         paired = len(set(ids_by_model.values())) == 1 and len(models) > 1
@@ -163,7 +156,7 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
                 rows.append({
                     "family": family, "task": task, "metric": spec.name, "model": model,
                     "scale_params": info["scale_params"], "scale_flops": info["scale_flops"],
-                    "n_examples": int(n_ex[j]), "value": values[j], "ci_low": lo[j], "ci_high": hi[j],
+                    "pretrain_loss": info["pretrain_loss"], "n_examples": int(n_ex[j]), "value": values[j], "ci_low": lo[j], "ci_high": hi[j],
                     "n_correct": int(k[j]) if k[j] >= 0 else pd.NA, "cp_low": cp_lo[j],
                     "cp_high": cp_hi[j], "resolution_limit": res[j],
                     "higher_is_better": spec.higher_is_better, "metric_kind": spec.kind,

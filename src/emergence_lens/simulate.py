@@ -5,7 +5,9 @@ strings.  Token ``j`` of example ``i`` is right with probability
 ``p_ij = exp(-CE(N) * e_ij)``, where ``e_ij ~ Gamma(shape, 1/shape)`` (mean 1) makes some tokens
 harder than others; ``E[log p_ij] = -CE(N)`` exactly as in the model.  The simulated output has
 every token right with that probability and a different random digit otherwise, so exact match,
-edit distance and log-likelihood all come from the same outputs.  A multiple-choice view puts
+edit distance and log-likelihood all come from the same outputs; ``target_token_greedy`` records
+which tokens the output got right (the per-token accuracy whose ``a**L`` predicts exact match),
+``pretrain_loss`` the model's per-token cross-entropy ``CE(N)``.  A multiple-choice view puts
 ``q_i = prod_j p_ij`` on the correct option and spreads ``1 - q_i`` over ``K - 1`` distractors.
 
 This is *not* evidence about real models: it is a controlled family whose per-token ability
@@ -79,6 +81,8 @@ def simulate_records(scales: Sequence[float], lengths: Sequence[int], n_examples
                 "target_token_logprobs": list(logp),
                 "choice_logprobs": list(choices),
                 "correct_choice": correct_pos.astype(np.int64),
+                "target_token_greedy": list(right),
+                "pretrain_loss": ce,
             }))
     df = pd.concat(frames, ignore_index=True)
     table = validate_records(df, source="simulate_records")

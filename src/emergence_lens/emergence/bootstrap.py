@@ -15,17 +15,25 @@ own.  Percentile intervals come from :func:`percentile_ci`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from emergence_lens.emergence.score import EmergenceScoreError, emergence_scores, prepare_curve
 
-__all__ = ["bootstrap_means", "percentile_ci", "bootstrap_emergence", "BootstrapResult"]
+__all__ = ["curve_seed", "bootstrap_means", "bootstrap_column_means", "percentile_ci", "bootstrap_emergence", "BootstrapResult"]
 
 #: Elements of a resampled-index block held in memory at once.
 _CHUNK_ELEMENTS = 1 << 24
+
+
+def curve_seed(seed: int, key: Iterable[str]) -> np.random.Generator:
+    """A generator for one curve that depends only on ``seed`` and the curve's key, so adding a
+    metric or task never changes another curve's CI."""
+    digest = zlib.crc32("\x00".join(key).encode("utf-8"))
+    return np.random.default_rng(np.random.SeedSequence([int(seed), digest]))
 
 
 def _as_scores(s: np.ndarray | Sequence[float], name: str) -> np.ndarray:
@@ -60,7 +68,11 @@ def _resample_matrix(values: np.ndarray, n_boot: int, rng: np.random.Generator) 
     for start in range(0, n_boot, step):
         b = min(step, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
-        out[start:start + b] = flat[idx].mean(axis=1)[:, None] if flat is not None else values[idx].mean(axis=1)
+        if flat is not None:
+            out[start:start + b] = flat[idx].mean(axis=1)[:, None]
+        else:  # counts of each example per resample, then one matrix product (no (b, n, m) gather)
+            counts = np.bincount((idx + (np.arange(b) * n)[:, None]).ravel(), minlength=b * n).reshape(b, n)
+            out[start:start + b] = (counts @ values) / n
     return out
 
 
@@ -89,6 +101,45 @@ def bootstrap_means(scores: Sequence[np.ndarray | Sequence[float]], n_boot: int 
             raise ValueError(f"paired bootstrap needs equal example counts, got {sorted(sizes)}")
         return _resample_matrix(np.column_stack(arrays), n_boot, rng)
     return np.column_stack([_resample_matrix(a[:, None], n_boot, rng)[:, 0] for a in arrays])
+
+
+def bootstrap_column_means(designs: Sequence[np.ndarray], n_boot: int = 1000,
+                           seed: int | np.random.Generator = 0, *, paired: bool = False) -> list[np.ndarray]:
+    """Bootstrap means of every column of each model's per-example design matrix, with the *same*
+    resampled examples for all columns of a model (and, ``paired``, for all models).
+
+    This is what pairs resamples across metrics: put a sharp metric's per-example scores and its
+    partner's (or the ingredient that predicts it) in columns of one matrix, and every replicate
+    of one is computed on exactly the examples of the other.
+
+    Args:
+        designs: one ``(n_examples, m)`` float array per model (curve order), same ``m``.
+        paired: the models share their test examples, row ``i`` being the same example for every
+            model (then the rows are resampled jointly across models too).
+
+    Returns:
+        one ``(n_boot, m)`` array of replicate column means per model.
+    """
+    if n_boot < 1:
+        raise ValueError("n_boot must be >= 1")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    mats = [np.asarray(d, dtype=float) for d in designs]
+    if not mats:
+        raise ValueError("need at least one model")
+    for i, d in enumerate(mats):
+        if d.ndim != 2 or d.shape[0] == 0:
+            raise ValueError(f"designs[{i}]: need a non-empty (n_examples, m) array, got shape {d.shape}")
+        if not np.isfinite(d).all():
+            raise ValueError(f"designs[{i}]: contains NaN or inf")
+    m = mats[0].shape[1]
+    if any(d.shape[1] != m for d in mats):
+        raise ValueError("every design needs the same number of columns")
+    if paired:
+        if len({d.shape[0] for d in mats}) != 1:
+            raise ValueError("paired resampling needs the same examples for every model")
+        both = _resample_matrix(np.hstack(mats), n_boot, rng)
+        return [both[:, i * m:(i + 1) * m] for i in range(len(mats))]
+    return [_resample_matrix(d, n_boot, rng) for d in mats]
 
 
 def percentile_ci(replicates: np.ndarray, confidence: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,16 @@ A model with ``k`` of ``n`` correct has the exact (Clopper-Pearson) interval
 with ``alpha = 1 - confidence``.  With ``k = 0`` the interval is ``[0, 1 - (alpha/2)**(1/n)]``:
 any true accuracy below that upper bound is consistent with "zero", so small models look like
 0 on small test sets.  That bound is the resolution limit of ``n`` examples.
+
+A whole curve has **no measurable ability** (:func:`measurable_ability`) when it never rises
+clearly above chance ``c``: no point's CI lower bound is above ``c``, or its largest rise above
+chance is below the minimal detectable effect
+
+    mde = max(min_effect, 2 * resolution_limit(n_min))
+
+(``min_effect`` = 0.01 by default: one point in a hundred; ``n_min`` the smallest test set on the
+curve).  The curve 0, 0, 0, 0, 0, 0, 0.002, 0.007 on 500 examples is such a curve (rise 0.007 <
+mde 0.0147): its emergence score is the cap (a step from 0), but nothing was measured.
 """
 
 from __future__ import annotations
@@ -15,7 +25,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["clopper_pearson", "resolution_limit", "detection_probability", "min_detectable_accuracy"]
+__all__ = ["clopper_pearson", "resolution_limit", "detection_probability", "min_detectable_accuracy",
+           "measurable_ability", "minimal_detectable_effect", "MIN_EFFECT"]
+
+#: Smallest rise above chance (on a [0, 1] metric) called an ability at all.
+MIN_EFFECT = 0.01
 
 
 def _check_conf(confidence: float) -> float:
@@ -76,3 +90,39 @@ def min_detectable_accuracy(n: int | np.ndarray, power: float = 0.95) -> np.ndar
     if np.any(n_arr < 1):
         raise ValueError("n must be >= 1")
     return 1.0 - (1.0 - power) ** (1.0 / n_arr)
+
+
+def minimal_detectable_effect(n_min: int, confidence: float = 0.95, min_effect: float = MIN_EFFECT) -> float:
+    """``max(min_effect, 2 * resolution_limit(n_min))``: the smallest rise above chance the curve's
+    smallest test set can show as an ability."""
+    if min_effect < 0:
+        raise ValueError("min_effect must be >= 0")
+    return float(max(min_effect, 2.0 * float(resolution_limit(max(int(n_min), 1), confidence))))
+
+
+def measurable_ability(values: np.ndarray, low: np.ndarray, chance: float, n_min: int, *,
+                       confidence: float = 0.95, min_effect: float = MIN_EFFECT) -> tuple[bool, str]:
+    """Does a curve (points in any order) show an ability above chance at all?
+
+    Args:
+        values: the curve's point estimates (a [0, 1] metric, higher is better).
+        low: lower CI bound of each point (Clopper-Pearson for 0/1 scores, else bootstrap).
+        chance: the task's chance level (NaN: the rule does not apply, returns True).
+        n_min: the smallest number of test examples behind a point.
+
+    Returns:
+        ``(measurable, reason)``; the reason says which bound failed, with numbers.
+    """
+    y = np.asarray(values, dtype=float)
+    lo = np.asarray(low, dtype=float)
+    if not np.isfinite(chance) or y.size == 0:
+        return True, ""
+    mde = minimal_detectable_effect(n_min, confidence, min_effect)
+    rise = float(np.nanmax(y) - chance)
+    resolved = bool(np.any(lo > chance))
+    if rise < mde:
+        return False, (f"largest rise above chance {chance:.3g} is {rise:.3g}, below the minimal detectable "
+                       f"effect {mde:.3g} (max of {min_effect:g} and 2x the resolution limit of {n_min} examples)")
+    if not resolved:
+        return False, f"no point's {confidence:.0%} CI lower bound is above chance {chance:.3g}"
+    return True, ""

@@ -15,6 +15,7 @@ from emergence_lens.emergence.score import (
     linearity,
     prepare_curve,
 )
+from emergence_lens.emergence.xaxis import X_AXES, x_position
 from emergence_lens.metrics import METRICS
 
 __all__ = ["emergence_table", "EMERGENCE_COLUMNS"]
@@ -51,26 +52,34 @@ def emergence_table(curves: pd.DataFrame,
         curves: columns ``family, task, metric, value, higher_is_better`` and ``x``
             (e.g. :attr:`emergence_lens.curves.CurveSet.table`).
         replicates: optional bootstrap replicate curves per key, models in ``x`` order.
-        x: the scale column.
+        x: the scale column (``scale_params``, ``scale_flops`` or ``pretrain_loss``); points are
+            ordered by :func:`~emergence_lens.emergence.xaxis.x_position` (log scale; loss
+            decreasing), and a model without a value on that axis leaves the curve unscored.
 
     Returns:
         :data:`EMERGENCE_COLUMNS`; ``status`` is ``"ok"`` or says why the score is NaN (e.g. fewer
         than 3 scales).
     """
+    axis = {v: k for k, v in X_AXES.items()}.get(x)
+    if axis is None:
+        raise ValueError(f"x must be one of {sorted(X_AXES.values())}, got {x!r}")
     rows = []
     for (family, task, metric), g in curves.groupby(["family", "task", "metric"], sort=True):
-        g = g.sort_values(x, kind="stable")
+        # rows arrive in curve order (that of the replicates); reorder both by position on the axis
+        pos = x_position(g[x].to_numpy(dtype=float), axis)
+        order = np.argsort(pos, kind="stable")
+        g = g.iloc[order].assign(_pos=pos[order])
         hib = bool(g["higher_is_better"].iloc[0]) if "higher_is_better" in g else True
         sign = 1.0 if hib else -1.0
         spec = METRICS.get(str(metric))
         log = spec is not None and spec.log_scale
-        xs = g[x].to_numpy(dtype=float)
+        xs = g["_pos"].to_numpy(dtype=float)
         ys = _oriented(g["value"].to_numpy(dtype=float), sign, log)
         row = {"family": family, "task": task, "metric": metric,
                "metric_kind": g["metric_kind"].iloc[0] if "metric_kind" in g else "",
                "higher_is_better": hib, "n_scales": int(np.unique(xs[np.isfinite(xs)]).size),
-               "scale_min": float(np.nanmin(xs)) if xs.size else np.nan,
-               "scale_max": float(np.nanmax(xs)) if xs.size else np.nan,
+               "scale_min": float(np.nanmin(g[x])) if xs.size and g[x].notna().any() else np.nan,
+               "scale_max": float(np.nanmax(g[x])) if xs.size and g[x].notna().any() else np.nan,
                "emergence_score": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                "sharpness": np.nan, "linearity": np.nan, "status": "ok"}
         try:
@@ -86,6 +95,8 @@ def emergence_table(curves: pd.DataFrame,
         key = (str(family), str(task), str(metric))
         if replicates is not None and key in replicates:
             reps = _oriented(np.asarray(replicates[key], dtype=float), sign, log)
+            if reps.shape[1] == order.size:
+                reps = reps[:, order]
             if reps.shape[1] == ys_sorted.size and reps.shape[1] >= MIN_POINTS:
                 lo, hi = percentile_ci(emergence_scores(reps, min_step=min_step), confidence)
                 row["ci_low"], row["ci_high"] = float(lo), float(hi)

@@ -13,7 +13,10 @@ length.  Outputs (in ``out``):
 * ``fig4_resolution.png`` — accuracy with CP intervals on the first ``n_small`` vs all
   examples (>= 10x more; cf. Fig. 4);
 * ``target_length_fits.csv`` — per model: slope of log accuracy vs L and of edit distance vs L;
-* ``emergence.csv``, ``comparison.csv`` — emergence scores with CIs for every metric, verdicts.
+* ``emergence.csv`` — emergence scores with CIs for every metric;
+* ``verdicts.csv``, ``predictions.csv``, ``verdicts_ladder.png`` — verdicts (exact match against
+  ``a**L`` of per-token greedy accuracy, paired sharpness, Wei's criterion) and the backtest from
+  the four smallest models (:mod:`emergence_lens.emergence.verdict`).
 
 The ladder lives in ``out/ladder/`` and is reused (and resumed after a kill) on reruns.
 """
@@ -30,10 +33,11 @@ import pandas as pd
 from emergence_lens._io import atomic_write_text
 from emergence_lens.analysis import write_csv
 from emergence_lens.curves import compute_curves
-from emergence_lens.emergence import compare_metrics, emergence_table
+from emergence_lens.emergence import emergence_table, verdict_table
 from emergence_lens.experiments import Experiment, ExperimentResult, register_experiment
 from emergence_lens.records import read_records, write_records
-from emergence_lens.report import markdown_table, plot_curves, plot_resolution
+from emergence_lens.analysis import verdict_counts
+from emergence_lens.report import markdown_table, plot_curves, plot_resolution, plot_verdicts
 from emergence_lens.tasks import TaskExample, generate_arithmetic
 
 __all__ = ["run_arithmetic", "TASKS", "make_examples"]
@@ -45,7 +49,10 @@ TASKS: tuple[tuple[str, str, int, int], ...] = (
     ("multiplication", "times", 1, 1), ("multiplication", "times", 1, 2),
     ("multiplication", "times", 2, 3), ("multiplication", "times", 2, 4),
 )
-METRICS = ["exact_match", "token_edit_distance", "target_token_probability", "target_log_likelihood"]
+METRICS = ["exact_match", "per_token_accuracy", "token_edit_distance", "target_token_probability",
+           "target_log_likelihood"]
+#: Backtest: fit the ingredient on this many smallest models of the eight.
+FIT_ON = 4
 
 
 def make_examples(n: int, seed: int) -> list[TaskExample]:
@@ -78,8 +85,13 @@ def _length_fits(table: pd.DataFrame) -> pd.DataFrame:
         coef = np.polyfit(ted.target_length, ted.value, 1)
         resid = ted.value - np.polyval(coef, ted.target_length)
         ss_t = np.sum((ted.value - ted.value.mean()) ** 2)
+        # exp(slope) is the per-token accuracy only when accuracy falls with L; a rising log accuracy
+        # is not geometric and never reported as a "probability" above 1
+        implied = float(np.exp(slope_acc)) if np.isfinite(slope_acc) and slope_acc <= 0 else np.nan
+        shape = ("not geometric (accuracy rises with L)" if np.isfinite(slope_acc) and slope_acc > 0
+                 else "geometric fit" if np.isfinite(slope_acc) else "fewer than 2 lengths with accuracy > 0")
         rows.append({"task": task, "model": model, "scale_params": g.scale_params.iloc[0],
-                     "log_acc_slope_per_L": slope_acc, "implied_p_token": float(np.exp(slope_acc)),
+                     "log_acc_slope_per_L": slope_acc, "implied_p_token": implied, "log_acc_shape": shape,
                      "log_acc_fit_r2": r2_acc, "n_lengths_acc_gt_0": len(pos),
                      "ted_slope_per_L": coef[0], "ted_fit_r2": 1 - np.sum(resid ** 2) / ss_t if ss_t > 0 else np.nan})
     return pd.DataFrame(rows)
@@ -99,7 +111,9 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
     metas = train_ladder(out / "ladder", DEFAULT_SIZES, recipe)
     examples = make_examples(n_large, seed)
     eval_dir = out / "eval"
-    config = json.dumps({"recipe": asdict(recipe), "n": n_large, "seed": seed}, sort_keys=True)
+    # training tokens D for C = 6ND (Kaplan et al. 2020; N = non-embedding parameters)
+    train_tokens = recipe.steps * recipe.batch_size * recipe.seq_len
+    config = json.dumps({"recipe": asdict(recipe), "n": n_large, "seed": seed, "records": 2}, sort_keys=True)
     frames = []
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -112,8 +126,9 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
                 frames.append(read_records(path))
             else:
                 backend = HFBackend(out / "ladder" / meta["name"], device="cpu", batch_size=250)
-                df = evaluate_examples(backend, examples, family="ladder", model=meta["name"],
-                                       scale_params=meta["non_embedding_params"])
+                n = meta["non_embedding_params"]
+                df = evaluate_examples(backend, examples, family="ladder", model=meta["name"], scale_params=n,
+                                       scale_flops=6.0 * n * train_tokens, pretrain_loss=meta["final_loss"])
                 write_records(df, path)
                 stamp.write_text(config)
                 frames.append(df)
@@ -121,14 +136,18 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
     records = pd.concat(frames, ignore_index=True)
     files = [write_records(records, out / "records.parquet")]
     n_boot = 500 if quick else 1000
-    curves = compute_curves(records, METRICS, n_boot=n_boot, seed=seed)
+    curves = compute_curves(records, METRICS, n_boot=n_boot, seed=seed, keep_scores=True)
     em = emergence_table(curves.table, curves.replicates)
-    cmp_ = compare_metrics(em)
+    vr = verdict_table(records, curves, em, n_boot=n_boot, seed=seed, fit_on=FIT_ON)
+    verdicts = vr.verdicts
     summary = _split(curves.table)[["task_name", "model", "scale_params", "target_length", "metric", "value",
                                     "ci_low", "ci_high", "n_examples", "n_correct", "cp_low", "cp_high"]]
     summary = summary.rename(columns={"task_name": "task"})
     files += [write_csv(summary, out / "summary.csv"), write_csv(em, out / "emergence.csv"),
-              write_csv(cmp_, out / "comparison.csv")]
+              write_csv(verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv")]
+    files.append(plot_verdicts(vr.predictions, verdicts, out / "verdicts_ladder.png",
+                               title="ladder: exact match vs a**L of per-token greedy accuracy; backtest from the "
+                                     f"{FIT_ON} smallest models"))
     ladder = pd.DataFrame([{"model": m["name"], "n_layer": m["size"]["n_layer"], "d_model": m["size"]["d_model"],
                             "non_embedding_params": m["non_embedding_params"], "final_train_loss": m["final_loss"]}
                            for m in metas])
@@ -137,11 +156,11 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
     # Figure 3 analog: both tasks, three metrics, one line per target length.
     import matplotlib.pyplot as plt
 
-    from emergence_lens.report.figures import _STYLE, metric_label, save_figure
+    from emergence_lens.report.figures import STYLE, metric_label, save_figure
 
     t = _split(curves.table)
     panels = ["exact_match", "token_edit_distance", "target_token_probability"]
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
         cmap = plt.get_cmap("viridis")
         for r, task_name in enumerate(["multiplication", "addition"]):
@@ -181,7 +200,15 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
     zeros = small[small.n_correct == 0]
     resolved = acc.merge(zeros[["task", "model"]], on=["task", "model"])
     top = em[em.metric.isin(["exact_match", "token_edit_distance", "target_token_probability"])]
-    verdicts = cmp_[cmp_.partner == "token_edit_distance"][["task", "metric_state", "partner_state", "verdict"]]
+    em_rows = verdicts[(verdicts.metric == "exact_match") & (verdicts.partner == "per_token_accuracy")]
+    table_v = em_rows[["task", "metric_state", "partner_state", "paired_diff", "paired_diff_low", "paired_diff_high",
+                       "explained", "max_departure", "emerges_at", "wei_emergent", "verdict"]]
+    bt = vr.predictions[vr.predictions.fit_on != "all"]
+    bt_sum = (bt.assign(err=(bt.observed - bt.predicted).abs(), berr=(bt.observed - bt.baseline_predicted).abs())
+              .groupby("task").agg(mean_abs_error=("err", "mean"), baseline_mean_abs_error=("berr", "mean"),
+                                   n_consistent=("consistent", "sum"),
+                                   baseline_n_consistent=("baseline_consistent", "sum"),
+                                   n_held_out=("consistent", "size")).reset_index())
     text = (
         "## arithmetic: a ladder trained here on CPU (Fig. 3-4)\n\n"
         f"{len(metas)} GPT-2-architecture models, {ladder.non_embedding_params.min():,}-"
@@ -191,7 +218,12 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
         f"evaluated 2-shot on {n_large} generated problems per (task, target length).\n\n"
         + markdown_table(ladder) + "\nEmergence scores (oriented, 95% bootstrap CI):\n\n"
         + markdown_table(top[["task", "metric", "emergence_score", "ci_low", "ci_high", "sharpness"]])
-        + "\nExact match vs token edit distance:\n\n" + markdown_table(verdicts)
+        + f"\nVerdicts ({verdict_counts(verdicts)}). Exact match against its ingredient, per-token greedy "
+        "accuracy a (prediction mean_i a**L_i, joint 95% band over the 8 sizes; paired sharpness difference "
+        "on the same resampled examples):\n\n" + markdown_table(table_v)
+        + f"\nBacktest: a fitted on the {FIT_ON} smallest models, extrapolated, mapped through a**L, against the "
+        "4 larger models' exact match; next to it the naive extrapolation of exact match itself "
+        "(`predictions.csv`, `verdicts_ladder.png`):\n\n" + markdown_table(bt_sum)
         + f"\nResolution: {len(zeros)} (task, model) points score 0 on the first {n_small} examples; "
         f"{int((resolved.cp_low > 0).sum())} of them are resolved above 0 on all {n_large}.\n\n"
         "Target length (`target_length_fits.csv`): slope of log accuracy and of edit distance vs L:\n\n"

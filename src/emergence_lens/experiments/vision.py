@@ -38,20 +38,22 @@ import numpy as np
 import pandas as pd
 
 from emergence_lens._io import atomic_write_text
-from emergence_lens.analysis import analyze, write_csv
+from emergence_lens.analysis import analyze, verdict_counts, write_csv
 from emergence_lens.experiments import Experiment, ExperimentOptionError, ExperimentResult, register_experiment
 from emergence_lens.metrics import metric_name
 from emergence_lens.records import write_records
 from emergence_lens.report import markdown_table, plot_curves
 from emergence_lens.vision.data import ImageDataset
 
-__all__ = ["run_vision", "SUBSET_SIZES", "RECONSTRUCTION_THRESHOLDS", "set_records", "sequence_records",
+__all__ = ["run_vision", "chance_overrides", "SUBSET_SIZES", "RECONSTRUCTION_THRESHOLDS", "set_records", "sequence_records",
            "reconstruction_records", "build_sequences", "VisionData", "vision_data", "subset_predictions"]
 
 SUBSET_SIZES = (1, 2, 5, 10)
 #: Thresholds c on per-image MSE (pixels in [0, 1]); the paper's c is on the squared L2 norm = 3072 * c.
 RECONSTRUCTION_THRESHOLDS = (0.0005, 0.001, 0.002, 0.005)
 SEQUENCE_LENGTH = 10
+#: Backtest from the four smallest of the eight models of each ladder.
+FIT_ON = 4
 
 
 def set_records(labels: np.ndarray, preds: np.ndarray, *, family: str, model: str, scale: float, task: str,
@@ -245,6 +247,19 @@ def _run_transformer(data: VisionData, out: Path, quick: bool, seed: int, progre
     return frames, ladder
 
 
+def chance_overrides(records: pd.DataFrame) -> dict[str, float]:
+    """Chance levels of label-set tasks: ``1/K`` per item and ``(1/K)**L`` for a set of ``L``, with ``K``
+    the number of classes seen in the targets (e.g. 0.1 per MNIST digit)."""
+    out: dict[str, float] = {}
+    labelled = records[records["target"].notna()]
+    for (family, task), g in labelled.groupby(["family", "task"], sort=True):
+        k = len({t for s in g["target"] for t in str(s).split()})
+        L = len(str(g["target"].iat[0]).split())
+        out[f"{task}:per_item_accuracy"] = 1.0 / k
+        out[f"{task}:subset_accuracy"] = (1.0 / k) ** L
+    return out
+
+
 def _subset_size(tasks: pd.Series) -> pd.Series:
     """``L`` from task names ``*-L{L}`` (NaN for other tasks)."""
     return pd.to_numeric(tasks.str.extract(r"-L(\d+)$")[0])
@@ -342,7 +357,8 @@ def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 
     recon = [metric_name("reconstruction_at", c=c) for c in thresholds]
     res = analyze(records, out, metrics=["subset_accuracy", "per_item_accuracy", "mse", *recon],
                   n_boot=500 if quick else 1000, seed=seed, figures=False,
-                  title="Vision ladders: metrics that induce emergence (paper Figs. 7-9)")
+                  title="Vision ladders: metrics that induce emergence (paper Figs. 7-9)",
+                  chance=chance_overrides(records), fit_on=FIT_ON)
     files += res.files
     table = res.curves.table
     em = res.emergence
@@ -371,7 +387,13 @@ def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 
             + markdown_table(lad.drop(columns=["data"]))
             + "\n" + markdown_table(em[["family", "task", "metric", "emergence_score", "ci_low", "ci_high",
                                         "sharpness"]])
-            + "\n" + markdown_table(res.comparison[["family", "task", "metric", "partner", "verdict"]])
+            + f"\nVerdicts ({verdict_counts(res.verdict_table)}); each sharp metric against the prediction from "
+            "its ingredient on the same outputs (subset accuracy: a**L of per-item accuracy; Reconstruction_c: a "
+            "log-normal fit of per-example MSE), joint 95% band over the sizes (`verdicts.csv`, "
+            "`verdicts_<family>.png`):\n\n"
+            + markdown_table(res.verdict_table[res.verdict_table["partner"] != ""][
+                ["family", "task", "metric", "partner", "metric_state", "paired_diff", "explained", "max_departure",
+                 "emerges_at", "wei_emergent", "chance", "verdict"]])
             + "\nSubset accuracy predicted from per-item accuracy as a**L (subset_predictions.csv):\n\n"
             + markdown_table(fit))
     atomic_write_text(out / "summary.md", text + "\n\n" + res.summary_md)  # this folder's summary names the data too

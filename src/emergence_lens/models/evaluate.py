@@ -21,6 +21,7 @@ __all__ = ["evaluate_examples"]
 
 def evaluate_examples(backend: Backend, examples: Sequence[TaskExample], *, family: str, model: str,
                       scale_params: float, scale_flops: float | None = None,
+                      pretrain_loss: float | None = None,
                       answer_prefix: str = " ", max_new_tokens: int | None = None,
                       stop: Sequence[str] = ("\n",)) -> pd.DataFrame:
     """Run ``backend`` on ``examples`` and return validated records.
@@ -29,6 +30,10 @@ def evaluate_examples(backend: Backend, examples: Sequence[TaskExample], *, fami
         answer_prefix: text between the prompt and the answer (GPT-3 format: one space, so the
             target tokens are the answer's digits).
         max_new_tokens: generation budget (default: longest target + 2 tokens of slack).
+        pretrain_loss: the model's pretraining loss, recorded for ``--x loss``.
+
+    Backends with ``target_scores`` (the HF backend) also record ``target_token_greedy``: whether
+    each target token is the teacher-forced argmax, the ingredient of greedy exact match.
     """
     if not examples:
         raise ValueError("no examples to evaluate")
@@ -36,7 +41,11 @@ def evaluate_examples(backend: Backend, examples: Sequence[TaskExample], *, fami
     targets = [e.target for e in examples]
     budget = max_new_tokens or max(len(t) for t in targets) + 2
     preds = backend.generate(prompts, budget, stop)
-    lps = backend.target_logprobs(prompts, targets)
+    scorer = getattr(backend, "target_scores", None)
+    if callable(scorer):  # log-probs and per-token greedy flags in one pass
+        lps, greedy = scorer(prompts, targets)
+    else:
+        lps, greedy = backend.target_logprobs(prompts, targets), None
     mc = [i for i, e in enumerate(examples) if e.choices]
     choice_lp: dict[int, list[float]] = {}
     if mc:
@@ -49,6 +58,8 @@ def evaluate_examples(backend: Backend, examples: Sequence[TaskExample], *, fami
         "prediction": [p.strip() for p in preds], "target_token_logprobs": lps,
         "choice_logprobs": [choice_lp.get(i) for i in range(len(examples))],
         "correct_choice": pd.array([e.correct_choice if e.choices else None for e in examples], dtype="Int64"),
+        "target_token_greedy": greedy if greedy is not None else [None] * len(examples),
+        "pretrain_loss": pretrain_loss,
     })
     table = validate_records(df, source=f"evaluation of {model}")
     out = table.to_pandas()

@@ -108,6 +108,23 @@ def _check_list_values(arr: pa.Array, name: str, source: str) -> None:
         )
 
 
+def _check_greedy_lengths(greedy: pa.Array, logprobs: pa.Array, source: str) -> None:
+    """Per-token greedy flags, where given with log-probs, have one flag per target token."""
+    if greedy.null_count == len(greedy):
+        return
+    g = pc.list_value_length(greedy).to_numpy(zero_copy_only=False).astype(float)
+    lp = pc.list_value_length(logprobs).to_numpy(zero_copy_only=False).astype(float)
+    both = ~np.isnan(g) & ~np.isnan(lp)
+    bad = both & (g != lp)
+    if bad.any():
+        i = _first_true(bad)
+        raise RecordsError(f"{int(g[i])} greedy flags for {int(lp[i])} target token log-probs",
+                           source=source, row=i, column="target_token_greedy")
+    if (~np.isnan(g) & (g == 0)).any():
+        raise RecordsError("empty list of greedy flags", source=source, row=_first_true(~np.isnan(g) & (g == 0)),
+                           column="target_token_greedy")
+
+
 def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") -> pa.Table:
     """Check a records table against :data:`RECORD_SCHEMA` and return it cast to that schema.
 
@@ -118,7 +135,9 @@ def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") ->
       and > 0 where present;
     * log-probabilities are numbers <= 0 (``-inf`` allowed, NaN not); ``choice_logprobs`` lists
       are non-empty and ``correct_choice`` indexes into them (both present or both absent);
-    * ``(family, model, task, example_id)`` unique; one ``scale_params`` per (family, model).
+    * ``target_token_greedy`` has one flag per target token where log-probs are given too;
+    * ``(family, model, task, example_id)`` unique; one ``scale_params`` (and ``pretrain_loss``)
+      per (family, model).
 
     Missing nullable columns are added as nulls; extra columns are kept after the schema columns.
     No row is ever removed.
@@ -150,6 +169,8 @@ def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") ->
                            row=i, column="scale_params")
     _check_optional_float(cols["scale_flops"], "scale_flops", source, positive=True)
     _check_optional_float(cols["reconstruction_mse"], "reconstruction_mse", source, positive=False)
+    _check_optional_float(cols["pretrain_loss"], "pretrain_loss", source, positive=True)
+    _check_greedy_lengths(cols["target_token_greedy"], cols["target_token_logprobs"], source)
 
     for name in LIST_COLUMNS:
         _check_list_values(cols[name], name, source)
@@ -191,16 +212,19 @@ def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") ->
                 f"duplicate record {dict(keys.iloc[first])} (also at row {twin})",
                 source=source, row=int(first), column="example_id",
             )
-        scales = out.select(["family", "model", "scale_params"]).to_pandas()
-        per_model = scales.groupby(["family", "model"], sort=False)["scale_params"].transform("first")
-        bad = (per_model.to_numpy() != scales["scale_params"].to_numpy())
-        if bad.any():
-            i = _first_true(bad)
-            raise RecordsError(
-                f"model {scales['model'].iat[i]!r} has more than one scale_params value "
-                f"({scales['scale_params'].iat[i]!r} vs {per_model.iat[i]!r})",
-                source=source, row=i, column="scale_params",
-            )
+        scales = out.select(["family", "model", "scale_params", "pretrain_loss"]).to_pandas()
+        for col in ("scale_params", "pretrain_loss"):
+            per_model = scales.groupby(["family", "model"], sort=False)[col].transform("first")
+            values = scales[col].to_numpy(dtype=float)
+            first = per_model.to_numpy(dtype=float)
+            bad = ~((first == values) | (np.isnan(first) & np.isnan(values)))
+            if bad.any():
+                i = _first_true(bad)
+                raise RecordsError(
+                    f"model {scales['model'].iat[i]!r} has more than one {col} value "
+                    f"({values[i]!r} vs {first[i]!r})",
+                    source=source, row=i, column=col,
+                )
     return out
 
 

@@ -23,6 +23,13 @@ column                            type                   meaning
 ``correct_choice``                int64, nullable        index of the correct option
 ``reconstruction_mse``            float64, nullable      per-example mean squared reconstruction
                                                          error (autoencoders; >= 0, finite)
+``target_token_greedy``           list<bool>, nullable   per target token: is the teacher-forced
+                                                         argmax the target token (lm-eval's
+                                                         ``is_greedy``, per token); same length as
+                                                         ``target_token_logprobs`` when both given
+``pretrain_loss``                 float64, nullable      the model's pretraining (held-out) loss,
+                                                         one value per model; an x-axis (Du et al.
+                                                         2024)
 ================================  =====================  =========================================
 
 Extra columns (``subtask``, ``n_shots``, ...) are allowed and preserved.
@@ -48,6 +55,8 @@ RECORD_SCHEMA: pa.Schema = pa.schema(
         pa.field("choice_logprobs", pa.list_(pa.float64()), nullable=True),
         pa.field("correct_choice", pa.int64(), nullable=True),
         pa.field("reconstruction_mse", pa.float64(), nullable=True),
+        pa.field("target_token_greedy", pa.list_(pa.bool_()), nullable=True),
+        pa.field("pretrain_loss", pa.float64(), nullable=True),
     ]
 )
 

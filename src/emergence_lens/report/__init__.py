@@ -1,6 +1,8 @@
 """Report: figures, tables and summaries."""
 
-from emergence_lens.report.figures import plot_curves, plot_resolution, plot_theory, save_figure
+from emergence_lens.report.figures import STYLE, metric_label, plot_curves, plot_resolution, plot_theory, save_figure
 from emergence_lens.report.summary import markdown_table
+from emergence_lens.report.verdict_figures import plot_verdicts
 
-__all__ = ["plot_theory", "plot_curves", "plot_resolution", "save_figure", "markdown_table"]
+__all__ = ["STYLE", "metric_label", "plot_theory", "plot_curves", "plot_resolution", "plot_verdicts", "save_figure",
+           "markdown_table"]

@@ -17,9 +17,9 @@ import pandas as pd  # noqa: E402
 from emergence_lens._io import atomic_write_bytes  # noqa: E402
 from emergence_lens.metrics import METRICS  # noqa: E402
 
-__all__ = ["save_figure", "plot_theory", "plot_curves", "plot_resolution", "metric_label"]
+__all__ = ["STYLE", "save_figure", "plot_theory", "plot_curves", "plot_resolution", "metric_label"]
 
-_STYLE = {"axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+STYLE = {"axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
           "grid.alpha": 0.3, "font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7,
           "svg.hashsalt": "emergence-lens"}
 
@@ -44,7 +44,7 @@ def metric_label(name: str) -> str:
 def plot_theory(table: pd.DataFrame, path: str | os.PathLike[str], *, n_choices: int,
                 title: str | None = None) -> Path:
     """Figure 2 of Schaeffer et al. (2023): panels A-F from :func:`emergence_lens.theory.theory_table`."""
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, axes = plt.subplots(2, 3, figsize=(12, 6.8), constrained_layout=True)
         first = table[table["target_length"] == table["target_length"].min()]
         ax = axes[0, 0]
@@ -108,7 +108,7 @@ def plot_curves(table: pd.DataFrame, path: str | os.PathLike[str], *,
     nrows = int(np.ceil(len(metrics) / ncols))
     lines = list(dict.fromkeys(table[line_by]))
     cmap = plt.get_cmap("viridis")
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows),
                                  constrained_layout=True, squeeze=False)
         for ax, metric in zip(axes.ravel(), metrics, strict=False):
@@ -147,7 +147,7 @@ def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.Pat
     Zero accuracies are drawn at the bottom of the log axis with their CP upper bound, so what
     the small set cannot resolve is visible.
     """
-    with plt.rc_context(_STYLE):
+    with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True, sharey=True)
         floor = 0.3 * float(np.nanmin(pd.concat([small["cp_high"], large["cp_high"]])))
         for ax, d, lab in zip(axes, (small, large), labels, strict=True):

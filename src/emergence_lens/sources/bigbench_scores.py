@@ -20,7 +20,7 @@ from typing import Any
 
 from emergence_lens.sources.issues import IssueLog
 
-__all__ = ["read_bigbench_scores", "BIGBENCH_SCALE_KEYS"]
+__all__ = ["read_bigbench_scores", "bigbench_rows_in", "BIGBENCH_SCALE_KEYS"]
 
 BIGBENCH_SCALE_KEYS = ("non_embedding_params", "total_params", "flop_matched_non_embedding_params")
 
@@ -39,43 +39,55 @@ def _num(v: Any) -> float | None:
     return None
 
 
+def bigbench_rows_in(data: Any) -> int:
+    """Input rows of a score file: one per (entry, metric); an entry without a score dict is one."""
+    scores = data.get("scores") if isinstance(data, dict) else None
+    if not isinstance(scores, list):
+        return 0
+    return sum(len(e["score_dict"]) if isinstance(e, dict) and isinstance(e.get("score_dict"), dict) else 1
+               for e in scores)
+
+
 def read_bigbench_scores(path: str | Path, issues: IssueLog,
-                         scale_key: str = "non_embedding_params") -> list[dict[str, Any]]:
-    """Curve rows from one score file (one per score entry x metric in its ``score_dict``)."""
+                         scale_key: str = "non_embedding_params", data: Any = None) -> list[dict[str, Any]]:
+    """Curve rows from one score file (one per score entry x metric in its ``score_dict``);
+    ``data``: the parsed file, when the caller has read it already."""
     if scale_key not in BIGBENCH_SCALE_KEYS:
         raise ValueError(f"scale_key must be one of {BIGBENCH_SCALE_KEYS}")
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        issues.add(p, exc.lineno, None, f"not valid JSON ({exc.msg}); file skipped", "error")
-        return []
+    if data is None:
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            issues.add(p, exc.lineno, None, f"not valid JSON ({exc.msg}); file skipped", "error")
+            return []
     model = data.get("model") if isinstance(data, dict) else None
     scores = data.get("scores") if isinstance(data, dict) else None
     if not isinstance(model, dict) or not isinstance(scores, list):
-        issues.add(p, None, "model" if not isinstance(model, dict) else "scores", "missing; file skipped", "error")
+        issues.add(p, None, "model" if not isinstance(model, dict) else "scores", "missing; file skipped", "error",
+                   rows=bigbench_rows_in(data))
         return []
     name = model.get("model_name")
     family = model.get("model_family")
     scale = _num(model.get(scale_key))
     if scale is None:
         issues.add(p, None, f"model.{scale_key}", f"{model.get(scale_key)!r} is not a number; scale from name/map")
-    flops = _num(model.get("flop_matched_non_embedding_params"))
     task = p.parent.parent.name if p.parent.name == "results" else p.parent.name
     rows = []
     for i, entry in enumerate(scores):
         if not isinstance(entry, dict) or not isinstance(entry.get("score_dict"), dict):
-            issues.add(p, None, f"scores[{i}].score_dict", "missing; entry skipped")
+            issues.add(p, None, f"scores[{i}].score_dict", "missing; entry skipped", rows=1)
             continue
         sub = entry.get("subtask_description") or task
         shots = _num(entry.get("number_of_shots"))
         for metric, raw in entry["score_dict"].items():
             value = _num(raw)
             if value is None:
-                issues.add(p, None, f"scores[{i}].score_dict.{metric}", f"{raw!r} is not a finite number; skipped")
+                issues.add(p, None, f"scores[{i}].score_dict.{metric}", f"{raw!r} is not a finite number; skipped",
+                           rows=1)
                 continue
             rows.append({"model": str(name) if name else None, "family": str(family) if family else None,
-                         "scale_params": scale, "scale_flops": flops, "task": task, "subtask": str(sub),
+                         "scale_params": scale, "scale_flops": None, "task": task, "subtask": str(sub),
                          "shots": shots, "metric": str(metric), "value": value,
                          "preferred": metric == entry.get("preferred_score"), "source": str(p)})
     return rows

@@ -11,11 +11,15 @@ __all__ = ["SourceIssue", "IssueLog"]
 
 @dataclass(frozen=True)
 class SourceIssue:
+    """``rows``: how many input rows this problem kept out of the analysis (0 for a note), so that
+    for every file rows loaded + rows reported = rows read (``inputs.csv``)."""
+
     file: str
     line: int | None
     key: str | None
     message: str
     severity: str = "warning"  # "warning": item skipped or value ignored; "error": whole file unreadable
+    rows: int = 0
 
     def __str__(self) -> str:
         where = self.file + (f", line {self.line}" if self.line is not None else "")
@@ -26,8 +30,14 @@ class SourceIssue:
 class IssueLog(list):
     """A list of :class:`SourceIssue` with helpers."""
 
-    def add(self, file: object, line: int | None, key: str | None, message: str, severity: str = "warning") -> None:
-        self.append(SourceIssue(str(file), line, key, message, severity))
+    def add(self, file: object, line: int | None, key: str | None, message: str, severity: str = "warning",
+            rows: int = 0) -> None:
+        self.append(SourceIssue(str(file), line, key, message, severity, int(rows)))
+
+    def rows_reported(self, file: object) -> int:
+        """Input rows of ``file`` that issues account for."""
+        f = str(file)
+        return sum(i.rows for i in self if i.file == f)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame([vars(i) for i in self], columns=["file", "line", "key", "message", "severity"])
+        return pd.DataFrame([vars(i) for i in self], columns=["file", "line", "key", "message", "severity", "rows"])

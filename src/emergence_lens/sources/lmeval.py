@@ -24,7 +24,9 @@ from typing import Any
 from emergence_lens._io import iter_jsonl
 from emergence_lens.sources.issues import IssueLog
 
-__all__ = ["read_lmeval_results", "read_lmeval_samples", "lmeval_model_info", "SAMPLES_RE"]
+__all__ = ["read_lmeval_results", "read_lmeval_samples", "read_lmeval_samples_fast", "lmeval_model_info",
+           "results_rows_in",
+           "is_samples_row", "SAMPLES_RE"]
 
 SAMPLES_RE = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 
@@ -71,15 +73,39 @@ def lmeval_model_info(data: dict[str, Any]) -> dict[str, Any]:
     return {"model": name, "scale_params": params if params and params > 0 else None}
 
 
-def read_lmeval_results(path: str | Path, issues: IssueLog) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Curve rows ``{model, task, metric, value, stderr, n_examples, shots, higher_is_better}``
-    from one results file, and the model info."""
+_NOT_METRICS = ("alias", "name", "sample_len", "samples", "sample_count")
+
+
+def results_rows_in(data: Any) -> int:
+    """Input rows of a results file: one per (task, metric[, filter]) value; a task that is not an
+    object is one."""
+    res = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(res, dict):
+        return 0
+    n = 0
+    for metrics in res.values():
+        if not isinstance(metrics, dict):
+            n += 1
+            continue
+        n += sum(1 for k in metrics if str(k) not in _NOT_METRICS and "_stderr" not in str(k))
+    return n
+
+
+def read_lmeval_results(path: str | Path, issues: IssueLog,
+                        data: Any = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Curve rows ``{model, task, metric, value, stderr, n_examples, shots, higher_is_better,
+    aggregate}`` from one results file, and the model info.  ``data``: the parsed file.
+
+    Groups (``group_subtasks``): the group's own row is marked ``aggregate`` (its examples are the
+    subtasks'), each subtask is its own curve.
+    """
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        issues.add(p, exc.lineno, None, f"not valid JSON ({exc.msg}); file skipped", "error")
-        return [], {"model": None, "scale_params": None}
+    if data is None:
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            issues.add(p, exc.lineno, None, f"not valid JSON ({exc.msg}); file skipped", "error")
+            return [], {"model": None, "scale_params": None}
     if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
         issues.add(p, None, "results", "missing or not an object; file skipped", "error")
         return [], {"model": None, "scale_params": None}
@@ -90,20 +116,23 @@ def read_lmeval_results(path: str | Path, issues: IssueLog) -> tuple[list[dict[s
     n_shot = data.get("n-shot") if isinstance(data.get("n-shot"), dict) else {}
     hib = data.get("higher_is_better") if isinstance(data.get("higher_is_better"), dict) else {}
     old_shots = (data.get("config") or {}).get("num_fewshot") if isinstance(data.get("config"), dict) else None
+    groups = data.get("group_subtasks") if isinstance(data.get("group_subtasks"), dict) else {}
+    aggregates = {str(g) for g, subs in groups.items() if isinstance(subs, list) and subs}
     rows = []
     for task, metrics in data["results"].items():
         if not isinstance(metrics, dict):
-            issues.add(p, None, f"results.{task}", "not an object; task skipped")
+            issues.add(p, None, f"results.{task}", "not an object; task skipped", rows=1)
             continue
         n = n_samples.get(task, {}).get("effective") if isinstance(n_samples.get(task), dict) else None
         for key, raw in metrics.items():
-            if key in ("alias", "name", "sample_len", "samples") or "_stderr" in key:
+            key = str(key)
+            if key in _NOT_METRICS or "_stderr" in key:
                 continue
             metric, _, filt = key.partition(",")
             value = _as_float(raw)
             if value is None:
-                if raw not in ("N/A", None):
-                    issues.add(p, None, f"results.{task}.{key}", f"value {raw!r} is not a finite number; skipped")
+                issues.add(p, None, f"results.{task}.{key}", f"value {raw!r} is not a finite number; not scored",
+                           rows=1)
                 continue
             stderr_key = f"{metric}_stderr,{filt}" if filt else f"{metric}_stderr"
             name = metric if filt in ("", "none") else f"{metric}[{filt}]"
@@ -112,7 +141,7 @@ def read_lmeval_results(path: str | Path, issues: IssueLog) -> tuple[list[dict[s
                          "stderr": _as_float(metrics.get(stderr_key)), "n_examples": _as_float(n),
                          "shots": _as_float(n_shot.get(task, old_shots)),
                          "higher_is_better": better if isinstance(better, bool) else None,
-                         "source": str(p)})
+                         "aggregate": str(task) in aggregates, "source": str(p)})
     return rows, info
 
 
@@ -133,27 +162,54 @@ def _pair(item: Any) -> tuple[float, bool] | None:
     return None
 
 
+def is_samples_row(obj: Any) -> bool:
+    """An lm-eval per-sample log line: ``doc_id`` and ``resps`` / ``filtered_resps``."""
+    return isinstance(obj, dict) and "doc_id" in obj and ("filtered_resps" in obj or "resps" in obj)
+
+
 def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLog,
-                        task: str | None = None) -> list[dict[str, Any]]:
-    """Record rows (without family/scale) from a samples file; bad lines are reported and skipped."""
+                        task: str | None = None, lines: Any = None, counter: list[int] | None = None
+                        ) -> list[dict[str, Any]]:
+    """Record rows (without family/scale) from a samples file; bad lines are reported and skipped.
+
+    One row per document per filter, as lm-eval writes them: a row whose ``filter`` is not
+    ``none`` goes to task ``"<task>,<filter>"`` (lm-eval's own key style), so each (metric, filter)
+    is its own curve.  A repeated (document, filter) is a genuine duplicate: reported with its
+    line and dropped, the rest of the file loads.  ``lines``: an iterator of ``(line, object)``
+    (default: the file read as UTF-8 JSON lines); ``counter[0]`` counts the lines read.
+    """
     p = Path(path)
     m = SAMPLES_RE.match(p.name)
     task = task or (m.group("task") if m else p.stem)
     rows: list[dict[str, Any]] = []
-    for lineno, obj in iter_jsonl(p):
+    seen: dict[tuple[str, str], int] = {}
+    for lineno, obj in (lines if lines is not None else iter_jsonl(p)):
+        if counter is not None:
+            counter[0] += 1
         if isinstance(obj, json.JSONDecodeError):
-            issues.add(p, lineno, None, f"not valid JSON ({obj.msg}); line skipped")
+            issues.add(p, lineno, None, f"not valid JSON ({obj.msg}); line skipped", rows=1)
             continue
         if not isinstance(obj, dict):
-            issues.add(p, lineno, None, "not a JSON object; line skipped")
+            issues.add(p, lineno, None, "not a JSON object; line skipped", rows=1)
             continue
         resps = obj.get("filtered_resps", obj.get("resps"))
         if resps is None:
-            issues.add(p, lineno, "filtered_resps", "missing; line skipped")
+            issues.add(p, lineno, "filtered_resps", "missing; line skipped", rows=1)
             continue
         doc_id = obj.get("doc_id", lineno - 1)
+        if not isinstance(doc_id, (str, int, float)) or isinstance(doc_id, bool):
+            issues.add(p, lineno, "doc_id", f"unusable document id {doc_id!r}; line skipped", rows=1)
+            continue
+        filt = obj.get("filter")
+        filt = str(filt) if isinstance(filt, (str, int, float)) and str(filt) not in ("", "none") else ""
+        key = (str(doc_id), filt)
+        if key in seen:
+            issues.add(p, lineno, "doc_id", f"duplicate of line {seen[key]} (document {doc_id!r}"
+                       f"{', filter ' + repr(filt) if filt else ''}); this line dropped", rows=1)
+            continue
         target = obj.get("target")
-        row: dict[str, Any] = {"model": model.get("model"), "task": task, "example_id": str(doc_id)}
+        row: dict[str, Any] = {"model": model.get("model"), "task": f"{task},{filt}" if filt else task,
+                               "example_id": str(doc_id)}
         # `resps` nests each option's pair one level deeper ([[[lp, greedy]], ...]) than `filtered_resps`
         pairs = [_pair(r[0] if isinstance(r, list) and len(r) == 1 and isinstance(r[0], list) else r)
                  for r in resps] if isinstance(resps, list) else []
@@ -167,7 +223,7 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
                          and c.strip() == tgt.strip()]
                 if len(match) != 1:
                     issues.add(p, lineno, "target", f"gold option {target!r} not found among {len(pairs)} "
-                               "options; line skipped")
+                               "options; line skipped", rows=1)
                     continue
                 correct = match[0]
             row.update(choice_logprobs=[lp for lp, _ in pairs], correct_choice=int(correct),
@@ -175,15 +231,97 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
         elif isinstance(resps, list) and resps and isinstance(resps[0], str):
             tgt = target[0] if isinstance(target, list) and target else target
             if not isinstance(tgt, (str, int, float)):
-                issues.add(p, lineno, "target", f"unusable target {target!r}; line skipped")
+                issues.add(p, lineno, "target", f"unusable target {target!r}; line skipped", rows=1)
                 continue
             row.update(target=str(tgt), prediction=resps[0], choice_logprobs=None, correct_choice=None)
+        elif isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0] \
+                and all(isinstance(r, str) for r in resps[0]):
+            # generate_until `resps` nest the generation one level deeper: [["text"]]
+            tgt = target[0] if isinstance(target, list) and target else target
+            if not isinstance(tgt, (str, int, float)):
+                issues.add(p, lineno, "target", f"unusable target {target!r}; line skipped", rows=1)
+                continue
+            row.update(target=str(tgt), prediction=resps[0][0], choice_logprobs=None, correct_choice=None)
         elif len(pairs) == 1 and pairs[0] is not None:
             issues.add(p, lineno, "filtered_resps", "single-continuation log-likelihood: no per-token "
-                       "log-probs to re-score; kept only in the results file's values")
+                       "log-probs to re-score; kept only in the results file's values", rows=1)
             continue
         else:
-            issues.add(p, lineno, "filtered_resps", f"unrecognised response {str(resps)[:80]!r}; line skipped")
+            issues.add(p, lineno, "filtered_resps", f"unrecognised response {str(resps)[:80]!r}; line skipped", rows=1)
             continue
+        seen[key] = lineno
+        row["_line"] = lineno
         rows.append(row)
     return rows
+
+
+
+def _fast_schemas():
+    import pyarrow as pa
+
+    base = [("doc_id", pa.int64()), ("target", pa.string()), ("filter", pa.string())]
+    return {"choice": pa.schema([*base, ("filtered_resps", pa.list_(pa.list_(pa.string())))]),
+            "generation": pa.schema([*base, ("filtered_resps", pa.list_(pa.string()))])}
+
+
+def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str):
+    """The streamed fast path for clean samples files: Arrow's JSON reader (C++, by blocks) parses
+    only ``doc_id``, ``target``, ``filter`` and ``filtered_resps``; the columns are converted with
+    vectorised kernels.  Returns ``(frame, rows_read)``, or ``None`` whenever anything is unusual
+    (a malformed line, another layout, a gold option out of range, a duplicate document) — the
+    caller then reads the file line by line with :func:`read_lmeval_samples`, which reports every
+    problem with its line.  Both paths give the same rows (a test checks it)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    p = Path(path)
+    for kind, schema in _fast_schemas().items():
+        try:
+            reader = pj.open_json(p, read_options=pj.ReadOptions(block_size=1 << 22),
+                                  parse_options=pj.ParseOptions(explicit_schema=schema,
+                                                                unexpected_field_behavior="ignore"))
+            batches = list(reader)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+            continue
+        if not batches:
+            return None
+        t = pa.Table.from_batches(batches, schema=schema)
+        if t.num_rows == 0 or any(t.column(c).null_count for c in ("doc_id", "target", "filtered_resps")):
+            return None
+        filt = t.column("filter").fill_null("none").to_numpy(zero_copy_only=False).astype(str)
+        doc = t.column("doc_id").to_numpy()
+        keys = pd.DataFrame({"d": doc, "f": filt})
+        if keys.duplicated().any():
+            return None
+        names = np.where((filt == "none") | (filt == ""), task, np.char.add(f"{task},", filt))
+        out = {"model": model.get("model"), "task": names, "example_id": doc.astype(str)}
+        fr = t.column("filtered_resps").combine_chunks()
+        if kind == "choice":
+            k = pc.list_value_length(fr).to_numpy(zero_copy_only=False)
+            inner = pc.list_flatten(fr)
+            if (pc.list_value_length(inner).to_numpy(zero_copy_only=False) != 2).any() or (k < 2).any():
+                return None
+            try:
+                lp = pc.cast(pc.list_element(inner, 0), pa.float64()).to_numpy(zero_copy_only=False)
+                target = pc.cast(t.column("target"), pa.int64()).to_numpy()
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return None
+            if np.isnan(lp).any() or (lp > 1e-6).any() or (target < 0).any() or (target >= k).any():
+                return None
+            offsets = np.concatenate([[0], np.cumsum(k)])
+            out.update(choice_logprobs=pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(lp)),
+                       correct_choice=target, target=None, prediction=None)
+            frame = pd.DataFrame({key: (v if not isinstance(v, pa.Array) else v.to_pandas()) for key, v in out.items()})
+        else:
+            if (pc.list_value_length(fr).to_numpy(zero_copy_only=False) < 1).any():
+                return None
+            out.update(target=t.column("target").to_numpy(zero_copy_only=False).astype(object),
+                       prediction=pc.list_element(fr, 0).to_numpy(zero_copy_only=False).astype(object),
+                       choice_logprobs=None, correct_choice=None)
+            frame = pd.DataFrame(out)
+        frame["_line"] = np.arange(1, t.num_rows + 1)
+        return frame, t.num_rows
+    return None

@@ -1,9 +1,27 @@
-"""Load any mix of supported sources (files or directories) into one tidy curve table plus,
-where per-sample logs exist, records for bootstrap CIs."""
+"""Load any mix of result files (files or folders) into one tidy curve table plus, where per-sample
+logs exist, records for bootstrap CIs — recognising each file by its content.
+
+Every file under the given paths is accounted for (:attr:`SourceBundle.inputs`, written as
+``inputs.csv``): its format, the input rows read, loaded and reported, and a status; for every
+file ``rows_loaded + rows_reported = rows_read``.  Anything not loaded is in the issue log with
+file, line and key.  Nothing here raises on bad input: a file that cannot be read is a reported
+file, and the others load.
+
+**Sizes** come, in order, from the file (lm-eval's ``model_num_parameters``, BIG-bench's
+parameter counts, a table's ``scale_params``), a local checkpoint named in the run's config
+(``pretrained=/path``: safetensors headers, :mod:`.checkpoint`), the model name (``1.4b``), a
+metadata table (``--models``), a scale map (``--scale-map``), and the built-in catalogue of public
+families (:mod:`.catalogue`).  Training FLOPs ``6ND`` where the tokens are known.
+
+**Families**: ``--family``; else the metadata / scale map; else the file's own (BIG-bench
+``model_family``, a table's ``family``); else the catalogue; else the name without its size
+token when the name has one (``pythia-1.4b`` -> ``pythia``); else the models read from one input
+path (folder or table) form one family named after it.  ``models.csv`` says where each came from.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,16 +29,29 @@ from typing import Any
 import pandas as pd
 
 from emergence_lens.records import RecordsError, validate_records
-from emergence_lens.sources.bigbench_scores import read_bigbench_scores
+from emergence_lens.sources.bigbench_scores import bigbench_rows_in, read_bigbench_scores
+from emergence_lens.sources.catalogue import lookup_model
+from emergence_lens.sources.checkpoint import checkpoint_params
 from emergence_lens.sources.issues import IssueLog
-from emergence_lens.sources.lmeval import SAMPLES_RE, read_lmeval_results, read_lmeval_samples
+from emergence_lens.sources.lmeval import (
+    SAMPLES_RE,
+    lmeval_model_info,
+    read_lmeval_results,
+    read_lmeval_samples,
+    read_lmeval_samples_fast,
+    results_rows_in,
+)
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
-from emergence_lens.sources.tables import read_table
+from emergence_lens.sources.sniff import DATA_SUFFIXES, iter_json_lines, sniff
+from emergence_lens.sources.tables import WideSpec, read_table
 
-__all__ = ["SourceBundle", "load_sources", "CURVE_ROW_COLUMNS"]
+__all__ = ["SourceBundle", "load_sources", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS", "MODEL_COLUMNS"]
 
 CURVE_ROW_COLUMNS = ["family", "model", "scale_params", "scale_source", "scale_flops", "task", "subtask",
-                     "shots", "metric", "value", "n_examples", "higher_is_better", "source"]
+                     "shots", "metric", "value", "n_examples", "higher_is_better", "aggregate", "replicates",
+                     "replicate_low", "replicate_high", "source"]
+INPUT_COLUMNS = ["file", "format", "rows_read", "rows_loaded", "rows_reported", "status"]
+MODEL_COLUMNS = ["model", "family", "family_source", "scale_params", "scale_flops", "size_source"]
 
 
 @dataclass
@@ -30,6 +61,9 @@ class SourceBundle:
         records: per-example records re-scored from lm-eval samples (``None`` if there were none).
         issues: every problem met, with file, line and key.
         unresolved: models whose scale could not be resolved (their rows are held out, listed here).
+        files: the data files read.
+        inputs: every file under the paths, :data:`INPUT_COLUMNS`.
+        models: where each model's family and size came from, :data:`MODEL_COLUMNS`.
     """
 
     curves: pd.DataFrame
@@ -37,136 +71,329 @@ class SourceBundle:
     issues: IssueLog
     unresolved: pd.DataFrame
     files: list[str] = field(default_factory=list)
+    inputs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INPUT_COLUMNS))
+    models: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MODEL_COLUMNS))
 
 
-def _kind(p: Path) -> str | None:
-    n = p.name
-    if n.startswith("results") and n.endswith(".json"):
-        return "lmeval_results"
-    if SAMPLES_RE.match(n):
-        return "lmeval_samples"
-    if n.startswith("scores_") and n.endswith(".json"):
-        return "bigbench_scores"
-    if p.suffix in (".csv", ".parquet") and not n.startswith("."):
-        return "table"
-    return None
+@dataclass
+class _File:
+    path: Path
+    root: str
+    format: str = ""
+    status: str = "ok"
+    rows_read: int = 0
+    data: Any = None
+    encoding: str = "utf-8"
 
 
-def _expand(paths: Iterable[str | Path], issues: IssueLog) -> list[tuple[Path, str]]:
-    out = []
+def _expand(paths: Iterable[str | Path], issues: IssueLog) -> list[_File]:
+    out: list[_File] = []
     for raw in paths:
         p = Path(raw)
         if not p.exists():
             issues.add(p, None, None, "path does not exist", "error")
+            out.append(_File(p, p.name, status="skipped: path does not exist"))
             continue
+        root = p.name if p.is_dir() else p.stem
         candidates = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
         for q in candidates:
-            k = _kind(q)
-            if k:
-                out.append((q, k))
-            elif not p.is_dir():
-                issues.add(q, None, None, "not a recognised source (results_*.json, samples_*.jsonl, "
-                           "scores_*.json, .csv, .parquet); skipped", "error")
+            out.append(_File(q, root))
     return out
 
 
+def _pretrained_path(data: Any) -> str | None:
+    config = data.get("config") if isinstance(data, dict) and isinstance(data.get("config"), dict) else {}
+    args = config.get("model_args")
+    if isinstance(args, dict):
+        return str(args.get("pretrained")) if args.get("pretrained") else None
+    if isinstance(args, str):
+        for part in args.split(","):
+            k, _, v = part.partition("=")
+            if k.strip() == "pretrained" and v.strip():
+                return v.strip()
+    return None
+
+
+class _Resolver:
+    """Scale and family of each model, in the documented order; remembers where each came from."""
+
+    def __init__(self, scale_map: Mapping[str, Mapping[str, Any]], metadata: Mapping[str, Mapping[str, Any]],
+                 family: str | None) -> None:
+        self.scale_map = scale_map
+        self.metadata = metadata
+        self.family = family
+        self.models: dict[str, dict[str, Any]] = {}
+
+    def _entry(self, table: Mapping[str, Mapping[str, Any]], model: str) -> Mapping[str, Any]:
+        return table.get(model) or table.get(model_basename(model)) or table.get(model_basename(model).lower()) or {}
+
+    def resolve(self, model: str, file_scale: float | None, file_family: str | None, root: str,
+                checkpoint: str | None = None, file_flops: float | None = None) -> tuple[float | None, float | None,
+                                                                                        str, str]:
+        key = (model, root)
+        if key in self.models:
+            m = self.models[key]
+            return m["scale_params"], m["scale_flops"], m["family"], m["size_source"]
+        meta = self._entry(self.metadata, model)
+        smap = self._entry(self.scale_map, model)
+        cat = lookup_model(model)
+        scale, source = None, "unresolved"
+        if file_scale and file_scale > 0:
+            scale, source = float(file_scale), "file"
+        elif checkpoint and (n := checkpoint_params(checkpoint)):
+            scale, source = float(n), f"checkpoint {checkpoint}"
+        elif (n2 := parse_scale(model)) is not None:
+            scale, source = n2, "name"
+        elif meta.get("scale_params"):
+            scale, source = float(meta["scale_params"]), "metadata table"
+        elif smap.get("scale_params"):
+            scale, source = float(smap["scale_params"]), "scale map"
+        elif cat is not None:
+            scale, source = cat.params, f"catalogue: {cat.source}"
+        flops = file_flops if file_flops and file_flops > 0 else meta.get("scale_flops")
+        if flops is None and cat is not None and scale is not None and cat.train_tokens:
+            flops = 6.0 * scale * cat.train_tokens
+        if self.family:
+            fam, fsrc = self.family, "--family"
+        elif meta.get("family") or smap.get("family"):
+            fam, fsrc = str(meta.get("family") or smap.get("family")), "metadata table / scale map"
+        elif file_family:
+            fam, fsrc = file_family, "file"
+        elif cat is not None:
+            fam, fsrc = cat.family, "catalogue"
+        elif parse_scale(model) is not None:
+            fam, fsrc = infer_family(model), "name"
+        else:
+            fam, fsrc = root, f"input path {root!r} (names carry no family)"
+        self.models[key] = {"model": model, "family": fam, "family_source": fsrc, "scale_params": scale,
+                            "scale_flops": flops, "size_source": source}
+        return scale, flops, fam, source
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(list(self.models.values()), columns=MODEL_COLUMNS).sort_values(
+            ["family", "scale_params", "model"], kind="stable", na_position="last").reset_index(drop=True)
+
+
 def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping[str, Any]] | None = None,
-                 family: str | None = None, bigbench_scale: str = "non_embedding_params") -> SourceBundle:
-    """Read every supported file under ``paths``.
+                 family: str | None = None, bigbench_scale: str = "non_embedding_params",
+                 metadata: Mapping[str, Mapping[str, Any]] | None = None, table_spec: WideSpec | None = None,
+                 progress: Callable[[str], None] | None = None) -> SourceBundle:
+    """Read every file under ``paths`` (see the module docstring).
 
     Args:
-        scale_map: ``{model: {"scale_params": .., "family": ..}}`` (see :func:`load_scale_map`),
-            consulted when neither the file nor the model name gives a scale.
+        scale_map: ``{model: {"scale_params": .., "family": ..}}`` (see :func:`load_scale_map`).
         family: force one family name for every model.
         bigbench_scale: which BIG-bench parameter count is the scale.
+        metadata: ``{model: {"scale_params", "scale_flops", "family"}}`` from a metadata table
+            (:func:`emergence_lens.sources.tables.read_metadata`).
+        table_spec: column choices for wide tables.
+        progress: called with each file's name as it is read.
     """
     issues = IssueLog()
-    scale_map = dict(scale_map or {})
     files = _expand(paths, issues)
-    rows: list[dict[str, Any]] = []
-    sample_rows: list[dict[str, Any]] = []
+    resolver = _Resolver(dict(scale_map or {}), dict(metadata or {}), family)
+    curve_rows: list[dict[str, Any]] = []
     dir_info: dict[Path, dict[str, Any]] = {}
-    for path, kind in files:
-        if kind == "lmeval_results":
-            r, info = read_lmeval_results(path, issues)
-            rows += r
-            if info.get("model"):
-                dir_info[path.parent] = info  # sorted order: the latest results file wins
-        elif kind == "bigbench_scores":
-            rows += read_bigbench_scores(path, issues, bigbench_scale)
-        elif kind == "table":
-            rows += read_table(path, issues)
-    latest: dict[tuple[Path, str], Path] = {}
-    for path, kind in files:
-        if kind == "lmeval_samples":
-            task = SAMPLES_RE.match(path.name).group("task")  # type: ignore[union-attr]
-            key = (path.parent, task)
-            if key in latest:
-                issues.add(latest[key], None, None, f"superseded by the later {path.name}; not used")
-            latest[key] = path
-    for (directory, _task), path in sorted(latest.items()):
-        info = dir_info.get(directory)
-        if info is None:
-            info = {"model": directory.name, "scale_params": None}
-            issues.add(path, None, None, f"no results_*.json beside it; model name taken from the folder "
-                       f"{directory.name!r}")
-        for r in read_lmeval_samples(path, info, issues):
-            r["_file_scale"] = info.get("scale_params")
-            sample_rows.append(r)
+    samples: list[_File] = []
+    for f in files:
+        if f.status != "ok":
+            continue
+        if progress:
+            progress(f.path.name)
+        if f.path.suffix.lower() not in DATA_SUFFIXES or f.path.name.startswith("."):
+            f.status = f"skipped: not a data file ({f.path.suffix or 'no suffix'})"
+            continue
+        s = sniff(f.path)
+        f.encoding = s.encoding
+        if s.format is None:
+            f.status = f"skipped: {s.reason}"
+            issues.add(f.path, None, None, f"{s.reason}; file skipped", "error")
+            continue
+        f.format = s.format
+        try:
+            if s.format == "lmeval_results":
+                f.rows_read = results_rows_in(s.data)
+                rows, info = read_lmeval_results(f.path, issues, data=s.data)
+                info["checkpoint"] = _pretrained_path(s.data)
+                for r in rows:
+                    r.update(_file=str(f.path), _root=f.root, _file_scale=info.get("scale_params"),
+                             _checkpoint=info["checkpoint"])
+                curve_rows += rows
+                if info.get("model"):
+                    prev = dir_info.get(f.path.parent)
+                    if prev is not None and prev["model"] != info["model"]:
+                        issues.add(f.path, None, "model", f"a second model ({info['model']!r}) in the folder of "
+                                   f"{prev['model']!r}: samples there are attributed to the latest")
+                    dir_info[f.path.parent] = info  # sorted order: the latest results file wins
+            elif s.format == "bigbench_scores":
+                f.rows_read = bigbench_rows_in(s.data)
+                rows = read_bigbench_scores(f.path, issues, bigbench_scale, data=s.data)
+                for r in rows:
+                    r.update(_file=str(f.path), _root=f.root, _file_scale=r.get("scale_params"))
+                curve_rows += rows
+            elif s.format == "table":
+                rows, f.rows_read = read_table(f.path, issues, spec=table_spec, encoding=s.encoding)
+                for r in rows:
+                    r.update(_file=str(f.path), _root=f.root, _file_scale=r.get("scale_params"))
+                curve_rows += rows
+            elif s.format == "lmeval_samples":
+                samples.append(f)
+        except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
+            f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
+            issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}: {str(exc)[:160]}); file "
+                       "skipped", "error", rows=f.rows_read)
+            curve_rows = [r for r in curve_rows if r.get("_file") != str(f.path)]
 
-    def resolve(model: str | None, file_scale: float | None, fam: str | None) -> tuple[float | None, str, str]:
-        entry = scale_map.get(model or "") or scale_map.get(model_basename(model or "")) or {}
-        fam_out = family or entry.get("family") or fam or infer_family(model or "unknown")
-        if file_scale and file_scale > 0:
-            return file_scale, "file", str(fam_out)
-        parsed = parse_scale(model or "")
-        if parsed:
-            return parsed, "name", str(fam_out)
-        if "scale_params" in entry:
-            return float(entry["scale_params"]), "map", str(fam_out)
-        return None, "unresolved", str(fam_out)
+    sample_frames = _read_samples(samples, dir_info, issues)
 
-    curves = pd.DataFrame(rows)
+    # -- curves: resolve every model ---------------------------------------------------------------
     unresolved: list[dict[str, Any]] = []
+    curves = pd.DataFrame(curve_rows)
     if len(curves):
-        for col in CURVE_ROW_COLUMNS:
+        for col in CURVE_ROW_COLUMNS + ["_checkpoint", "_file_scale", "scale_flops"]:
             if col not in curves:
                 curves[col] = None
-        if "scale_params" not in curves or curves["scale_params"].isna().all():
-            curves["scale_params"] = None
-        # results files carry their scale in the model info; tables/BIG-bench in the row
-        info_scale = {i["model"]: i["scale_params"] for i in dir_info.values() if i.get("model")}
-        resolved = [resolve(m, s if pd.notna(s) else info_scale.get(m), f if isinstance(f, str) else None)
-                    for m, s, f in zip(curves["model"], curves["scale_params"], curves["family"], strict=True)]
-        curves["scale_params"] = [r[0] for r in resolved]
-        curves["scale_source"] = [r[1] for r in resolved]
-        curves["family"] = [r[2] for r in resolved]
+        curves["model"] = curves["model"].map(lambda m: str(m) if isinstance(m, str) and m.strip() else None)
+        res = [resolver.resolve(m, s if pd.notna(s) else None, f if isinstance(f, str) else None, root,
+                                ck if isinstance(ck, str) else None, fl if pd.notna(fl) else None)
+               if isinstance(m, str) else (None, None, "", "unresolved")
+               for m, s, f, root, ck, fl in zip(curves["model"], curves["_file_scale"], curves["family"],
+                                                curves["_root"], curves["_checkpoint"], curves["scale_flops"],
+                                                strict=True)]
+        curves["scale_params"] = [r[0] for r in res]
+        curves["scale_flops"] = [r[1] for r in res]
+        curves["family"] = [r[2] for r in res]
+        curves["scale_source"] = [r[3] for r in res]
         curves["subtask"] = curves["subtask"].where(curves["subtask"].notna(), curves["task"])
-        curves["shots"] = curves["shots"].astype(float)
+        curves["shots"] = pd.to_numeric(curves["shots"], errors="coerce")
+        curves["aggregate"] = curves["aggregate"].fillna(False).astype(bool)
+        curves["model"] = curves["model"].map(lambda m: m if isinstance(m, str) else None)
         bad = curves["scale_params"].isna() | curves["model"].isna()
-        for (model, src), g in curves[bad].groupby([curves["model"].fillna("<none>"), "source"]):
-            unresolved.append({"model": model, "source": src, "rows": len(g),
-                               "reason": "no parameter count in the file, none in the name, not in the scale map"})
-        curves = curves[~bad].reset_index(drop=True)[CURVE_ROW_COLUMNS]
+        weight = pd.to_numeric(curves["_cells"], errors="coerce").fillna(1).astype(int) if "_cells" in curves \
+            else pd.Series(1, index=curves.index)
+        for (model, file), g in curves[bad].groupby([curves["model"].fillna("<none>"), "_file"]):
+            reason = ("no model name" if model == "<none>" else
+                      "no parameter count in the file, checkpoint, name, metadata, scale map or catalogue")
+            n_rows = int(weight[g.index].sum())
+            unresolved.append({"model": model, "source": file, "rows": n_rows, "reason": reason})
+            issues.add(file, None, "model", f"model {model!r}: {reason}; {n_rows} row(s) held out (give --models "
+                       "or --scale-map)", rows=n_rows)
+        loaded_curves = curves[~bad]
     else:
-        curves = pd.DataFrame(columns=CURVE_ROW_COLUMNS)
+        loaded_curves = pd.DataFrame(columns=CURVE_ROW_COLUMNS + ["_file"])
 
-    records = None
-    if sample_rows:
-        sr = pd.DataFrame(sample_rows)
-        res = [resolve(m, s, None) for m, s in zip(sr["model"], sr["_file_scale"], strict=True)]
-        sr["scale_params"] = [r[0] for r in res]
-        sr["family"] = [r[2] for r in res]
-        bad = sr["scale_params"].isna()
-        for model, g in sr[bad].groupby("model"):
-            unresolved.append({"model": model, "source": "samples", "rows": len(g),
-                               "reason": "no parameter count in the results file, name or scale map"})
-        sr = sr[~bad].drop(columns=["_file_scale"])
-        try:
-            records = validate_records(sr, source="lm-eval samples").to_pandas()
-            records["correct_choice"] = records["correct_choice"].astype("Int64")
-        except RecordsError as exc:
-            issues.add(exc.source, exc.row, exc.column, f"samples could not form records: {exc}", "error")
-    return SourceBundle(curves, records, issues,
+    # -- records from samples --------------------------------------------------------------------
+    records, loaded_samples = _records(sample_frames, resolver, issues, unresolved)
+
+    # -- accounting --------------------------------------------------------------------------------
+    loaded_count: dict[str, int] = {}
+    if len(loaded_curves):  # a wide table's replicate cells load as one averaged point
+        cells = pd.to_numeric(loaded_curves["_cells"], errors="coerce").fillna(1) if "_cells" in loaded_curves \
+            else pd.Series(1, index=loaded_curves.index)
+        loaded_count.update(cells.groupby(loaded_curves["_file"]).sum().astype(int).to_dict())
+    for file, n in loaded_samples.items():
+        loaded_count[file] = loaded_count.get(file, 0) + n
+    inputs = []
+    for f in files:
+        key = str(f.path)
+        loaded = int(loaded_count.get(key, 0))
+        reported = issues.rows_reported(key)
+        status = f.status
+        if loaded + reported != f.rows_read:
+            issues.add(key, None, None, f"accounting: {f.rows_read} rows read, {loaded} loaded, {reported} reported "
+                       "(please report this as a bug)", "error")
+            status = "error: row accounting mismatch"
+        elif status == "ok" and reported:
+            status = f"ok, {reported} row(s) reported"
+        inputs.append({"file": key, "format": f.format, "rows_read": f.rows_read, "rows_loaded": loaded,
+                       "rows_reported": reported, "status": status})
+    out_curves = (loaded_curves.reset_index(drop=True)[CURVE_ROW_COLUMNS] if len(loaded_curves)
+                  else pd.DataFrame(columns=CURVE_ROW_COLUMNS))
+    return SourceBundle(out_curves, records, issues,
                         pd.DataFrame(unresolved, columns=["model", "source", "rows", "reason"]),
-                        [str(p) for p, _ in files])
+                        [str(f.path) for f in files if f.format],
+                        pd.DataFrame(inputs, columns=INPUT_COLUMNS), resolver.frame())
+
+
+def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
+                  issues: IssueLog) -> list[tuple[_File, pd.DataFrame, dict[str, Any]]]:
+    """Stream every samples file into a compact frame (one per file); older files of the same
+    (folder, task) are superseded and reported."""
+    latest: dict[tuple[Path, str], _File] = {}
+    for f in samples:
+        m = SAMPLES_RE.match(f.path.name)
+        task = m.group("task") if m else f.path.stem
+        key = (f.path.parent, task)
+        if key in latest:
+            old = latest[key]
+            old.status = f"skipped: superseded by the later {f.path.name}"
+            issues.add(old.path, None, None, f"superseded by the later {f.path.name}; not used")
+        latest[key] = f
+    out = []
+    for (directory, task), f in sorted(latest.items(), key=lambda kv: str(kv[1].path)):
+        info = dir_info.get(directory)
+        if info is None:
+            info = {"model": directory.name, "scale_params": None, "checkpoint": None}
+            issues.add(f.path, None, None, f"no lm-eval results file beside it; model name taken from the folder "
+                       f"{directory.name!r}")
+        counter = [0]
+        try:
+            fast = read_lmeval_samples_fast(f.path, info, task) if f.encoding == "utf-8" else None
+            if fast is not None:
+                frame, f.rows_read = fast
+                frame["_file"] = str(f.path)
+                out.append((f, frame, info))
+                continue
+            rows = read_lmeval_samples(f.path, info, issues, task=task,
+                                       lines=iter_json_lines(f.path, f.encoding), counter=counter)
+        except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
+            f.rows_read = counter[0]
+            f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
+            issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}); file skipped", "error",
+                       rows=counter[0] - issues.rows_reported(f.path))
+            continue
+        f.rows_read = counter[0]
+        if rows:
+            frame = pd.DataFrame(rows)
+            frame["_file"] = str(f.path)
+            out.append((f, frame, info))
+    return out
+
+
+def _records(frames: list[tuple[_File, pd.DataFrame, dict[str, Any]]], resolver: _Resolver, issues: IssueLog,
+             unresolved: list[dict[str, Any]]) -> tuple[pd.DataFrame | None, dict[str, int]]:
+    """Validated records from the sample frames; a file whose rows cannot form records is reported
+    (with the first problem) and the others are kept."""
+    kept = []
+    for f, frame, info in frames:
+        model = info.get("model") or f.path.parent.name
+        scale, flops, fam, _src = resolver.resolve(str(model), info.get("scale_params"), None, f.root,
+                                                   info.get("checkpoint"))
+        if scale is None:
+            unresolved.append({"model": model, "source": str(f.path), "rows": len(frame),
+                               "reason": "no parameter count in the results file, checkpoint, name, metadata, scale "
+                                         "map or catalogue"})
+            issues.add(f.path, None, "model", f"model {model!r} has no known size; {len(frame)} sample row(s) held "
+                       "out (give --models or --scale-map)", rows=len(frame))
+            continue
+        kept.append(frame.assign(model=str(model), scale_params=scale, scale_flops=flops, family=fam))
+    loaded: dict[str, int] = {}
+    while kept:
+        df = pd.concat(kept, ignore_index=True)
+        lines = df.pop("_line") if "_line" in df else None
+        try:
+            table = validate_records(df, source="lm-eval samples")
+        except RecordsError as exc:
+            row = exc.row if exc.row is not None else 0
+            bad_file = str(df["_file"].iat[row]) if len(df) > row else str(kept[0]["_file"].iat[0])
+            n_bad = int((df["_file"] == bad_file).sum())
+            line = int(lines.iat[row]) if lines is not None and len(lines) > row else None
+            issues.add(bad_file, line, exc.column, f"samples could not form records ({exc}); this file's "
+                       f"{n_bad} row(s) dropped", "error", rows=n_bad)
+            kept = [k for k in kept if str(k["_file"].iat[0]) != bad_file]
+            continue
+        records = table.to_pandas()
+        records["correct_choice"] = records["correct_choice"].astype("Int64")
+        loaded = records.groupby("_file").size().to_dict()
+        return records.drop(columns=["_file"]), loaded
+    return None, loaded

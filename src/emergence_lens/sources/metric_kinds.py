@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from emergence_lens.metrics import METRICS
 
-__all__ = ["metric_kind", "metric_properties", "AUDIT_PARTNERS"]
+__all__ = ["metric_kind", "metric_properties", "is_log_scale", "chance_for", "AUDIT_PARTNERS", "LOG_SCALE_METRICS",
+           "GENERATION_ACCURACY", "CHOICE_ACCURACY"]
 
 _D, _C = (False, False), (False, True)
 _TABLE: dict[str, tuple[bool, bool, bool]] = {
@@ -26,6 +27,17 @@ _TABLE: dict[str, tuple[bool, bool, bool]] = {
     "word_perplexity": (*_C, False), "byte_perplexity": (*_C, False), "bits_per_byte": (True, True, False),
     "chrf": (*_C, True), "ter": (*_C, False), "likelihood": (*_C, True), "ppl": (*_C, False),
 }
+
+#: Positive errors that fall like a power law with scale: scored on log10 (like MSE), because on the
+#: raw scale the breakthroughness score calls any power-law decay "sharp" (its first steps dwarf
+#: the median step).
+LOG_SCALE_METRICS = frozenset({"perplexity", "word_perplexity", "byte_perplexity", "ppl", "bits_per_byte",
+                               "loss", "cross_entropy", "nll", "mse"})
+#: Accuracy-like metrics of generation tasks: chance level 0.
+GENERATION_ACCURACY = frozenset({"exact_match", "em", "exact_str_match", "case_insensitive_str_match",
+                                 "numeric_match_with_0_1_relative_error", "main_words_match"})
+#: Accuracy-like metrics of multiple-choice tasks: chance 1/K, known only from samples or --chance.
+CHOICE_ACCURACY = frozenset({"acc", "acc_norm", "multiple_choice_grade"})
 
 #: Sharp metric -> smooth partners looked for on the same (family, task, subtask, shots).
 AUDIT_PARTNERS: dict[str, tuple[str, ...]] = {
@@ -49,8 +61,21 @@ def metric_properties(name: str) -> tuple[bool, bool, bool] | None:
     return _TABLE.get(_base(name))
 
 
+def is_log_scale(name: str) -> bool:
+    """Scored on log10: perplexity, loss, bits per byte, MSE (see :data:`LOG_SCALE_METRICS`)."""
+    spec = METRICS.get(_base(name))
+    return (spec is not None and spec.log_scale) or _base(name) in LOG_SCALE_METRICS
+
+
+def chance_for(name: str) -> float:
+    """Chance level of a reported metric when nothing else is known: 0 for generation accuracy,
+    NaN otherwise (multiple-choice accuracy needs the number of options)."""
+    return 0.0 if _base(name) in GENERATION_ACCURACY else float("nan")
+
+
 def metric_kind(name: str) -> str:
     props = metric_properties(name)
     if props is None:
         return "unknown"
-    return f"{'linear' if props[0] else 'nonlinear'}, {'continuous' if props[1] else 'discontinuous'}"
+    kind = f"{'linear' if props[0] else 'nonlinear'}, {'continuous' if props[1] else 'discontinuous'}"
+    return kind + (", log scale" if is_log_scale(name) else "")

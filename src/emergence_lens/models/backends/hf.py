@@ -101,11 +101,17 @@ class HFBackend:
         return out
 
     def _score(self, prompts: Sequence[str], targets: Sequence[str]) -> list[list[float]]:
+        return self.target_scores(prompts, targets)[0]
+
+    def target_scores(self, prompts: Sequence[str], targets: Sequence[str]) -> tuple[list[list[float]], list[list[bool]]]:
+        """Teacher-forced ``log p`` of each target token and whether it is the argmax there
+        (per-token greedy correctness; lm-eval's ``is_greedy`` per token), in one forward pass."""
         import torch
 
         if len(prompts) != len(targets):
             raise ValueError("prompts and targets differ in length")
         out: list[list[float]] = []
+        greedy: list[list[bool]] = []
         for start in range(0, len(prompts), self.batch_size):
             pairs = [(self._encode(p), self._encode(t)) for p, t in
                      zip(prompts[start:start + self.batch_size], targets[start:start + self.batch_size], strict=True)]
@@ -125,8 +131,10 @@ class HFBackend:
                 logp = torch.log_softmax(logits.float(), dim=-1).cpu()
             for i, (p, t) in enumerate(pairs):
                 rows = torch.arange(len(p) - 1, len(p) + len(t) - 1)
-                out.append(logp[i, rows, torch.tensor(t)].tolist())
-        return out
+                tt = torch.tensor(t)
+                out.append(logp[i, rows, tt].tolist())
+                greedy.append((logp[i, rows].argmax(-1) == tt).tolist())
+        return out, greedy
 
     def text_logprobs(self, text: str) -> tuple[list[str], list[int], list[float | None]]:
         """Tokens of ``text``, their character offsets and teacher-forced log-probs (the first

@@ -1,0 +1,336 @@
+"""Verdicts that test the paper's claim itself (Schaeffer et al. 2023; Wei et al. 2022).
+
+For every curve (family, task, metric) ordered along the chosen x-axis, and for every sharp
+metric against each smooth partner measured on the same outputs, five tests:
+
+1. **Resolution** (:func:`~emergence_lens.emergence.resolution.measurable_ability`): a curve that
+   never rises clearly above chance is ``no measurable ability`` — never ``sharp``, never an
+   artifact.
+2. **Sharpness** (:func:`~emergence_lens.emergence.compare.classify_sharpness`): emergence score /
+   (n_scales - 1) against the threshold ``t`` with its bootstrap CI: ``sharp``, ``smooth``,
+   ``uncertain``.
+3. **Above chance** (:mod:`~emergence_lens.emergence.chance`): ``emerges_at`` and
+   ``wei_emergent`` (near chance at >= 2 smaller scales, then above).
+4. **Paired sharpness** (:mod:`~emergence_lens.emergence.paired`): ``paired_diff`` = sharpness of
+   the metric minus its partner's on the same resampled examples, with CI.
+5. **Explained by the metric** (:mod:`~emergence_lens.emergence.explain`): the sharp curve
+   against the transform of its ingredient (``a**L`` of per-token / per-item accuracy; a normal
+   fit of MC margins or log-MSE) inside a band that holds jointly over the scales: ``explained``
+   or ``beyond``.
+
+The curve shows **apparent emergence** when it is ``sharp``, or ``wei_emergent``, or sharper
+than its partner (``paired_diff`` CI above 0).  Verdicts, first rule that applies:
+
+======================  ========================================================================
+verdict                 rule
+======================  ========================================================================
+``not scored``          no emergence score (fewer than 3 scales, a missing scale on the axis)
+``no measurable         the curve never rises clearly above chance (rule 1)
+ability``
+``persists``            metric and partner both ``sharp``, or both Wei-emergent (near chance, then
+                        above) with the metric no sharper: the smooth quantity itself jumps
+``metric artifact``     apparent emergence, and the curve is ``explained`` by the transform of
+                        the smooth ingredient on the same outputs (or, with no transform, the
+                        metric is sharp, the partner smooth and the paired difference above 0)
+``beyond the metric``   apparent emergence, but the curve departs from the prediction: a jump the
+                        metric alone does not account for (where and by how much is given)
+``no emergence``        no apparent emergence: ``smooth`` (or not sharper than the partner and
+                        not Wei-emergent)
+``inconclusive``        anything else: a CI straddles the threshold and no other test decides
+======================  ========================================================================
+
+A curve with no partner gets one row with its own tests (``partner`` empty); its verdict uses
+the same rules without the partner's.  Parametric transforms (the margin / log-MSE normal fits)
+are trusted to ``tolerance`` = 0.05: smaller departures are not counted against the metric
+explanation, and a larger one makes the verdict ``inconclusive``, not ``beyond the metric``: a
+misfitting shape model says nothing about the models.  Only the algebraic transforms (``a**L``)
+can conclude ``beyond the metric``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from emergence_lens.emergence.bootstrap import curve_seed
+from emergence_lens.emergence.chance import chance_levels, emerges_at, wei_emergent
+from emergence_lens.emergence.compare import DEFAULT_THRESHOLD, classify_sharpness
+from emergence_lens.emergence.explain import Explanation, explain_curve
+from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
+from emergence_lens.emergence.predict import Backtest, backtest_curve
+from emergence_lens.emergence.resolution import measurable_ability
+from emergence_lens.emergence.transforms import transform_for
+from emergence_lens.emergence.xaxis import x_column, x_position
+from emergence_lens.metrics import METRICS
+
+__all__ = ["VERDICT_COLUMNS", "PREDICTION_COLUMNS", "VerdictResult", "verdict_table", "VERDICTS",
+           "PARAMETRIC_TOLERANCE", "CurveTests", "curve_tests", "decide"]
+
+VERDICT_COLUMNS = ["family", "task", "metric", "partner", "x_axis", "n_scales", "metric_score", "metric_ci_low",
+                   "metric_ci_high", "metric_state", "partner_score", "partner_state", "paired_diff",
+                   "paired_diff_low", "paired_diff_high", "explained", "ingredient", "approximate",
+                   "max_departure", "departs_at", "emerges_at", "wei_emergent", "chance", "verdict", "explanation"]
+PREDICTION_COLUMNS = ["family", "task", "metric", "model", "scale", "fit_on", "observed", "observed_low",
+                      "observed_high", "predicted", "predicted_low", "predicted_high", "baseline_predicted",
+                      "baseline_low", "baseline_high", "consistent", "baseline_consistent"]
+VERDICTS = ("not scored", "no measurable ability", "persists", "metric artifact", "beyond the metric",
+            "no emergence", "inconclusive")
+PARAMETRIC_TOLERANCE = 0.05
+
+
+class CurveData(Protocol):
+    """What the verdicts read of a :class:`emergence_lens.curves.CurveSet` (kept as a protocol so
+    that statistics never import the curves layer above them)."""
+
+    table: pd.DataFrame
+    scores: dict[tuple[str, str, str], list[np.ndarray]]
+
+
+@dataclass
+class VerdictResult:
+    verdicts: pd.DataFrame
+    predictions: pd.DataFrame
+    explanations: dict[tuple[str, str, str], Explanation] = field(default_factory=dict)
+    backtests: dict[tuple[str, str, str], Backtest] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CurveTests:
+    """Resolution and Wei's criterion for one curve (points in x order)."""
+
+    measurable: bool
+    reason: str
+    emerges_at: float
+    wei_emergent: bool
+
+
+def curve_tests(scales: np.ndarray, values: np.ndarray, low: np.ndarray, high: np.ndarray, chance: float,
+                n_min: int, *, confidence: float = 0.95, ordered: bool = True) -> CurveTests:
+    """:func:`measurable_ability`, :func:`emerges_at` and :func:`wei_emergent` of one curve.
+
+    ``low``/``high`` are per-point CI bounds (NaN where unknown: the chance tests then do not
+    apply); ``ordered=False`` (scales missing or repeated) skips the tests that need an order.
+    """
+    lo = np.asarray(low, dtype=float)
+    hi = np.asarray(high, dtype=float)
+    if not np.isfinite(lo).all() or not np.isfinite(hi).all():
+        chance = float("nan")
+    ok, reason = measurable_ability(np.asarray(values, dtype=float), lo, chance, max(int(n_min), 1),
+                                    confidence=confidence)
+    em_at = emerges_at(np.asarray(scales, dtype=float), lo, chance) if ordered else float("nan")
+    wei = wei_emergent(lo, hi, chance) if ordered else False
+    return CurveTests(ok, reason, em_at, wei)
+
+
+def _point_bounds(g: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: Clopper-Pearson bounds where the scores are 0/1, else the bootstrap CI."""
+    lo = g["ci_low"].to_numpy(dtype=float)
+    hi = g["ci_high"].to_numpy(dtype=float)
+    if "cp_low" in g:
+        cpl = g["cp_low"].to_numpy(dtype=float)
+        cph = g["cp_high"].to_numpy(dtype=float)
+        lo = np.where(np.isfinite(cpl), cpl, lo)
+        hi = np.where(np.isfinite(cph), cph, hi)
+    return lo, hi
+
+
+def decide(state: str, pstate: str | None, wei: bool, paired: PairedSharpness | None,
+             explained: bool | None, parametric: bool = False, partner_wei: bool = False) -> str:
+    """The verdict word from the tests (the table in the module docstring)."""
+    if state == "not scored" or pstate == "not scored":
+        return "not scored"
+    if state == "no measurable ability":
+        return "no measurable ability"
+    sharper = paired is not None and paired.diff_low > 0
+    apparent = state == "sharp" or wei or sharper
+    if (state == "sharp" and pstate == "sharp") or (wei and partner_wei and not sharper):
+        return "persists"
+    if apparent and explained is True and pstate != "sharp":
+        return "metric artifact"
+    if apparent and explained is False:
+        # a shape model that misfits is no evidence about the models: only a^L can say "beyond"
+        return "inconclusive" if parametric else "beyond the metric"
+    if apparent and explained is None and state == "sharp" and pstate == "smooth" and (paired is None or sharper):
+        return "metric artifact"
+    if not apparent and (state == "smooth" or (paired is not None and paired.diff_high <= 0)):
+        return "no emergence"
+    return "inconclusive"
+
+
+def _fmt(v: float, lo: float = np.nan, hi: float = np.nan) -> str:
+    if not np.isfinite(v):
+        return "n/a"
+    return f"{v:.3g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) and np.isfinite(hi) else f"{v:.3g}"
+
+
+def _explain_text(metric: str, partner: str | None, verdict: str, state: str, measurable_reason: str,
+                  ps: PairedSharpness | None, ex: Explanation | None, em_at: float, wei: bool, chance: float,
+                  sharp_txt: str, pstate: str | None) -> str:
+    parts = [f"{metric} is {state} (sharpness {sharp_txt})"]
+    if measurable_reason:
+        parts = [f"{metric}: {measurable_reason}"]
+    if partner:
+        parts.append(f"{partner} is {pstate}")
+    if ps is not None and np.isfinite(ps.diff):
+        parts.append(f"paired sharpness difference {_fmt(ps.diff, ps.diff_low, ps.diff_high)} ({ps.state})")
+    if np.isfinite(chance) and not measurable_reason:
+        parts.append(f"above chance {chance:.3g} from {em_at:.3g}" if np.isfinite(em_at)
+                     else f"not above chance {chance:.3g} at the largest scale")
+        if wei:
+            parts.append("near chance at >= 2 smaller scales first (Wei-emergent)")
+    if ex is not None and verdict != "no measurable ability":
+        parts.append(ex.text())
+    return f"{verdict}: " + "; ".join(parts)
+
+
+def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "params",
+                  chance: Mapping[str, float] | None = None, threshold: float = DEFAULT_THRESHOLD,
+                  n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+                  fit_on: int | None = None) -> VerdictResult:
+    """Verdicts for every curve and (sharp metric, partner) pair; predictions per model.
+
+    Args:
+        records: the records the curves were computed from.
+        curves: :func:`~emergence_lens.curves.compute_curves` output with ``keep_scores=True``.
+        emergence: :func:`~emergence_lens.emergence.emergence_table` of ``curves`` on ``x_axis``.
+        x_axis: ``params``, ``flops`` or ``loss``.
+        chance: per-task chance overrides.
+        fit_on: also backtest every sharp metric with a transform from its ``fit_on`` smallest
+            models (rows with ``fit_on = K`` in the predictions).
+
+    Returns:
+        :class:`VerdictResult` with :data:`VERDICT_COLUMNS` and :data:`PREDICTION_COLUMNS` tables.
+    """
+    xcol = x_column(x_axis)
+    table = curves.table
+    metrics = sorted(table["metric"].unique())
+    levels = chance_levels(records, metrics, chance)
+    em_index = {(str(r.family), str(r.task), str(r.metric)): r for r in emergence.itertuples(index=False)}
+    rows: list[dict] = []
+    preds: list[dict] = []
+    explanations: dict[tuple[str, str, str], Explanation] = {}
+    backtests: dict[tuple[str, str, str], Backtest] = {}
+    rec_groups = {(str(f), str(t)): g for (f, t), g in records.groupby(["family", "task"], sort=True)}
+
+    for (family, task), tg in table.groupby(["family", "task"], sort=True):
+        family, task = str(family), str(task)
+        rg = rec_groups.get((family, task))
+        # model order along the axis (curve tables are in scale_params order)
+        first_metric = tg[tg["metric"] == tg["metric"].iloc[0]]
+        pos_all = x_position(first_metric[xcol].to_numpy(dtype=float), x_axis)
+        order = np.argsort(pos_all, kind="stable")
+        models = first_metric["model"].to_numpy()[order]
+        axis_ok = bool(np.isfinite(pos_all).all()) and np.unique(pos_all).size == pos_all.size
+        state_of: dict[str, str] = {}
+        info: dict[str, dict] = {}
+        for metric, g in tg.groupby("metric", sort=True):
+            metric = str(metric)
+            g = g.set_index("model").loc[models].reset_index()
+            em = em_index.get((family, task, metric))
+            n_scales = int(em.n_scales) if em is not None else len(g)
+            score = float(em.emergence_score) if em is not None else np.nan
+            state = (classify_sharpness(score, em.ci_low, em.ci_high, n_scales, threshold)
+                     if em is not None else "not scored")
+            lvl = levels.get((family, task, metric), np.nan)
+            lo, hi = _point_bounds(g)
+            tests = curve_tests(g[xcol].to_numpy(dtype=float), g["value"].to_numpy(dtype=float), lo, hi, lvl,
+                                int(g["n_examples"].min()), confidence=confidence, ordered=axis_ok)
+            reason, em_at, wei = tests.reason, tests.emerges_at, tests.wei_emergent
+            if state != "not scored" and not tests.measurable:
+                state = "no measurable ability"
+            state_of[metric] = state
+            info[metric] = {"em": em, "score": score, "state": state, "reason": reason, "chance": lvl,
+                            "emerges_at": em_at, "wei": wei, "n_scales": n_scales, "g": g}
+
+        for metric, d in info.items():
+            spec = METRICS.get(metric) or (METRICS.get(metric.split("[", 1)[0]) if "[" in metric else None)
+            em = d["em"]
+            sharp_txt = _fmt(em.sharpness, em.ci_low / max(d["n_scales"] - 1, 1),
+                             em.ci_high / max(d["n_scales"] - 1, 1)) if em is not None else "n/a"
+            ex: Explanation | None = None
+            tr = None
+            if spec is not None and spec.sharp and rg is not None and axis_ok and d["state"] != "not scored":
+                tr = transform_for(metric, rg)
+            if tr is not None:
+                by_model = {m: grp.sort_values("example_id", kind="stable") for m, grp in rg.groupby("model")}
+                designs = [tr.design(by_model[m]) for m in models]
+                ids = {frozenset(by_model[m]["example_id"]) for m in models}
+                paired_models = len(ids) == 1
+                key = (family, task, metric)
+                ex = explain_curve(d["g"][xcol].to_numpy(dtype=float), designs, tr, n_boot=max(n_boot, 200),
+                                   confidence=confidence, seed=curve_seed(seed, ("explain", *key)),
+                                   paired=paired_models, tolerance=PARAMETRIC_TOLERANCE if tr.parametric else 0.0)
+                explanations[key] = ex
+                for j, m in enumerate(models):
+                    preds.append({"family": family, "task": task, "metric": metric, "model": m,
+                                  "scale": ex.x[j], "fit_on": "all", "observed": ex.observed[j],
+                                  "observed_low": ex.observed_low[j], "observed_high": ex.observed_high[j],
+                                  "predicted": ex.predicted[j], "predicted_low": ex.predicted_low[j],
+                                  "predicted_high": ex.predicted_high[j], "baseline_predicted": np.nan,
+                                  "baseline_low": np.nan, "baseline_high": np.nan, "consistent": bool(
+                                      ex.predicted_low[j] - 1e-12 <= ex.observed[j] <= ex.predicted_high[j] + 1e-12),
+                                  "baseline_consistent": pd.NA})
+                if fit_on is not None and 2 <= fit_on < len(models):
+                    bt = backtest_curve(x_position(d["g"][xcol].to_numpy(dtype=float), x_axis), designs, tr,
+                                        fit_on=fit_on, x=d["g"][xcol].to_numpy(dtype=float), n_boot=max(n_boot, 200),
+                                        confidence=confidence, seed=curve_seed(seed, ("backtest", *key)),
+                                        paired=paired_models)
+                    backtests[key] = bt
+                    for j, r in enumerate(bt.table.itertuples(index=False)):
+                        preds.append({"family": family, "task": task, "metric": metric, "model": models[fit_on + j],
+                                      "scale": r.scale, "fit_on": str(fit_on), "observed": r.observed,
+                                      "observed_low": r.observed_low, "observed_high": r.observed_high,
+                                      "predicted": r.predicted, "predicted_low": r.predicted_low,
+                                      "predicted_high": r.predicted_high, "baseline_predicted": r.baseline_predicted,
+                                      "baseline_low": r.baseline_low, "baseline_high": r.baseline_high,
+                                      "consistent": bool(r.consistent), "baseline_consistent": bool(r.baseline_consistent)})
+
+            partners = [p for p in (spec.partners if spec is not None and spec.sharp else ()) if p in info]
+            explained = None if ex is None else ex.explained
+            base = {"family": family, "task": task, "metric": metric, "x_axis": x_axis, "n_scales": d["n_scales"],
+                    "metric_score": d["score"], "metric_ci_low": em.ci_low if em is not None else np.nan,
+                    "metric_ci_high": em.ci_high if em is not None else np.nan, "metric_state": d["state"],
+                    "explained": "" if ex is None else ("explained" if ex.explained else "beyond"),
+                    "ingredient": "" if ex is None else ex.ingredient, "approximate": False if ex is None else ex.approximate,
+                    "max_departure": np.nan if ex is None else ex.max_departure,
+                    "departs_at": "" if ex is None else ";".join(f"{s:.6g}" for s, _, _ in sorted(ex.departures)),
+                    "emerges_at": d["emerges_at"], "wei_emergent": d["wei"], "chance": d["chance"]}
+            for partner in partners or [None]:
+                ps = None
+                pstate = None
+                prow = {"partner": "", "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan,
+                        "paired_diff_low": np.nan, "paired_diff_high": np.nan}
+                if partner is not None:
+                    pd_ = info[partner]
+                    pstate = pd_["state"]
+                    prow.update(partner=partner, partner_score=pd_["score"], partner_state=pstate)
+                    ka, kb = (family, task, metric), (family, task, partner)
+                    if (axis_ok and ka in curves.scores and kb in curves.scores and d["n_scales"] >= 3
+                            and "not scored" not in (d["state"], pstate)):
+                        # curve scores are in scale_params order: reorder to the axis order
+                        sa = [curves.scores[ka][i] for i in order]
+                        sb = [curves.scores[kb][i] for i in order]
+                        pspec = METRICS.get(partner)
+                        ps = paired_sharpness(
+                            sa, sb, metric_higher_is_better=spec.higher_is_better,
+                            partner_higher_is_better=pspec.higher_is_better if pspec else True,
+                            metric_log_scale=spec.log_scale, partner_log_scale=bool(pspec and pspec.log_scale),
+                            n_boot=max(n_boot, 200), confidence=confidence,
+                            seed=curve_seed(seed, ("paired", *ka, partner)),
+                            paired_models=bool(tg["paired"].iloc[0]) if "paired" in tg else False)
+                        prow.update(paired_diff=ps.diff, paired_diff_low=ps.diff_low, paired_diff_high=ps.diff_high)
+                verdict = decide(d["state"], pstate, d["wei"], ps, explained, ex is not None and ex.parametric,
+                                 bool(partner is not None and info[partner]["wei"]))
+                text = _explain_text(metric, partner, verdict, d["state"], d["reason"], ps, ex, d["emerges_at"],
+                                     d["wei"], d["chance"], sharp_txt, pstate)
+                if d["state"] == "not scored":
+                    status = em.status if em is not None else "no emergence score"
+                    text = f"not scored: {status}"
+                rows.append({**base, **prow, "verdict": verdict, "explanation": text})
+    verdicts = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    predictions = pd.DataFrame(preds, columns=PREDICTION_COLUMNS)
+    return VerdictResult(verdicts, predictions, explanations, backtests)

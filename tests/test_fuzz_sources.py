@@ -1,0 +1,157 @@
+"""Fuzzing the readers: a seeded mutator over genuine lm-eval results and samples, BIG-bench score
+files and tables.  For every mutated file the audit finishes without a traceback and every input
+row is accounted for (rows loaded + rows reported = rows read)."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from emergence_lens.cli import app
+from emergence_lens.sources import load_sources
+
+DATA = Path(__file__).parent / "data"
+N_MUTANTS = 1040
+BATCHES = 8
+
+
+def _genuine() -> list[Path]:
+    files = sorted((DATA / "lmeval").rglob("*.json*"))
+    files += sorted((DATA / "sources" / "bigbench").rglob("*.json"))
+    files += sorted((DATA / "sources" / "old_lmeval").rglob("*.json"))
+    files += [DATA / "sources" / "table.csv"]
+    return files
+
+
+def _walk(obj, rng: random.Random, op: str):
+    """Mutate one random place of a JSON value."""
+    if isinstance(obj, dict) and obj:
+        key = rng.choice(list(obj))
+        if op == "delete" and rng.random() < 0.4:
+            del obj[key]
+            return obj
+        obj[key] = _walk(obj[key], rng, op)
+        return obj
+    if isinstance(obj, list) and obj:
+        i = rng.randrange(len(obj))
+        if op == "delete" and rng.random() < 0.3:
+            del obj[i]
+            return obj
+        obj[i] = _walk(obj[i], rng, op)
+        return obj
+    if op == "wrong_type":
+        return rng.choice([[], {}, None, True, "oops", [1, [2]], {"a": 1}, 3])
+    if op == "nan":
+        return rng.choice([float("nan"), float("inf"), float("-inf")])
+    if op == "stringify" and isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        return rng.choice([str(obj), f" {obj} ", f"{obj}%", "N/A"])
+    return obj
+
+
+def _mutate(src: Path, rng: random.Random) -> tuple[str, bytes]:
+    raw = src.read_bytes()
+    text = raw.decode("utf-8")
+    op = rng.choice(["truncate", "delete", "wrong_type", "nan", "stringify", "dup_lines", "utf16", "latin1",
+                     "bom", "empty", "garbage", "flip", "delete", "wrong_type", "nan", "stringify"])
+    if op == "truncate":
+        return op, raw[: rng.randrange(1, max(2, len(raw)))]
+    if op == "empty":
+        return op, b""
+    if op == "garbage":
+        return op, bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+    if op == "flip":
+        b = bytearray(raw)
+        for _ in range(rng.randrange(1, 6)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        return op, bytes(b)
+    if op == "utf16":
+        return op, text.encode("utf-16")
+    if op == "bom":
+        return op, codecs.BOM_UTF8 + raw
+    if op == "latin1":
+        return op, (text[: len(text) // 2] + "é±ÿ" + text[len(text) // 2:]).encode("latin-1", errors="replace")
+    if op == "dup_lines":
+        lines = text.splitlines()
+        i = rng.randrange(len(lines))
+        lines.insert(i, lines[i])
+        return op, ("\n".join(lines) + "\n").encode()
+    # structural mutations
+    if src.suffix == ".jsonl":
+        lines = text.splitlines()
+        for _ in range(rng.randrange(1, 4)):
+            i = rng.randrange(len(lines))
+            obj = json.loads(lines[i])
+            lines[i] = json.dumps(_walk(obj, rng, op))
+        return op, ("\n".join(lines) + "\n").encode()
+    if src.suffix == ".json":
+        obj = json.loads(text)
+        for _ in range(rng.randrange(1, 4)):
+            obj = _walk(obj, rng, op)
+        return op, json.dumps(obj, indent=rng.choice([None, 2])).encode()
+    df = pd.read_csv(src, dtype=str, keep_default_na=False)
+    for _ in range(rng.randrange(1, 4)):
+        r, c = rng.randrange(len(df)), rng.choice(list(df.columns))
+        if op == "delete" and rng.random() < 0.3:
+            df = df.drop(columns=[c])
+            if df.empty or not len(df.columns):
+                break
+            continue
+        df.loc[r, c] = rng.choice(["", "nan", "inf", "x", "-100", "1e309", "[1]", "None"])
+    return op, df.to_csv(index=False).encode()
+
+
+@pytest.fixture(scope="module")
+def mutants(tmp_path_factory) -> list[tuple[Path, str, Path]]:
+    rng = random.Random(20261125)
+    genuine = _genuine()
+    root = tmp_path_factory.mktemp("fuzz")
+    out = []
+    for i in range(N_MUTANTS):
+        src = rng.choice(genuine)
+        op, data = _mutate(src, rng)
+        # keep the folder layout lm-eval writes (results + samples of one model side by side)
+        d = root / f"batch{i % BATCHES}" / f"m{i:04d}-{src.parent.name}"
+        d.mkdir(parents=True)
+        dest = d / src.name
+        dest.write_bytes(data)
+        out.append((dest, op, src))
+    return out
+
+
+def test_at_least_a_thousand_mutants(mutants):
+    assert len(mutants) >= 1000
+    ops = {op for _, op, _ in mutants}
+    assert ops >= {"truncate", "delete", "wrong_type", "nan", "stringify", "dup_lines", "utf16", "latin1", "empty",
+                   "garbage", "flip"}
+
+
+def test_every_mutant_loads_without_error_and_every_row_is_accounted_for(mutants):
+    for path, op, src in mutants:
+        b = load_sources([path])  # never raises
+        inp = b.inputs
+        assert len(inp) == 1, (path, op)
+        row = inp.iloc[0]
+        assert row.rows_loaded + row.rows_reported == row.rows_read, (str(src), op, row.to_dict(),
+                                                                      [str(i) for i in b.issues])
+        assert "mismatch" not in row.status and not row.status.startswith("error"), (str(src), op, row.status)
+        if row.rows_reported or row.format == "":
+            assert len(b.issues), (str(src), op)
+
+
+@pytest.mark.parametrize("batch", range(BATCHES))
+def test_audit_of_each_batch_finishes_without_a_traceback(mutants, batch, tmp_path):
+    folder = mutants[0][0].parents[1].parent / f"batch{batch}"
+    res = CliRunner().invoke(app, ["audit", str(folder), "--out", str(tmp_path / "out"), "--n-boot", "20"])
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    assert res.exit_code in (0, 1), res.output
+    assert "Traceback" not in res.output
+    inputs = pd.read_csv(tmp_path / "out" / "inputs.csv", keep_default_na=False)
+    assert len(inputs) == sum(1 for p in folder.rglob("*") if p.is_file())
+    assert (inputs.rows_loaded + inputs.rows_reported == inputs.rows_read).all()
+    assert (tmp_path / "out" / "issues.csv").exists()
