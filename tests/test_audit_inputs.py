@@ -339,3 +339,31 @@ def test_a_malformed_line_falls_back_to_the_reporting_reader(tmp_path):
     (d / src.name).write_text("\n".join(lines) + "\n")
     b = load_sources([d])
     assert len(b.records) == 99 and [i.line for i in b.issues if i.rows] == [8]
+
+
+def test_results_only_table_gets_the_aggregate_explanation(tmp_path):
+    """A table of aggregates that reports exact match and per-token accuracy of the same outputs
+    (tasks ``*-L<n>``, with the number of examples): audit tests exact match against a**L from the
+    aggregates, flagged approximate."""
+    from emergence_lens.curves import compute_curves
+    from emergence_lens.simulate import simulate_records
+
+    recs = simulate_records(tuple(np.logspace(7, 10.5, 8)), (3, 5), 800, seed=4, heterogeneity=1e6)
+    t = compute_curves(recs, ["exact_match", "per_token_accuracy"], n_boot=0).table
+    t[["family", "model", "scale_params", "task", "metric", "value", "n_examples"]].to_csv(tmp_path / "r.csv",
+                                                                                          index=False)
+    out = tmp_path / "out"
+    assert _audit([str(tmp_path / "r.csv"), "--out", str(out)]).exit_code == 0
+    v = pd.read_csv(out / "verdicts.csv", keep_default_na=False)
+    em = v[v.metric == "exact_match"].set_index("task")
+    assert (em.explained == "explained").all() and em.approximate.astype(str).eq("True").all()
+    assert em.loc["digits-L5", "verdict"] == "metric artifact" and "aggregate" in em.loc["digits-L5", "explanation"]
+    # a curve that jumps beyond a**L is caught from aggregates too
+    bad = t.copy()
+    sel = (bad.metric == "exact_match") & (bad.task == "digits-L5") & (bad.scale_params > 3e9)
+    bad.loc[sel, "value"] = bad.loc[sel, "value"] + 0.3
+    bad[["family", "model", "scale_params", "task", "metric", "value", "n_examples"]].to_csv(tmp_path / "b.csv",
+                                                                                            index=False)
+    assert _audit([str(tmp_path / "b.csv"), "--out", str(tmp_path / "o2")]).exit_code == 0
+    v = pd.read_csv(tmp_path / "o2" / "verdicts.csv", keep_default_na=False).set_index(["task", "metric"])
+    assert v.loc[("digits-L5", "exact_match"), "explained"] == "beyond"

@@ -240,3 +240,12 @@ def test_console_script_runs():
     assert exe, "console script not installed"
     out = subprocess.run([exe, "metrics"], capture_output=True, text=True, check=True)
     assert "token_edit_distance" in out.stdout
+
+
+def test_version_and_python_dash_m():
+    from emergence_lens import __version__
+
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip() == __version__
+    out = subprocess.run([sys.executable, "-m", "emergence_lens", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == __version__

@@ -54,17 +54,31 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[Path], obj
     return Path(path)
 
 
-def iter_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, object]]:
+def iter_jsonl(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[tuple[int, object]]:
     """Yield ``(line_number, value)`` for each non-blank line of a JSON Lines file (1-based line
-    numbers).  A line that is not valid JSON yields its :class:`json.JSONDecodeError` as the value,
-    so each caller decides whether that is an error or a reported, skipped line."""
+    numbers), streamed.  A line that is not valid JSON — or not text in ``encoding`` — yields a
+    :class:`json.JSONDecodeError` as the value, so each caller decides whether that is an error or
+    a reported, skipped line (nothing after undecodable bytes is read)."""
+    import io
     import json
 
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with open(path, "rb") as fh:
+        reader = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline=None)
+        lineno = 0
+        while True:
+            try:
+                line = reader.readline()
+            except UnicodeDecodeError as exc:
+                yield lineno + 1, json.JSONDecodeError(f"not {encoding} text ({exc.reason})", "", 0)
+                return
+            if not line:
+                return
+            lineno += 1
             if not line.strip():
                 continue
             try:
                 yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 yield lineno, exc
+            except RecursionError:
+                yield lineno, json.JSONDecodeError("nested too deeply", line[:50], 0)

@@ -9,6 +9,7 @@ measured on the same outputs, the comparison (``metric artifact``, ``persists``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from emergence_lens.analysis import write_csv
 from emergence_lens.curves import compute_curves
 from emergence_lens.emergence import (
     DEFAULT_THRESHOLD,
+    Explanation,
+    explain_aggregate,
     VERDICT_COLUMNS,
     classify_sharpness,
     clopper_pearson,
@@ -203,22 +206,66 @@ def _states(table: pd.DataFrame, threshold: float) -> list[str]:
     return states
 
 
-def _verdicts(table: pd.DataFrame) -> list[str]:
-    """Results-only curves: the verdict rules of :mod:`emergence_lens.emergence.verdict` without the
-    tests that need examples (paired sharpness, explained-by-the-metric)."""
+#: Results-only curves whose ingredient may be in the same source: sharp metric -> (ingredient, transform).
+AGGREGATE_INGREDIENTS = {"exact_match": "per_token_accuracy", "subset_accuracy": "per_item_accuracy"}
+
+
+def _aggregate_explanations(curves: pd.DataFrame, table: pd.DataFrame, x_axis: str) -> dict[tuple, Explanation]:
+    """The aggregate version of "explained by the metric" for results-only curves: where a sharp
+    metric's ingredient curve is reported on the same (family, task, subtask, shots), with the
+    number of examples, and the target length is in the task name (``*-L<n>``), test the curve
+    against ``a**L`` (:func:`~emergence_lens.emergence.explain_aggregate`, flagged approximate)."""
+    out: dict[tuple, Explanation] = {}
+    if curves.empty:
+        return out
+    xcol = x_column(x_axis)
+    df = curves.assign(shots=curves["shots"].fillna(-1), _n=pd.to_numeric(curves["n_examples"], errors="coerce"))
+    groups = {k: g for k, g in df.groupby(KEYS, dropna=False)}
+    for row in table.itertuples(index=False):
+        ing = AGGREGATE_INGREDIENTS.get(str(row.metric))
+        m = re.search(r"-L(\d+)$", str(row.subtask)) or re.search(r"-L(\d+)$", str(row.task))
+        if ing is None or m is None:
+            continue
+        shots = -1 if pd.isna(row.shots) else row.shots
+        a = groups.get((row.family, row.task, row.subtask, shots, ing))
+        o = groups.get((row.family, row.task, row.subtask, shots, row.metric))
+        if a is None or o is None:
+            continue
+        a = a.groupby(xcol).agg(v=("value", "mean"), n=("_n", "min"))
+        o = o.groupby(xcol).agg(v=("value", "mean"), n=("_n", "min"))
+        j = o.merge(a.add_suffix("_a"), left_index=True, right_index=True, how="inner").sort_index()
+        if len(j) < MIN_POINTS or j[["n", "n_a"]].isna().any().any():
+            continue
+        se_o = np.sqrt(np.clip(j.v * (1 - j.v), 1e-12, None) / j.n)
+        se_a = np.sqrt(np.clip(j.v_a * (1 - j.v_a), 1e-12, None) / (j.n_a * int(m.group(1))))
+        ex = explain_aggregate(j.index.to_numpy(float), j.v.to_numpy(), se_o.to_numpy(), j.v_a.to_numpy(),
+                               se_a.to_numpy(), int(m.group(1)), metric=str(row.metric),
+                               ingredient_name=f"{ing} (aggregate)", n=j.n.to_numpy(float))
+        out[(row.family, row.task, row.subtask, row.shots if not pd.isna(row.shots) else None, row.metric)] = ex
+    return out
+
+
+def _verdicts(table: pd.DataFrame, explanations: Mapping[tuple, Explanation] | None = None) -> list[str]:
+    """Results-only curves: the verdict rules of :mod:`emergence_lens.emergence.verdict` with the
+    tests that aggregates allow (no paired sharpness; explained-by-the-metric where the ingredient
+    curve is reported too, approximate)."""
+    explanations = explanations or {}
     index = {k: st for k, st in zip(map(tuple, table[KEYS].astype(str).to_numpy()), table.metric_state, strict=True)}
     out = []
-    for row, state, wei in zip(table[KEYS].astype(str).to_numpy(), table.metric_state, table.wei_emergent,
-                               strict=True):
+    for raw, row, state, wei in zip(table[KEYS].itertuples(index=False), table[KEYS].astype(str).to_numpy(),
+                                    table.metric_state, table.wei_emergent, strict=True):
         base = row[-1].split("[", 1)[0]
+        key = (raw.family, raw.task, raw.subtask, raw.shots if not pd.isna(raw.shots) else None, raw.metric)
+        ex = explanations.get(key)
+        explained = None if ex is None else ex.explained
         partner_states = [(p, index.get((*row[:-1], p))) for p in AUDIT_PARTNERS.get(base, ())]
         partner_states = [(p, s) for p, s in partner_states if s]
         if partner_states:
             p, ps = partner_states[0]
-            verdict = decide(state, ps, bool(wei), None, None)
+            verdict = decide(state, ps, bool(wei), None, explained)
             out.append(f"{verdict} ({p} {ps})")
         else:
-            out.append(decide(state, None, bool(wei), None, None))
+            out.append(decide(state, None, bool(wei), None, explained))
     return out
 
 
@@ -244,18 +291,26 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
         cs["ci_low"] = np.nan
         cs["ci_high"] = np.nan
         cs["metric_state"] = _states(cs, threshold)
-        cs["verdict"] = _verdicts(cs)
+        agg_ex = _aggregate_explanations(bundle.curves, cs, x_axis)
+        cs["verdict"] = _verdicts(cs, agg_ex)
+        ex_of = [agg_ex.get((r.family, r.task, r.subtask, r.shots if not pd.isna(r.shots) else None, r.metric))
+                 for r in cs[KEYS].itertuples(index=False)]
         parts.append(cs)
         verdict_rows.append(pd.DataFrame({
             "family": cs["family"], "task": cs["subtask"], "metric": cs["metric"], "partner": "",
             "x_axis": x_axis, "n_scales": cs["n_scales"], "metric_score": cs["emergence_score"],
             "metric_ci_low": np.nan, "metric_ci_high": np.nan, "metric_state": cs["metric_state"],
             "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan, "paired_diff_low": np.nan,
-            "paired_diff_high": np.nan, "explained": "", "ingredient": "", "approximate": True,
-            "max_departure": np.nan, "departs_at": "", "emerges_at": cs["emerges_at"],
+            "paired_diff_high": np.nan,
+            "explained": ["" if e is None else ("explained" if e.explained else "beyond") for e in ex_of],
+            "ingredient": ["" if e is None else e.ingredient for e in ex_of], "approximate": True,
+            "max_departure": [np.nan if e is None else e.max_departure for e in ex_of],
+            "departs_at": ["" if e is None else ";".join(f"{x:.6g}" for x, _, _ in sorted(e.departures)) for e in ex_of],
+            "emerges_at": cs["emerges_at"],
             "wei_emergent": cs["wei_emergent"], "chance": cs["chance"], "verdict": cs["verdict"],
             "explanation": "results only (no per-example data): " + cs["verdict"].astype(str)
-            + np.where(cs["measurable_reason"].astype(str) != "", "; " + cs["measurable_reason"].astype(str), "")}))
+            + np.where(cs["measurable_reason"].astype(str) != "", "; " + cs["measurable_reason"].astype(str), "")
+            + np.array(["" if e is None else "; " + e.text() for e in ex_of], dtype=object)}))
     if bundle.records is not None and len(bundle.records):
         rc = compute_curves(bundle.records, n_boot=n_boot, seed=seed, keep_scores=True)
         em = emergence_table(rc.table, rc.replicates, x=x_column(x_axis))

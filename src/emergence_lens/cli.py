@@ -27,11 +27,16 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-@app.callback()
-def _main(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         typer.echo(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", help="Print the version.", is_eager=True,
+                                                 callback=_print_version)] = False) -> None:
+    """Is a sudden jump in a scaling curve a property of the models or of the metric?"""
 
 
 @app.command()
@@ -284,7 +289,8 @@ def _records_in(paths: list[Path]) -> tuple[list[Path], dict[str, list[str]]]:
 @app.command()
 def predict(
     paths: Annotated[list[Path], typer.Argument(
-        help="Records files, or folders of a `reproduce` / `score` run (every records.parquet inside).")],
+        help="Records files, folders of a `reproduce` / `score` run (every records.parquet inside), or a CSV "
+             "table of aggregates with a sharp metric and its ingredient (e.g. a summary.csv).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     fit_on: Annotated[int, typer.Option(help="Fit on the K smallest models of each family.")] = 4,
     metric: Annotated[list[str] | None, typer.Option(
@@ -297,9 +303,21 @@ def predict(
 ) -> None:
     """Backtest: fit the smooth ingredient on the K smallest models, predict the sharp metric of the rest,
     next to the naive baseline that extrapolates the sharp metric itself (Wei et al.'s question)."""
-    from emergence_lens.predictability import predict_records
+    from emergence_lens.predictability import predict_records, predict_table
     from emergence_lens.records import RecordsError, read_records
 
+    tables = [p for p in paths if p.is_file() and p.suffix.lower() in (".csv", ".tsv")]
+    if tables:
+        try:
+            df = pd.concat([pd.read_csv(t, sep=None, engine="python") for t in tables], ignore_index=True)
+            res = predict_table(df, out, fit_on=fit_on, x_axis=x)
+        except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:
+            _fail(f"{', '.join(map(str, tables))}: {exc}")
+            return
+        Console().print(res.summary.to_string(index=False))
+        for f in res.files:
+            console.print(f"wrote {f}")
+        return
     try:
         files, extra = _records_in(paths)
         frames = [read_records(f) for f in files]

@@ -12,6 +12,8 @@ metric itself (:mod:`emergence_lens.emergence.predict`).  Writes into ``out``:
   baseline, how many held-out models each gets right;
 * ``backtest_<family>.png`` — the panels;
 * ``summary.md``.
+
+:func:`predict_table` does the same from a table of aggregates (no examples: approximate).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from emergence_lens.emergence import (
 )
 from emergence_lens.report import markdown_table, plot_verdicts
 
-__all__ = ["BACKTEST_SUMMARY_COLUMNS", "PredictResult", "predict_records", "DEFAULT_PREDICT_METRICS"]
+__all__ = ["BACKTEST_SUMMARY_COLUMNS", "PredictResult", "predict_records", "predict_table", "DEFAULT_PREDICT_METRICS",
+           "TABLE_INGREDIENTS"]
 
 DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
 BACKTEST_SUMMARY_COLUMNS = ["family", "task", "metric", "x_axis", "fit_on", "n_models", "ingredient", "ingredient_fit",
@@ -96,14 +99,7 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
             paired = len({frozenset(by_model[m]["example_id"]) for m in models}) == 1
             bt = backtest_curve(ts, designs, tr, fit_on=fit_on, x=xs, n_boot=n_boot, confidence=confidence,
                                 seed=curve_seed(seed, ("backtest", family, task, metric)), paired=paired)
-            for j, r in enumerate(bt.table.itertuples(index=False)):
-                rows.append({"family": family, "task": task, "metric": metric, "model": models[fit_on + j],
-                             "scale": r.scale, "fit_on": str(fit_on), "observed": r.observed,
-                             "observed_low": r.observed_low, "observed_high": r.observed_high,
-                             "predicted": r.predicted, "predicted_low": r.predicted_low,
-                             "predicted_high": r.predicted_high, "baseline_predicted": r.baseline_predicted,
-                             "baseline_low": r.baseline_low, "baseline_high": r.baseline_high,
-                             "consistent": bool(r.consistent), "baseline_consistent": bool(r.baseline_consistent)})
+            rows += bt.prediction_rows(family, task, list(models))
             summary.append({**info, "ingredient": tr.ingredient, "ingredient_fit": "; ".join(bt.ingredient_fit),
                             "baseline_fit": bt.baseline_fit, "mean_abs_error": bt.mean_error,
                             "baseline_mean_abs_error": bt.mean_baseline_error,
@@ -132,5 +128,95 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
             f"{ok['mean_abs_error'].mean():.3g}, baseline {ok['baseline_mean_abs_error'].mean():.3g}.\n"
             if len(ok) else "Nothing could be backtested.\n",
             markdown_table(summ.drop(columns=["x_axis"]))]
+    files.append(atomic_write_text(out / "summary.md", "\n".join(text)))
+    return PredictResult(preds, summ, files)
+
+
+#: Sharp metric -> the curve of its ingredient in a table of aggregates (``a**L``).
+TABLE_INGREDIENTS = {"exact_match": "per_token_accuracy", "subset_accuracy": "per_item_accuracy"}
+
+
+def predict_table(curves: pd.DataFrame, out: str | Path, *, fit_on: int, x_axis: str = "params",
+                  title: str = "predictability backtest (aggregates)") -> PredictResult:
+    """The backtest from a table of aggregates (e.g. a ``summary.csv`` or ``curves.csv``): where a
+    sharp metric's ingredient curve is in the table too (exact match with per-token accuracy,
+    subset accuracy with per-item accuracy) and the target length is known (a ``target_length`` or
+    ``subset_size`` column, or a task named ``*-L<n>``), fit the ingredient ``a`` on the ``fit_on``
+    smallest models, extrapolate and predict ``a**L``, next to the naive extrapolation of the
+    metric itself.  No examples, so no intervals: rows are flagged ``approximate`` in
+    ``backtest.csv`` (``status``) and ``consistent`` uses the observed CI where the table has one.
+    """
+    import re
+
+    from emergence_lens.emergence.predict import choose_link, extrapolate_selected
+    from emergence_lens.emergence.transforms import LINKS
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    xcol = x_column(x_axis)
+    df = curves.copy()
+    if "family" not in df:
+        df["family"] = "family"
+    L_col = next((c for c in ("target_length", "subset_size") if c in df), None)
+    if L_col is None:
+        df["_L"] = df["task"].astype(str).str.extract(r"-L(\d+)$")[0].astype(float)
+    else:
+        df["_L"] = pd.to_numeric(df[L_col], errors="coerce")
+    keys = ["family", "task", "_L"]
+    rows, summary = [], []
+    for (family, task, L), g in df.groupby(keys, sort=True, dropna=True):
+        for metric, ingredient in TABLE_INGREDIENTS.items():
+            m = g[g["metric"] == metric].copy()
+            a = g[g["metric"] == ingredient].copy()
+            if m.empty or a.empty:
+                continue
+            info = {"family": family, "task": task if re.search(r"-L\d+$", str(task)) else f"{task}-L{int(L)}",
+                    "metric": metric, "x_axis": x_axis, "fit_on": fit_on, "ingredient": f"{ingredient} (aggregate)"}
+            j = m.merge(a[["model", "value"]].rename(columns={"value": "_a"}), on="model")
+            j["_t"] = x_position(pd.to_numeric(j[xcol], errors="coerce").to_numpy(float), x_axis)
+            j = j.dropna(subset=["_t"]).sort_values("_t")
+            info["n_models"] = len(j)
+            if not 2 <= fit_on < len(j):
+                summary.append({**info, "status": f"fit_on must be between 2 and {len(j) - 1}"})
+                continue
+            t = j["_t"].to_numpy(float)
+            av = j["_a"].to_numpy(float)
+            obs = j["value"].to_numpy(float)
+            new = slice(fit_on, None)
+            link, _ = choose_link(t[:fit_on], av[:fit_on], [LINKS["power law"], LINKS["linear"]])
+            a_hat = extrapolate_selected([link], t[:fit_on], av[None, :fit_on], t[new])[0]
+            pred = np.clip(a_hat, 0, 1) ** float(L)
+            blinks = [LINKS["linear"], LINKS["log-linear"]] if np.all(obs[:fit_on] > 0) else [LINKS["linear"]]
+            blink, _ = choose_link(t[:fit_on], obs[:fit_on], blinks)
+            base = np.clip(extrapolate_selected([blink], t[:fit_on], obs[None, :fit_on], t[new])[0], 0, 1)
+            lo = j["ci_low"].to_numpy(float)[new] if "ci_low" in j else np.full(len(pred), np.nan)
+            hi = j["ci_high"].to_numpy(float)[new] if "ci_high" in j else np.full(len(pred), np.nan)
+            held = []
+            for k in range(len(pred)):
+                r = j.iloc[fit_on + k]
+                inside = bool(lo[k] <= pred[k] <= hi[k]) if np.isfinite(lo[k]) else pd.NA
+                binside = bool(lo[k] <= base[k] <= hi[k]) if np.isfinite(lo[k]) else pd.NA
+                held.append({"family": family, "task": info["task"], "metric": metric, "model": r["model"],
+                             "scale": r[xcol], "fit_on": str(fit_on), "observed": obs[fit_on + k],
+                             "observed_low": lo[k], "observed_high": hi[k], "predicted": pred[k],
+                             "predicted_low": np.nan, "predicted_high": np.nan, "baseline_predicted": base[k],
+                             "baseline_low": np.nan, "baseline_high": np.nan, "consistent": inside,
+                             "baseline_consistent": binside})
+            rows += held
+            summary.append({**info, "ingredient_fit": f"a: {link.name}", "baseline_fit": blink.name,
+                            "mean_abs_error": float(np.mean(np.abs(obs[new] - pred))),
+                            "baseline_mean_abs_error": float(np.mean(np.abs(obs[new] - base))),
+                            "n_consistent": int(sum(bool(r["consistent"]) for r in held if r["consistent"] is not pd.NA)),
+                            "baseline_n_consistent": int(sum(bool(r["baseline_consistent"]) for r in held
+                                                             if r["baseline_consistent"] is not pd.NA)),
+                            "n_held_out": len(held), "status": "ok (approximate: aggregates, L = %d)" % L})
+    preds = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
+    summ = pd.DataFrame(summary, columns=BACKTEST_SUMMARY_COLUMNS)
+    files = [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv")]
+    ok = summ[summ["status"].astype(str).str.startswith("ok")]
+    text = [f"# {title}\n", f"Fit on the {fit_on} smallest models from a table of aggregates; {len(ok)} curves. "
+            f"Mean absolute error: prediction {ok['mean_abs_error'].mean():.3g}, naive baseline "
+            f"{ok['baseline_mean_abs_error'].mean():.3g}.\n" if len(ok) else "Nothing could be backtested: the table "
+            "needs a sharp metric with its ingredient curve and a target length.\n", markdown_table(summ)]
     files.append(atomic_write_text(out / "summary.md", "\n".join(text)))
     return PredictResult(preds, summ, files)

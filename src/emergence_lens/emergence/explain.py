@@ -150,14 +150,16 @@ def explain_curve(x: Sequence[float] | np.ndarray, designs: Sequence[np.ndarray]
 def explain_aggregate(x: Sequence[float] | np.ndarray, observed: Sequence[float] | np.ndarray,
                       observed_se: Sequence[float] | np.ndarray, ingredient: Sequence[float] | np.ndarray,
                       ingredient_se: Sequence[float] | np.ndarray, length: float, *, metric: str,
-                      ingredient_name: str, confidence: float = 0.95) -> Explanation:
+                      ingredient_name: str, confidence: float = 0.95,
+                      n: Sequence[float] | np.ndarray | None = None) -> Explanation:
     """The aggregate version of :func:`explain_curve` for ``power`` transforms (``a**L``), when
     only per-model values and standard errors exist (results files, tables).
 
     The prediction's error is propagated by the delta method (``dP/da = L a**(L-1)``), the band is
     Bonferroni-joint over the scales (``z = Phi^-1(1 - alpha / (2M))``) and the result is flagged
     ``approximate``: the two metrics' errors are treated as independent, which they are not on
-    shared examples.
+    shared examples.  With ``n`` (examples per point) the band gets the floors of
+    :func:`explain_curve` (binomial error under the prediction, one example's worth).
     """
     xs = np.asarray(x, dtype=float)
     o = np.asarray(observed, dtype=float)
@@ -171,7 +173,12 @@ def explain_aggregate(x: Sequence[float] | np.ndarray, observed: Sequence[float]
     pred = a ** length
     se = np.sqrt(so ** 2 + (length * a ** (length - 1) * sa) ** 2)
     z = float(stats.norm.ppf(1 - (1 - confidence) / (2 * xs.size)))
-    half = z * se
+    if n is not None:  # as in explain_curve: the binomial error under the prediction, one example's worth
+        nn = np.asarray(n, dtype=float)
+        se = np.maximum(se, np.sqrt(np.clip(pred, 0, 1) * (1 - np.clip(pred, 0, 1)) / nn))
+        half = np.maximum(z * se, 1.0 / nn)
+    else:
+        half = z * se
     d = o - pred
     ok, deps, worst = _departures(xs, d, half)
     zo = float(stats.norm.ppf(1 - (1 - confidence) / 2))

@@ -37,7 +37,7 @@ import pandas as pd
 from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
 from emergence_lens.emergence.transforms import LINKS, Link, Transform
 
-__all__ = ["Backtest", "backtest_curve", "choose_link", "fit_lines", "BACKTEST_COLUMNS"]
+__all__ = ["Backtest", "backtest_curve", "choose_link", "extrapolate_selected", "fit_lines", "BACKTEST_COLUMNS"]
 
 BACKTEST_COLUMNS = ["scale", "position", "observed", "observed_low", "observed_high", "predicted",
                     "predicted_low", "predicted_high", "consistent", "error", "baseline_predicted",
@@ -93,7 +93,7 @@ def choose_link(t: np.ndarray, v: np.ndarray, links: Sequence[Link]) -> tuple[Li
     return best, errors
 
 
-def _extrapolate_selected(links: Sequence[Link], t_fit: np.ndarray, v_fit: np.ndarray,
+def extrapolate_selected(links: Sequence[Link], t_fit: np.ndarray, v_fit: np.ndarray,
                           t_new: np.ndarray) -> np.ndarray:
     """Per row of ``v_fit``, the extrapolation of the link with the smallest held-out error on
     that row: model selection is redone on every bootstrap replicate, so its uncertainty is in
@@ -116,6 +116,17 @@ class Backtest:
     table: pd.DataFrame
     ingredient_fit: list[str]
     baseline_fit: str
+
+    def prediction_rows(self, family: str, task: str, models: Sequence[str]) -> list[dict]:
+        """Rows of ``predictions.csv`` (the held-out models, ``fit_on = K``); ``models`` in x order."""
+        return [{"family": family, "task": task, "metric": self.metric, "model": models[self.fit_on + j],
+                 "scale": r.scale, "fit_on": str(self.fit_on), "observed": r.observed,
+                 "observed_low": r.observed_low, "observed_high": r.observed_high, "predicted": r.predicted,
+                 "predicted_low": r.predicted_low, "predicted_high": r.predicted_high,
+                 "baseline_predicted": r.baseline_predicted, "baseline_low": r.baseline_low,
+                 "baseline_high": r.baseline_high, "consistent": bool(r.consistent),
+                 "baseline_consistent": bool(r.baseline_consistent)}
+                for j, r in enumerate(self.table.itertuples(index=False))]
 
     @property
     def mean_error(self) -> float:
@@ -162,7 +173,7 @@ def backtest_curve(t: Sequence[float] | np.ndarray, designs: Sequence[np.ndarray
         link, _ = choose_link(ts[:K], theta_full[:K, j], links)
         chosen.append(f"{transform.theta_names[j]}: {link.name}")
         theta_hat[:, j] = _extrapolate(link, ts[:K], theta_full[None, :K, j], ts[new])[0]
-        theta_hat_b[:, :, j] = _extrapolate_selected(links, ts[:K], theta_b[:, :K, j], ts[new])
+        theta_hat_b[:, :, j] = extrapolate_selected(links, ts[:K], theta_b[:, :K, j], ts[new])
     pred = np.array([transform.predict_theta(theta_hat[i:i + 1], full[K + i])[0] for i in range(M - K)])
     pred_b = np.column_stack([transform.predict_theta(theta_hat_b[:, i], reps[K + i]) for i in range(M - K)])
 
@@ -174,7 +185,7 @@ def backtest_curve(t: Sequence[float] | np.ndarray, designs: Sequence[np.ndarray
         base_links = [LINKS["linear"]]
     blink, _ = choose_link(ts[:K], obs[:K], base_links)
     base = np.clip(_extrapolate(blink, ts[:K], obs[None, :K], ts[new])[0], 0.0, 1.0)
-    base_b = np.clip(_extrapolate_selected(base_links, ts[:K], obs_b[:, :K], ts[new]), 0.0, 1.0)
+    base_b = np.clip(extrapolate_selected(base_links, ts[:K], obs_b[:, :K], ts[new]), 0.0, 1.0)
 
     p_lo, p_hi = percentile_ci(pred_b, confidence)
     b_lo, b_hi = percentile_ci(base_b, confidence)

@@ -280,14 +280,7 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
                                         confidence=confidence, seed=curve_seed(seed, ("backtest", *key)),
                                         paired=paired_models)
                     backtests[key] = bt
-                    for j, r in enumerate(bt.table.itertuples(index=False)):
-                        preds.append({"family": family, "task": task, "metric": metric, "model": models[fit_on + j],
-                                      "scale": r.scale, "fit_on": str(fit_on), "observed": r.observed,
-                                      "observed_low": r.observed_low, "observed_high": r.observed_high,
-                                      "predicted": r.predicted, "predicted_low": r.predicted_low,
-                                      "predicted_high": r.predicted_high, "baseline_predicted": r.baseline_predicted,
-                                      "baseline_low": r.baseline_low, "baseline_high": r.baseline_high,
-                                      "consistent": bool(r.consistent), "baseline_consistent": bool(r.baseline_consistent)})
+                    preds += bt.prediction_rows(family, task, list(models))
 
             partners = [p for p in (spec.partners if spec is not None and spec.sharp else ()) if p in info]
             explained = None if ex is None else ex.explained

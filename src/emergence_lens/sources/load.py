@@ -42,7 +42,8 @@ from emergence_lens.sources.lmeval import (
     results_rows_in,
 )
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
-from emergence_lens.sources.sniff import DATA_SUFFIXES, iter_json_lines, sniff
+from emergence_lens._io import iter_jsonl
+from emergence_lens.sources.sniff import DATA_SUFFIXES, sniff
 from emergence_lens.sources.tables import WideSpec, read_table
 
 __all__ = ["SourceBundle", "load_sources", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS", "MODEL_COLUMNS"]
@@ -345,7 +346,7 @@ def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
                 out.append((f, frame, info))
                 continue
             rows = read_lmeval_samples(f.path, info, issues, task=task,
-                                       lines=iter_json_lines(f.path, f.encoding), counter=counter)
+                                       lines=iter_jsonl(f.path, f.encoding), counter=counter)
         except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
             f.rows_read = counter[0]
             f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"

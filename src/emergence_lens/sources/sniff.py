@@ -21,14 +21,12 @@ recognised format", with what was seen.  Nothing here raises on bad input.
 from __future__ import annotations
 
 import codecs
-import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Sniffed", "sniff", "read_text", "iter_json_lines", "DATA_SUFFIXES", "TextError"]
+__all__ = ["Sniffed", "sniff", "read_text", "DATA_SUFFIXES", "TextError"]
 
 DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet")
 _HEAD = 1 << 16
@@ -69,32 +67,6 @@ def read_text(path: Path, encoding: str | None = None) -> str:
         return raw.decode(enc)
     except UnicodeDecodeError as exc:
         raise TextError(f"not UTF-8 or UTF-16 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
-
-
-def iter_json_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, Any]]:
-    """``(line number, object or JSONDecodeError)`` for each non-blank line, streamed; a line that is
-    not text in ``encoding`` yields a :class:`json.JSONDecodeError` naming the problem."""
-    with open(path, "rb") as fh:
-        reader = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline=None)
-        lineno = 0
-        while True:
-            try:
-                line = reader.readline()
-            except UnicodeDecodeError as exc:
-                lineno += 1
-                yield lineno, json.JSONDecodeError(f"not {encoding} text ({exc.reason})", "", 0)
-                return
-            if not line:
-                return
-            lineno += 1
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield lineno, exc
-            except RecursionError:
-                yield lineno, json.JSONDecodeError("nested too deeply", line[:50], 0)
 
 
 def _classify_json(data: Any) -> str | None:
