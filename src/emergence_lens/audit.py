@@ -444,6 +444,10 @@ def _summary(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float)
             f"{high['metric'].nunique()} of {scored['metric'].nunique()} metrics; share from multiple-choice "
             f"grade / exact match / accuracy: {share:.0%}.\n" if len(scored) else "No curve could be scored.\n",
             _resolution_line(t),
+            "Families: " + "; ".join(f"{fam} ({', '.join(sorted(set(g['family_source'])))}, {len(g)} models)"
+                                     for fam, g in bundle.models.groupby("family")) + ". Sizes: "
+            + ", ".join(f"{k.split(':')[0]} {int(v)}" for k, v in bundle.models["size_source"].value_counts().items())
+            + " (`models.csv`).\n" if len(bundle.models) else "",
             "## By metric\n", markdown_table(by_metric.reset_index()),
             "## Curves\n", markdown_table(t.drop(columns=["source"]).head(200))]
     if len(bundle.unresolved):

@@ -289,8 +289,8 @@ def _records_in(paths: list[Path]) -> tuple[list[Path], dict[str, list[str]]]:
 @app.command()
 def predict(
     paths: Annotated[list[Path], typer.Argument(
-        help="Records files, folders of a `reproduce` / `score` run (every records.parquet inside), or a CSV "
-             "table of aggregates with a sharp metric and its ingredient (e.g. a summary.csv).")],
+        help="Records files, folders of a `reproduce` / `score` run (every records.parquet inside), an `audit` "
+             "folder (its curve tables), or a CSV table of aggregates with a sharp metric and its ingredient.")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     fit_on: Annotated[int, typer.Option(help="Fit on the K smallest models of each family.")] = 4,
     metric: Annotated[list[str] | None, typer.Option(
@@ -307,6 +307,9 @@ def predict(
     from emergence_lens.records import RecordsError, read_records
 
     tables = [p for p in paths if p.is_file() and p.suffix.lower() in (".csv", ".tsv")]
+    for p in paths:  # an audit folder: no records, its curve tables
+        if p.is_dir() and not any(p.rglob("records.parquet")):
+            tables += sorted(q for q in p.rglob("*curves.csv"))
     if tables:
         try:
             df = pd.concat([pd.read_csv(t, sep=None, engine="python") for t in tables], ignore_index=True)

@@ -201,7 +201,8 @@ def predict_table(curves: pd.DataFrame, out: str | Path, *, fit_on: int, x_axis:
                              "observed_low": lo[k], "observed_high": hi[k], "predicted": pred[k],
                              "predicted_low": np.nan, "predicted_high": np.nan, "baseline_predicted": base[k],
                              "baseline_low": np.nan, "baseline_high": np.nan, "consistent": inside,
-                             "baseline_consistent": binside})
+                             "baseline_consistent": binside, "error": obs[fit_on + k] - pred[k],
+                             "baseline_error": obs[fit_on + k] - base[k]})
             rows += held
             summary.append({**info, "ingredient_fit": f"a: {link.name}", "baseline_fit": blink.name,
                             "mean_abs_error": float(np.mean(np.abs(obs[new] - pred))),

@@ -125,7 +125,8 @@ class Backtest:
                  "predicted_low": r.predicted_low, "predicted_high": r.predicted_high,
                  "baseline_predicted": r.baseline_predicted, "baseline_low": r.baseline_low,
                  "baseline_high": r.baseline_high, "consistent": bool(r.consistent),
-                 "baseline_consistent": bool(r.baseline_consistent)}
+                 "baseline_consistent": bool(r.baseline_consistent), "error": r.error,
+                 "baseline_error": r.baseline_error}
                 for j, r in enumerate(self.table.itertuples(index=False))]
 
     @property

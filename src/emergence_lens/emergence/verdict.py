@@ -76,7 +76,7 @@ VERDICT_COLUMNS = ["family", "task", "metric", "partner", "x_axis", "n_scales", 
                    "max_departure", "departs_at", "emerges_at", "wei_emergent", "chance", "verdict", "explanation"]
 PREDICTION_COLUMNS = ["family", "task", "metric", "model", "scale", "fit_on", "observed", "observed_low",
                       "observed_high", "predicted", "predicted_low", "predicted_high", "baseline_predicted",
-                      "baseline_low", "baseline_high", "consistent", "baseline_consistent"]
+                      "baseline_low", "baseline_high", "consistent", "baseline_consistent", "error", "baseline_error"]
 VERDICTS = ("not scored", "no measurable ability", "persists", "metric artifact", "beyond the metric",
             "no emergence", "inconclusive")
 PARAMETRIC_TOLERANCE = 0.05
@@ -273,7 +273,8 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
                                   "predicted_high": ex.predicted_high[j], "baseline_predicted": np.nan,
                                   "baseline_low": np.nan, "baseline_high": np.nan, "consistent": bool(
                                       ex.predicted_low[j] - 1e-12 <= ex.observed[j] <= ex.predicted_high[j] + 1e-12),
-                                  "baseline_consistent": pd.NA})
+                                  "baseline_consistent": pd.NA, "error": ex.observed[j] - ex.predicted[j],
+                                  "baseline_error": np.nan})
                 if fit_on is not None and 2 <= fit_on < len(models):
                     bt = backtest_curve(x_position(d["g"][xcol].to_numpy(dtype=float), x_axis), designs, tr,
                                         fit_on=fit_on, x=d["g"][xcol].to_numpy(dtype=float), n_boot=max(n_boot, 200),
