@@ -298,3 +298,14 @@ def test_backtest_from_a_table_of_aggregates(paper_family, tmp_path):
     long = s.loc[["digits-L3", "digits-L4", "digits-L5"]]
     assert (long.mean_abs_error < long.baseline_mean_abs_error).all()
     assert (tmp_path / "predictions.csv").exists() and len(res.predictions) == 5 * 4
+
+
+def test_pretrain_loss_must_be_one_value_per_model():
+    base = {"family": "f", "model": "m", "scale_params": 1.0, "task": "t"}
+    ok = pd.DataFrame([{**base, "example_id": "0", "pretrain_loss": 2.0}, {**base, "example_id": "1", "pretrain_loss": 2.0}])
+    validate_records(ok)
+    for second in (3.0, None):
+        bad = ok.copy()
+        bad.loc[1, "pretrain_loss"] = second
+        with pytest.raises(RecordsError, match="more than one pretrain_loss"):
+            validate_records(bad)

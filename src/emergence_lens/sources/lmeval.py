@@ -267,7 +267,8 @@ def _fast_schemas():
 def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str):
     """The streamed fast path for clean samples files: Arrow's JSON reader (C++, by blocks) parses
     only ``doc_id``, ``target``, ``filter`` and ``filtered_resps``; the columns are converted with
-    vectorised kernels.  Returns ``(frame, rows_read)``, or ``None`` whenever anything is unusual
+    vectorised kernels and stay columnar.  Returns ``(arrow table, rows_read)`` (no model columns),
+    or ``None`` whenever anything is unusual
     (a malformed line, another layout, a gold option out of range, a duplicate document) — the
     caller then reads the file line by line with :func:`read_lmeval_samples`, which reports every
     problem with its line.  Both paths give the same rows (a test checks it)."""
@@ -297,7 +298,8 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str)
         if keys.duplicated().any():
             return None
         names = np.where((filt == "none") | (filt == ""), task, np.char.add(f"{task},", filt))
-        out = {"model": model.get("model"), "task": names, "example_id": doc.astype(str)}
+        n = t.num_rows
+        out = {"task": pa.array(names, pa.string()), "example_id": pc.cast(t.column("doc_id"), pa.string())}
         fr = t.column("filtered_resps").combine_chunks()
         if kind == "choice":
             k = pc.list_value_length(fr).to_numpy(zero_copy_only=False)
@@ -312,16 +314,14 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str)
             if np.isnan(lp).any() or (lp > 1e-6).any() or (target < 0).any() or (target >= k).any():
                 return None
             offsets = np.concatenate([[0], np.cumsum(k)])
-            out.update(choice_logprobs=pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(lp)),
-                       correct_choice=target, target=None, prediction=None)
-            frame = pd.DataFrame({key: (v if not isinstance(v, pa.Array) else v.to_pandas()) for key, v in out.items()})
+            out.update(target=pa.nulls(n, pa.string()), prediction=pa.nulls(n, pa.string()),
+                       choice_logprobs=pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(lp)),
+                       correct_choice=pa.array(target, pa.int64()))
         else:
             if (pc.list_value_length(fr).to_numpy(zero_copy_only=False) < 1).any():
                 return None
-            out.update(target=t.column("target").to_numpy(zero_copy_only=False).astype(object),
-                       prediction=pc.list_element(fr, 0).to_numpy(zero_copy_only=False).astype(object),
-                       choice_logprobs=None, correct_choice=None)
-            frame = pd.DataFrame(out)
-        frame["_line"] = np.arange(1, t.num_rows + 1)
-        return frame, t.num_rows
+            out.update(target=t.column("target").combine_chunks(), prediction=pc.list_element(fr, 0),
+                       choice_logprobs=pa.nulls(n, pa.list_(pa.float64())), correct_choice=pa.nulls(n, pa.int64()))
+        out["_line"] = pa.array(np.arange(1, n + 1), pa.int64())
+        return pa.table(out), n
     return None

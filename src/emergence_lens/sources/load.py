@@ -26,9 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from emergence_lens.records import RecordsError, validate_records
+from emergence_lens._io import iter_jsonl
+from emergence_lens.records import RECORD_SCHEMA, RecordsError, validate_records
 from emergence_lens.sources.bigbench_scores import bigbench_rows_in, read_bigbench_scores
 from emergence_lens.sources.catalogue import lookup_model
 from emergence_lens.sources.checkpoint import checkpoint_params
@@ -42,7 +46,6 @@ from emergence_lens.sources.lmeval import (
     results_rows_in,
 )
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
-from emergence_lens._io import iter_jsonl
 from emergence_lens.sources.sniff import DATA_SUFFIXES, sniff
 from emergence_lens.sources.tables import WideSpec, read_table
 
@@ -342,7 +345,6 @@ def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
             fast = read_lmeval_samples_fast(f.path, info, task) if f.encoding == "utf-8" else None
             if fast is not None:
                 frame, f.rows_read = fast
-                frame["_file"] = str(f.path)
                 out.append((f, frame, info))
                 continue
             rows = read_lmeval_samples(f.path, info, issues, task=task,
@@ -355,46 +357,85 @@ def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
             continue
         f.rows_read = counter[0]
         if rows:
-            frame = pd.DataFrame(rows)
-            frame["_file"] = str(f.path)
-            out.append((f, frame, info))
+            out.append((f, pd.DataFrame(rows), info))
     return out
 
 
-def _records(frames: list[tuple[_File, pd.DataFrame, dict[str, Any]]], resolver: _Resolver, issues: IssueLog,
+_SAMPLE_EXTRAS = ("_file", "_line")
+
+
+def _as_arrow(frame: Any) -> pa.Table:
+    """A samples file's rows (a frame from the line-by-line reader, or the fast path's table)."""
+    if isinstance(frame, pa.Table):
+        return frame
+    frame = frame.copy()
+    for col in ("target", "prediction"):
+        frame[col] = frame[col].astype(object)
+    return pa.table({
+        "task": pa.array(frame["task"].astype(str).tolist(), pa.string()),
+        "example_id": pa.array(frame["example_id"].astype(str).tolist(), pa.string()),
+        "target": pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v)
+                            for v in frame["target"]], pa.string()),
+        "prediction": pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v)
+                                for v in frame["prediction"]], pa.string()),
+        "choice_logprobs": pa.array([None if v is None or (isinstance(v, float) and v != v) else [float(x) for x in v]
+                                     for v in frame["choice_logprobs"]], pa.list_(pa.float64())),
+        "correct_choice": pa.array([None if v is None or (isinstance(v, float) and v != v) else int(v)
+                                    for v in frame["correct_choice"]], pa.int64()),
+        "_line": pa.array(frame["_line"].astype("int64").to_numpy(), pa.int64()),
+    })
+
+
+def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolver, issues: IssueLog,
              unresolved: list[dict[str, Any]]) -> tuple[pd.DataFrame | None, dict[str, int]]:
-    """Validated records from the sample frames; a file whose rows cannot form records is reported
-    (with the first problem) and the others are kept."""
-    kept = []
+    """Validated records from the samples files, kept columnar (Arrow) until the one final table: each
+    file is validated on its own (a file whose rows cannot form records is reported with the first
+    problem and dropped, the others kept), then the whole for what spans files (a document twice,
+    two sizes for one model)."""
+    kept: list[tuple[str, pa.Table]] = []
     for f, frame, info in frames:
-        model = info.get("model") or f.path.parent.name
-        scale, flops, fam, _src = resolver.resolve(str(model), info.get("scale_params"), None, f.root,
+        model = str(info.get("model") or f.path.parent.name)
+        n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+        scale, flops, fam, _src = resolver.resolve(model, info.get("scale_params"), None, f.root,
                                                    info.get("checkpoint"))
         if scale is None:
-            unresolved.append({"model": model, "source": str(f.path), "rows": len(frame),
+            unresolved.append({"model": model, "source": str(f.path), "rows": n,
                                "reason": "no parameter count in the results file, checkpoint, name, metadata, scale "
                                          "map or catalogue"})
-            issues.add(f.path, None, "model", f"model {model!r} has no known size; {len(frame)} sample row(s) held "
-                       "out (give --models or --scale-map)", rows=len(frame))
+            issues.add(f.path, None, "model", f"model {model!r} has no known size; {n} sample row(s) held "
+                       "out (give --models or --scale-map)", rows=n)
             continue
-        kept.append(frame.assign(model=str(model), scale_params=scale, scale_flops=flops, family=fam))
-    loaded: dict[str, int] = {}
-    while kept:
-        df = pd.concat(kept, ignore_index=True)
-        lines = df.pop("_line") if "_line" in df else None
+        t = _as_arrow(frame)
+        t = (t.append_column("family", pa.array(np.full(n, fam, dtype=object), pa.string()))
+              .append_column("model", pa.array(np.full(n, model, dtype=object), pa.string()))
+              .append_column("scale_params", pa.array(np.full(n, scale, dtype=float)))
+              .append_column("scale_flops", pa.array(np.full(n, np.nan if flops is None else flops), pa.float64(),
+                                                     from_pandas=True))
+              .append_column("_file", pa.array(np.full(n, str(f.path), dtype=object), pa.string())))
+        lines = t.column("_line").to_numpy()
         try:
-            table = validate_records(df, source="lm-eval samples")
+            t = validate_records(t, source=str(f.path))
+        except RecordsError as exc:
+            line = int(lines[exc.row]) if exc.row is not None and exc.row < len(lines) else None
+            issues.add(f.path, line, exc.column, f"samples could not form records ({exc}); this file's {n} row(s) "
+                       "dropped", "error", rows=n)
+            continue
+        kept.append((str(f.path), t.select([*RECORD_SCHEMA.names, *_SAMPLE_EXTRAS])))
+    while kept:
+        table = pa.concat_tables([t for _, t in kept])
+        try:
+            table = validate_records(table, source="lm-eval samples")
         except RecordsError as exc:
             row = exc.row if exc.row is not None else 0
-            bad_file = str(df["_file"].iat[row]) if len(df) > row else str(kept[0]["_file"].iat[0])
-            n_bad = int((df["_file"] == bad_file).sum())
-            line = int(lines.iat[row]) if lines is not None and len(lines) > row else None
-            issues.add(bad_file, line, exc.column, f"samples could not form records ({exc}); this file's "
-                       f"{n_bad} row(s) dropped", "error", rows=n_bad)
-            kept = [k for k in kept if str(k["_file"].iat[0]) != bad_file]
+            bad_file = table.column("_file")[row].as_py() if row < table.num_rows else kept[0][0]
+            n_bad = next(t.num_rows for name, t in kept if name == bad_file)
+            issues.add(bad_file, None, exc.column, f"samples could not form records with the other files ({exc}); "
+                       f"this file's {n_bad} row(s) dropped", "error", rows=n_bad)
+            kept = [(name, t) for name, t in kept if name != bad_file]
             continue
-        records = table.to_pandas()
+        counts = pc.value_counts(table.column("_file")).to_pylist()
+        loaded = {c["values"]: int(c["counts"]) for c in counts}
+        records = table.drop_columns(list(_SAMPLE_EXTRAS)).to_pandas()
         records["correct_choice"] = records["correct_choice"].astype("Int64")
-        loaded = records.groupby("_file").size().to_dict()
-        return records.drop(columns=["_file"]), loaded
-    return None, loaded
+        return records, loaded
+    return None, {}
