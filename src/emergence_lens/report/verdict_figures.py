@@ -26,11 +26,13 @@ def _natural(text: str) -> list:
 
 
 def _verdict_of(verdicts: pd.DataFrame, task: str, metric: str) -> str:
+    """The verdict against the metric's first partner (its ingredient's curve, best first)."""
     v = verdicts[(verdicts["task"].astype(str) == task) & (verdicts["metric"] == metric)]
     if v.empty:
         return ""
-    counts = v["verdict"].value_counts()
-    return str(counts.index[0]) + (f" (+{len(counts) - 1} other)" if len(counts) > 1 else "")
+    first = v.iloc[0]
+    partner = str(first["partner"]) if "partner" in v and str(first["partner"]) not in ("", "nan") else ""
+    return str(first["verdict"]) + (f" (vs {partner})" if partner else "")
 
 
 def plot_verdicts(predictions: pd.DataFrame, verdicts: pd.DataFrame, path: str | os.PathLike[str], *,
@@ -41,7 +43,7 @@ def plot_verdicts(predictions: pd.DataFrame, verdicts: pd.DataFrame, path: str |
     Each panel: observed values with CIs (black), the prediction from the ingredient at the same
     scale with its joint band (blue, ``fit_on = all``), the backtest from the ``K`` smallest models
     with its interval (orange) and the naive baseline that extrapolates the sharp metric itself
-    (grey, dashed); the title carries the verdict.  Returns ``None`` when there is nothing to plot.
+    (grey, dashed); the title carries the verdict against the first partner.  Returns ``None`` when there is nothing to plot.
     """
     if predictions.empty:
         return None
