@@ -34,6 +34,7 @@ from emergence_lens.emergence import (
     x_position,
 )
 from emergence_lens.emergence.score import MIN_POINTS
+from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
 from emergence_lens.emergence.verdict import decide
 from emergence_lens.report import markdown_table
 from emergence_lens.sources import SourceBundle
@@ -204,10 +205,6 @@ def _states(table: pd.DataFrame, threshold: float) -> list[str]:
             st = "no measurable ability"
         states.append(st)
     return states
-
-
-#: Results-only curves whose ingredient may be in the same source: sharp metric -> (ingredient, transform).
-AGGREGATE_INGREDIENTS = {"exact_match": "per_token_accuracy", "subset_accuracy": "per_item_accuracy"}
 
 
 def _aggregate_explanations(curves: pd.DataFrame, table: pd.DataFrame, x_axis: str) -> dict[tuple, Explanation]:

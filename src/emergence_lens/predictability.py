@@ -36,10 +36,10 @@ from emergence_lens.emergence import (
     x_column,
     x_position,
 )
+from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
 from emergence_lens.report import markdown_table, plot_verdicts
 
-__all__ = ["BACKTEST_SUMMARY_COLUMNS", "PredictResult", "predict_records", "predict_table", "DEFAULT_PREDICT_METRICS",
-           "TABLE_INGREDIENTS"]
+__all__ = ["BACKTEST_SUMMARY_COLUMNS", "PredictResult", "predict_records", "predict_table", "DEFAULT_PREDICT_METRICS"]
 
 DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
 BACKTEST_SUMMARY_COLUMNS = ["family", "task", "metric", "x_axis", "fit_on", "n_models", "ingredient", "ingredient_fit",
@@ -132,10 +132,6 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
     return PredictResult(preds, summ, files)
 
 
-#: Sharp metric -> the curve of its ingredient in a table of aggregates (``a**L``).
-TABLE_INGREDIENTS = {"exact_match": "per_token_accuracy", "subset_accuracy": "per_item_accuracy"}
-
-
 def predict_table(curves: pd.DataFrame, out: str | Path, *, fit_on: int, x_axis: str = "params",
                   title: str = "predictability backtest (aggregates)") -> PredictResult:
     """The backtest from a table of aggregates (e.g. a ``summary.csv`` or ``curves.csv``): where a
@@ -165,7 +161,7 @@ def predict_table(curves: pd.DataFrame, out: str | Path, *, fit_on: int, x_axis:
     keys = ["family", "task", "_L"]
     rows, summary = [], []
     for (family, task, L), g in df.groupby(keys, sort=True, dropna=True):
-        for metric, ingredient in TABLE_INGREDIENTS.items():
+        for metric, ingredient in AGGREGATE_INGREDIENTS.items():
             m = g[g["metric"] == metric].copy()
             a = g[g["metric"] == ingredient].copy()
             if m.empty or a.empty:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from emergence_lens.metrics import METRICS
 
-__all__ = ["compare_metrics", "classify_sharpness", "COMPARE_COLUMNS", "DEFAULT_THRESHOLD"]
+__all__ = ["compare_metrics", "classify_sharpness", "format_ci", "COMPARE_COLUMNS", "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = 2.0
 
@@ -63,7 +63,8 @@ def classify_sharpness(score: float, ci_low: float, ci_high: float, n_scales: in
     return "uncertain"
 
 
-def _fmt(score: float, lo: float, hi: float) -> str:
+def format_ci(score: float, lo: float = np.nan, hi: float = np.nan) -> str:
+    """``score [lo, hi]`` to 3 significant digits; ``score`` alone without a CI; ``n/a`` when missing."""
     if not np.isfinite(score):
         return "n/a"
     if np.isfinite(lo) and np.isfinite(hi):
@@ -100,8 +101,8 @@ def compare_metrics(emergence: pd.DataFrame, *, threshold: float = DEFAULT_THRES
                 b = by_metric[partner]
                 sa = classify_sharpness(a.emergence_score, a.ci_low, a.ci_high, a.n_scales, threshold)
                 sb = classify_sharpness(b.emergence_score, b.ci_low, b.ci_high, b.n_scales, threshold)
-                ta = _fmt(a.emergence_score, a.ci_low, a.ci_high)
-                tb = _fmt(b.emergence_score, b.ci_low, b.ci_high)
+                ta = format_ci(a.emergence_score, a.ci_low, a.ci_high)
+                tb = format_ci(b.emergence_score, b.ci_low, b.ci_high)
                 if "not scored" in (sa, sb):
                     why = a.status if sa == "not scored" else b.status
                     verdict, text = "not scored", f"cannot compare: {why}"

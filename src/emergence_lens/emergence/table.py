@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from emergence_lens.emergence.bootstrap import percentile_ci
+from emergence_lens.emergence.paired import orient
 from emergence_lens.emergence.score import (
     MIN_POINTS,
     EmergenceScoreError,
@@ -23,17 +24,6 @@ __all__ = ["emergence_table", "EMERGENCE_COLUMNS"]
 EMERGENCE_COLUMNS = ["family", "task", "metric", "metric_kind", "higher_is_better", "n_scales",
                      "scale_min", "scale_max", "emergence_score", "ci_low", "ci_high", "sharpness",
                      "linearity", "status"]
-
-
-def _log10(values: np.ndarray) -> np.ndarray:
-    """log10 with non-positive values as NaN (the curve then gets a NaN score and a status)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
-
-
-def _oriented(values: np.ndarray, sign: float, log: bool) -> np.ndarray:
-    """Values (or replicate curves) as scored: log10 for ``log_scale`` metrics, then times ``sign``."""
-    return (_log10(values) if log else values) * sign
 
 
 def emergence_table(curves: pd.DataFrame,
@@ -70,11 +60,10 @@ def emergence_table(curves: pd.DataFrame,
         order = np.argsort(pos, kind="stable")
         g = g.iloc[order].assign(_pos=pos[order])
         hib = bool(g["higher_is_better"].iloc[0]) if "higher_is_better" in g else True
-        sign = 1.0 if hib else -1.0
         spec = METRICS.get(str(metric))
         log = spec is not None and spec.log_scale
         xs = g["_pos"].to_numpy(dtype=float)
-        ys = _oriented(g["value"].to_numpy(dtype=float), sign, log)
+        ys = orient(g["value"].to_numpy(dtype=float), hib, log)
         row = {"family": family, "task": task, "metric": metric,
                "metric_kind": g["metric_kind"].iloc[0] if "metric_kind" in g else "",
                "higher_is_better": hib, "n_scales": int(np.unique(xs[np.isfinite(xs)]).size),
@@ -94,7 +83,7 @@ def emergence_table(curves: pd.DataFrame,
         row["linearity"] = linearity(xs, ys)
         key = (str(family), str(task), str(metric))
         if replicates is not None and key in replicates:
-            reps = _oriented(np.asarray(replicates[key], dtype=float), sign, log)
+            reps = orient(np.asarray(replicates[key], dtype=float), hib, log)
             if reps.shape[1] == order.size:
                 reps = reps[:, order]
             if reps.shape[1] == ys_sorted.size and reps.shape[1] >= MIN_POINTS:

@@ -44,7 +44,7 @@ from scipy import special
 
 from emergence_lens.metrics import get_metric, label_sequence_scores
 
-__all__ = ["Transform", "transform_for", "Link", "LINKS"]
+__all__ = ["Transform", "transform_for", "Link", "LINKS", "AGGREGATE_INGREDIENTS"]
 
 Kind = Literal["power", "normal"]
 
@@ -88,6 +88,9 @@ LINKS = {
     "log-linear": Link("power law", "log"),
 }
 
+
+#: Sharp metric -> the curve of its ``a**L`` ingredient, where only aggregates exist (results tables).
+AGGREGATE_INGREDIENTS = {"exact_match": "per_token_accuracy", "subset_accuracy": "per_item_accuracy"}
 
 #: Above this many (length, position) slots the power transform pools positions per length.
 MAX_SLOTS = 64

@@ -58,7 +58,7 @@ import pandas as pd
 
 from emergence_lens.emergence.bootstrap import curve_seed
 from emergence_lens.emergence.chance import chance_levels, emerges_at, wei_emergent
-from emergence_lens.emergence.compare import DEFAULT_THRESHOLD, classify_sharpness
+from emergence_lens.emergence.compare import DEFAULT_THRESHOLD, classify_sharpness, format_ci
 from emergence_lens.emergence.explain import Explanation, explain_curve
 from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
 from emergence_lens.emergence.predict import Backtest, backtest_curve
@@ -161,12 +161,6 @@ def decide(state: str, pstate: str | None, wei: bool, paired: PairedSharpness | 
     return "inconclusive"
 
 
-def _fmt(v: float, lo: float = np.nan, hi: float = np.nan) -> str:
-    if not np.isfinite(v):
-        return "n/a"
-    return f"{v:.3g} [{lo:.3g}, {hi:.3g}]" if np.isfinite(lo) and np.isfinite(hi) else f"{v:.3g}"
-
-
 def _explain_text(metric: str, partner: str | None, verdict: str, state: str, measurable_reason: str,
                   ps: PairedSharpness | None, ex: Explanation | None, em_at: float, wei: bool, chance: float,
                   sharp_txt: str, pstate: str | None) -> str:
@@ -176,7 +170,7 @@ def _explain_text(metric: str, partner: str | None, verdict: str, state: str, me
     if partner:
         parts.append(f"{partner} is {pstate}")
     if ps is not None and np.isfinite(ps.diff):
-        parts.append(f"paired sharpness difference {_fmt(ps.diff, ps.diff_low, ps.diff_high)} ({ps.state})")
+        parts.append(f"paired sharpness difference {format_ci(ps.diff, ps.diff_low, ps.diff_high)} ({ps.state})")
     if np.isfinite(chance) and not measurable_reason:
         parts.append(f"above chance {chance:.3g} from {em_at:.3g}" if np.isfinite(em_at)
                      else f"not above chance {chance:.3g} at the largest scale")
@@ -219,6 +213,8 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
     for (family, task), tg in table.groupby(["family", "task"], sort=True):
         family, task = str(family), str(task)
         rg = rec_groups.get((family, task))
+        by_model = ({m: grp.sort_values("example_id", kind="stable") for m, grp in rg.groupby("model")}
+                    if rg is not None else {})
         # model order along the axis (curve tables are in scale_params order)
         first_metric = tg[tg["metric"] == tg["metric"].iloc[0]]
         pos_all = x_position(first_metric[xcol].to_numpy(dtype=float), x_axis)
@@ -249,14 +245,13 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
         for metric, d in info.items():
             spec = METRICS.get(metric) or (METRICS.get(metric.split("[", 1)[0]) if "[" in metric else None)
             em = d["em"]
-            sharp_txt = _fmt(em.sharpness, em.ci_low / max(d["n_scales"] - 1, 1),
+            sharp_txt = format_ci(em.sharpness, em.ci_low / max(d["n_scales"] - 1, 1),
                              em.ci_high / max(d["n_scales"] - 1, 1)) if em is not None else "n/a"
             ex: Explanation | None = None
             tr = None
             if spec is not None and spec.sharp and rg is not None and axis_ok and d["state"] != "not scored":
                 tr = transform_for(metric, rg)
             if tr is not None:
-                by_model = {m: grp.sort_values("example_id", kind="stable") for m, grp in rg.groupby("model")}
                 designs = [tr.design(by_model[m]) for m in models]
                 ids = {frozenset(by_model[m]["example_id"]) for m in models}
                 paired_models = len(ids) == 1

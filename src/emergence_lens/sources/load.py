@@ -86,7 +86,6 @@ class _File:
     format: str = ""
     status: str = "ok"
     rows_read: int = 0
-    data: Any = None
     encoding: str = "utf-8"
 
 
@@ -364,26 +363,16 @@ def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
 _SAMPLE_EXTRAS = ("_file", "_line")
 
 
+_SAMPLE_SCHEMA = pa.schema([("task", pa.string()), ("example_id", pa.string()), ("target", pa.string()),
+                            ("prediction", pa.string()), ("choice_logprobs", pa.list_(pa.float64())),
+                            ("correct_choice", pa.int64()), ("_line", pa.int64())])
+
+
 def _as_arrow(frame: Any) -> pa.Table:
     """A samples file's rows (a frame from the line-by-line reader, or the fast path's table)."""
     if isinstance(frame, pa.Table):
         return frame
-    frame = frame.copy()
-    for col in ("target", "prediction"):
-        frame[col] = frame[col].astype(object)
-    return pa.table({
-        "task": pa.array(frame["task"].astype(str).tolist(), pa.string()),
-        "example_id": pa.array(frame["example_id"].astype(str).tolist(), pa.string()),
-        "target": pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v)
-                            for v in frame["target"]], pa.string()),
-        "prediction": pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v)
-                                for v in frame["prediction"]], pa.string()),
-        "choice_logprobs": pa.array([None if v is None or (isinstance(v, float) and v != v) else [float(x) for x in v]
-                                     for v in frame["choice_logprobs"]], pa.list_(pa.float64())),
-        "correct_choice": pa.array([None if v is None or (isinstance(v, float) and v != v) else int(v)
-                                    for v in frame["correct_choice"]], pa.int64()),
-        "_line": pa.array(frame["_line"].astype("int64").to_numpy(), pa.int64()),
-    })
+    return pa.Table.from_pandas(frame[_SAMPLE_SCHEMA.names], schema=_SAMPLE_SCHEMA, preserve_index=False)
 
 
 def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolver, issues: IssueLog,

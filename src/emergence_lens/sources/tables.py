@@ -239,6 +239,8 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
     cells: dict[tuple, list[float]] = {}
     n_read = 0
     order: list[tuple] = []
+    # a -1 is a sentinel only in a column whose values otherwise lie in [0, 1]
+    in_unit = {c: bool(len(v := numeric[c].dropna()) and ((v >= 0) & (v <= 1)).mean() > 0.5) for c in value_cols}
     for i in range(len(df)):
         model = str(df[model_col].iat[i]).strip()
         cond = tuple(str(df[b].iat[i]).strip() for b in by)
@@ -250,9 +252,7 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
                 issues.add(p, i + line_offset, model_col, "no model name; cell not scored", rows=1)
                 continue
             text = str(raw).strip().lower() if raw is not None else ""
-            col_vals = numeric[c].dropna()
-            in_unit = len(col_vals) and ((col_vals >= 0) & (col_vals <= 1)).mean() > 0.5
-            if v is None or pd.isna(v) or (v == -1 and in_unit) or (v == -100):
+            if v is None or pd.isna(v) or (v == -1 and in_unit[c]) or (v == -100):
                 why = "empty cell" if not text else f"sentinel/non-numeric value {str(raw)[:20]!r}"
                 issues.add(p, i + line_offset, c, f"{why}; not scored", rows=1)
                 continue
