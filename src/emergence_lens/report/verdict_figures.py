@@ -21,8 +21,8 @@ __all__ = ["plot_verdicts"]
 
 
 def _natural(text: str) -> list:
-    """Sort key that puts L2 before L10."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+    """Sort key that puts L2 before L10 and c=0.0005 before c=0.001."""
+    return [(0, float(t), "") if i % 2 else (1, 0.0, t) for i, t in enumerate(re.split(r"(\d+(?:\.\d+)?)", text))]
 
 
 def _verdict_of(verdicts: pd.DataFrame, task: str, metric: str) -> str:
