@@ -1,11 +1,14 @@
-"""Reading lm-eval samples at scale: rows per second and peak memory of ``load_sources``.
+"""Auditing lm-eval samples at scale: rows per second and peak memory of a whole ``audit`` and of
+reading alone (``load_sources``).
 
 Writes a ladder-shaped folder of genuine lm-eval 0.4.13 sample lines (the multiple-choice and
 generation files of ``tests/data/lmeval``, repeated with fresh ``doc_id``s) holding ``--rows`` rows
 in all (default 5,000,000: 8 models x 2 tasks), then, each in a fresh subprocess so that peak
 memory is its own, times:
 
-* ``load_sources`` (the streamed Arrow fast path, then records validation);
+* the whole ``emergence-lens audit`` (read, validate, score every metric, bootstrap CIs, verdicts,
+  figures, tables);
+* ``load_sources`` alone (the streamed Arrow fast path, then records validation);
 * the obvious alternative, the line-by-line ``json.loads`` reader with per-line reporting, on a
   ``--baseline-rows`` subset (extrapolated).
 
@@ -35,6 +38,19 @@ b = load_sources([sys.argv[1]])
 dt = time.perf_counter() - t
 rows = 0 if b.records is None else len(b.records)
 print(rows, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+AUDIT = r"""
+import resource, sys, time
+from emergence_lens.cli import main
+sys.argv = ["emergence-lens", "audit", sys.argv[1], "--out", sys.argv[1] + "-audit"]
+t = time.perf_counter()
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+dt = time.perf_counter() - t
+print(0, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 BASELINE = r"""
@@ -79,7 +95,7 @@ def write_ladder(dest: Path, rows: int) -> int:
 
 def run(code: str, folder: Path) -> tuple[int, float, float]:
     res = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=True)
-    n, dt, mb = res.stdout.split()
+    n, dt, mb = res.stdout.split()[-3:]
     return int(n), float(dt), float(mb)
 
 
@@ -91,9 +107,14 @@ def main() -> None:
     a = ap.parse_args()
     big = write_ladder(a.dir / "big", a.rows)
     size = sum(p.stat().st_size for p in (a.dir / "big").rglob("*")) / 1e9
+    print(f"samples: {big:,} rows in 16 files ({size:.2f} GB of JSON lines)")
+    _, adt, amb = run(AUDIT, a.dir / "big")
+    inputs = (a.dir / "big-audit" / "inputs.csv").read_text().splitlines()
+    loaded = sum(int(x.split(",")[3]) for x in inputs[1:] if x.split(",")[3].isdigit())
+    assert loaded >= big, (loaded, big)
+    print(f"whole audit (read, score, CIs, verdicts, figures): {adt:.1f} s, {big / adt:,.0f} rows/s, peak {amb:,.0f} MB")
     n, dt, mb = run(CHILD, a.dir / "big")
     assert n == big, (n, big)
-    print(f"samples: {n:,} rows in 16 files ({size:.2f} GB of JSON lines)")
     print(f"load_sources (Arrow fast path + records validation): {dt:.1f} s, {n / dt:,.0f} rows/s, peak {mb:,.0f} MB")
     small = write_ladder(a.dir / "small", a.baseline_rows)
     bn, bdt, bmb = run(BASELINE, a.dir / "small")

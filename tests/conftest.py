@@ -32,3 +32,16 @@ def records_df() -> pd.DataFrame:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory) -> Path:
+    """``reproduce --quick`` once per session (CLI, report and browser tests share it)."""
+    from typer.testing import CliRunner
+
+    from emergence_lens.cli import app
+
+    out = tmp_path_factory.mktemp("repro")
+    res = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out

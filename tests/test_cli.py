@@ -32,14 +32,6 @@ def test_theory_bad_parameter(tmp_path):
     assert "alpha" in res.output
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("repro")
-    res = runner.invoke(app, ["reproduce", "--quick", "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    return out
-
-
 def test_reproduce_quick_writes_everything(quick_run):
     from emergence_lens.emergence import PREDICTION_COLUMNS, VERDICT_COLUMNS, VERDICTS
 

@@ -26,7 +26,7 @@ def test_roundtrip_parquet_keeps_every_row_and_extra_columns(tmp_path, records_d
     assert len(back) == len(df)
     assert list(back.columns[: len(RECORD_SCHEMA)]) == RECORD_SCHEMA.names
     assert (back["n_shots"] == 2).all()
-    assert back["target_token_logprobs"].iloc[0].tolist() == pytest.approx([-0.4, -0.2])
+    assert list(back["target_token_logprobs"].iloc[0]) == pytest.approx([-0.4, -0.2])
     assert back["correct_choice"].dtype == "Int64"
     assert not list(tmp_path.glob(".*tmp")), "temporary file left behind"
 

@@ -6,16 +6,19 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from emergence_lens import __version__
 from emergence_lens._io import atomic_write_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Is a sudden jump in a scaling curve a property of the models or of the metric?")
@@ -23,7 +26,7 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code=2)
 
 
@@ -31,6 +34,45 @@ def _print_version(value: bool) -> None:
     if value:
         typer.echo(__version__)
         raise typer.Exit()
+
+
+def _command_line(ctx: typer.Context | None, command: str) -> str:
+    """The command as a user would type it, rebuilt from the parsed options (the process's own argv
+    is a test runner's or a notebook's when the CLI is called in-process)."""
+    import shlex
+
+    parts = ["emergence-lens", command]
+    if ctx is not None:
+        for param in ctx.command.params:
+            value = ctx.params.get(param.name)
+            if value is None or value == param.default or value in ([], ()):
+                continue
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if param.param_type_name == "argument":
+                parts += [str(v) for v in values]
+            elif isinstance(value, bool):
+                parts.append(param.opts[0] if value else (param.secondary_opts or [f"--no-{param.name}"])[0])
+            else:
+                for v in values:
+                    parts += [param.opts[0], str(v)]
+    return shlex.join(parts)
+
+
+def _finish_run(out: Path, *, command: str, started: float, seed: int | None,
+                inputs: list[Path] | tuple[()] = (), ctx: typer.Context | None = None) -> None:
+    """Record provenance (OUT/run.json) and write the HTML report (OUT/report.html)."""
+    from emergence_lens.report.html import ReportError, write_report
+    from emergence_lens.report.provenance import write_run_info
+
+    try:
+        write_run_info(out, command=command, seed=seed, inputs=inputs, started=started, finished=time.time(),
+                       extra={"command_line": _command_line(ctx, command)})
+        with console.status("writing report.html"):
+            path = write_report(out)
+    except (ReportError, OSError) as exc:
+        console.print(f"[yellow]no report: {escape(str(exc))}[/]")
+        return
+    console.print(f"wrote {path}")
 
 
 @app.callback()
@@ -73,6 +115,7 @@ def _config_hash(name: str, quick: bool, seed: int, options: dict[str, str] | No
 
 @app.command()
 def reproduce(
+    ctx: typer.Context,
     experiments: Annotated[list[str] | None, typer.Argument(
         help="Experiments to run (default: all). See `emergence-lens experiments`.")] = None,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("results"),
@@ -92,12 +135,29 @@ def reproduce(
     from emergence_lens.experiments import EXPERIMENTS, ExperimentOptionError, get_experiment
     from emergence_lens.vision.data import DatasetError
 
+    started = time.time()
+    from emergence_lens.extras import ExtraMissing, require_extra
+
     names = experiments or list(EXPERIMENTS)
     try:
         exps = [get_experiment(n) for n in names]
     except KeyError as exc:
         _fail(str(exc.args[0]))
         return
+    skipped: list[str] = []
+    runnable = []
+    for exp in exps:
+        try:
+            for extra in exp.requires:
+                require_extra(extra, f"'reproduce {exp.name}'")
+        except ExtraMissing as exc:
+            if experiments:  # named explicitly: refuse in one line
+                _fail(str(exc))
+            skipped.append(str(exc))
+            console.print(f"[yellow]skipped: {escape(str(exc))}[/]")
+            continue
+        runnable.append(exp)
+    exps = runnable
     options: dict[str, str] = {}
     for item in option or []:
         key, sep, value = item.partition("=")
@@ -144,9 +204,10 @@ def reproduce(
     header = (f"# emergence-lens reproduce\n\nSettings: quick={quick}, seed={seed}, version "
               f"{__version__}. Command: `emergence-lens reproduce {' '.join(names)}"
               f"{' --quick' if quick else ''}{opt_text} --out {out}`. Each section's files are in its "
-              "subdirectory.\n")
+              "subdirectory.\n" + "".join(f"\nSkipped: {m}.\n" for m in skipped))
     atomic_write_text(out / "summary.md", "\n\n".join([header, *sections]) + "\n")
     console.print(f"wrote {out / 'summary.md'}")
+    _finish_run(out, command="reproduce", started=started, seed=seed, ctx=ctx)
 
 
 @app.command("experiments")
@@ -193,6 +254,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Records files (.p
 
 @app.command()
 def score(
+    ctx: typer.Context,
     records: Annotated[list[Path], typer.Argument(help="Records files (.parquet or .jsonl).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     metric: Annotated[list[str] | None, typer.Option(
@@ -212,9 +274,12 @@ def score(
         help="Also backtest each sharp metric from its K smallest models (predictions.csv).")] = None,
 ) -> None:
     """Score records under every metric pair: curves with CIs, emergence scores, verdicts, figures."""
+    import pandas as pd
+
     from emergence_lens.analysis import analyze
     from emergence_lens.records import RecordsError, read_records, validate_records
 
+    started = time.time()
     if tokenizer not in ("characters", "whitespace"):
         _fail("--tokenizer must be 'characters' or 'whitespace' (use the Python API for a callable)")
     try:
@@ -236,6 +301,7 @@ def score(
     _print_verdicts(res.verdict_table)
     for f in res.files:
         console.print(f"wrote {f}")
+    _finish_run(out, command="score", started=started, seed=seed, inputs=list(records), ctx=ctx)
 
 
 def _parse_chance(items: list[str] | None) -> dict[str, float]:
@@ -266,6 +332,8 @@ def _print_verdicts(verdicts: pd.DataFrame) -> None:
 def _records_in(paths: list[Path]) -> tuple[list[Path], dict[str, list[str]]]:
     """Records files under ``paths`` (files as given; folders: every ``records.parquet`` inside), and per
     family the sharp metrics a ``verdicts.csv`` beside them names."""
+    import pandas as pd
+
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -303,6 +371,8 @@ def predict(
 ) -> None:
     """Backtest: fit the smooth ingredient on the K smallest models, predict the sharp metric of the rest,
     next to the naive baseline that extrapolates the sharp metric itself (Wei et al.'s question)."""
+    import pandas as pd
+
     from emergence_lens.predictability import predict_records, predict_table
     from emergence_lens.records import RecordsError, read_records
 
@@ -391,6 +461,14 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Seed for generated tasks.")] = 0,
 ) -> None:
     """Run a model on a task and write per-example records (completion, target log-probs, choices)."""
+    from emergence_lens.extras import ExtraMissing, require_extra
+
+    try:
+        extra = {"hf": "train", "openai": "openai", "vllm": "vllm"}.get(backend)
+        if extra:
+            require_extra(extra, f"'evaluate --backend {backend}'")
+    except ExtraMissing as exc:
+        _fail(str(exc))
     from emergence_lens.models.backends import BackendError, make_backend
     from emergence_lens.models.evaluate import evaluate_to_dir
     from emergence_lens.tasks import TaskFormatError
@@ -423,6 +501,7 @@ def evaluate(
 
 @app.command()
 def audit(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(
         help="Files or folders, recognised by content: lm-eval results and samples (any file name), BIG-bench "
              "score files, tidy or wide CSV/TSV/Parquet tables.")],
@@ -461,6 +540,7 @@ def audit(
     from emergence_lens.emergence import x_column
     from emergence_lens.sources import WideSpec, load_scale_map, load_sources, read_metadata
 
+    started = time.time()
     try:
         x_column(x)
         levels = _parse_chance(chance)
@@ -499,9 +579,27 @@ def audit(
                   f"{int(inputs['rows_loaded'].sum())} rows loaded, {int(inputs['rows_reported'].sum())} reported); "
                   f"{len(table)} curves -> {out / 'audit.csv'}, verdicts.csv, models.csv, inputs.csv, figures, "
                   "summary.md", markup=False, highlight=False)
+    _finish_run(out, command="audit", started=started, seed=seed,
+                inputs=[p for p in (*paths, models, scale_map) if p is not None], ctx=ctx)
     if bundle.curves.empty and (bundle.records is None or bundle.records.empty):
         console.print("[bold red]error:[/] nothing could be audited: see issues.csv and inputs.csv")
         raise typer.Exit(code=1)
+
+
+@app.command()
+def report(directory: Annotated[Path, typer.Argument(
+        help="An output folder of reproduce, audit or score.")]) -> None:
+    """Write DIRECTORY/report.html: one self-contained page (verdict table, panels, figures, issues,
+    provenance) that opens offline in any browser."""
+    from emergence_lens.report.html import ReportError, write_report
+
+    try:
+        with console.status("writing report.html"):
+            path = write_report(directory)
+    except (ReportError, OSError) as exc:
+        _fail(str(exc))
+        return
+    console.print(f"wrote {path}")
 
 
 @app.command()
@@ -511,6 +609,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
     """Serve a local model on an OpenAI-compatible /v1/completions endpoint (greedy, logprobs, echo)."""
+    from emergence_lens.extras import ExtraMissing, require_extra
+
+    try:
+        require_extra("train", "'serve'")
+    except ExtraMissing as exc:
+        _fail(str(exc))
     from emergence_lens.models.openai_server import make_server
 
     server = make_server(model, host, port)

@@ -111,17 +111,23 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
     replicates: dict[CurveKey, np.ndarray] = {}
     kept: dict[CurveKey, list[np.ndarray]] = {}
 
-    for (family, task), group in records.groupby(["family", "task"], sort=True):
-        models = (group.groupby("model", sort=False)
+    groups = records.groupby(["family", "task"], sort=True).indices
+    for (family, task), rows_at in sorted(groups.items()):
+        keys = records.iloc[rows_at][["model", "example_id", "scale_params", "scale_flops", "pretrain_loss"]]
+        models = (keys.groupby("model", sort=False)
                   .agg(scale_params=("scale_params", "first"), scale_flops=("scale_flops", "first"),
                        pretrain_loss=("pretrain_loss", "first"))
                   .sort_values(["scale_params"], kind="stable"))
-        ids_by_model = {m: frozenset(g["example_id"]) for m, g in group.groupby("model", sort=False)}
+        ids_by_model = {m: frozenset(g["example_id"].tolist()) for m, g in keys.groupby("model", sort=False)}
         paired = len(set(ids_by_model.values())) == 1 and len(models) > 1
-        # Sort rows once: by model (in scale order) then example id, so paired arrays align.
-        order_key = group["model"].map({m: i for i, m in enumerate(models.index)})
-        group = group.assign(_m=order_key.to_numpy()).sort_values(["_m", "example_id"], kind="stable")
-        bounds = np.flatnonzero(np.diff(group["_m"].to_numpy())) + 1
+        # Sort rows once: by model (in scale order) then example id, so paired arrays align; the
+        # group is copied out of the records once, already in that order.
+        m_code = keys["model"].map({m: i for i, m in enumerate(models.index)}).to_numpy(dtype=np.int64)
+        id_code = pd.factorize(keys["example_id"], sort=True)[0]
+        order = np.lexsort((id_code, m_code))
+        group = records.iloc[rows_at[order]]
+        bounds = np.flatnonzero(np.diff(m_code[order])) + 1
+        del keys
         for spec in specs:
             reason = _applicability(group, spec.requires)
             if reason is not None:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from emergence_lens.records import validate_records
+from emergence_lens.records import records_to_pandas, validate_records
 from emergence_lens.theory import DEFAULT_MODEL, ScalingModel, per_token_ce
 
 __all__ = ["simulate_records"]
@@ -86,6 +86,4 @@ def simulate_records(scales: Sequence[float], lengths: Sequence[int], n_examples
             }))
     df = pd.concat(frames, ignore_index=True)
     table = validate_records(df, source="simulate_records")
-    out = table.to_pandas()
-    out["correct_choice"] = out["correct_choice"].astype("Int64")
-    return out
+    return records_to_pandas(table)

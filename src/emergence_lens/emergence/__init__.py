@@ -30,6 +30,7 @@ from emergence_lens.emergence.compare import (
 )
 from emergence_lens.emergence.explain import Explanation, explain_aggregate, explain_curve
 from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
+from emergence_lens.emergence.passuntil import PassRate, pass_rate, problem_pass_rates
 from emergence_lens.emergence.predict import Backtest, backtest_curve
 from emergence_lens.emergence.resolution import (
     clopper_pearson,
@@ -57,6 +58,9 @@ from emergence_lens.emergence.verdict import (
 from emergence_lens.emergence.xaxis import X_AXES, X_LABELS, x_column, x_position
 
 __all__ = [
+    "PassRate",
+    "pass_rate",
+    "problem_pass_rates",
     "emergence_score", "emergence_scores", "linearity", "EmergenceScoreError",
     "bootstrap_means", "bootstrap_column_means", "bootstrap_emergence", "percentile_ci", "BootstrapResult",
     "curve_seed",

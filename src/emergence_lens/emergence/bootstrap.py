@@ -46,18 +46,45 @@ def _as_scores(s: np.ndarray | Sequence[float], name: str) -> np.ndarray:
     return arr
 
 
+def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``np.unique(values, axis=0, return_inverse=True)`` for columns with few distinct values each,
+    computed on one int64 key per row (per-column codes combined in mixed radix, so the key order is
+    the rows' lexicographic order and the result is the same); ``None`` as soon as a column has more
+    than ``n/8`` distinct values (then there are too many distinct rows for the counts path)."""
+    n, m = values.shape
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for j in range(m):
+        u, codes = np.unique(values[:, j], return_inverse=True)
+        if len(u) * 8 > n:
+            return None
+        if size * len(u) >= 2**62:  # re-densify: order-preserving ranks of the key so far
+            _, key = np.unique(key, return_inverse=True)
+            key = key.ravel().astype(np.int64)
+            size = int(key.max()) + 1
+        key = key * len(u) + codes.ravel()
+        size *= len(u)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return values[first], inverse.ravel()
+
+
 def _resample_matrix(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Bootstrap means of the columns of ``values`` (shape ``(n, m)``), resampling rows jointly.
 
     Returns shape ``(n_boot, m)``.
     """
     n, m = values.shape
+    # Few distinct rows (binary or graded scores): resample their counts instead of the rows.  A
+    # column with more than n/8 distinct values rules that out without sorting whole rows.
+    k = n + 1
     if m == 1:  # 1-D unique is much faster than unique rows
         u, inverse = np.unique(values[:, 0], return_inverse=True)
-        uniq = u[:, None]
+        uniq, k = u[:, None], len(u)
     else:
-        uniq, inverse = np.unique(values, axis=0, return_inverse=True)
-    k = uniq.shape[0]
+        rows = _unique_rows(values)
+        if rows is not None:
+            uniq, inverse = rows
+            k = uniq.shape[0]
     if k * 8 <= n:
         counts = np.bincount(inverse.ravel(), minlength=k)
         draws = rng.multinomial(n, counts / n, size=n_boot)

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from emergence_lens.metrics.ragged import list_lengths
+
 __all__ = ["chance_level", "chance_levels", "emerges_at", "wei_emergent", "CHANCE_METRICS", "MC_CHANCE_METRICS"]
 
 #: Metrics in [0, 1], higher is better, whose chance level on generation tasks is 0.
@@ -82,9 +84,10 @@ def chance_levels(records: pd.DataFrame, metrics: Sequence[str],
     for (family, task), g in records.groupby(["family", "task"], sort=True):
         ks = None
         if has_mc:
-            lists = g["choice_logprobs"].dropna()
-            if len(lists):
-                ks = np.fromiter((len(v) for v in lists), dtype=float, count=len(lists))
+            lengths = list_lengths(g["choice_logprobs"], "choice_logprobs")
+            lengths = lengths[lengths >= 0]
+            if len(lengths):
+                ks = lengths.astype(float)
         for m in metrics:
             specific = overrides.get(f"{task}:{m}")
             if specific is not None:

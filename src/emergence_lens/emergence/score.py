@@ -97,6 +97,8 @@ def emergence_scores(Y: np.ndarray, *, min_step: float | None = None) -> np.ndar
     denom = np.maximum(root_median, floor)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(rng > 0, sign * rng / np.where(denom > 0, denom, 1.0), 0.0)
+    # REL_FLOOR * rng rounds below its exact value for subnormal ranges (~1e-313); keep the bound exact.
+    out = np.clip(out, -1.0 / REL_FLOOR, 1.0 / REL_FLOOR)
     return out
 
 

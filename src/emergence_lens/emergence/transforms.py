@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import special
 
 from emergence_lens.metrics import get_metric, label_sequence_scores
+from emergence_lens.metrics.ragged import as_ragged
 
 __all__ = ["Transform", "transform_for", "Link", "LINKS", "AGGREGATE_INGREDIENTS"]
 
@@ -222,19 +223,20 @@ def _token_successes(t: Transform, group: pd.DataFrame) -> list[np.ndarray]:
             out.append(np.array([float(i < len(b) and a[i] == b[i]) for i in range(len(a))]))
         return out
     if t.ingredient.startswith("per-token greedy"):
-        return [np.asarray(f, dtype=float) for f in group["target_token_greedy"]]
-    return [np.exp(np.asarray(v, dtype=float)) for v in group["target_token_logprobs"]]
+        flat, lengths = as_ragged(group["target_token_greedy"], "target_token_greedy")
+    else:
+        flat, lengths = as_ragged(group["target_token_logprobs"], "target_token_logprobs")
+        flat = np.exp(flat)
+    return np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
 
 
 def _normal_column(t: Transform, group: pd.DataFrame) -> np.ndarray:
     if t.metric == "multiple_choice_grade":
-        lists = group["choice_logprobs"].tolist()
-        k = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
+        flat, k = as_ragged(group["choice_logprobs"], "choice_logprobs")
         if (k < 2).any():
             i = int(np.flatnonzero(k < 2)[0])
             raise ValueError(f"multiple_choice_grade margin needs >= 2 options, example "
                              f"{group['example_id'].iat[i]!r} has {k[i]}")
-        flat = np.concatenate([np.asarray(v, dtype=float) for v in lists])
         starts = np.concatenate([[0], np.cumsum(k)[:-1]])
         correct_pos = starts + group["correct_choice"].to_numpy(dtype=np.int64)
         right = flat[correct_pos]

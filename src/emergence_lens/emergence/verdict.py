@@ -253,7 +253,7 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
                 tr = transform_for(metric, rg)
             if tr is not None:
                 designs = [tr.design(by_model[m]) for m in models]
-                ids = {frozenset(by_model[m]["example_id"]) for m in models}
+                ids = {frozenset(by_model[m]["example_id"].tolist()) for m in models}
                 paired_models = len(ids) == 1
                 key = (family, task, metric)
                 ex = explain_curve(d["g"][xcol].to_numpy(dtype=float), designs, tr, n_boot=max(n_boot, 200),

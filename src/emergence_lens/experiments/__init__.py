@@ -35,12 +35,14 @@ class Experiment:
         description: one line.
         run: ``run(out_dir, quick, seed, options)``.
         options: option name -> help, for the options ``run`` accepts.
+        requires: optional extras it needs (``"train"``, ``"vision"``; see :mod:`emergence_lens.extras`).
     """
 
     name: str
     description: str
     run: Callable[[Path, bool, int, dict[str, str]], ExperimentResult]
     options: dict[str, str] = field(default_factory=dict)
+    requires: tuple[str, ...] = ()
 
 
 EXPERIMENTS: dict[str, Experiment] = {}

@@ -143,7 +143,8 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
     summary = _split(curves.table)[["task_name", "model", "scale_params", "target_length", "metric", "value",
                                     "ci_low", "ci_high", "n_examples", "n_correct", "cp_low", "cp_high"]]
     summary = summary.rename(columns={"task_name": "task"})
-    files += [write_csv(summary, out / "summary.csv"), write_csv(em, out / "emergence.csv"),
+    files += [write_csv(summary, out / "summary.csv"), write_csv(curves.table, out / "curves.csv"),
+              write_csv(em, out / "emergence.csv"),
               write_csv(verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv")]
     files.append(plot_verdicts(vr.predictions, verdicts, out / "verdicts_ladder.png",
                                title="ladder: exact match vs a**L of per-token greedy accuracy; backtest from the "
@@ -235,4 +236,4 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0) -> Experime
 
 register_experiment(Experiment(
     "arithmetic", "CPU-trained transformer ladder on 2-shot arithmetic (Fig. 3-4)",
-    lambda out, quick, seed, options: run_arithmetic(out, quick=quick, seed=seed)))
+    lambda out, quick, seed, options: run_arithmetic(out, quick=quick, seed=seed), requires=("train",)))

@@ -420,4 +420,5 @@ register_experiment(Experiment(
     options={"thresholds": "comma-separated MSE thresholds c for reconstruction_at "
                            f"(default {','.join(map(str, RECONSTRUCTION_THRESHOLDS))})",
              "data_dir": "folder with real datasets: mnist/ (IDX), cifar-100-python/, "
-                         "omniglot/images_background[.zip]"}))
+                         "omniglot/images_background[.zip]"},
+    requires=("vision",)))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_text_list", "check_same_length", "ragged_to_padded", "as_ragged"]
+__all__ = ["as_text_list", "check_same_length"]
 
 
 def as_text_list(values: Any, name: str) -> list[str]:
@@ -32,35 +32,6 @@ def check_same_length(**arrays: Sequence[Any] | np.ndarray) -> int:
     if len(set(lengths.values())) > 1:
         raise ValueError(f"inconsistent lengths: {lengths}")
     return next(iter(lengths.values())) if lengths else 0
-
-
-def as_ragged(values: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Flatten a ragged sequence of 1-D float sequences.
-
-    Returns ``(flat, lengths)``.  A 2-D array is accepted as equal-length rows.  NaN and missing
-    rows are errors naming the index.
-    """
-    if isinstance(values, np.ndarray) and values.ndim == 2 and values.dtype != object:
-        flat = values.astype(float, copy=False).ravel()
-        lengths = np.full(values.shape[0], values.shape[1], dtype=np.int64)
-    else:
-        rows = list(values)
-        lengths = np.empty(len(rows), dtype=np.int64)
-        parts = []
-        for i, row in enumerate(rows):
-            if row is None:
-                raise ValueError(f"{name}[{i}] is missing (None)")
-            arr = np.asarray(row, dtype=float)
-            if arr.ndim != 1:
-                raise ValueError(f"{name}[{i}] must be 1-D, got shape {arr.shape}")
-            lengths[i] = arr.size
-            parts.append(arr)
-        flat = np.concatenate(parts) if parts else np.empty(0)
-    if np.isnan(flat).any():
-        pos = int(np.flatnonzero(np.isnan(flat))[0])
-        row = int(np.searchsorted(np.cumsum(lengths), pos, side="right"))
-        raise ValueError(f"{name}[{row}] contains NaN")
-    return flat, lengths
 
 
 def ragged_to_padded(flat: np.ndarray, lengths: np.ndarray, fill: float) -> tuple[np.ndarray, np.ndarray]:

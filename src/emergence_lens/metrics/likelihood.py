@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from emergence_lens.metrics._validation import as_ragged
+from emergence_lens.metrics.ragged import as_ragged
 
 __all__ = ["target_log_likelihood", "target_token_probability"]
 

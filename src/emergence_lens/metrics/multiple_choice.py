@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emergence_lens.metrics._validation import as_ragged, ragged_to_padded
+from emergence_lens.metrics.ragged import as_ragged, ragged_to_padded
 
 __all__ = ["multiple_choice_grade", "brier_score", "bigbench_brier_score", "choice_probabilities",
            "correct_choice_probability"]

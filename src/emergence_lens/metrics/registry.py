@@ -185,8 +185,9 @@ def _text(records: pd.DataFrame, col: str) -> list[str]:
     return records[col].tolist()
 
 
-def _lists(records: pd.DataFrame, col: str) -> list[np.ndarray]:
-    return records[col].tolist()
+def _lists(records: pd.DataFrame, col: str) -> pd.Series:
+    """A list column as the metrics take it (they read an Arrow list column as flat buffers)."""
+    return records[col]
 
 
 def _exact_match_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from emergence_lens.metrics.ragged import as_ragged
+
 __all__ = ["per_token_accuracy"]
 
 
@@ -30,14 +32,9 @@ def per_token_accuracy(target_token_greedy: Sequence[Sequence[bool]] | np.ndarra
     Raises:
         ValueError: an example has no tokens or a flag is missing (index named).
     """
-    out = np.empty(len(target_token_greedy))
-    for i, flags in enumerate(target_token_greedy):
-        if flags is None:
-            raise ValueError(f"target_token_greedy[{i}] is missing")
-        arr = np.asarray(flags, dtype=float)
-        if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"target_token_greedy[{i}] is empty: a target needs at least one token")
-        if np.isnan(arr).any():
-            raise ValueError(f"target_token_greedy[{i}] has a missing flag")
-        out[i] = arr.mean()
-    return out
+    flat, lengths = as_ragged(target_token_greedy, "target_token_greedy")
+    if (lengths == 0).any():
+        i = int(np.flatnonzero(lengths == 0)[0])
+        raise ValueError(f"target_token_greedy[{i}] is empty: a target needs at least one token")
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return np.add.reduceat(flat, starts) / lengths if len(lengths) else np.empty(0)

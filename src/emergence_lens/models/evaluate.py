@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from emergence_lens.models.backends.base import Backend
-from emergence_lens.records import validate_records
+from emergence_lens.records import records_to_pandas, validate_records
 from emergence_lens.tasks import TaskExample
 
 __all__ = ["evaluate_examples"]
@@ -62,9 +62,7 @@ def evaluate_examples(backend: Backend, examples: Sequence[TaskExample], *, fami
         "pretrain_loss": pretrain_loss,
     })
     table = validate_records(df, source=f"evaluation of {model}")
-    out = table.to_pandas()
-    out["correct_choice"] = out["correct_choice"].astype("Int64")
-    return out
+    return records_to_pandas(table)
 
 
 def evaluate_to_dir(backend: Backend, examples: Sequence[TaskExample], out, *, family: str, model: str,

@@ -7,6 +7,8 @@ from emergence_lens.records.io import (
     RecordsError,
     read_records,
     records_from_rows,
+    records_to_pandas,
+    validate_across,
     validate_records,
     write_records,
 )
@@ -17,8 +19,10 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "KEY_COLUMNS",
     "RecordsError",
+    "validate_across",
     "validate_records",
     "read_records",
     "write_records",
     "records_from_rows",
+    "records_to_pandas",
 ]

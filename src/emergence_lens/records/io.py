@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,80 @@ def _check_greedy_lengths(greedy: pa.Array, logprobs: pa.Array, source: str) -> 
                            column="target_token_greedy")
 
 
+def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+    """Integer codes of a column's distinct values (null gets one more code) and how many there are;
+    a chunked column is encoded against one dictionary without being copied into one chunk."""
+    enc = pc.dictionary_encode(col)
+    chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), 1
+    size = len(chunks[0].dictionary)
+    parts = []
+    for ch in chunks:
+        idx = ch.indices
+        codes = idx.to_numpy(zero_copy_only=False)
+        if idx.null_count:
+            codes = np.where(idx.is_null().to_numpy(zero_copy_only=False), size, codes)
+        parts.append(codes.astype(np.int64, copy=False))
+    return np.concatenate(parts), size + 1
+
+
+def _combined_codes(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
+    """One int64 per row identifying its tuple of values in ``columns``: dictionary codes combined in
+    mixed radix (re-densified before the product could overflow), no Python object per row."""
+    key = np.zeros(table.num_rows, dtype=np.int64)
+    size = 1
+    for name in columns:
+        codes, n = _codes(table.column(name))
+        if size * n >= 2**62:
+            _, key = np.unique(key, return_inverse=True)
+            size = int(key.max()) + 1 if len(key) else 1
+        key = key * n + codes
+        size *= n
+    return key
+
+
+def validate_across(table: pa.Table, source: str = "<memory>") -> None:
+    """The checks of :func:`validate_records` that span parts of a table whose parts were each
+    validated on their own (e.g. one per file): ``(family, model, task, example_id)`` unique, one
+    ``scale_params`` and ``pretrain_loss`` per (family, model).  Works on chunked columns without
+    copying them."""
+    if table.num_rows:
+        _check_unique_keys(table, source)
+        _check_one_value_per_model(table, source)
+
+
+def _check_unique_keys(out: pa.Table, source: str) -> None:
+    """``(family, model, task, example_id)`` is unique; the error names the first duplicated row and
+    its twin."""
+    key = _combined_codes(out, KEY_COLUMNS)
+    order = np.argsort(key, kind="stable")
+    same = np.flatnonzero(key[order[1:]] == key[order[:-1]])
+    if len(same):
+        j = same[np.argmin(order[same])]
+        first, twin = int(order[j]), int(order[j + 1])
+        rec = {c: out.column(c)[first].as_py() for c in KEY_COLUMNS}
+        raise RecordsError(f"duplicate record {rec} (also at row {twin})", source=source, row=first,
+                           column="example_id")
+
+
+def _check_one_value_per_model(out: pa.Table, source: str) -> None:
+    """One ``scale_params`` and one ``pretrain_loss`` per (family, model)."""
+    uniq, first_row, group = np.unique(_combined_codes(out, ("family", "model")), return_index=True,
+                                       return_inverse=True)
+    for col in ("scale_params", "pretrain_loss"):
+        values = out.column(col).to_numpy().astype(float, copy=False)
+        first = values[first_row][group]
+        bad = ~((first == values) | (np.isnan(first) & np.isnan(values)))
+        if bad.any():
+            i = _first_true(bad)
+            raise RecordsError(
+                f"model {out.column('model')[i].as_py()!r} has more than one {col} value "
+                f"({values[i]!r} vs {first[i]!r})",
+                source=source, row=i, column=col,
+            )
+
+
 def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") -> pa.Table:
     """Check a records table against :data:`RECORD_SCHEMA` and return it cast to that schema.
 
@@ -201,30 +275,7 @@ def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") ->
         if name not in RECORD_SCHEMA.names:
             out = out.append_column(name, table.column(name))
 
-    if n:
-        keys = out.select(list(KEY_COLUMNS)).to_pandas()
-        dup = keys.duplicated(keep=False).to_numpy()
-        if dup.any():
-            rows = np.flatnonzero(dup)
-            first = rows[0]
-            twin = next(r for r in rows[1:] if keys.iloc[r].equals(keys.iloc[first]))
-            raise RecordsError(
-                f"duplicate record {dict(keys.iloc[first])} (also at row {twin})",
-                source=source, row=int(first), column="example_id",
-            )
-        scales = out.select(["family", "model", "scale_params", "pretrain_loss"]).to_pandas()
-        for col in ("scale_params", "pretrain_loss"):
-            per_model = scales.groupby(["family", "model"], sort=False)[col].transform("first")
-            values = scales[col].to_numpy(dtype=float)
-            first = per_model.to_numpy(dtype=float)
-            bad = ~((first == values) | (np.isnan(first) & np.isnan(values)))
-            if bad.any():
-                i = _first_true(bad)
-                raise RecordsError(
-                    f"model {scales['model'].iat[i]!r} has more than one {col} value "
-                    f"({values[i]!r} vs {first[i]!r})",
-                    source=source, row=i, column=col,
-                )
+    validate_across(out, source)
     return out
 
 
@@ -285,13 +336,20 @@ def _rows_to_table(rows: list[Mapping[str, Any]], source: str) -> pa.Table:
 
 def records_from_rows(rows: Iterable[Mapping[str, Any]], source: str = "<memory>") -> pd.DataFrame:
     """Build and validate a records DataFrame from dicts (one per example)."""
-    return _to_pandas(validate_records(_rows_to_table(list(rows), source), source))
+    return records_to_pandas(validate_records(_rows_to_table(list(rows), source), source))
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    df = table.to_pandas()
-    for name in ("correct_choice",):
-        df[name] = df[name].astype("Int64")
+def records_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The records frame every analysis reads: list columns (log-probs, greedy flags) stay Arrow
+    lists (``pd.ArrowDtype``), so millions of examples cost no Python object per cell and the metrics
+    read them as flat arrays; ``correct_choice`` is a nullable integer.  The table's buffers are
+    released as they are converted: do not use ``table`` afterwards."""
+    def mapper(t: pa.DataType) -> Any:
+        return pd.ArrowDtype(t) if pa.types.is_list(t) else None
+
+    df = table.to_pandas(types_mapper=mapper, self_destruct=True)
+    if "correct_choice" in df.columns:
+        df["correct_choice"] = df["correct_choice"].astype("Int64")
     return df
 
 
@@ -314,7 +372,7 @@ def read_records(path: str | os.PathLike[str], *, validate: bool = True) -> pd.D
             raise RecordsError(f"not a readable Parquet file ({exc})", source=str(p)) from exc
     if validate:
         table = validate_records(table, source=str(p))
-    return _to_pandas(table)
+    return records_to_pandas(table)
 
 
 def write_records(data: pd.DataFrame | pa.Table, path: str | os.PathLike[str]) -> Path:

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emergence_lens._io import iter_jsonl
-from emergence_lens.records import RECORD_SCHEMA, RecordsError, validate_records
+from emergence_lens.records import RECORD_SCHEMA, RecordsError, records_to_pandas, validate_across, validate_records
 from emergence_lens.sources.bigbench_scores import bigbench_rows_in, read_bigbench_scores
 from emergence_lens.sources.catalogue import lookup_model
 from emergence_lens.sources.checkpoint import checkpoint_params
@@ -345,6 +345,7 @@ def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
             if fast is not None:
                 frame, f.rows_read = fast
                 out.append((f, frame, info))
+                pa.default_memory_pool().release_unused()  # the parser's blocks, back to the OS per file
                 continue
             rows = read_lmeval_samples(f.path, info, issues, task=task,
                                        lines=iter_jsonl(f.path, f.encoding), counter=counter)
@@ -382,7 +383,9 @@ def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolve
     problem and dropped, the others kept), then the whole for what spans files (a document twice,
     two sizes for one model)."""
     kept: list[tuple[str, pa.Table]] = []
-    for f, frame, info in frames:
+    frames.reverse()
+    while frames:  # each file's raw rows are released as soon as its records are built
+        f, frame, info = frames.pop()
         model = str(info.get("model") or f.path.parent.name)
         n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
         scale, flops, fam, _src = resolver.resolve(model, info.get("scale_params"), None, f.root,
@@ -413,7 +416,7 @@ def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolve
     while kept:
         table = pa.concat_tables([t for _, t in kept])
         try:
-            table = validate_records(table, source="lm-eval samples")
+            validate_across(table, source="lm-eval samples")
         except RecordsError as exc:
             row = exc.row if exc.row is not None else 0
             bad_file = table.column("_file")[row].as_py() if row < table.num_rows else kept[0][0]
@@ -424,7 +427,9 @@ def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolve
             continue
         counts = pc.value_counts(table.column("_file")).to_pylist()
         loaded = {c["values"]: int(c["counts"]) for c in counts}
-        records = table.drop_columns(list(_SAMPLE_EXTRAS)).to_pandas()
-        records["correct_choice"] = records["correct_choice"].astype("Int64")
+        kept.clear()
+        records = records_to_pandas(table.drop_columns(list(_SAMPLE_EXTRAS)))
+        del table
+        pa.default_memory_pool().release_unused()
         return records, loaded
     return None, {}

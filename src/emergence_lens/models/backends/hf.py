@@ -33,7 +33,9 @@ class HFBackend:
         hf_logging.disable_progress_bar()
         hf_logging.set_verbosity_error()
         self.name = str(model)
-        local = Path(model).exists()
+        # HF_HUB_OFFLINE is read here, at call time (huggingface_hub reads it once, at import).
+        offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+        local = Path(model).exists() or offline
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(model), revision=revision,
                                                            local_files_only=local)

@@ -1,0 +1,97 @@
+"""PassUntil: resolving tiny pass rates by sampling until K passes (Hu et al. 2023, "Predicting
+Emergent Abilities with Infinite Resolution Evaluation"; the resolution argument of Schaeffer et al.
+2023, Fig. 4, taken to its end).
+
+A model whose greedy exact match is 0 out of n problems has a pass rate somewhere in
+``[0, ~3/n]``; drawing completions at temperature ``T`` until ``K`` of them are right (or ``M``
+are drawn) measures it.  For problem ``i`` with ``a_i`` attempts and ``s_i`` passes:
+
+==========================================  ============================================
+stopped at the K-th pass (``s_i = K >= 2``)  ``p_i = (K - 1) / (a_i - 1)`` (unbiased under
+                                             inverse binomial sampling; Haldane 1945)
+otherwise (cap reached, or ``K = 1``)        ``p_i = s_i / a_i``
+==========================================  ============================================
+
+The task's pass rate is ``mean_i p_i``.  Its CI resamples problems (bootstrap) and, within each
+problem, draws ``p_i`` from ``Beta(K - 1, a_i - K)`` when sampling stopped at the K-th pass (mean: the
+unbiased estimate) and from the Jeffreys posterior ``Beta(s_i + 1/2, a_i - s_i + 1/2)`` otherwise, so both the
+spread across problems and the finite sampling of each one are in it; a curve with no pass at all
+keeps a nonzero upper bound, never a point at 0 read as "no ability".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PassRate", "pass_rate", "problem_pass_rates"]
+
+
+@dataclass(frozen=True)
+class PassRate:
+    """Estimated pass rate of one (model, task) with its CI, and what it was estimated from."""
+
+    estimate: float
+    low: float
+    high: float
+    n_problems: int
+    attempts: int
+    passes: int
+
+
+def _validate(attempts: Sequence[int] | np.ndarray, passes: Sequence[int] | np.ndarray,
+              k: int | None) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(attempts)
+    s = np.asarray(passes)
+    if a.shape != s.shape or a.ndim != 1 or a.size == 0:
+        raise ValueError(f"attempts and passes: need two 1-D arrays of the same non-zero length, got {a.shape} "
+                         f"and {s.shape}")
+    for name, v in (("attempts", a), ("passes", s)):
+        if not np.issubdtype(v.dtype, np.integer) and not np.all(np.isfinite(v) & (v == np.round(v))):
+            raise ValueError(f"{name} must be whole numbers")
+    a = a.astype(np.int64)
+    s = s.astype(np.int64)
+    bad = (a < 1) | (s < 0) | (s > a)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"problem {i}: {s[i]} passes in {a[i]} attempts is impossible")
+    if k is not None and (s > k).any():
+        i = int(np.flatnonzero(s > k)[0])
+        raise ValueError(f"problem {i}: {s[i]} passes but sampling stops at K={k}")
+    return a, s
+
+
+def problem_pass_rates(attempts: Sequence[int] | np.ndarray, passes: Sequence[int] | np.ndarray, *,
+                       k: int | None = None) -> np.ndarray:
+    """Per-problem pass-rate estimates (see the module docstring); ``k`` is the number of passes
+    sampling stopped at (``None``: every problem drew a fixed number of samples)."""
+    a, s = _validate(attempts, passes, k)
+    est = s / a
+    if k is not None and k >= 2:
+        stopped = (s == k) & (a > 1)
+        est = np.where(stopped, (k - 1) / np.maximum(a - 1, 1), est)
+    return est
+
+
+def pass_rate(attempts: Sequence[int] | np.ndarray, passes: Sequence[int] | np.ndarray, *, k: int | None = None,
+              n_boot: int = 2000, confidence: float = 0.95, seed: int = 0) -> PassRate:
+    """The task-level pass rate ``mean_i p_i`` with a CI over problems and within-problem sampling."""
+    a, s = _validate(attempts, passes, k)
+    est = float(problem_pass_rates(a, s, k=k).mean())
+    rng = np.random.default_rng(seed)
+    n = a.size
+    # Within-problem draws centred on each problem's estimate: inverse sampling stopped at the K-th pass
+    # has the likelihood kernel p^K (1-p)^(a-K); Beta(K-1, a-K) has mean (K-1)/(a-1), the unbiased
+    # estimate (Jeffreys' Beta(K+1/2, ...) would sit at K/a, biased up by K/(K-1)).  Binomial problems
+    # (cap reached, or K = 1) use the Jeffreys posterior.
+    stopped = (s == k) & (a > k) if k is not None and k >= 2 else np.zeros(n, dtype=bool)
+    alpha_ = np.where(stopped, s - 1.0, s + 0.5)
+    beta_ = np.where(stopped, a - s, a - s + 0.5).astype(float)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    draws = rng.beta(alpha_[idx], beta_[idx])
+    reps = draws.mean(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(reps, [alpha, 1 - alpha])
+    return PassRate(est, float(min(low, est)), float(max(high, est)), n, int(a.sum()), int(s.sum()))

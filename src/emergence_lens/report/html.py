@@ -1,0 +1,524 @@
+"""One self-contained HTML page per run (``DIR/report.html``), for any output folder of
+``reproduce``, ``audit`` or ``score``.
+
+What a reader sees, top to bottom: the headline (how many curves, how many jump under their metric,
+how many of those the smooth partner explains); the verdict table (one row per family x task x metric
+pair, sortable and filterable in the page); a panel per sharp metric with its partners side by side
+against scale (CIs, the band predicted from the ingredient, open markers and the resolution limit for
+points at 0 — cf. Schaeffer et al. 2023, Figs. 3-4 and 7-9); every figure of the run; the issues log;
+the inputs and provenance (version, command, seed, SHA-256 of every input, time taken).
+
+Self-contained by construction: figures are inline base64 PNG, the one small script is inline, and a
+Content-Security-Policy (``default-src 'none'``, images only from ``data:``, the script allowed by its
+SHA-256 hash) forbids every request and every other script — so a model name such as
+``<script>...`` can neither run nor fetch, on top of every input string being HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from emergence_lens import __version__  # noqa: E402
+from emergence_lens._io import atomic_write_text  # noqa: E402
+from emergence_lens.report.figures import STYLE  # noqa: E402
+from emergence_lens.report.provenance import read_run_info  # noqa: E402
+
+__all__ = ["REPORT_FILE", "write_report", "ReportError"]
+
+REPORT_FILE = "report.html"
+MAX_TABLE_ROWS = 2000  # issues/inputs tables beyond this are cut, with the count and the CSV named
+PANEL_DPI = 80
+
+# Folders a run writes that hold inputs or checkpoints, not results to show.
+_SKIP_DIRS = {"ladder", "eval", "checkpoints", "__pycache__"}
+
+
+class ReportError(ValueError):
+    """The folder holds nothing a report can be made from (no verdicts, curves or audit tables)."""
+
+
+@dataclass
+class _Section:
+    """One analysed folder: ``DIR`` itself (audit, score) or one experiment of ``reproduce``."""
+
+    name: str
+    path: Path
+    verdicts: pd.DataFrame
+    points: pd.DataFrame
+    predictions: pd.DataFrame
+    figures: list[Path] = field(default_factory=list)
+
+
+def _esc(value: Any) -> str:
+    """HTML-escaped text of a cell ('' for missing)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return _esc(value)
+    if np.isnan(v):
+        return ""
+    return f"{v:.{digits}g}"
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(path, keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError):
+        return pd.DataFrame()
+
+
+def _points(folder: Path) -> pd.DataFrame:
+    """Per-scale points of every curve with CIs, in one shape whatever command wrote the folder:
+    ``curves.csv`` of an analysis (``ci_low``/``ci_high``), an audit's ``rescored_curves.csv`` (samples
+    scored here) and its ``curves.csv`` (results-only: the replicate interval where there is one)."""
+    frames = []
+    for name in ("rescored_curves.csv", "curves.csv"):
+        t = _read_csv(folder / name)
+        if t.empty or not {"task", "metric", "model", "value"} <= set(t.columns):
+            continue
+        t = t.copy()
+        if "ci_low" not in t.columns:
+            t["ci_low"] = t["replicate_low"] if "replicate_low" in t.columns else np.nan
+            t["ci_high"] = t["replicate_high"] if "replicate_high" in t.columns else np.nan
+        if "family" not in t.columns:
+            t["family"] = folder.name
+        for c in ("scale_params", "scale_flops", "pretrain_loss", "n_correct", "n_examples", "resolution_limit",
+                  "cp_high", "higher_is_better"):
+            if c not in t.columns:
+                t[c] = np.nan
+        frames.append(t[["family", "task", "metric", "model", "scale_params", "scale_flops", "pretrain_loss", "value",
+                         "ci_low", "ci_high", "n_correct", "n_examples", "resolution_limit", "cp_high",
+                         "higher_is_better"]])
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    for c in ("family", "task", "metric", "model"):
+        out[c] = out[c].astype(str)
+    # A curve rescored from samples wins over the same curve read from a results file.
+    return out.drop_duplicates(["family", "task", "metric", "model"], keep="first")
+
+
+def _sections(directory: Path) -> list[_Section]:
+    out = []
+    candidates = [directory, *sorted(p for p in directory.iterdir() if p.is_dir() and p.name not in _SKIP_DIRS)]
+    for folder in candidates:
+        verdicts = _read_csv(folder / "verdicts.csv")
+        points = _points(folder)
+        if verdicts.empty and points.empty and not any((folder / f).exists() for f in ("issues.csv", "inputs.csv")):
+            continue
+        for c in ("family", "task", "metric", "partner"):
+            if c in verdicts.columns:
+                verdicts[c] = verdicts[c].astype(str).replace("nan", "")
+        figures = sorted(p for p in folder.glob("*.png"))
+        name = "run" if folder == directory else folder.name
+        out.append(_Section(name, folder, verdicts, points, _read_csv(folder / "predictions.csv"), figures))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- panels
+
+def _x(points: pd.DataFrame, axis: str) -> tuple[np.ndarray, str, bool]:
+    """x values, label and whether to draw the axis on a log scale and decreasing (loss)."""
+    if axis == "flops" and points["scale_flops"].notna().all():
+        return points["scale_flops"].to_numpy(float), "training FLOPs (log scale)", False
+    if axis == "loss" and points["pretrain_loss"].notna().all():
+        return points["pretrain_loss"].to_numpy(float), "pretraining loss (decreasing)", True
+    return points["scale_params"].to_numpy(float), "parameters (log scale)", False
+
+
+def _draw(ax: Any, pts: pd.DataFrame, axis: str, title: str, band: pd.DataFrame | None) -> None:
+    pts = pts.sort_values("scale_params")
+    x, label, reverse = _x(pts, axis)
+    y = pts["value"].to_numpy(float)
+    lo = pts["ci_low"].to_numpy(float)
+    hi = pts["ci_high"].to_numpy(float)
+    ok = np.isfinite(x) & (x > 0)
+    if not ok.any():
+        ax.text(0.5, 0.5, "no scale", ha="center", transform=ax.transAxes)
+        return
+    if band is not None and len(band):
+        b = band.sort_values("scale")
+        bx = b["scale"].to_numpy(float)
+        ax.fill_between(bx, b["predicted_low"].to_numpy(float), b["predicted_high"].to_numpy(float), color="tab:blue",
+                        alpha=0.18, lw=0, label="predicted from ingredient (joint band)")
+        ax.plot(bx, b["predicted"].to_numpy(float), color="tab:blue", lw=1)
+    err = np.vstack([np.where(np.isfinite(lo), y - lo, 0), np.where(np.isfinite(hi), hi - y, 0)])
+    err = np.clip(err, 0, None)
+    ax.errorbar(x[ok], y[ok], yerr=err[:, ok], fmt="-", color="k", lw=1, capsize=2, elinewidth=0.8)
+    zero = ok & (y == 0) & (pts["higher_is_better"].astype(str) != "False").to_numpy()
+    ax.plot(x[ok & ~zero], y[ok & ~zero], "o", color="k", ms=3.5)
+    if zero.any():
+        ax.plot(x[zero], y[zero], "o", mfc="white", mec="tab:red", ms=4.5, label="0 observed")
+        limit = pts["cp_high"].to_numpy(float)
+        limit = np.where(np.isfinite(limit), limit, pts["resolution_limit"].to_numpy(float))
+        has = zero & np.isfinite(limit)
+        if has.any():
+            ax.plot(x[has], limit[has], "v", color="tab:red", ms=4, label="resolution limit")
+    if axis != "loss":
+        ax.set_xscale("log")
+    if reverse:
+        ax.invert_xaxis()
+    ax.set_title(title, fontsize=8)
+    ax.set_xlabel(label, fontsize=7)
+    ax.tick_params(labelsize=7)
+
+
+def _panel_png(section: _Section, family: str, task: str, metric: str, partners: list[str], axis: str) -> str | None:
+    """A base64 PNG: the sharp metric and each partner side by side on the same models."""
+    pts = section.points
+    if pts.empty:
+        return None
+    sel = pts[(pts["family"] == family) & (pts["task"] == task)]
+    names = [metric, *[p for p in partners if p]]
+    curves = [(m, sel[sel["metric"] == m]) for m in names]
+    curves = [(m, c) for m, c in curves if len(c)]
+    if not curves:
+        return None
+    band = None
+    pr = section.predictions
+    if not pr.empty and {"family", "task", "metric", "fit_on"} <= set(pr.columns):
+        band = pr[(pr["family"].astype(str) == family) & (pr["task"].astype(str) == task)
+                  & (pr["metric"].astype(str) == metric) & (pr["fit_on"].astype(str) == "all")]
+    with plt.rc_context(STYLE):
+        # A bare Figure (no pyplot state) with fixed margins: ~3x faster than constrained layout.
+        fig = Figure(figsize=(2.9 * len(curves), 2.4))
+        axes = fig.subplots(1, len(curves), squeeze=False)
+        fig.subplots_adjust(left=0.1 / len(curves) + 0.06, right=0.98, bottom=0.2, top=0.88, wspace=0.3)
+        for i, (ax, (m, c)) in enumerate(zip(axes[0], curves, strict=True)):
+            _draw(ax, c, axis, m if i else f"{m} (sharp metric)", band if i == 0 else None)
+        handles, labels = [], []
+        for ax in axes[0]:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        if handles:
+            axes[0][0].legend(handles, labels, fontsize=6, loc="best")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=PANEL_DPI, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
+main{max-width:1280px;margin:0 auto;padding:18px 28px 60px}
+h1{font-size:22px;margin:8px 0 2px}h2{font-size:18px;margin:30px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{font-size:15px;margin:18px 0 6px}
+.lede{color:#555;margin:0 0 14px}
+.headline{display:flex;flex-wrap:wrap;gap:10px;margin:14px 0}
+.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
+.card b{display:block;font-size:24px}
+table{border-collapse:collapse;background:#fff;font-size:12.5px;width:100%}
+th,td{border:1px solid #e1e1e1;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#f0f0f0;position:sticky;top:0;cursor:pointer;user-select:none;white-space:nowrap}
+th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.expl{min-width:180px;max-width:420px;font-size:11.5px;color:#333}\nsummary{cursor:pointer}
+.controls{display:flex;gap:10px;align-items:center;margin:8px 0;flex-wrap:wrap}
+.controls input,.controls select{font:inherit;padding:3px 6px}
+.v{border-radius:3px;padding:1px 5px;white-space:nowrap}
+.v-metric-artifact{background:#d8ecff}.v-persists{background:#ffe1d6}.v-beyond-the-metric{background:#ffd6e8}
+.v-no-emergence{background:#e6f4e6}.v-inconclusive{background:#f0f0f0}.v-no-measurable-ability{background:#fff3c4}
+.v-not-scored{background:#eee;color:#777}
+.panel{display:inline-block;background:#fff;border:1px solid #ddd;border-radius:6px;margin:6px;padding:6px;vertical-align:top}
+.panel p{margin:2px 4px 4px;font-size:12px;max-width:860px}
+.fig{background:#fff;border:1px solid #ddd;border-radius:6px;margin:8px 0;padding:8px}
+.fig img{max-width:100%;height:auto}
+.scroll{max-height:520px;overflow:auto;border:1px solid #ddd}
+pre{white-space:pre-wrap;background:#fff;border:1px solid #ddd;padding:10px;font-size:12px}
+.muted{color:#777}
+"""
+
+_SCRIPT = """
+(function(){
+  function cellValue(row, i){
+    var t = row.cells[i].getAttribute('data-v');
+    if (t === null) t = row.cells[i].textContent;
+    var n = parseFloat(t);
+    return (t.trim() !== '' && isFinite(t)) ? n : t.toLowerCase();
+  }
+  document.querySelectorAll('table.sortable').forEach(function(table){
+    var heads = table.tHead.rows[0].cells;
+    Array.prototype.forEach.call(heads, function(th, i){
+      th.addEventListener('click', function(){
+        var asc = th.getAttribute('aria-sort') !== 'ascending';
+        Array.prototype.forEach.call(heads, function(h){ h.removeAttribute('aria-sort'); });
+        th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function(a, b){
+          var x = cellValue(a, i), y = cellValue(b, i);
+          var bothNum = typeof x === 'number' && typeof y === 'number';
+          var c = bothNum ? x - y : String(x).localeCompare(String(y), undefined, {numeric: true});
+          return asc ? c : -c;
+        });
+        rows.forEach(function(r){ body.appendChild(r); });
+      });
+    });
+  });
+  var table = document.getElementById('verdicts');
+  if (!table) return;
+  var text = document.getElementById('filter-text');
+  var verdict = document.getElementById('filter-verdict');
+  var count = document.getElementById('shown');
+  function apply(){
+    var q = text.value.trim().toLowerCase(), v = verdict.value, n = 0;
+    Array.prototype.forEach.call(table.tBodies[0].rows, function(r){
+      var ok = (!q || r.textContent.toLowerCase().indexOf(q) >= 0) && (!v || r.getAttribute('data-verdict') === v);
+      r.hidden = !ok; if (ok) n++;
+    });
+    count.textContent = n;
+  }
+  text.addEventListener('input', apply);
+  verdict.addEventListener('change', apply);
+  apply();
+})();
+"""
+
+_VERDICT_COLUMNS = [
+    ("section", "section", False), ("family", "family", False), ("task", "task", False), ("metric", "metric", False),
+    ("partner", "partner", False), ("verdict", "verdict (click: why)", False), ("n_scales", "scales", True),
+    ("metric_score", "metric score", True), ("metric_ci", "95% CI", False), ("metric_state", "metric state", False),
+    ("partner_score", "partner score", True), ("partner_state", "partner state", False),
+    ("paired_diff", "paired diff", True), ("paired_ci", "paired CI", False), ("explained", "explained", False),
+    ("emerges_at", "emerges at", True),
+]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def _panel_id(section: str, family: str, task: str, metric: str) -> str:
+    digest = hashlib.sha1("\x1f".join((section, family, task, metric)).encode()).hexdigest()[:10]
+    return f"p-{digest}"
+
+
+def _ci(row: pd.Series, lo: str, hi: str) -> str:
+    a, b = _num(row.get(lo)), _num(row.get(hi))
+    return f"[{a}, {b}]" if a or b else ""
+
+
+def _table(frame: pd.DataFrame, *, table_id: str | None = None, limit: int = MAX_TABLE_ROWS, source: str = "") -> str:
+    if frame.empty:
+        return '<p class="muted">none</p>'
+    shown = frame.head(limit)
+    head = "".join(f"<th>{_esc(c)}</th>" for c in shown.columns)
+    body = []
+    for row in shown.itertuples(index=False):
+        cells = []
+        for v in row:
+            is_num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            cells.append(f'<td class="num">{_num(v, 6)}</td>' if is_num else f"<td>{_esc(v)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    note = ""
+    if len(frame) > limit:
+        note = f'<p class="muted">first {limit:,} of {len(frame):,} rows; all of them are in {_esc(source)}</p>'
+    tid = f' id="{table_id}"' if table_id else ""
+    return (f'{note}<div class="scroll"><table class="sortable"{tid}><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{_esc(path.name)}" src="data:image/png;base64,{data}">'
+
+
+def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The verdict table's rows, the panels, and the headline counts."""
+    rows: list[str] = []
+    panels: list[str] = []
+    curves: set[tuple[str, str, str, str]] = set()
+    sharp: set[tuple[str, str, str, str]] = set()
+    wei: set[tuple[str, str, str, str]] = set()
+    first_verdict: dict[tuple[str, str, str, str], str] = {}
+    for s in sections:
+        v = s.verdicts
+        if v.empty:
+            if not s.points.empty:
+                for key in s.points[["family", "task", "metric"]].drop_duplicates().itertuples(index=False):
+                    curves.add((s.name, *map(str, key)))
+            continue
+        for (family, task, metric), g in v.groupby(["family", "task", "metric"], sort=False):
+            key = (s.name, str(family), str(task), str(metric))
+            curves.add(key)
+            first = g.iloc[0]
+            if str(first.get("metric_state")) == "sharp":
+                sharp.add(key)
+            if str(first.get("wei_emergent")) == "True":
+                wei.add(key)
+            first_verdict[key] = str(first.get("verdict"))
+            partners = [str(p) for p in g["partner"] if str(p)] if "partner" in g else []
+            pid = _panel_id(*key)
+            png = _panel_png(s, str(family), str(task), str(metric), partners,
+                             str(first.get("x_axis", "params")))
+            if png is not None:
+                expl = "<br>".join(f"<b>{_esc(r.get('partner') or 'alone')}</b>: {_esc(r.get('explanation'))}"
+                                   for _, r in g.iterrows())
+                panels.append(f'<div class="panel" id="{pid}"><h3>{_esc(s.name)} / {_esc(family)} / {_esc(task)} / '
+                              f'{_esc(metric)}</h3><img alt="{_esc(metric)} and partners against scale" '
+                              f'src="data:image/png;base64,{png}"><p>{expl}</p></div>')
+            for _, r in g.iterrows():
+                vals = {"section": s.name, **{k: r.get(k) for k in r.index},
+                        "metric_ci": _ci(r, "metric_ci_low", "metric_ci_high"),
+                        "paired_ci": _ci(r, "paired_diff_low", "paired_diff_high")}
+                verdict = str(vals.get("verdict", ""))
+                cells = []
+                for col, _label, numeric in _VERDICT_COLUMNS:
+                    val = vals.get(col)
+                    if col == "verdict":
+                        cls = "v-" + _slug(verdict.split(" (")[0])
+                        cells.append(f'<td class="expl" data-v="{_esc(verdict)}"><details><summary><span class="v {cls}">'
+                                     f'{_esc(verdict)}</span></summary>{_esc(vals.get("explanation"))}</details></td>')
+                    elif col == "task" and png is not None:
+                        cells.append(f'<td data-v="{_esc(val)}"><a href="#{pid}">{_esc(val)}</a></td>')
+                    elif numeric:
+                        cells.append(f'<td class="num" data-v="{_esc(val)}">{_num(val)}</td>')
+                    elif col in ("metric_ci", "paired_ci"):
+                        cells.append(f'<td class="num">{_esc(val)}</td>')
+                    else:
+                        cells.append(f"<td>{_esc(val)}</td>")
+                rows.append(f'<tr data-verdict="{_esc(verdict)}">' + "".join(cells) + "</tr>")
+    jumped = sharp | wei
+    counts = {
+        "curves": len(curves),
+        "sharp": len(sharp),
+        "wei": len(wei),
+        "jumped": len(jumped),
+        "artifact": sum(first_verdict.get(k) == "metric artifact" for k in jumped),
+        "persists": sum(first_verdict.get(k) == "persists" for k in jumped),
+        "beyond": sum(first_verdict.get(k) == "beyond the metric" for k in jumped),
+        "verdicts": pd.Series(list(first_verdict.values()), dtype=object).value_counts().to_dict(),
+    }
+    return rows, panels, counts
+
+
+def _provenance(directory: Path, sections: list[_Section]) -> str:
+    info = read_run_info(directory)
+    parts = []
+    if info is None:
+        parts.append('<p class="muted">No run.json in this folder (written by reproduce, audit and score): '
+                     "provenance below is what the folder's manifests say.</p>")
+        for s in sections:
+            m = s.path / "manifest.json"
+            if m.exists():
+                try:
+                    man = json.loads(m.read_text())
+                except ValueError:
+                    continue
+                parts.append(f"<p>{_esc(s.name)}: version {_esc(man.get('version'))}, seed {_esc(man.get('seed'))}, "
+                             f"quick={_esc(man.get('quick'))}, options {_esc(man.get('options'))}</p>")
+        return "".join(parts)
+    command = info.get("command_line") or " ".join(map(str, info.get("argv") or []))
+    facts = [("version", info.get("version")), ("command", command),
+             ("seed", info.get("seed")), ("started (UTC)", info.get("started_utc")),
+             ("time taken", f"{info.get('seconds')} s"), ("Python", info.get("python")),
+             ("platform", info.get("platform"))]
+    parts.append("<table><tbody>" + "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in facts)
+                 + "</tbody></table>")
+    inputs = pd.DataFrame(info.get("inputs") or [], columns=["path", "bytes", "sha256"])
+    parts.append(f"<h3>Input files ({len(inputs):,})</h3>" + _table(inputs, source="run.json"))
+    return "".join(parts)
+
+
+def _issues(directory: Path, sections: list[_Section]) -> str:
+    parts = []
+    for s in sections:
+        for name, what in (("issues.csv", "Issues (what was skipped or reported, and why)"),
+                           ("skipped.csv", "Curves not scored, and why"),
+                           ("inputs.csv", "Every input file and what became of its rows")):
+            f = s.path / name
+            if f.exists():
+                t = _read_csv(f)
+                parts.append(f"<h3>{_esc(s.name)}: {_esc(what)} — {_esc(name)}, {len(t):,} rows</h3>"
+                             + _table(t, source=str(f.name)))
+    return "".join(parts) or '<p class="muted">No issues log in this folder.</p>'
+
+
+def write_report(directory: str | os.PathLike[str], *, title: str | None = None) -> Path:
+    """Write ``directory/report.html`` from what the run left in ``directory`` (and its experiment
+    subfolders) and return its path.  Raises :class:`ReportError` when there is nothing to report."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise ReportError(f"{d}: not a folder")
+    sections = _sections(d)
+    if not sections:
+        raise ReportError(f"{d}: no verdicts.csv or curves.csv here or in its subfolders (run reproduce, audit or "
+                          "score first)")
+    rows, panels, c = _verdict_rows(sections)
+    verdict_names = sorted({re.search(r'data-verdict="([^"]*)"', r).group(1) for r in rows})
+    options = "".join(f'<option value="{v}">{v}</option>' for v in verdict_names)
+    head = "".join(f"<th>{_esc(label)}</th>" for _, label, _ in _VERDICT_COLUMNS)
+    verdict_counts = ", ".join(f"{_esc(k)}: {v}" for k, v in c["verdicts"].items())
+    figures = "".join(f'<div class="fig"><h3>{_esc(s.name)} / {_esc(p.name)}</h3>{_img(p)}</div>'
+                      for s in sections for p in s.figures)
+    summary = ""
+    for s in sections:
+        md = s.path / "summary.md"
+        if md.exists():
+            summary += (f"<details><summary>{_esc(s.name)}: summary.md</summary><pre>"
+                        f"{_esc(md.read_text(encoding='utf-8', errors='replace'))}</pre></details>")
+    script_hash = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
+    csp = (f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{script_hash}'; "
+           "base-uri 'none'; form-action 'none'")
+    name = title or d.resolve().name
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>emergence-lens report: {_esc(name)}</title><style>{_CSS}</style></head>
+<body><main>
+<h1>emergence-lens report: {_esc(name)}</h1>
+<p class="lede">Is the jump a property of the models or of the metric? Each sharp metric is set beside its
+smooth partner on the same model outputs (Schaeffer, Miranda &amp; Koyejo 2023). emergence-lens {_esc(__version__)}.</p>
+<section id="headline"><h2>Headline</h2><div class="headline">
+<div class="card"><b id="n-curves">{c['curves']}</b>curves (family x task x metric)</div>
+<div class="card"><b id="n-jumped">{c['jumped']}</b>jump under their metric (sharp: {c['sharp']}, near chance then
+above: {c['wei']})</div>
+<div class="card"><b id="n-artifact">{c['artifact']}</b>of those explained by the smooth partner (metric artifact)</div>
+<div class="card"><b>{c['persists']} / {c['beyond']}</b>persist / beyond the metric</div>
+</div><p class="muted">Verdicts against each metric's first partner: {verdict_counts or 'none'}.</p></section>
+<section><h2>Verdicts</h2>
+<div class="controls"><label>filter <input id="filter-text" type="search" placeholder="task, metric, model..."></label>
+<label>verdict <select id="filter-verdict"><option value="">all</option>{options}</select></label>
+<span><span id="shown">{len(rows)}</span> of {len(rows)} rows shown; click a column to sort, a task to see its
+panel</span></div>
+<div class="scroll"><table class="sortable" id="verdicts"><thead><tr>{head}</tr></thead>
+<tbody>{''.join(rows)}</tbody></table></div></section>
+<section id="panels"><h2>Sharp metric beside its partners</h2>
+<p class="muted">Black: observed with 95% CIs; blue: the band predicted from the smooth ingredient (holds jointly
+over scales); open red circles: 0 observed, red triangles: the resolution limit (largest value a 0 out of n is
+consistent with).</p>{''.join(panels) or '<p class="muted">none</p>'}</section>
+<section id="figures"><h2>Figures</h2>{figures or '<p class="muted">none</p>'}</section>
+<section id="issues"><h2>Issues log and inputs</h2>{_issues(d, sections)}</section>
+<section id="provenance"><h2>Provenance</h2>{_provenance(d, sections)}{summary}</section>
+</main><script>{_SCRIPT}</script></body></html>
+"""
+    return atomic_write_text(d / REPORT_FILE, page)

@@ -1,0 +1,75 @@
+"""Provenance of a run: what was run, on what, by which version, how long it took (``run.json``).
+
+Every command that writes an output folder (``reproduce``, ``audit``, ``score``) records it, and the
+HTML report shows it, so a figure can always be traced back to its inputs byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from emergence_lens import __version__
+from emergence_lens._io import atomic_write_text
+
+__all__ = ["RUN_FILE", "sha256_file", "write_run_info", "read_run_info"]
+
+RUN_FILE = "run.json"
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file, read in chunks (constant memory for any size)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+        elif p.is_file():
+            out.append(p)
+    return out
+
+
+def write_run_info(out: str | os.PathLike[str], *, command: str, argv: Sequence[str] | None = None,
+                   seed: int | None = None, inputs: Iterable[str | os.PathLike[str]] = (),
+                   started: float, finished: float, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``out/run.json``: version, command line, seed, start time, seconds taken, Python and
+    platform, and every input file with its size and SHA-256 (folders are expanded)."""
+    files = _files(inputs)
+    info = {
+        "tool": "emergence-lens",
+        "version": __version__,
+        "command": command,
+        "argv": list(sys.argv if argv is None else argv),
+        "seed": seed,
+        "started_utc": datetime.fromtimestamp(started, tz=timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(finished - started, 2),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "inputs": [{"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in files],
+        **(extra or {}),
+    }
+    return atomic_write_text(Path(out) / RUN_FILE, json.dumps(info, indent=1) + "\n")
+
+
+def read_run_info(directory: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """``directory/run.json`` as a dict, or ``None`` when absent or unreadable."""
+    p = Path(directory) / RUN_FILE
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,66 @@
+"""PassUntil estimator (Hu et al. 2023): tiny pass rates resolved by sampling until K passes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emergence_lens.emergence import pass_rate, problem_pass_rates
+
+
+def _sample_until(p: np.ndarray, k: int, cap: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse binomial sampling per problem: draws until k passes or cap draws."""
+    failures = rng.negative_binomial(k, p)
+    attempts = k + failures
+    capped = attempts > cap
+    passes = np.where(capped, rng.binomial(cap, p), k)
+    # a capped problem's passes are those among its first `cap` draws: fewer than k by construction
+    passes = np.where(capped, np.minimum(passes, k - 1), passes)
+    return np.where(capped, cap, attempts), passes
+
+
+def test_unbiased_under_inverse_sampling():
+    rng = np.random.default_rng(0)
+    p = np.full(200, 2e-3)
+    ests = [problem_pass_rates(*_sample_until(p, 5, 10**9, rng), k=5).mean() for _ in range(200)]
+    assert np.mean(ests) == pytest.approx(2e-3, rel=0.03)
+
+
+def test_a_pass_rate_greedy_reads_as_zero_is_resolved_with_a_ci_that_covers_it():
+    rng = np.random.default_rng(1)
+    true = rng.uniform(1e-4, 5e-4, size=500)  # 500 problems: greedy/one-shot would see ~0 passes
+    covered = 0
+    for seed in range(40):
+        a, s = _sample_until(true, 3, 200_000, np.random.default_rng(seed))
+        r = pass_rate(a, s, k=3, n_boot=400, seed=seed)
+        assert r.estimate > 0 and r.low > 0
+        covered += r.low <= true.mean() <= r.high
+    assert covered >= 34  # nominal 95%: >= 34 of 40 (binomial 1% tail)
+
+
+def test_capped_problems_and_no_pass_keep_an_upper_bound():
+    r = pass_rate([1000, 1000, 1000], [0, 0, 0], k=5, n_boot=500)
+    assert r.estimate == 0 and r.low == 0 and 0 < r.high < 0.01
+
+
+def test_bad_counts_are_named():
+    with pytest.raises(ValueError, match="problem 1: 5 passes in 3 attempts"):
+        problem_pass_rates([4, 3], [1, 5])
+    with pytest.raises(ValueError, match="stops at K=2"):
+        problem_pass_rates([4, 9], [1, 3], k=2)
+    with pytest.raises(ValueError, match="same non-zero length"):
+        pass_rate([], [])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 10_000), st.integers(0, 10_000)), min_size=1, max_size=30),
+       st.integers(1, 10))
+def test_estimates_are_probabilities(pairs, k):
+    a = np.array([x for x, _ in pairs])
+    s = np.minimum(np.array([y for _, y in pairs]), np.minimum(a, k))
+    est = problem_pass_rates(a, s, k=k)
+    assert np.all((est >= 0) & (est <= 1))
+    r = pass_rate(a, s, k=k, n_boot=50)
+    assert 0 <= r.low <= r.estimate <= r.high <= 1
