@@ -105,8 +105,8 @@ def test_reproduce_without_extras_runs_what_is_installed_and_says_what_it_skippe
 @pytest.mark.parametrize(("args", "extra"), [
     (["reproduce", "arithmetic", "--quick"], "train"),
     (["reproduce", "vision", "--quick"], "vision"),
-    (["evaluate", "--model", "x", "--task", "generate:add:2", "--out", "OUT"], "train"),
-    (["evaluate", "--model", "x", "--task", "generate:add:2", "--out", "OUT", "--backend", "openai",
+    (["evaluate", "--model", "x", "--task", "generate:plus:2", "--out", "OUT"], "train"),
+    (["evaluate", "--model", "x", "--task", "generate:plus:2", "--out", "OUT", "--backend", "openai",
       "--base-url", "http://127.0.0.1:1/v1"], "openai"),
     (["serve", "--model", "x"], "train"),
 ])

@@ -220,3 +220,82 @@ def test_evaluate_cli_on_gpt3_file(ladder, tmp_path):
     res = CliRunner().invoke(app, ["evaluate", "--model", str(ladder / "ladder-01"), "--task", "missing.jsonl",
                                    "--out", str(tmp_path / "x")])
     assert res.exit_code == 2 and "not found" in res.output
+
+
+class _CoinBackend:
+    """Answers right with probability ``p`` per sample (seeded per call), greedy always wrong."""
+
+    name = "coin"
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+        self.calls = 0
+
+    def generate(self, prompts, max_new_tokens, stop=()):
+        return ["x"] * len(prompts)
+
+    def sample(self, prompts, max_new_tokens, stop=(), *, temperature=1.0, seed=0):
+        self.calls += 1
+        rng = np.random.default_rng(seed)
+        return [" 42 " if u < self.p else "41" for u in rng.random(len(prompts))]
+
+    def target_logprobs(self, prompts, targets):
+        return [[-1.0] * len(t) for t in targets]
+
+    def choice_logprobs(self, prompts, choices):
+        return [[-1.0] * len(c) for c in choices]
+
+
+def test_sample_until_pass_counts_follow_inverse_sampling_and_resolve_a_tiny_rate():
+    from emergence_lens.emergence import pass_rate_table
+    from emergence_lens.models.sampling import sample_until_pass
+
+    p = 0.004  # greedy exact match reads 0 on these 300 problems
+    ex = [TaskExample("t", f"e{i}", f"Q{i}", "42") for i in range(300)]
+    be = _CoinBackend(p)
+    a, s = sample_until_pass(be, [e.prompt for e in ex], [e.target for e in ex], k=3, max_samples=3000,
+                             temperature=1.0, seed=5, per_round=64)
+    assert ((s == 3) | (a == 3000)).all() and (s <= 3).all() and (a <= 3000).all()
+    again = sample_until_pass(_CoinBackend(p), [e.prompt for e in ex], [e.target for e in ex], k=3,
+                              max_samples=3000, temperature=1.0, seed=5, per_round=64)
+    assert np.array_equal(a, again[0]) and np.array_equal(s, again[1])  # same seed, same counts
+
+    df = evaluate_examples(be, ex, family="f", model="m", scale_params=1.0, sample_until_pass=3, max_samples=3000,
+                           sample_seed=5)
+    assert df["attempts"].dtype == "Int64" and (df["pass_k"] == 3).all()
+    table = pass_rate_table(df)
+    row = table.iloc[0]
+    assert row.greedy_exact_match == 0 and row.pass_rate > 0 and row.pass_rate_low > 0
+    assert row.pass_rate_low <= p <= row.pass_rate_high
+    assert row.pass_rate == pytest.approx(p, rel=0.25)
+
+
+def test_sample_until_pass_needs_a_sampling_backend_and_a_temperature():
+    from emergence_lens.models.sampling import sample_until_pass
+
+    class Greedy:
+        name = "greedy"
+
+    with pytest.raises(ValueError, match="cannot sample"):
+        sample_until_pass(Greedy(), ["q"], ["a"], k=1, max_samples=5)
+    with pytest.raises(ValueError, match="temperature > 0"):
+        sample_until_pass(_CoinBackend(0.5), ["q"], ["a"], k=1, max_samples=5, temperature=0)
+
+
+def test_hf_sampling_is_seeded_and_evaluate_cli_records_pass_counts(ladder, tmp_path):
+    from typer.testing import CliRunner
+
+    from emergence_lens.cli import app
+
+    be = HFBackend(ladder / "ladder-02", device="cpu")
+    prompts = [e.prompt + " " for e in generate_arithmetic("plus", 1, 6, seed=3, k_shot=1)]
+    a = be.sample(prompts, 3, ["\n"], temperature=1.5, seed=11)
+    assert a == be.sample(prompts, 3, ["\n"], temperature=1.5, seed=11)
+    assert a != be.sample(prompts, 3, ["\n"], temperature=1.5, seed=12) or len(set(a)) == 1
+    res = CliRunner().invoke(app, ["evaluate", "--model", str(ladder / "ladder-02"), "--task", "generate:plus:1",
+                                   "--n", "8", "--out", str(tmp_path / "ev"), "--family", "ladder",
+                                   "--sample-until-pass", "2", "--max-samples", "40", "--temperature", "1.2"])
+    assert res.exit_code == 0, res.output
+    df = pd.read_parquet(tmp_path / "ev" / "records.parquet")
+    assert (df["attempts"] >= 1).all() and (df["attempts"] <= 40).all()
+    assert ((df["passes"] == 2) | (df["attempts"] == 40)).all()

@@ -64,3 +64,26 @@ def test_estimates_are_probabilities(pairs, k):
     assert np.all((est >= 0) & (est <= 1))
     r = pass_rate(a, s, k=k, n_boot=50)
     assert 0 <= r.low <= r.estimate <= r.high <= 1
+
+
+def test_score_writes_pass_rates_beside_greedy_exact_match(tmp_path):
+    from typer.testing import CliRunner
+
+    from emergence_lens.cli import app
+    from emergence_lens.records import write_records
+    from tests.conftest import make_records
+
+    df = make_records(n_models=4, n_examples=10)
+    rng = np.random.default_rng(0)
+    p = 10.0 ** -(4 - df["model"].str[1:].astype(int).to_numpy())  # 1e-4 ... 1e-1 by model
+    df["attempts"], df["passes"] = _sample_until(p, 2, 100_000, rng)
+    df["pass_k"] = 2
+    rec = write_records(df, tmp_path / "r.parquet")
+    res = CliRunner().invoke(app, ["score", str(rec), "--out", str(tmp_path / "o"), "--n-boot", "100"])
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    t = pd.read_csv(tmp_path / "o" / "pass_rates.csv")
+    assert len(t) == 4 and (t["k"] == 2).all()
+    assert list(t["pass_rate"]) == sorted(t["pass_rate"])  # rises with scale, 1e-4 resolved
+    assert t["pass_rate"].iloc[0] > 0 and t["pass_rate_high"].iloc[0] < 1e-2

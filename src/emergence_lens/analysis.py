@@ -13,6 +13,8 @@ Writes into ``out``:
   (``fit_on = all``) and, with ``fit_on=K``, the backtest from the K smallest models next to the
   naive baseline;
 * ``verdicts_<family>.png``  observed, predicted band and backtest per sharp metric;
+* ``pass_rates.csv``  where the records hold PassUntil counts: the pass rate with its CI per
+                      (family, task, model) beside greedy exact match (Hu et al. 2023);
 * ``skipped.csv``     metrics that could not be scored on a group, and why;
 * ``curves_<family>.png``  every metric side by side, one line per task;
 * ``summary.md``.
@@ -35,6 +37,7 @@ from emergence_lens.emergence import (
     X_LABELS,
     VerdictResult,
     emergence_table,
+    pass_rate_table,
     verdict_table,
     x_column,
 )
@@ -101,6 +104,9 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
     files = [write_csv(curves.table, out / "curves.csv"), write_csv(em, out / "emergence.csv"),
              write_csv(vr.verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv"),
              write_csv(curves.skipped, out / "skipped.csv")]
+    passes = pass_rate_table(records, confidence=confidence, seed=seed)
+    if len(passes):  # PassUntil counts in the records: resolved pass rates next to greedy exact match
+        files.append(write_csv(passes, out / "pass_rates.csv"))
     for family, g in curves.table.groupby("family", sort=True) if figures else ():
         notes = {(r.metric, str(r.task)): f"ES {r.emergence_score:.3g}"
                  for r in em[em["family"] == family].itertuples() if pd.notna(r.emergence_score)}

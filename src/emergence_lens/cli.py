@@ -458,7 +458,12 @@ def evaluate(
     shots: Annotated[int, typer.Option(help="Solved examples prepended (GPT-3 JSONL / generate).")] = 2,
     n: Annotated[int | None, typer.Option(help="Evaluate at most N examples.")] = None,
     device: Annotated[str, typer.Option(help="hf: auto, cpu or cuda.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed for generated tasks.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for generated tasks and for sampling.")] = 0,
+    sample_until_pass: Annotated[int | None, typer.Option(
+        help="PassUntil (Hu et al. 2023): also sample completions per problem until K are right (records "
+             "attempts, passes); resolves pass rates far below 1/n.")] = None,
+    max_samples: Annotated[int, typer.Option(help="PassUntil: at most this many samples per problem.")] = 1000,
+    temperature: Annotated[float, typer.Option(help="PassUntil: sampling temperature (> 0).")] = 1.0,
 ) -> None:
     """Run a model on a task and write per-example records (completion, target log-probs, choices)."""
     from emergence_lens.extras import ExtraMissing, require_extra
@@ -490,9 +495,12 @@ def evaluate(
         with console.status(f"evaluating {len(examples)} examples"):
             from emergence_lens.sources.scale import infer_family
 
+            sampling = ({} if sample_until_pass is None else
+                        {"sample_until_pass": sample_until_pass, "max_samples": max_samples,
+                         "temperature": temperature, "sample_seed": seed})
             df = evaluate_to_dir(be, examples, out, family=family or infer_family(model),
                                  model=Path(model).name or model,
-                                 scale_params=scale_params)
+                                 scale_params=scale_params, **sampling)
     except (BackendError, TaskFormatError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
         return

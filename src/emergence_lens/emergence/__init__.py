@@ -30,7 +30,13 @@ from emergence_lens.emergence.compare import (
 )
 from emergence_lens.emergence.explain import Explanation, explain_aggregate, explain_curve
 from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
-from emergence_lens.emergence.passuntil import PassRate, pass_rate, problem_pass_rates
+from emergence_lens.emergence.passuntil import (
+    PASS_RATE_COLUMNS,
+    PassRate,
+    pass_rate,
+    pass_rate_table,
+    problem_pass_rates,
+)
 from emergence_lens.emergence.predict import Backtest, backtest_curve
 from emergence_lens.emergence.resolution import (
     clopper_pearson,
@@ -59,6 +65,8 @@ from emergence_lens.emergence.xaxis import X_AXES, X_LABELS, x_column, x_positio
 
 __all__ = [
     "PassRate",
+    "PASS_RATE_COLUMNS",
+    "pass_rate_table",
     "pass_rate",
     "problem_pass_rates",
     "emergence_score", "emergence_scores", "linearity", "EmergenceScoreError",

@@ -25,8 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["PassRate", "pass_rate", "problem_pass_rates"]
+__all__ = ["PassRate", "pass_rate", "problem_pass_rates", "pass_rate_table", "PASS_RATE_COLUMNS"]
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,30 @@ def pass_rate(attempts: Sequence[int] | np.ndarray, passes: Sequence[int] | np.n
     alpha = (1 - confidence) / 2
     low, high = np.quantile(reps, [alpha, 1 - alpha])
     return PassRate(est, float(min(low, est)), float(max(high, est)), n, int(a.sum()), int(s.sum()))
+
+
+PASS_RATE_COLUMNS = ["family", "task", "model", "scale_params", "k", "n_problems", "attempts", "passes",
+                     "pass_rate", "pass_rate_low", "pass_rate_high", "greedy_exact_match", "greedy_correct"]
+
+
+def pass_rate_table(records: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.95,
+                    seed: int = 0) -> pd.DataFrame:
+    """Per (family, task, model) with PassUntil counts: the pass rate with its CI next to the greedy
+    exact match on the same problems (the Fig. 4 question: where greedy reads 0, what is the rate?).
+    K is read from the extra ``pass_k`` column (sampling without it counts as fixed-budget)."""
+    if "attempts" not in records.columns or records["attempts"].isna().all():
+        return pd.DataFrame(columns=PASS_RATE_COLUMNS)
+    rec = records[records["attempts"].notna()]
+    rows = []
+    for (family, task, model), g in rec.groupby(["family", "task", "model"], sort=True):
+        ks = g["pass_k"].dropna().unique() if "pass_k" in g.columns else []
+        k = int(ks[0]) if len(ks) == 1 else None
+        r = pass_rate(g["attempts"].to_numpy(dtype=np.int64), g["passes"].to_numpy(dtype=np.int64), k=k,
+                      n_boot=n_boot, confidence=confidence, seed=seed)
+        greedy = (g["prediction"].astype(str).str.strip() == g["target"].astype(str).str.strip()).to_numpy()
+        rows.append({"family": family, "task": task, "model": model, "scale_params": float(g["scale_params"].iat[0]),
+                     "k": k, "n_problems": r.n_problems, "attempts": r.attempts, "passes": r.passes,
+                     "pass_rate": r.estimate, "pass_rate_low": r.low, "pass_rate_high": r.high,
+                     "greedy_exact_match": float(greedy.mean()), "greedy_correct": int(greedy.sum())})
+    return pd.DataFrame(rows, columns=PASS_RATE_COLUMNS).sort_values(["family", "task", "scale_params"],
+                                                                      kind="stable", ignore_index=True)

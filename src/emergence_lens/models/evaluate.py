@@ -23,7 +23,8 @@ def evaluate_examples(backend: Backend, examples: Sequence[TaskExample], *, fami
                       scale_params: float, scale_flops: float | None = None,
                       pretrain_loss: float | None = None,
                       answer_prefix: str = " ", max_new_tokens: int | None = None,
-                      stop: Sequence[str] = ("\n",)) -> pd.DataFrame:
+                      stop: Sequence[str] = ("\n",), sample_until_pass: int | None = None,
+                      max_samples: int = 1000, temperature: float = 1.0, sample_seed: int = 0) -> pd.DataFrame:
     """Run ``backend`` on ``examples`` and return validated records.
 
     Args:
@@ -34,6 +35,11 @@ def evaluate_examples(backend: Backend, examples: Sequence[TaskExample], *, fami
 
     Backends with ``target_scores`` (the HF backend) also record ``target_token_greedy``: whether
     each target token is the teacher-forced argmax, the ingredient of greedy exact match.
+
+    With ``sample_until_pass=K`` (backends that can ``sample``: hf), completions are also drawn at
+    ``temperature`` until K are right or ``max_samples`` are drawn (PassUntil, Hu et al. 2023):
+    ``attempts`` and ``passes`` per example, ``pass_k`` = K
+    (:func:`emergence_lens.emergence.pass_rate_table` turns them into pass rates with CIs).
     """
     if not examples:
         raise ValueError("no examples to evaluate")
@@ -61,6 +67,12 @@ def evaluate_examples(backend: Backend, examples: Sequence[TaskExample], *, fami
         "target_token_greedy": greedy if greedy is not None else [None] * len(examples),
         "pretrain_loss": pretrain_loss,
     })
+    if sample_until_pass is not None:
+        from emergence_lens.models.sampling import sample_until_pass as draw
+
+        attempts, passes = draw(backend, prompts, targets, k=sample_until_pass, max_samples=max_samples,
+                                temperature=temperature, seed=sample_seed, max_new_tokens=budget, stop=stop)
+        df["attempts"], df["passes"], df["pass_k"] = attempts, passes, sample_until_pass
     table = validate_records(df, source=f"evaluation of {model}")
     return records_to_pandas(table)
 
@@ -86,8 +98,11 @@ def evaluate_to_dir(backend: Backend, examples: Sequence[TaskExample], out, *, f
             if list(df["example_id"]) == [e.example_id for e in chunk] and (df["model"] == model).all():
                 frames.append(df)
                 continue
+        extra = dict(kwargs)
+        if "sample_seed" in extra:  # each chunk draws from its own stream
+            extra["sample_seed"] = extra["sample_seed"] * 100_003 + k
         df = evaluate_examples(backend, chunk, family=family, model=model, scale_params=scale_params,
-                               scale_flops=scale_flops, **kwargs)
+                               scale_flops=scale_flops, **extra)
         write_records(df, path)
         frames.append(df)
     records = pd.concat(frames, ignore_index=True)

@@ -199,6 +199,25 @@ def _check_one_value_per_model(out: pa.Table, source: str) -> None:
             )
 
 
+def _check_pass_counts(attempts: pa.Array, passes: pa.Array, source: str) -> None:
+    """PassUntil counts: given together, ``attempts >= 1`` and ``0 <= passes <= attempts``."""
+    if attempts.null_count == len(attempts) and passes.null_count == len(passes):
+        return
+    has_a = ~attempts.is_null().to_numpy(zero_copy_only=False)
+    has_p = ~passes.is_null().to_numpy(zero_copy_only=False)
+    if (has_a != has_p).any():
+        i = _first_true(has_a != has_p)
+        raise RecordsError("attempts and passes must be given together", source=source, row=i,
+                           column="passes" if has_a[i] else "attempts")
+    a = np.where(has_a, attempts.fill_null(1).to_numpy(zero_copy_only=False), 1)
+    p = np.where(has_p, passes.fill_null(0).to_numpy(zero_copy_only=False), 0)
+    bad = (a < 1) | (p < 0) | (p > a)
+    if bad.any():
+        i = _first_true(bad)
+        raise RecordsError(f"{p[i]} passes in {a[i]} attempts is impossible (need attempts >= 1, "
+                           "0 <= passes <= attempts)", source=source, row=i, column="passes")
+
+
 def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") -> pa.Table:
     """Check a records table against :data:`RECORD_SCHEMA` and return it cast to that schema.
 
@@ -248,6 +267,8 @@ def validate_records(data: pa.Table | pd.DataFrame, source: str = "<memory>") ->
 
     for name in LIST_COLUMNS:
         _check_list_values(cols[name], name, source)
+
+    _check_pass_counts(cols["attempts"], cols["passes"], source)
 
     has_choices = ~cols["choice_logprobs"].is_null().to_numpy(zero_copy_only=False)
     has_correct = ~cols["correct_choice"].is_null().to_numpy(zero_copy_only=False)
@@ -348,8 +369,9 @@ def records_to_pandas(table: pa.Table) -> pd.DataFrame:
         return pd.ArrowDtype(t) if pa.types.is_list(t) else None
 
     df = table.to_pandas(types_mapper=mapper, self_destruct=True)
-    if "correct_choice" in df.columns:
-        df["correct_choice"] = df["correct_choice"].astype("Int64")
+    for name in ("correct_choice", "attempts", "passes"):
+        if name in df.columns:
+            df[name] = df[name].astype("Int64")
     return df
 
 

@@ -30,6 +30,12 @@ column                            type                   meaning
 ``pretrain_loss``                 float64, nullable      the model's pretraining (held-out) loss,
                                                          one value per model; an x-axis (Du et al.
                                                          2024)
+``attempts``                      int64, nullable        PassUntil: completions sampled for this
+                                                         example (>= 1; Hu et al. 2023)
+``passes``                        int64, nullable        PassUntil: how many of them were right
+                                                         (0 <= passes <= attempts; sampling stopped
+                                                         at the K-th pass or the cap; the extra
+                                                         column ``pass_k`` holds K)
 ================================  =====================  =========================================
 
 Extra columns (``subtask``, ``n_shots``, ...) are allowed and preserved.
@@ -57,6 +63,8 @@ RECORD_SCHEMA: pa.Schema = pa.schema(
         pa.field("reconstruction_mse", pa.float64(), nullable=True),
         pa.field("target_token_greedy", pa.list_(pa.bool_()), nullable=True),
         pa.field("pretrain_loss", pa.float64(), nullable=True),
+        pa.field("attempts", pa.int64(), nullable=True),
+        pa.field("passes", pa.int64(), nullable=True),
     ]
 )
 

@@ -59,8 +59,24 @@ class HFBackend:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
+        """Greedy completions (KV cache, batched, stop strings honoured)."""
+        return self._decode(prompts, max_new_tokens, stop, temperature=0.0, seed=None)
+
+    def sample(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = (), *,
+               temperature: float = 1.0, seed: int = 0) -> list[str]:
+        """Completions sampled at ``temperature`` from a generator seeded with ``seed`` (same seed,
+        same batch: same completions); PassUntil draws these (:mod:`emergence_lens.models.sampling`)."""
+        if temperature <= 0:
+            raise ValueError("sampling needs temperature > 0; use generate for greedy")
+        return self._decode(prompts, max_new_tokens, stop, temperature=temperature, seed=seed)
+
+    def _decode(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str], *, temperature: float,
+                seed: int | None) -> list[str]:
         import torch
 
+        gen = None
+        if temperature > 0:
+            gen = torch.Generator(device=self.device).manual_seed(int(seed or 0) % (2**63))
         out: list[str] = []
         for start in range(0, len(prompts), self.batch_size):
             chunk = [self._encode(p) for p in prompts[start:start + self.batch_size]]
@@ -84,7 +100,12 @@ class HFBackend:
                     res = self.model(input_ids=step_ids, attention_mask=mask, position_ids=pos,
                                      past_key_values=past, use_cache=True)
                     past = res.past_key_values
-                    nxt = res.logits[:, -1, :].argmax(-1)
+                    logits = res.logits[:, -1, :]
+                    if gen is None:
+                        nxt = logits.argmax(-1)
+                    else:
+                        probs = torch.softmax(logits.float() / temperature, dim=-1)
+                        nxt = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
                     for i, t in enumerate(nxt.tolist()):
                         if not done[i]:
                             if self.eos_id is not None and t == self.eos_id:
