@@ -32,13 +32,3 @@ def check_same_length(**arrays: Sequence[Any] | np.ndarray) -> int:
     if len(set(lengths.values())) > 1:
         raise ValueError(f"inconsistent lengths: {lengths}")
     return next(iter(lengths.values())) if lengths else 0
-
-
-def ragged_to_padded(flat: np.ndarray, lengths: np.ndarray, fill: float) -> tuple[np.ndarray, np.ndarray]:
-    """Turn ``(flat, lengths)`` into a padded ``(n, max_len)`` array and its validity mask."""
-    n = lengths.size
-    width = int(lengths.max()) if n else 0
-    mask = np.arange(width)[None, :] < lengths[:, None]
-    padded = np.full((n, width), fill, dtype=float)
-    padded[mask] = flat
-    return padded, mask
