@@ -118,7 +118,7 @@ def _points(folder: Path) -> pd.DataFrame:
         return pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
     for c in ("family", "task", "metric", "model"):
-        out[c] = out[c].astype(str)
+        out[c] = out[c].fillna("").astype(str)
     # A curve rescored from samples wins over the same curve read from a results file.
     return out.drop_duplicates(["family", "task", "metric", "model"], keep="first")
 
@@ -133,7 +133,7 @@ def _sections(directory: Path) -> list[_Section]:
             continue
         for c in ("family", "task", "metric", "partner"):
             if c in verdicts.columns:
-                verdicts[c] = verdicts[c].astype(str).replace("nan", "")
+                verdicts[c] = verdicts[c].fillna("").astype(str)
         figures = sorted(p for p in folder.glob("*.png"))
         name = "run" if folder == directory else folder.name
         out.append(_Section(name, folder, verdicts, points, _read_csv(folder / "predictions.csv"), figures))
@@ -210,7 +210,8 @@ def _panel_png(section: _Section, family: str, task: str, metric: str, partners:
         axes = fig.subplots(1, len(curves), squeeze=False)
         fig.subplots_adjust(left=0.1 / len(curves) + 0.06, right=0.98, bottom=0.2, top=0.88, wspace=0.3)
         for i, (ax, (m, c)) in enumerate(zip(axes[0], curves, strict=True)):
-            _draw(ax, c, axis, m if i else f"{m} (sharp metric)", band if i == 0 else None)
+            title = f"{m} (sharp metric)" if i == 0 and len(curves) > 1 else m
+            _draw(ax, c, axis, title, band if i == 0 else None)
         handles, labels = [], []
         for ax in axes[0]:
             for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -380,8 +381,8 @@ def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[
             png = _panel_png(s, str(family), str(task), str(metric), partners,
                              str(first.get("x_axis", "params")))
             if png is not None:
-                expl = "<br>".join(f"<b>{_esc(r.get('partner') or 'alone')}</b>: {_esc(r.get('explanation'))}"
-                                   for _, r in g.iterrows())
+                expl = "<br>".join((f"<b>vs {_esc(r.get('partner'))}</b>: " if r.get("partner") else "")
+                                   + _esc(r.get("explanation")) for _, r in g.iterrows())
                 panels.append(f'<div class="panel" id="{pid}"><h3>{_esc(s.name)} / {_esc(family)} / {_esc(task)} / '
                               f'{_esc(metric)}</h3><img alt="{_esc(metric)} and partners against scale" '
                               f'src="data:image/png;base64,{png}"><p>{expl}</p></div>')
@@ -512,7 +513,7 @@ above: {c['wei']})</div>
 panel</span></div>
 <div class="scroll"><table class="sortable" id="verdicts"><thead><tr>{head}</tr></thead>
 <tbody>{''.join(rows)}</tbody></table></div></section>
-<section id="panels"><h2>Sharp metric beside its partners</h2>
+<section id="panels"><h2>Each curve, a sharp metric beside its partners</h2>
 <p class="muted">Black: observed with 95% CIs; blue: the band predicted from the smooth ingredient (holds jointly
 over scales); open red circles: 0 observed, red triangles: the resolution limit (largest value a 0 out of n is
 consistent with).</p>{''.join(panels) or '<p class="muted">none</p>'}</section>
