@@ -30,6 +30,16 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def _require(extra: str, what: str) -> None:
+    """Exit 2 with one line when ``what`` needs an optional extra that is not installed."""
+    from emergence_lens.extras import ExtraMissing, require_extra
+
+    try:
+        require_extra(extra, what)
+    except ExtraMissing as exc:
+        _fail(str(exc))
+
+
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(__version__)
@@ -135,9 +145,9 @@ def reproduce(
     from emergence_lens.experiments import EXPERIMENTS, ExperimentOptionError, get_experiment
     from emergence_lens.vision.data import DatasetError
 
-    started = time.time()
     from emergence_lens.extras import ExtraMissing, require_extra
 
+    started = time.time()
     names = experiments or list(EXPERIMENTS)
     try:
         exps = [get_experiment(n) for n in names]
@@ -466,14 +476,9 @@ def evaluate(
     temperature: Annotated[float, typer.Option(help="PassUntil: sampling temperature (> 0).")] = 1.0,
 ) -> None:
     """Run a model on a task and write per-example records (completion, target log-probs, choices)."""
-    from emergence_lens.extras import ExtraMissing, require_extra
-
-    try:
-        extra = {"hf": "train", "openai": "openai", "vllm": "vllm"}.get(backend)
-        if extra:
-            require_extra(extra, f"'evaluate --backend {backend}'")
-    except ExtraMissing as exc:
-        _fail(str(exc))
+    extra = {"hf": "train", "openai": "openai", "vllm": "vllm"}.get(backend)
+    if extra:
+        _require(extra, f"'evaluate --backend {backend}'")
     from emergence_lens.models.backends import BackendError, make_backend
     from emergence_lens.models.evaluate import evaluate_to_dir
     from emergence_lens.tasks import TaskFormatError
@@ -617,12 +622,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
     """Serve a local model on an OpenAI-compatible /v1/completions endpoint (greedy, logprobs, echo)."""
-    from emergence_lens.extras import ExtraMissing, require_extra
-
-    try:
-        require_extra("train", "'serve'")
-    except ExtraMissing as exc:
-        _fail(str(exc))
+    _require("train", "'serve'")
     from emergence_lens.models.openai_server import make_server
 
     server = make_server(model, host, port)

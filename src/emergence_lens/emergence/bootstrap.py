@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emergence_lens.codes import combine_codes
+
 from emergence_lens.emergence.score import EmergenceScoreError, emergence_scores, prepare_curve
 
 __all__ = ["curve_seed", "bootstrap_means", "bootstrap_column_means", "percentile_ci", "bootstrap_emergence", "BootstrapResult"]
@@ -52,18 +54,13 @@ def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     the rows' lexicographic order and the result is the same); ``None`` as soon as a column has more
     than ``n/8`` distinct values (then there are too many distinct rows for the counts path)."""
     n, m = values.shape
-    key = np.zeros(n, dtype=np.int64)
-    size = 1
+    columns = []
     for j in range(m):
         u, codes = np.unique(values[:, j], return_inverse=True)
         if len(u) * 8 > n:
             return None
-        if size * len(u) >= 2**62:  # re-densify: order-preserving ranks of the key so far
-            _, key = np.unique(key, return_inverse=True)
-            key = key.ravel().astype(np.int64)
-            size = int(key.max()) + 1
-        key = key * len(u) + codes.ravel()
-        size *= len(u)
+        columns.append((codes, len(u)))
+    key = combine_codes(columns, n)
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     return values[first], inverse.ravel()
 

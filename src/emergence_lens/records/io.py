@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from emergence_lens._io import atomic_path, iter_jsonl
+from emergence_lens.codes import combine_codes
 from emergence_lens.records.schema import KEY_COLUMNS, LIST_COLUMNS, RECORD_SCHEMA, REQUIRED_COLUMNS
 
 __all__ = [
@@ -144,18 +145,8 @@ def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
 
 
 def _combined_codes(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
-    """One int64 per row identifying its tuple of values in ``columns``: dictionary codes combined in
-    mixed radix (re-densified before the product could overflow), no Python object per row."""
-    key = np.zeros(table.num_rows, dtype=np.int64)
-    size = 1
-    for name in columns:
-        codes, n = _codes(table.column(name))
-        if size * n >= 2**62:
-            _, key = np.unique(key, return_inverse=True)
-            size = int(key.max()) + 1 if len(key) else 1
-        key = key * n + codes
-        size *= n
-    return key
+    """One int64 per row identifying its tuple of values in ``columns`` (dictionary codes, combined)."""
+    return combine_codes((_codes(table.column(name)) for name in columns), table.num_rows)
 
 
 def validate_across(table: pa.Table, source: str = "<memory>") -> None:

@@ -1,0 +1,29 @@
+"""One int64 key per row from several columns' integer codes (no Python object per row).
+
+Used wherever rows must be grouped or compared by a tuple of values: the records' cross-file checks
+(dictionary codes of the key columns) and the bootstrap's distinct rows (codes of each score column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["combine_codes"]
+
+
+def combine_codes(columns: Iterable[tuple[np.ndarray, int]], n_rows: int) -> np.ndarray:
+    """Combine ``(codes, n_distinct)`` per column in mixed radix: ``key = (...(c0 * n1 + c1) * n2 ...)``.
+    Keys compare like the rows' tuples of codes (lexicographically); before the product could overflow
+    int64 the key so far is replaced by its order-preserving dense ranks."""
+    key = np.zeros(n_rows, dtype=np.int64)
+    size = 1
+    for codes, n in columns:
+        if size * n >= 2**62:
+            _, key = np.unique(key, return_inverse=True)
+            key = key.ravel().astype(np.int64)
+            size = int(key.max()) + 1 if len(key) else 1
+        key = key * n + np.asarray(codes, dtype=np.int64).ravel()
+        size *= n
+    return key
