@@ -68,10 +68,21 @@ def test_reproduce_arithmetic_quick_outputs_recompute_from_records(quick_run):
 
     d = quick_run / "arithmetic"
     for rel in ["fig3_metrics.png", "fig4_resolution.png", "summary.csv", "records.parquet",
-                "target_length_fits.csv", "emergence.csv", "ladder.csv"]:
+                "target_length_fits.csv", "emergence.csv", "ladder.csv", "goals.csv", "pass_rates.csv",
+                "passuntil.parquet"]:
         assert (d / rel).exists(), rel
-    assert len(list((d / "ladder").glob("*/model.safetensors"))) >= 8
+    assert not (d / "ladder").exists()  # the shipped ladder is evaluated, nothing is trained
     rec = read_records(d / "records.parquet")
+    assert rec.model.nunique() == 8
+    # PassUntil counts: pass_rates.csv sums the sampling records, K passes at most per problem
+    sampled = read_records(d / "passuntil.parquet")
+    rates = pd.read_csv(d / "pass_rates.csv")
+    assert len(rates) == 8 * sampled.task.nunique()
+    sums = sampled.groupby(["task", "model"])[["attempts", "passes"]].sum()
+    for r in rates.itertuples():
+        assert (sums.loc[(r.task, r.model), "attempts"], sums.loc[(r.task, r.model), "passes"]) == (r.attempts, r.passes)
+        assert r.pass_rate_low <= r.pass_rate <= r.pass_rate_high
+    assert (sampled.passes <= sampled.pass_k).all() and (sampled.attempts >= sampled.passes).all()
     summary = pd.read_csv(d / "summary.csv")
     assert set(summary.columns) >= {"task", "model", "target_length", "metric", "value", "ci_low", "ci_high"}
     fns = {"exact_match": lambda g: exact_match(g.target, g.prediction),

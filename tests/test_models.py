@@ -25,30 +25,46 @@ from emergence_lens.models.ladder import (  # noqa: E402
 )
 from emergence_lens.tasks import TaskExample, generate_arithmetic  # noqa: E402
 
-TINY = LadderRecipe(steps=12, batch_size=8, ckpt_every=4, warmup=2, seq_len=128)
+TINY = LadderRecipe(steps=12, batch_size=8, ckpt_every=4, warmup=2, n_positions=192)  # room for GPT-3 prompts
 SIZES = (ModelSize("ladder-01", 1, 16, 1), ModelSize("ladder-02", 1, 24, 2))
 
 
 @pytest.fixture(scope="module")
 def ladder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ladder")
-    train_ladder(out, SIZES, TINY, show_progress=False)
+    train_ladder(out, SIZES, TINY, show_progress=False, isolated=False)
     return out
 
 
-def test_training_batches_are_deterministic_and_masked():
-    a = training_batch(5, 4, 128, seed=1)
-    b = training_batch(5, 4, 128, seed=1)
+def test_training_batches_are_deterministic_masked_and_never_held_out():
+    a = training_batch(5, 64, 20, seed=1)
+    b = training_batch(5, 64, 20, seed=1)
     assert np.array_equal(a.input_ids, b.input_ids) and np.array_equal(a.labels, b.labels)
-    assert not np.array_equal(a.input_ids, training_batch(6, 4, 128, seed=1).input_ids)
-    # loss only on answer digits and the newline that ends each answer
-    from emergence_lens.models.data import _VOCAB
+    assert not np.array_equal(a.input_ids, training_batch(6, 64, 20, seed=1).input_ids)
+    from emergence_lens.models.data import PAD_ID, _VOCAB
+    from emergence_lens.tasks.arithmetic import is_heldout
 
     inv = {v: k for k, v in _VOCAB.items()}
+    # loss only on answer digits and the newline that ends each answer
     chars = {inv[int(t)] for t in a.labels.ravel() if t != IGNORE}
     assert chars <= set("0123456789\n")
+    seen_ops = set()
+    for r in range(64):
+        row = "".join(inv[int(t)] for t in a.input_ids[r] if t != PAD_ID)
+        question, answer = row.split("=")
+        op = "plus" if "+" in question else "times"
+        x, y = (int(v) for v in question.replace("*", "+").split("+"))
+        seen_ops.add(op)
+        assert not is_heldout(x, y, op), row  # no evaluation problem is ever trained on
+        assert answer == str(x + y if op == "plus" else x * y)
+        # the labels are the answer and its newline, shifted by one
+        lab = "".join(inv[int(t)] for t in a.labels[r] if t != IGNORE)
+        assert lab == str(x + y if op == "plus" else x * y) + "\n"
+    assert seen_ops == {"plus", "times"}
+    # as wide as the longest row, no wider
+    assert (a.input_ids != PAD_ID).any(axis=0).all()
     with pytest.raises(ValueError, match="too short"):
-        training_batch(0, 2, 20)
+        training_batch(0, 64, 8)
 
 
 def _tensors(path: Path) -> dict[str, np.ndarray]:
@@ -68,7 +84,7 @@ def test_resume_after_interruption_gives_the_same_model(tmp_path):
     ta, tb = _tensors(tmp_path / "a"), _tensors(tmp_path / "b")
     assert ta.keys() == tb.keys()
     for k in ta:
-        np.testing.assert_allclose(ta[k], tb[k], rtol=0, atol=1e-6, err_msg=k)
+        np.testing.assert_array_equal(ta[k], tb[k], err_msg=k)  # same bytes, not merely close
     assert resumed["non_embedding_params"] == straight["non_embedding_params"]
     assert not (tmp_path / "b" / "checkpoint").exists()
     # a finished model is not retrained
@@ -89,13 +105,13 @@ def test_ladder_spans_sizes_and_loads_with_transformers_offline(ladder, monkeypa
         assert model.config.n_embd == size.d_model
 
 
-def test_default_ladder_spans_30x():
+def test_default_ladder_spans_100x():
     from transformers import GPT2LMHeadModel
 
     from emergence_lens.models.ladder import DEFAULT_SIZES, _config, non_embedding_params
 
     counts = [non_embedding_params(GPT2LMHeadModel(_config(s, LadderRecipe(), 99))) for s in DEFAULT_SIZES]
-    assert len(counts) >= 8 and counts == sorted(counts) and counts[-1] / counts[0] >= 30
+    assert len(counts) >= 8 and counts == sorted(counts) and counts[-1] / counts[0] >= 100
 
 
 def test_hf_backend_generation_and_scores_agree(ladder):
@@ -299,3 +315,29 @@ def test_hf_sampling_is_seeded_and_evaluate_cli_records_pass_counts(ladder, tmp_
     df = pd.read_parquet(tmp_path / "ev" / "records.parquet")
     assert (df["attempts"] >= 1).all() and (df["attempts"] <= 40).all()
     assert ((df["passes"] == 2) | (df["attempts"] == 40)).all()
+
+
+def test_batched_greedy_matches_a_one_prompt_loop_with_stop_strings(ladder):
+    """The batched decoder (KV cache, stop checked on token ids for one-character stops, on decoded
+    tails for longer ones) gives what a plain loop gives: one prompt, full forward each step."""
+    be = HFBackend(ladder / "ladder-02", device="cpu", batch_size=4)
+    prompts = [e.prompt for e in generate_arithmetic("plus", 2, 6, seed=3, k_shot=0, format="compact")]
+
+    def reference(prompt: str, budget: int, stop: list[str]) -> str:
+        ids = be._encode(prompt)
+        out: list[int] = []
+        with torch.no_grad():
+            for _ in range(budget):
+                nxt = int(be.model(input_ids=torch.tensor([ids + out])).logits[0, -1].argmax())
+                if nxt == be.eos_id:
+                    break
+                out.append(nxt)
+                if any(s in be.tokenizer.decode(out) for s in stop):
+                    break
+        text = be.tokenizer.decode(out)
+        cuts = [text.find(s) for s in stop if s in text]
+        return text[: min(cuts)] if cuts else text
+
+    for stop in (["\n"], ["5"], ["12", "\n"], []):
+        assert be.generate(prompts, 6, stop) == [reference(p, 6, stop) for p in prompts], stop
+    assert set(be._ids_containing("\n")) == {be._encode("\n")[0]}

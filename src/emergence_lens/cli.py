@@ -136,6 +136,9 @@ def reproduce(
         "--option", "-o", help="KEY=VALUE for experiments that take it, e.g. -o thresholds=0.001,0.004 "
                                "-o data_dir=DATA (vision). Repeatable; `emergence-lens experiments` lists "
                                "them.")] = None,
+    retrain: Annotated[bool, typer.Option(
+        help="arithmetic: train the ladder from scratch (same recipe as `train-ladder`) instead of "
+             "evaluating the ladder shipped in the package.")] = False,
 ) -> None:
     """Run the paper reproductions on embedded defaults; write figures, CSVs and OUT/summary.md.
 
@@ -189,6 +192,8 @@ def reproduce(
             exp_dir = out / exp.name
             manifest = exp_dir / "manifest.json"
             exp_options = {k: v for k, v in options.items() if k in exp.options}
+            if retrain and "retrain" in exp.options:
+                exp_options["retrain"] = "1"
             digest = _config_hash(exp.name, quick, seed, exp_options)
             if not force and manifest.exists():
                 info = json.loads(manifest.read_text())
@@ -213,11 +218,49 @@ def reproduce(
     opt_text = "".join(f" -o {k}={v}" for k, v in options.items())
     header = (f"# emergence-lens reproduce\n\nSettings: quick={quick}, seed={seed}, version "
               f"{__version__}. Command: `emergence-lens reproduce {' '.join(names)}"
-              f"{' --quick' if quick else ''}{opt_text} --out {out}`. Each section's files are in its "
+              f"{' --quick' if quick else ''}{' --retrain' if retrain else ''}{opt_text} --out {out}`. Each section's files are in its "
               "subdirectory.\n" + "".join(f"\nSkipped: {m}.\n" for m in skipped))
     atomic_write_text(out / "summary.md", "\n\n".join([header, *sections]) + "\n")
     console.print(f"wrote {out / 'summary.md'}")
     _finish_run(out, command="reproduce", started=started, seed=seed, ctx=ctx)
+
+
+@app.command("train-ladder")
+def train_ladder_cmd(
+    out: Annotated[Path, typer.Option(help="Directory for the models (OUT/ladder-01 ...).")] = Path("ladder"),
+    seed: Annotated[int, typer.Option(help="Training seed (the shipped ladder is seed 0).")] = 0,
+    jobs: Annotated[int, typer.Option(help="Members trained at once, one CPU thread each; the bytes do "
+                                           "not depend on it.")] = 2,
+    size: Annotated[list[str] | None, typer.Option(
+        help="Train only these members (e.g. --size ladder-01); default all eight.")] = None,
+) -> None:
+    """Train the arithmetic ladder with the default recipe; resumable.
+
+    `emergence-lens train-ladder --out src/emergence_lens/models/checkpoints` regenerates the
+    ladder that ships in the package: same seed, same bytes (each member trains on one thread in
+    its own process with the numeric libraries pinned; see emergence_lens.models.ladder).
+    """
+    _require("train", "'train-ladder'")
+    from dataclasses import replace
+
+    from emergence_lens.models.ladder import DEFAULT_RECIPE, DEFAULT_SIZES, train_ladder
+
+    sizes = DEFAULT_SIZES
+    if size:
+        known = {s.name: s for s in DEFAULT_SIZES}
+        missing = [n for n in size if n not in known]
+        if missing:
+            _fail(f"--size {', '.join(missing)}: unknown (members: {', '.join(known)})")
+        sizes = tuple(known[n] for n in size)
+    if jobs < 1:
+        _fail("--jobs must be >= 1")
+    t0 = time.perf_counter()
+    metas = train_ladder(out, sizes, replace(DEFAULT_RECIPE, seed=seed), jobs=jobs)
+    table = Table("model", "non-embedding params", "final loss")
+    for m in metas:
+        table.add_row(m["name"], f"{m['non_embedding_params']:,}", f"{m['final_loss']:.4f}")
+    console.print(table)
+    console.print(f"{len(metas)} models in {out} ({time.perf_counter() - t0:.0f} s)")
 
 
 @app.command("experiments")
@@ -423,7 +466,8 @@ def predict(
 
 def _load_task(spec: str, shots: int, n: int | None, seed: int):
     """Task examples from a GPT-3 JSONL file, a BIG-bench task.json / directory, or
-    ``generate:OP:DIGITS`` (2-shot by default)."""
+    ``generate:OP:DIGITS`` (GPT-3 format, 2-shot by default) / ``generate:OP:DIGITS:compact`` (the
+    ladder's ``a+b=`` format, drawn from the held-out half the ladder never trained on)."""
     from emergence_lens.tasks import (
         TaskExample,
         generate_arithmetic,
@@ -433,8 +477,13 @@ def _load_task(spec: str, shots: int, n: int | None, seed: int):
     )
 
     if spec.startswith("generate:"):
-        _, op, digits = spec.split(":")
-        return generate_arithmetic(op, int(digits), n or 1000, seed=seed, k_shot=shots)  # type: ignore[arg-type]
+        parts = spec.split(":")
+        if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "compact") or not parts[2].isdigit():
+            raise ValueError(f"--task {spec!r}: expected generate:OP:DIGITS or generate:OP:DIGITS:compact")
+        if len(parts) == 4:
+            return generate_arithmetic(parts[1], int(parts[2]), n or 1000, seed=seed, k_shot=shots,  # type: ignore[arg-type]
+                                       format="compact", heldout=True)
+        return generate_arithmetic(parts[1], int(parts[2]), n or 1000, seed=seed, k_shot=shots)  # type: ignore[arg-type]
     path = Path(spec)
     if not path.exists():
         raise FileNotFoundError(f"task file not found: {path}")
@@ -455,7 +504,8 @@ def _load_task(spec: str, shots: int, n: int | None, seed: int):
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="Local path or hub id (hf, vllm) or served model name (openai).")],
-    task: Annotated[str, typer.Option(help="GPT-3 JSONL, BIG-bench task.json or directory, or generate:OP:DIGITS.")],
+    task: Annotated[str, typer.Option(help="GPT-3 JSONL, BIG-bench task.json or directory, generate:OP:DIGITS, "
+                                           "or generate:OP:DIGITS:compact (the shipped ladder's format).")],
     out: Annotated[Path, typer.Option(help="Output directory (records.parquet; resumable parts/).")],
     backend: Annotated[str, typer.Option(help="hf, openai or vllm.")] = "hf",
     family: Annotated[str | None, typer.Option(
@@ -503,8 +553,10 @@ def evaluate(
             sampling = ({} if sample_until_pass is None else
                         {"sample_until_pass": sample_until_pass, "max_samples": max_samples,
                          "temperature": temperature, "sample_seed": seed})
+            # the compact format's answer follows "=" directly; GPT-3's follows "A:" and a space
+            prefix = "" if task.startswith("generate:") and task.endswith(":compact") else " "
             df = evaluate_to_dir(be, examples, out, family=family or infer_family(model),
-                                 model=Path(model).name or model,
+                                 model=Path(model).name or model, answer_prefix=prefix,
                                  scale_params=scale_params, **sampling)
     except (BackendError, TaskFormatError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))

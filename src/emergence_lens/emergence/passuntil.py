@@ -99,14 +99,20 @@ def pass_rate(attempts: Sequence[int] | np.ndarray, passes: Sequence[int] | np.n
 
 
 PASS_RATE_COLUMNS = ["family", "task", "model", "scale_params", "k", "n_problems", "attempts", "passes",
-                     "pass_rate", "pass_rate_low", "pass_rate_high", "greedy_exact_match", "greedy_correct"]
+                     "pass_rate", "pass_rate_low", "pass_rate_high", "greedy_exact_match", "greedy_correct",
+                     "target_probability"]
 
 
 def pass_rate_table(records: pd.DataFrame, *, n_boot: int = 2000, confidence: float = 0.95,
                     seed: int = 0) -> pd.DataFrame:
     """Per (family, task, model) with PassUntil counts: the pass rate with its CI next to the greedy
     exact match on the same problems (the Fig. 4 question: where greedy reads 0, what is the rate?).
-    K is read from the extra ``pass_k`` column (sampling without it counts as fixed-budget)."""
+    K is read from the extra ``pass_k`` column (sampling without it counts as fixed-budget).
+
+    ``target_probability`` is ``mean_i exp(sum_j log p_ij)`` over the same problems, from the
+    teacher-forced target log-probs: the per-token prediction of the pass rate of sampling at
+    temperature 1 (a sample equals the target with probability ``prod_j p_ij``, less the chance it
+    runs on past the answer); NaN where the records carry no log-probs."""
     if "attempts" not in records.columns or records["attempts"].isna().all():
         return pd.DataFrame(columns=PASS_RATE_COLUMNS)
     rec = records[records["attempts"].notna()]
@@ -117,9 +123,15 @@ def pass_rate_table(records: pd.DataFrame, *, n_boot: int = 2000, confidence: fl
         r = pass_rate(g["attempts"].to_numpy(dtype=np.int64), g["passes"].to_numpy(dtype=np.int64), k=k,
                       n_boot=n_boot, confidence=confidence, seed=seed)
         greedy = (g["prediction"].astype(str).str.strip() == g["target"].astype(str).str.strip()).to_numpy()
+        target_p = np.nan
+        if "target_token_logprobs" in g.columns and g["target_token_logprobs"].notna().all():
+            from emergence_lens.metrics.likelihood import target_log_likelihood
+
+            target_p = float(np.exp(target_log_likelihood(g["target_token_logprobs"])).mean())
         rows.append({"family": family, "task": task, "model": model, "scale_params": float(g["scale_params"].iat[0]),
                      "k": k, "n_problems": r.n_problems, "attempts": r.attempts, "passes": r.passes,
                      "pass_rate": r.estimate, "pass_rate_low": r.low, "pass_rate_high": r.high,
-                     "greedy_exact_match": float(greedy.mean()), "greedy_correct": int(greedy.sum())})
+                     "greedy_exact_match": float(greedy.mean()), "greedy_correct": int(greedy.sum()),
+                     "target_probability": target_p})
     return pd.DataFrame(rows, columns=PASS_RATE_COLUMNS).sort_values(["family", "task", "scale_params"],
                                                                       kind="stable", ignore_index=True)

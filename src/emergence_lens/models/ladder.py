@@ -1,9 +1,17 @@
-"""A ladder of decoder-only transformers trained here on CPU (the arithmetic experiment's family).
+"""A ladder of decoder-only transformers trained on CPU (the arithmetic experiment's family).
 
-Eight GPT-2-architecture sizes spanning ~100x in non-embedding parameters, one recipe (same data
-stream, steps, batch, schedule), seeded.  Each model is saved in the Hugging Face format
-(``config.json`` + ``model.safetensors`` + character ``tokenizer.json``), so the transformers
-backend and lm-evaluation-harness ``--model hf`` load it offline.
+Eight GPT-2-architecture sizes spanning > 100x in non-embedding parameters, one recipe (same data
+stream, steps, batch, schedule), seeded, on compact arithmetic (:mod:`emergence_lens.models.data`).
+Each model is saved in the Hugging Face format (``config.json`` + ``model.safetensors`` +
+character ``tokenizer.json``), so the transformers backend and lm-evaluation-harness
+``--model hf`` load it offline.
+
+The default ladder (seed 0) ships inside the package (:func:`shipped_ladder`), because training it
+takes longer than the whole reproduction may; ``emergence-lens train-ladder`` retrains it.  Every
+member trains on one CPU thread in its own process with the numeric libraries pinned to one code
+path (:data:`TRAIN_ENV`), so the same seed gives the same bytes regardless of how many cores the
+machine has or how many members train at once; a test retrains the smallest member and compares
+its ``model.safetensors`` with the shipped one byte for byte.
 
 Training checkpoints every ``ckpt_every`` steps (model as safetensors, optimizer state loaded back
 with ``torch.load(..., weights_only=True)``); a killed run resumes from the last checkpoint and,
@@ -30,7 +38,8 @@ from emergence_lens.models.data import training_batch
 from emergence_lens.models.tokenizer import build_char_tokenizer
 
 __all__ = ["ModelSize", "LadderRecipe", "DEFAULT_SIZES", "QUICK_SIZES", "DEFAULT_RECIPE",
-           "QUICK_RECIPE", "train_model", "train_ladder", "non_embedding_params", "TrainingInterrupted"]
+           "QUICK_RECIPE", "train_model", "train_ladder", "non_embedding_params", "TrainingInterrupted",
+           "TRAIN_ENV", "SHIPPED_SEED", "shipped_ladder"]
 
 
 @dataclass(frozen=True)
@@ -45,28 +54,41 @@ class ModelSize:
 class LadderRecipe:
     """Everything but the size: the same for every model of a ladder."""
 
-    steps: int = 600
-    batch_size: int = 48
-    seq_len: int = 128
-    n_positions: int = 192
+    steps: int = 3000
+    batch_size: int = 256
+    seq_len: int = 20
+    n_positions: int = 32
     lr: float = 3e-3
-    warmup: int = 30
+    warmup: int = 100
     weight_decay: float = 0.01
-    ckpt_every: int = 100
-    k_shot: int = 2
+    ckpt_every: int = 250
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 DEFAULT_SIZES: tuple[ModelSize, ...] = (
-    ModelSize("ladder-01", 1, 16, 1), ModelSize("ladder-02", 1, 24, 2),
-    ModelSize("ladder-03", 1, 32, 2), ModelSize("ladder-04", 2, 32, 2),
-    ModelSize("ladder-05", 2, 48, 2), ModelSize("ladder-06", 2, 64, 2),
-    ModelSize("ladder-07", 3, 64, 4), ModelSize("ladder-08", 3, 96, 4),
+    ModelSize("ladder-01", 1, 12, 1), ModelSize("ladder-02", 1, 16, 2),
+    ModelSize("ladder-03", 1, 24, 2), ModelSize("ladder-04", 2, 24, 2),
+    ModelSize("ladder-05", 2, 32, 2), ModelSize("ladder-06", 2, 48, 4),
+    ModelSize("ladder-07", 2, 64, 4), ModelSize("ladder-08", 3, 96, 4),
 )
 QUICK_SIZES = DEFAULT_SIZES
 DEFAULT_RECIPE = LadderRecipe()
-QUICK_RECIPE = LadderRecipe(steps=120, batch_size=32, ckpt_every=40, warmup=10)
+QUICK_RECIPE = LadderRecipe(steps=150, batch_size=64, ckpt_every=50, warmup=10)
+#: The seed of the ladder that ships inside the package.
+SHIPPED_SEED = 0
+#: Environment of a training process: one thread, and MKL / ATen / oneDNN pinned to their AVX2
+#: code paths, so the floating-point operations (and so the bytes) do not depend on the machine's
+#: core count or on whether its CPU has AVX-512.  Set before torch is imported (a fresh process).
+TRAIN_ENV: dict[str, str] = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MKL_CBWR": "AVX2",
+                             "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def shipped_ladder() -> Path:
+    """The directory holding the shipped ladder (``ladder-01`` ... ``ladder-08``, seed 0)."""
+    from importlib.resources import files
+
+    return Path(str(files("emergence_lens.models") / "checkpoints"))
 
 
 class TrainingInterrupted(RuntimeError):
@@ -116,23 +138,34 @@ def _save_checkpoint(model, opt, step: int, losses: list[float], ckpt: Path) -> 
 
 def train_model(size: ModelSize, recipe: LadderRecipe, out: str | Path, *,
                 progress: Callable[[int, int, float], None] | None = None,
-                stop_after: int | None = None, threads: int | None = None) -> dict[str, Any]:
+                stop_after: int | None = None, threads: int | None = 1) -> dict[str, Any]:
     """Train (or resume, or skip if finished) one model of the ladder into ``out``.
 
-    Returns the model's ``ladder.json`` metadata.
+    Returns the model's ``ladder.json`` metadata.  ``threads`` (default 1, as in
+    :func:`train_ladder`) is set for the training and restored afterwards.
     """
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _train(size, recipe, Path(out), progress, stop_after)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(size: ModelSize, recipe: LadderRecipe, out: Path,
+           progress: Callable[[int, int, float], None] | None, stop_after: int | None) -> dict[str, Any]:
     import torch
     from transformers import GPT2LMHeadModel
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    out = Path(out)
     meta_path = out / "ladder.json"
     if meta_path.exists():
         return json.loads(meta_path.read_text())
-    if threads:
-        torch.set_num_threads(threads)
     tok = build_char_tokenizer()
     ckpt = out / "checkpoint"
     index = int(size.name.split("-")[-1]) if size.name.split("-")[-1].isdigit() else 0
@@ -157,8 +190,7 @@ def train_model(size: ModelSize, recipe: LadderRecipe, out: str | Path, *,
     for step in range(start, recipe.steps):
         if stop_after is not None and step >= stop_after:
             raise TrainingInterrupted(f"stopped at step {step}")
-        batch = training_batch(step, recipe.batch_size, recipe.seq_len, seed=recipe.seed,
-                               k_shot=recipe.k_shot)
+        batch = training_batch(step, recipe.batch_size, recipe.seq_len, seed=recipe.seed)
         for g in opt.param_groups:
             g["lr"] = _lr(step, recipe)
         ids = torch.from_numpy(batch.input_ids)
@@ -193,23 +225,71 @@ def train_model(size: ModelSize, recipe: LadderRecipe, out: str | Path, *,
     return meta
 
 
+def _train_worker(size: ModelSize, recipe: LadderRecipe, out: str, queue) -> dict[str, Any]:
+    """One member in a fresh process (spawned with :data:`TRAIN_ENV`), reporting to ``queue``."""
+
+    def report(step: int, total: int, loss: float) -> None:
+        if step % 10 == 0 or step == total:
+            queue.put((size.name, step, loss))
+
+    return train_model(size, recipe, out, progress=report, threads=1)
+
+
 def train_ladder(out: str | Path, sizes: Sequence[ModelSize] = DEFAULT_SIZES,
-                 recipe: LadderRecipe = DEFAULT_RECIPE, *, show_progress: bool = True) -> list[dict[str, Any]]:
-    """Train every size into ``out/<name>/`` with a rich progress bar per model; resumable."""
+                 recipe: LadderRecipe = DEFAULT_RECIPE, *, show_progress: bool = True, jobs: int = 1,
+                 isolated: bool = True) -> list[dict[str, Any]]:
+    """Train every size into ``out/<name>/``, ``jobs`` members at a time; resumable.
+
+    With ``isolated`` (default) each member trains in its own spawned process under
+    :data:`TRAIN_ENV` (the bytes then depend only on the seed, not on ``jobs`` or the machine's
+    cores); ``isolated=False`` trains in this process (tests of the loop itself).
+    """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     out = Path(out)
-    metas = []
+    out.mkdir(parents=True, exist_ok=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                   disable=not show_progress) as prog:
-        for size in sizes:
-            task = prog.add_task(f"train {size.name}", total=recipe.steps, loss="-")
+        bars = {size.name: prog.add_task(f"train {size.name}", total=recipe.steps, loss="-") for size in sizes}
+        if not isolated:
+            metas = []
+            for size in sizes:
+                def report(step: int, total: int, loss: float, task=bars[size.name]) -> None:
+                    prog.update(task, completed=step, loss=f"{loss:.3f}")
 
-            def report(step: int, total: int, loss: float, task=task) -> None:
-                prog.update(task, completed=step, loss=f"{loss:.3f}")
+                meta = train_model(size, recipe, out / size.name, progress=report, threads=None)
+                prog.update(bars[size.name], completed=recipe.steps, loss=f"{meta['final_loss']:.3f}")
+                metas.append(meta)
+            return metas
+        import multiprocessing as mp
+        import queue as queue_mod
+        from concurrent.futures import ProcessPoolExecutor
 
-            meta = train_model(size, recipe, out / size.name, progress=report)
-            prog.update(task, completed=recipe.steps, loss=f"{meta['final_loss']:.3f}")
-            metas.append(meta)
+        ctx = mp.get_context("spawn")
+        saved = {k: os.environ.get(k) for k in TRAIN_ENV}
+        os.environ.update(TRAIN_ENV)  # inherited by the spawned workers, read before torch loads
+        try:
+            with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
+                q = manager.Queue()
+                # largest first, so the longest member never starts last
+                order = sorted(range(len(sizes)), key=lambda i: -sizes[i].n_layer * sizes[i].d_model ** 2)
+                submitted = {i: pool.submit(_train_worker, sizes[i], recipe, str(out / sizes[i].name), q)
+                             for i in order}
+                futures = [submitted[i] for i in range(len(sizes))]
+                while not all(f.done() for f in futures):
+                    try:
+                        name, step, loss = q.get(timeout=0.5)
+                    except queue_mod.Empty:
+                        continue
+                    prog.update(bars[name], completed=step, loss=f"{loss:.3f}")
+                metas = [f.result() for f in futures]
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        for size, meta in zip(sizes, metas, strict=True):
+            prog.update(bars[size.name], completed=recipe.steps, loss=f"{meta['final_loss']:.3f}")
     return metas

@@ -16,12 +16,14 @@ __all__ = ["sample_until_pass"]
 
 def sample_until_pass(backend, prompts: Sequence[str], targets: Sequence[str], *, k: int, max_samples: int,
                       temperature: float = 1.0, seed: int = 0, per_round: int = 8,
-                      max_new_tokens: int | None = None,
+                      max_per_round: int = 256, max_new_tokens: int | None = None,
                       stop: Sequence[str] = ("\n",)) -> tuple[np.ndarray, np.ndarray]:
     """Per problem: ``(attempts, passes)``.  Sampling stops at the K-th pass (``attempts`` is then the
     index of that pass, so the count follows inverse binomial sampling exactly) or after
-    ``max_samples`` draws.  Draws are batched across problems, ``per_round`` per unfinished problem
-    per round; the backend's ``sample`` is seeded per round, so the same seed gives the same counts."""
+    ``max_samples`` draws.  Draws are batched across problems: ``per_round`` per unfinished problem
+    in the first round, doubling each round up to ``max_per_round`` (a hard problem reaches its cap
+    in few large batches; an easy one stops after a small one).  The backend's ``sample`` is seeded
+    per round, so the same seed gives the same counts."""
     if k < 1 or max_samples < k:
         raise ValueError(f"need 1 <= K <= max_samples, got K={k}, max_samples={max_samples}")
     if temperature <= 0:
@@ -41,7 +43,8 @@ def sample_until_pass(backend, prompts: Sequence[str], targets: Sequence[str], *
         active = np.flatnonzero((passes < k) & (attempts < max_samples))
         if not len(active):
             break
-        draws = {int(i): int(min(per_round, max_samples - attempts[i])) for i in active}
+        size = min(per_round * 2 ** rnd, max(per_round, max_per_round))
+        draws = {int(i): int(min(size, max_samples - attempts[i])) for i in active}
         batch_p = [prompts[i] for i in active for _ in range(draws[int(i)])]
         outs = sample(batch_p, budget, stop, temperature=temperature, seed=seed * 1_000_003 + rnd)
         pos = 0

@@ -141,16 +141,24 @@ def plot_curves(table: pd.DataFrame, path: str | os.PathLike[str], *,
 
 def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.PathLike[str], *,
                     labels: tuple[str, str], title: str | None = None,
-                    xlabel: str = "model parameters (log scale)") -> Path:
+                    xlabel: str = "model parameters (log scale)", pass_rates: pd.DataFrame | None = None,
+                    pass_label: str = "sampled until K passes (PassUntil)") -> Path:
     """Accuracy with Clopper-Pearson intervals on a small and a large test set (cf. Fig. 4).
 
     Zero accuracies are drawn at the bottom of the log axis with their CP upper bound, so what
-    the small set cannot resolve is visible.
+    the small set cannot resolve is visible.  With ``pass_rates`` (rows of
+    :func:`emergence_lens.emergence.pass_rate_table`) a third panel shows the pass rate measured by
+    sampling until K passes, with its CI, and as a dashed line the per-token prediction
+    (``target_probability``, the probability of drawing the target).
     """
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True, sharey=True)
-        floor = 0.3 * float(np.nanmin(pd.concat([small["cp_high"], large["cp_high"]])))
-        for ax, d, lab in zip(axes, (small, large), labels, strict=True):
+        n_panels = 3 if pass_rates is not None and len(pass_rates) else 2
+        fig, axes = plt.subplots(1, n_panels, figsize=(5 * n_panels, 3.8), constrained_layout=True, sharey=True)
+        lows = [small["cp_high"], large["cp_high"]]
+        if n_panels == 3:
+            lows.append(pass_rates["pass_rate_low"][pass_rates["pass_rate_low"] > 0])
+        floor = 0.3 * float(np.nanmin(pd.concat(lows)))
+        for ax, d, lab in zip(axes[:2], (small, large), labels, strict=True):
             lines = list(dict.fromkeys(d["task"]))
             cmap = plt.get_cmap("viridis")
             for i, task in enumerate(lines):
@@ -169,6 +177,31 @@ def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.Pat
             ax.set(xscale="log", yscale="log", xlabel=xlabel, title=lab)
             ax.legend(loc="lower right")
         axes[0].set_ylabel("accuracy (log scale), 95% Clopper-Pearson\n(triangles: observed 0)")
+        if n_panels == 3:
+            ax = axes[2]
+            assert pass_rates is not None
+            tasks = list(dict.fromkeys(large["task"]))
+            tasks += [t for t in dict.fromkeys(pass_rates["task"]) if t not in tasks]
+            cmap = plt.get_cmap("viridis")
+            for i, task in enumerate(tasks):
+                g = pass_rates[pass_rates["task"] == task].sort_values("scale_params")
+                if not len(g):
+                    continue
+                color = cmap(i / max(len(tasks) - 1, 1))
+                y = np.maximum(g["pass_rate"].to_numpy(dtype=float), floor)
+                lo = np.maximum(g["pass_rate_low"].to_numpy(dtype=float), floor)
+                hi = g["pass_rate_high"].to_numpy(dtype=float)
+                ax.errorbar(g["scale_params"], y, yerr=np.vstack([y - lo, hi - y]), marker="o", ms=3, capsize=2,
+                            color=color, label=str(task))
+                pred = np.maximum(g["target_probability"].to_numpy(dtype=float), floor)
+                ax.plot(g["scale_params"], pred, ls="--", lw=1, color=color)
+                greedy_zero = g["greedy_correct"].to_numpy() == 0
+                ax.scatter(g["scale_params"][greedy_zero], y[greedy_zero], marker="s", facecolors="none",
+                           edgecolors="red", zorder=4, s=28)
+            ax.plot([], [], ls="--", color="gray", label="per-token prediction (prod of p)")
+            ax.scatter([], [], marker="s", facecolors="none", edgecolors="red", label="greedy exact match = 0")
+            ax.set(xscale="log", yscale="log", xlabel=xlabel, title=pass_label)
+            ax.legend(loc="lower right", fontsize=6)
         if title:
             fig.suptitle(title)
         return save_figure(fig, path)

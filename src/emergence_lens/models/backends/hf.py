@@ -54,9 +54,34 @@ class HFBackend:
         tok = self.tokenizer
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         self.eos_id = tok.eos_token_id
+        self._contains_cache: dict[str, list[int]] = {}
+        self.max_positions: int | None = getattr(self.model.config, "max_position_embeddings", None)
+
+    def _check_length(self, n_tokens: int, what: str) -> None:
+        if self.max_positions is not None and n_tokens > self.max_positions:
+            raise BackendError(f"{self.name}: {what} needs {n_tokens} positions but the model has "
+                               f"{self.max_positions} (max_position_embeddings); shorten the prompt or use a "
+                               "model trained on this format")
 
     def _encode(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _ids_containing(self, text: str) -> list[int]:
+        """Vocabulary ids whose decoded text contains ``text`` (cached per string)."""
+        cache = self._contains_cache
+        if text not in cache:
+            size = len(self.tokenizer)
+            decoded = self.tokenizer.batch_decode([[i] for i in range(size)])
+            cache[text] = [i for i, d in enumerate(decoded) if text in d]
+        return cache[text]
+
+    def _encode_many(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text; each distinct text is encoded once (sampling repeats prompts)."""
+        if not texts:
+            return []
+        distinct = list(dict.fromkeys(texts))
+        ids = dict(zip(distinct, self.tokenizer(distinct, add_special_tokens=False)["input_ids"], strict=True))
+        return [ids[t] for t in texts]
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int, stop: Sequence[str] = ()) -> list[str]:
         """Greedy completions (KV cache, batched, stop strings honoured)."""
@@ -77,19 +102,30 @@ class HFBackend:
         gen = None
         if temperature > 0:
             gen = torch.Generator(device=self.device).manual_seed(int(seed or 0) % (2**63))
+        # A one-character ASCII stop string (the "\n" that ends an answer) cannot span tokens: it is
+        # checked on the ids, for the whole batch at once, against every vocabulary entry that
+        # contains it.  Longer stop strings are checked by decoding each row's tail.
+        single_chars = [st for st in stop if len(st) == 1 and st.isascii()]
+        single = torch.tensor(sorted({i for st in single_chars for i in self._ids_containing(st)}),
+                              dtype=torch.long, device=self.device)
+        multi = [st for st in stop if st not in single_chars]
         out: list[str] = []
         for start in range(0, len(prompts), self.batch_size):
-            chunk = [self._encode(p) for p in prompts[start:start + self.batch_size]]
+            chunk = self._encode_many(prompts[start:start + self.batch_size])
+            n = len(chunk)
             width = max(len(c) for c in chunk)
-            ids = torch.full((len(chunk), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            self._check_length(width + max_new_tokens, f"a prompt of {width} tokens plus {max_new_tokens} new ones")
+            ids = torch.full((n, width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((n, width), dtype=torch.long)
             for i, c in enumerate(chunk):
                 if c:
                     ids[i, width - len(c):] = torch.tensor(c)
                     mask[i, width - len(c):] = 1
             ids, mask = ids.to(self.device), mask.to(self.device)
-            generated = [[] for _ in chunk]
-            done = torch.zeros(len(chunk), dtype=torch.bool, device=self.device)
+            generated = torch.full((n, max(max_new_tokens, 1)), self.pad_id, dtype=torch.long, device=self.device)
+            length = torch.zeros(n, dtype=torch.long, device=self.device)
+            rows = torch.arange(n, device=self.device)
+            done = torch.zeros(n, dtype=torch.bool, device=self.device)
             past = None
             step_ids = ids
             with torch.no_grad():
@@ -104,23 +140,29 @@ class HFBackend:
                     if gen is None:
                         nxt = logits.argmax(-1)
                     else:
-                        probs = torch.softmax(logits.float() / temperature, dim=-1)
-                        nxt = torch.multinomial(probs, 1, generator=gen).squeeze(-1)
-                    for i, t in enumerate(nxt.tolist()):
-                        if not done[i]:
-                            if self.eos_id is not None and t == self.eos_id:
-                                done[i] = True
-                            else:
-                                generated[i].append(t)
-                    if stop:
-                        for i in range(len(chunk)):
-                            if not done[i] and any(s in self.tokenizer.decode(generated[i][-8:]) for s in stop):
+                        # inverse CDF: one uniform per row (torch.multinomial is several times slower here)
+                        cdf = torch.softmax(logits.float() / temperature, dim=-1).cumsum(-1)
+                        u = torch.rand((n, 1), generator=gen, device=self.device) * cdf[:, -1:]
+                        nxt = torch.searchsorted(cdf, u).clamp(max=cdf.shape[-1] - 1).squeeze(-1)
+                    is_eos = nxt == self.eos_id if self.eos_id is not None else torch.zeros_like(done)
+                    keep = ~done & ~is_eos
+                    generated[rows[keep], length[keep]] = nxt[keep]
+                    length += keep.long()
+                    done |= is_eos
+                    if len(single):
+                        done |= keep & torch.isin(nxt, single)
+                    if multi:
+                        for i in torch.nonzero(keep & ~done).flatten().tolist():
+                            tail = self.tokenizer.decode(generated[i, max(0, int(length[i]) - 8):int(length[i])].tolist())
+                            if any(st in tail for st in multi):
                                 done[i] = True
                     if bool(done.all()):
                         break
                     step_ids = nxt[:, None]
-                    mask = torch.cat([mask, torch.ones((len(chunk), 1), dtype=mask.dtype, device=self.device)], 1)
-            out += [cut_at_stop(self.tokenizer.decode(g), stop) for g in generated]
+                    mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=self.device)], 1)
+            gen_rows = generated.cpu().tolist()
+            lens = length.cpu().tolist()
+            out += [cut_at_stop(self.tokenizer.decode(g[:k]), stop) for g, k in zip(gen_rows, lens, strict=True)]
         return out
 
     def _score(self, prompts: Sequence[str], targets: Sequence[str]) -> list[list[float]]:
@@ -144,6 +186,7 @@ class HFBackend:
                 if not p:  # score the first target token against nothing: prepend EOS as BOS
                     pairs[i] = ([self.eos_id if self.eos_id is not None else self.pad_id], t)
             width = max(len(p) + len(t) for p, t in pairs)
+            self._check_length(width, f"prompt plus target of {width} tokens")
             ids = torch.full((len(pairs), width), self.pad_id, dtype=torch.long)
             mask = torch.zeros_like(ids)
             for i, (p, t) in enumerate(pairs):

@@ -1,0 +1,61 @@
+"""How much do the ladder's small members move with the training seed?
+
+Evaluates ladders trained with different seeds on the arithmetic experiment's held-out problems and
+writes, per (seed, model, task), per-digit accuracy and exact match, then the spread across seeds.
+The seed ladders are made with the same command as the shipped one:
+
+    emergence-lens train-ladder --seed 1 --out /tmp/ladder_seed1 --size ladder-01 ... --size ladder-05
+    emergence-lens train-ladder --seed 2 --out /tmp/ladder_seed2 --size ladder-01 ... --size ladder-05
+    python scripts/ladder_seed_spread.py docs/ladder_seed_spread.csv 0=shipped 1=/tmp/ladder_seed1 2=/tmp/ladder_seed2
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from emergence_lens.analysis import write_csv
+from emergence_lens.experiments.arithmetic import make_examples
+from emergence_lens.metrics import exact_match, per_token_accuracy
+from emergence_lens.models.backends.hf import HFBackend
+from emergence_lens.models.evaluate import evaluate_examples
+from emergence_lens.models.ladder import shipped_ladder
+
+TASKS = ("addition-L4", "addition-L5", "multiplication-L4")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", type=Path)
+    ap.add_argument("ladders", nargs="+", help="SEED=DIR (DIR 'shipped' for the packaged ladder)")
+    ap.add_argument("--n", type=int, default=500)
+    a = ap.parse_args()
+    examples = [e for e in make_examples(a.n, seed=0) if e.task in TASKS]
+    rows = []
+    for item in a.ladders:
+        seed, _, where = item.partition("=")
+        root = shipped_ladder() if where == "shipped" else Path(where)
+        for model in sorted(p.name for p in root.iterdir() if (p / "model.safetensors").exists()):
+            df = evaluate_examples(HFBackend(root / model, device="cpu", batch_size=1000), examples, family="ladder",
+                                   model=model, scale_params=1.0, answer_prefix="", stop=("\n",))
+            for task, g in df.groupby("task"):
+                rows.append({"seed": int(seed), "model": model, "task": task,
+                             "per_digit_accuracy": float(per_token_accuracy(list(g.target_token_greedy)).mean()),
+                             "exact_match": float(exact_match(g.target, g.prediction).mean())})
+    table = pd.DataFrame(rows)
+    models = table.groupby("model").seed.nunique()
+    common = table[table.model.isin(models[models == table.seed.nunique()].index)]
+    spread = (common.groupby(["model", "task"])
+              .agg(seeds=("seed", "nunique"), per_digit_min=("per_digit_accuracy", "min"),
+                   per_digit_max=("per_digit_accuracy", "max"), per_digit_sd=("per_digit_accuracy", "std"),
+                   exact_match_min=("exact_match", "min"), exact_match_max=("exact_match", "max"))
+              .reset_index())
+    write_csv(table, a.out)
+    write_csv(spread, a.out.with_name(a.out.stem + "_summary.csv"))
+    print(spread.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
