@@ -182,7 +182,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
 
     out = Path(out)
     n_large, n_small = (100, 10) if quick else (500, 50)
-    n_pass, max_samples = (25, 200) if quick else (100, 500)
+    n_pass, max_samples = (20, 100) if quick else (100, 500)
     metas, ladder_dir, origin = _ladder(out, quick=quick, seed=seed, retrain=retrain)
     recipe = metas[0]["recipe"]
     examples = make_examples(n_large, seed)
