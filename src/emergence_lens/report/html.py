@@ -385,22 +385,11 @@ def _panel_jobs(sections: list[_Section]) -> list[tuple[tuple[str, str, str, str
 
 
 def _render_panels(sections: list[_Section]) -> dict[tuple[str, str, str, str], str | None]:
-    """Every panel's PNG (base64), drawn on all cores when there are many (each panel is a pure
-    function of its rows, so the bytes do not depend on how many processes drew them)."""
-    jobs = _panel_jobs(sections)
-    workers = min(len(jobs) // 16, os.cpu_count() or 1, 4)
-    if workers < 2:
-        return {key: _panel_png(*args) for key, args in jobs}
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    """Every panel's PNG (base64), one per (section, family, task, metric).
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        done = pool.map(_panel_star, [args for _, args in jobs], chunksize=8)
-        return {key: png for (key, _), png in zip(jobs, done, strict=True)}
-
-
-def _panel_star(args: tuple[Any, ...]) -> str | None:
-    return _panel_png(*args)
+    Drawn in this process: a worker pool (spawn) would re-run a caller's unguarded ``__main__``
+    and fork is unsafe after torch's threads have run, for ~6 s saved on 111 panels."""
+    return {key: _panel_png(*args) for key, args in _panel_jobs(sections)}
 
 
 def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[str, Any]]:
