@@ -1,10 +1,10 @@
 """Experiment ``arithmetic``: the paper's Figures 3-4 on a model family trained on CPU.
 
-A ladder of eight GPT-2-architecture models (1.9k-336k non-embedding parameters, 175x), trained
+A ladder of eight GPT-2-architecture models (1.9k-336k non-embedding parameters, 176x), trained
 with one recipe on compact arithmetic (``"1234+5678="`` -> ``"6912"``;
 :mod:`emergence_lens.models.ladder`), is evaluated 0-shot on held-out problems (never trained on)
 grouped by target length.  By default the ladder shipped in the package is evaluated (training it
-takes ~25 minutes on 2 cores); ``-o retrain=1`` (``reproduce --retrain``) trains it from scratch
+took 28 minutes on 2 cores); ``-o retrain=1`` (``reproduce --retrain``) trains it from scratch
 into ``out/ladder/`` first, as does any seed other than the shipped one.  Outputs (in ``out``):
 
 * ``records.parquet`` — every model x example: completion, target token log-probs, per-token
@@ -30,6 +30,7 @@ Evaluations are cached in ``out/eval/`` per model (rerun after a kill evaluates 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -70,7 +71,7 @@ PASS_K = 2
 def make_examples(n: int, seed: int) -> list[TaskExample]:
     """Up to ``n`` distinct 0-shot compact problems per (task, target length), all from the held-out
     half of the problem space (:func:`emergence_lens.tasks.arithmetic.is_heldout`); names
-    ``addition-L3`` etc.  Where the held-out space is smaller than ``n`` (1-digit operands: 11-26
+    ``addition-L3`` etc.  Where the held-out space is smaller than ``n`` (1-digit operands: 11-32
     problems) each problem is kept once, so a bootstrap never counts one problem as many."""
     out = []
     for i, (task, op, digits, L) in enumerate(TASKS):
@@ -199,7 +200,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         for meta in metas:
             weights = ladder_dir / meta["name"] / "model.safetensors"
             config = json.dumps({"recipe": recipe, "n": n_large, "seed": seed, "records": 3, "origin": origin,
-                                 "weights": weights.stat().st_size, "pass": [n_pass, max_samples, PASS_K]},
+                                 "weights": hashlib.sha256(weights.read_bytes()).hexdigest(), "pass": [n_pass, max_samples, PASS_K]},
                                 sort_keys=True)
             backend = None
             n = meta["non_embedding_params"]

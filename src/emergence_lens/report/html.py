@@ -362,36 +362,6 @@ def _img(path: Path) -> str:
     return f'<img alt="{_esc(path.name)}" src="data:image/png;base64,{data}">'
 
 
-def _panel_jobs(sections: list[_Section]) -> list[tuple[tuple[str, str, str, str], tuple[Any, ...]]]:
-    """One ``_panel_png`` call per (section, family, task, metric) of the verdicts, each with only
-    its own rows (small to hand to a worker process)."""
-    jobs = []
-    for s in sections:
-        if s.verdicts.empty:
-            continue
-        for (family, task, metric), g in s.verdicts.groupby(["family", "task", "metric"], sort=False):
-            key = (s.name, str(family), str(task), str(metric))
-            partners = [str(p) for p in g["partner"] if str(p)] if "partner" in g else []
-            pts = s.points
-            if not pts.empty:
-                pts = pts[(pts["family"] == family) & (pts["task"] == task)]
-            pr = s.predictions
-            if not pr.empty and {"family", "task"} <= set(pr.columns):
-                pr = pr[(pr["family"].astype(str) == str(family)) & (pr["task"].astype(str) == str(task))]
-            part = _Section(s.name, s.path, pd.DataFrame(), pts, pr)
-            jobs.append((key, (part, str(family), str(task), str(metric), partners,
-                               str(g.iloc[0].get("x_axis", "params")))))
-    return jobs
-
-
-def _render_panels(sections: list[_Section]) -> dict[tuple[str, str, str, str], str | None]:
-    """Every panel's PNG (base64), one per (section, family, task, metric).
-
-    Drawn in this process: a worker pool (spawn) would re-run a caller's unguarded ``__main__``
-    and fork is unsafe after torch's threads have run, for ~6 s saved on 111 panels."""
-    return {key: _panel_png(*args) for key, args in _panel_jobs(sections)}
-
-
 def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[str, Any]]:
     """The verdict table's rows, the panels, and the headline counts."""
     rows: list[str] = []
@@ -400,7 +370,6 @@ def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[
     sharp: set[tuple[str, str, str, str]] = set()
     wei: set[tuple[str, str, str, str]] = set()
     first_verdict: dict[tuple[str, str, str, str], str] = {}
-    pngs = _render_panels(sections)
     for s in sections:
         v = s.verdicts
         if v.empty:
@@ -419,7 +388,8 @@ def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[
             first_verdict[key] = str(first.get("verdict"))
             partners = [str(p) for p in g["partner"] if str(p)] if "partner" in g else []
             pid = _panel_id(*key)
-            png = pngs.get(key)
+            png = _panel_png(s, str(family), str(task), str(metric), partners,
+                             str(first.get("x_axis", "params")))
             if png is not None:
                 expl = "<br>".join((f"<b>vs {_esc(r.get('partner'))}</b>: " if r.get("partner") else "")
                                    + _esc(r.get("explanation")) for _, r in g.iterrows())
