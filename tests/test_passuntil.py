@@ -87,3 +87,19 @@ def test_score_writes_pass_rates_beside_greedy_exact_match(tmp_path):
     assert len(t) == 4 and (t["k"] == 2).all()
     assert list(t["pass_rate"]) == sorted(t["pass_rate"])  # rises with scale, 1e-4 resolved
     assert t["pass_rate"].iloc[0] > 0 and t["pass_rate_high"].iloc[0] < 1e-2
+
+
+def test_the_ci_covers_tiny_rates_where_most_problems_hit_the_cap():
+    """The regime of the arithmetic experiment: K=2, 500 draws per problem, true rates ~1e-4, so most
+    problems end capped with no pass.  The interval must cover the true mean at about the nominal rate
+    and must not be pushed up by a prior counted once per problem."""
+    rng = np.random.default_rng(7)
+    true = rng.uniform(2e-5, 2e-4, size=100)
+    covered, ratios = 0, []
+    for seed in range(60):
+        a, s = _sample_until(true, 2, 500, np.random.default_rng(100 + seed))
+        r = pass_rate(a, s, k=2, n_boot=400, seed=seed)
+        covered += r.low <= true.mean() <= r.high
+        ratios.append(r.high / max(true.mean(), 1e-12))
+    assert covered >= 52  # nominal 95% of 60 = 57; >= 52 is the binomial 1% tail
+    assert np.median(ratios) < 4  # a per-problem Jeffreys prior put the upper bound ~13x above the truth

@@ -25,13 +25,14 @@ into ``out/ladder/`` first, as does any seed other than the shipped one.  Output
   ``a**L`` of per-token greedy accuracy, paired sharpness, Wei's criterion) and the backtest from
   the four smallest models (:mod:`emergence_lens.emergence.verdict`).
 
-Evaluations are cached in ``out/eval/`` per model (rerun after a kill evaluates only what is left).
+Each member is evaluated in its own process under :data:`~emergence_lens.models.pinned.PINNED_ENV`\n(one thread, numeric libraries on code paths shared by every x86-64 CPU), so the outputs are the\nsame bytes on any machine; evaluations are cached in ``out/eval/`` per model (rerun after a kill\nevaluates only what is left).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -173,13 +174,24 @@ def _goal_checks(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _evaluate_member(model_dir: str, runs: list[tuple], queue) -> None:
+    """Evaluate one ladder member (greedy, PassUntil) in a pinned worker process; cache the records."""
+    from emergence_lens.models.backends.hf import HFBackend
+    from emergence_lens.models.evaluate import evaluate_examples
+
+    backend = HFBackend(model_dir, device="cpu", batch_size=1000)
+    for _kind, subset, kwargs, path, stamp, config in runs:
+        write_records(evaluate_examples(backend, subset, **kwargs), Path(path))
+        atomic_write_text(Path(stamp), config)
+        queue.put(path)
+
+
 def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bool = False) -> ExperimentResult:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from emergence_lens.emergence import pass_rate_table
-    from emergence_lens.models.backends.hf import HFBackend
-    from emergence_lens.models.evaluate import evaluate_examples
+    from emergence_lens.models.pinned import PINNED_ENV, run_pinned
 
     out = Path(out)
     n_large, n_small = (100, 10) if quick else (500, 50)
@@ -192,35 +204,39 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     eval_dir.mkdir(parents=True, exist_ok=True)
     # training tokens D for C = 6ND (Kaplan et al. 2020; N = non-embedding parameters; rows padded to seq_len)
     train_tokens = recipe["steps"] * recipe["batch_size"] * recipe["seq_len"]
-    frames, pass_frames = [], []
+    jobs: list[tuple] = []
+    cached: dict[str, tuple[Path, Path]] = {}
+    for meta in metas:
+        weights = ladder_dir / meta["name"] / "model.safetensors"
+        config = json.dumps({"recipe": recipe, "n": n_large, "seed": seed, "records": 3, "origin": origin,
+                             "weights": hashlib.sha256(weights.read_bytes()).hexdigest(),
+                             "pass": [n_pass, max_samples, PASS_K], "env": PINNED_ENV}, sort_keys=True)
+        n = meta["non_embedding_params"]
+        common = dict(family="ladder", model=meta["name"], scale_params=n, scale_flops=6.0 * n * train_tokens,
+                      pretrain_loss=meta["final_loss"], answer_prefix="", stop=("\n",))
+        runs = []
+        for kind, subset, extra in (
+                ("greedy", examples, {}),
+                ("passuntil", pass_examples, dict(sample_until_pass=PASS_K, max_samples=max_samples,
+                                                  temperature=1.0, sample_seed=seed))):
+            path = eval_dir / f"{meta['name']}-{kind}.parquet"
+            stamp = eval_dir / f"{meta['name']}-{kind}.json"
+            if not (path.exists() and stamp.exists() and stamp.read_text() == config):
+                runs.append((kind, subset, {**common, **extra}, str(path), str(stamp), config))
+        cached[meta["name"]] = (eval_dir / f"{meta['name']}-greedy.parquet",
+                                eval_dir / f"{meta['name']}-passuntil.parquet")
+        if runs:
+            jobs.append((str(ladder_dir / meta["name"]), runs))
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as prog:
         task = prog.add_task("evaluate ladder", total=2 * len(metas))
-        for meta in metas:
-            weights = ladder_dir / meta["name"] / "model.safetensors"
-            config = json.dumps({"recipe": recipe, "n": n_large, "seed": seed, "records": 3, "origin": origin,
-                                 "weights": hashlib.sha256(weights.read_bytes()).hexdigest(), "pass": [n_pass, max_samples, PASS_K]},
-                                sort_keys=True)
-            backend = None
-            n = meta["non_embedding_params"]
-            common = dict(family="ladder", model=meta["name"], scale_params=n, scale_flops=6.0 * n * train_tokens,
-                          pretrain_loss=meta["final_loss"], answer_prefix="", stop=("\n",))
-            for kind, subset, extra, sink in (
-                    ("greedy", examples, {}, frames),
-                    ("passuntil", pass_examples, dict(sample_until_pass=PASS_K, max_samples=max_samples,
-                                                      temperature=1.0, sample_seed=seed), pass_frames)):
-                path = eval_dir / f"{meta['name']}-{kind}.parquet"
-                stamp = eval_dir / f"{meta['name']}-{kind}.json"
-                if path.exists() and stamp.exists() and stamp.read_text() == config:
-                    sink.append(read_records(path))
-                else:
-                    backend = backend or HFBackend(ladder_dir / meta["name"], device="cpu", batch_size=1000)
-                    df = evaluate_examples(backend, subset, **common, **extra)  # type: ignore[arg-type]
-                    write_records(df, path)
-                    atomic_write_text(stamp, config)
-                    sink.append(df)
-                prog.advance(task)
+        prog.advance(task, 2 * len(metas) - sum(len(runs) for _, runs in jobs))
+        # each member in its own pinned process (same bytes on every CPU), largest first
+        run_pinned(_evaluate_member, jobs, jobs=min(len(jobs), os.cpu_count() or 1),
+                   on_message=lambda _: prog.advance(task), order=list(range(len(jobs)))[::-1])
+    frames = [read_records(cached[m["name"]][0]) for m in metas]
+    pass_frames = [read_records(cached[m["name"]][1]) for m in metas]
     records = pd.concat(frames, ignore_index=True)
     files = [write_records(records, out / "records.parquet")]
     pass_records = pd.concat(pass_frames, ignore_index=True)

@@ -23,6 +23,10 @@ predicted labels space-separated in ``target`` / ``prediction`` (scored by ``sub
 and ``per_item_accuracy``); autoencoder examples carry their per-image ``reconstruction_mse``
 (scored by ``mse`` and ``reconstruction_at[c=...]``).  ``summary.csv`` is the curves table of
 those metrics, so every value can be recomputed from ``records.parquet``.
+
+Each family's ladder trains and is evaluated in its own process under
+:data:`~emergence_lens.models.pinned.PINNED_ENV` (one thread; oneMKL, ATen and convolutions on
+code paths every x86-64 CPU shares), so the outputs do not depend on the CPU they ran on.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,7 @@ from emergence_lens._io import atomic_write_text
 from emergence_lens.analysis import analyze, verdict_counts, write_csv
 from emergence_lens.experiments import Experiment, ExperimentOptionError, ExperimentResult, register_experiment
 from emergence_lens.metrics import metric_name
+from emergence_lens.models.pinned import run_pinned
 from emergence_lens.records import write_records
 from emergence_lens.report import markdown_table, plot_curves
 from emergence_lens.vision.data import ImageDataset
@@ -247,6 +252,22 @@ def _run_transformer(data: VisionData, out: Path, quick: bool, seed: int, progre
     return frames, ladder
 
 
+_PARTS: dict[str, Callable[..., tuple[list[pd.DataFrame], list[dict[str, Any]]]]] = {
+    "lenet": _run_lenet, "autoencoder": _run_autoencoder, "transformer": _run_transformer}
+
+
+def _vision_part(family: str, data: VisionData, out: str, quick: bool, seed: int, queue) -> tuple[list, list]:
+    """Train and evaluate one family's ladder in a pinned worker (:func:`run_pinned`).
+
+    Convolutions go through ATen's own kernel and oneMKL in its reproducible mode instead of
+    oneDNN, whose kernels are tuned to the CPU they find, so the bytes do not depend on it.
+    """
+    import torch
+
+    torch.backends.mkldnn.enabled = False
+    return _PARTS[family](data, Path(out), quick, seed, queue.put)
+
+
 def chance_overrides(records: pd.DataFrame) -> dict[str, float]:
     """Chance levels of label-set tasks: ``1/K`` per item and ``(1/K)**L`` for a set of ``L``, with ``K``
     the number of classes seen in the targets (e.g. 0.1 per MNIST digit)."""
@@ -338,7 +359,10 @@ def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 
     if not thresholds or any(not np.isfinite(c) or c <= 0 for c in thresholds):
         raise ExperimentOptionError(f"reconstruction thresholds must be finite and > 0, got {thresholds}")
     data = vision_data(quick=quick, seed=seed, data_dir=data_dir)
-    frames, ladder = [], []
+    # what each family's worker needs (the others' images are not sent)
+    parts = {"autoencoder": replace(data, mnist_train=None, mnist_test=None, chars=None),
+             "transformer": replace(data, mnist_train=None, mnist_test=None, cifar_train=None, cifar_test=None),
+             "lenet": replace(data, cifar_train=None, cifar_test=None, chars=None)}
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=Console(stderr=True)) as prog:
         bar = prog.add_task("vision ladders", total=24)
@@ -347,11 +371,15 @@ def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 
         def say(msg: str) -> None:  # called as each model starts
             prog.update(bar, description=f"vision: {msg}", completed=next(started))
 
-        for part in (_run_lenet, _run_autoencoder, _run_transformer):
-            f, lad = part(data, out, quick, seed, say)
-            frames += f
-            ladder += lad
+        # each family in its own pinned process (same bytes on every CPU), longest first
+        results = run_pinned(_vision_part, [(family, part, str(out), quick, seed) for family, part in parts.items()],
+                             jobs=min(len(parts), os.cpu_count() or 1), on_message=say)
         prog.update(bar, completed=24)
+    frames, ladder = [], []
+    for family in FIGURES:  # lenet, autoencoder, transformer: the order of the records
+        f, lad = results[list(parts).index(family)]
+        frames += f
+        ladder += lad
     records = pd.concat(frames, ignore_index=True)
     files = [write_records(records, out / "records.parquet"), write_csv(pd.DataFrame(ladder), out / "ladder.csv")]
     recon = [metric_name("reconstruction_at", c=c) for c in thresholds]

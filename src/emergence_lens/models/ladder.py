@@ -8,10 +8,11 @@ character ``tokenizer.json``), so the transformers backend and lm-evaluation-har
 
 The default ladder (seed 0) ships inside the package (:func:`shipped_ladder`), because training it
 takes longer than the whole reproduction may; ``emergence-lens train-ladder`` retrains it.  Every
-member trains on one CPU thread in its own process with the numeric libraries pinned to one code
-path (:data:`TRAIN_ENV`), so the same seed gives the same bytes regardless of how many cores the
-machine has or how many members train at once; a test retrains the smallest member and compares
-its ``model.safetensors`` with the shipped one byte for byte.
+member trains on one CPU thread in its own process with the numeric libraries pinned to code paths
+that are the same on every x86-64 CPU with AVX2 (:mod:`emergence_lens.models.pinned`), so the same
+seed gives the same bytes regardless of the CPU's vendor, its instruction sets, its core count or
+how many members train at once; a test retrains the smallest member and compares its
+``model.safetensors`` with the shipped one byte for byte.
 
 Training checkpoints every ``ckpt_every`` steps (model as safetensors, optimizer state loaded back
 with ``torch.load(..., weights_only=True)``); a killed run resumes from the last checkpoint and,
@@ -35,6 +36,7 @@ import numpy as np
 
 from emergence_lens._io import atomic_write_text
 from emergence_lens.models.data import training_batch
+from emergence_lens.models.pinned import PINNED_ENV, run_pinned
 from emergence_lens.models.tokenizer import build_char_tokenizer
 
 __all__ = ["ModelSize", "LadderRecipe", "DEFAULT_SIZES", "QUICK_SIZES", "DEFAULT_RECIPE",
@@ -77,11 +79,8 @@ DEFAULT_RECIPE = LadderRecipe()
 QUICK_RECIPE = LadderRecipe(steps=150, batch_size=64, ckpt_every=50, warmup=10)
 #: The seed of the ladder that ships inside the package.
 SHIPPED_SEED = 0
-#: Environment of a training process: one thread, and MKL / ATen / oneDNN pinned to their AVX2
-#: code paths, so the floating-point operations (and so the bytes) do not depend on the machine's
-#: core count or on whether its CPU has AVX-512.  Set before torch is imported (a fresh process).
-TRAIN_ENV: dict[str, str] = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MKL_CBWR": "AVX2",
-                             "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+#: Environment of a training process (:data:`emergence_lens.models.pinned.PINNED_ENV`).
+TRAIN_ENV: dict[str, str] = PINNED_ENV
 
 
 def shipped_ladder() -> Path:
@@ -262,34 +261,15 @@ def train_ladder(out: str | Path, sizes: Sequence[ModelSize] = DEFAULT_SIZES,
                 prog.update(bars[size.name], completed=recipe.steps, loss=f"{meta['final_loss']:.3f}")
                 metas.append(meta)
             return metas
-        import multiprocessing as mp
-        import queue as queue_mod
-        from concurrent.futures import ProcessPoolExecutor
 
-        ctx = mp.get_context("spawn")
-        saved = {k: os.environ.get(k) for k in TRAIN_ENV}
-        os.environ.update(TRAIN_ENV)  # inherited by the spawned workers, read before torch loads
-        try:
-            with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
-                q = manager.Queue()
-                # largest first, so the longest member never starts last
-                order = sorted(range(len(sizes)), key=lambda i: -sizes[i].n_layer * sizes[i].d_model ** 2)
-                submitted = {i: pool.submit(_train_worker, sizes[i], recipe, str(out / sizes[i].name), q)
-                             for i in order}
-                futures = [submitted[i] for i in range(len(sizes))]
-                while not all(f.done() for f in futures):
-                    try:
-                        name, step, loss = q.get(timeout=0.5)
-                    except queue_mod.Empty:
-                        continue
-                    prog.update(bars[name], completed=step, loss=f"{loss:.3f}")
-                metas = [f.result() for f in futures]
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        def forward(message: tuple[str, int, float]) -> None:
+            name, step, loss = message
+            prog.update(bars[name], completed=step, loss=f"{loss:.3f}")
+
+        # largest first, so the longest member never starts last
+        order = sorted(range(len(sizes)), key=lambda i: -sizes[i].n_layer * sizes[i].d_model ** 2)
+        metas = run_pinned(_train_worker, [(sizes[i], recipe, str(out / sizes[i].name)) for i in range(len(sizes))],
+                           jobs=jobs, on_message=forward, order=order)
         for size, meta in zip(sizes, metas, strict=True):
             prog.update(bars[size.name], completed=recipe.steps, loss=f"{meta['final_loss']:.3f}")
     return metas
