@@ -4,7 +4,7 @@ A ladder of eight GPT-2-architecture models (1.9k-336k non-embedding parameters,
 with one recipe on compact arithmetic (``"1234+5678="`` -> ``"6912"``;
 :mod:`emergence_lens.models.ladder`), is evaluated 0-shot on held-out problems (never trained on)
 grouped by target length.  By default the ladder shipped in the package is evaluated (training it
-took 28 minutes on 2 cores); ``-o retrain=1`` (``reproduce --retrain``) trains it from scratch
+took 25 minutes on 2 cores); ``-o retrain=1`` (``reproduce --retrain``) trains it from scratch
 into ``out/ladder/`` first, as does any seed other than the shipped one.  Outputs (in ``out``):
 
 * ``records.parquet`` — every model x example: completion, target token log-probs, per-token
