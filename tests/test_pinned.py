@@ -41,3 +41,80 @@ def test_a_worker_error_is_raised_in_the_caller():
     with pytest.raises(ValueError, match="on purpose"):
         run_pinned(_fail, [()], jobs=1)
     assert run_pinned(_fail, [], jobs=1) == []
+
+
+def _sleep_long(tag: int, queue) -> int:
+    import time
+
+    queue.put(("started", tag, os.getpid()))
+    time.sleep(120)
+    return tag
+
+
+def test_an_interruption_stops_the_workers_at_once():
+    """Ctrl-C (here: the progress callback raising) must not wait for the workers' long jobs, and
+    must leave no worker running."""
+    import multiprocessing as mp
+    import time
+
+    pids: list[int] = []
+
+    def stop(message) -> None:
+        pids.append(message[2])
+        raise KeyboardInterrupt
+
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        run_pinned(_sleep_long, [(0,), (1,)], jobs=2, on_message=stop)
+    assert time.perf_counter() - t0 < 60
+    time.sleep(0.5)
+    assert pids and not [c for c in mp.active_children() if c.pid in pids]
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def _report_pid_and_sleep(path: str, queue) -> None:
+    import time
+    from pathlib import Path
+
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(120)
+
+
+def test_a_worker_whose_parent_is_killed_exits(tmp_path):
+    """A killed `train-ladder` (SIGKILL: no cleanup runs) must not leave its members training on."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    code = ("from emergence_lens.models.pinned import run_pinned\n"
+            "from tests.test_pinned import _report_pid_and_sleep\n"
+            f"run_pinned(_report_pid_and_sleep, [({str(pid_file)!r},)], jobs=1)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        deadline = time.time() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.time() < deadline and parent.poll() is None, "worker never started"
+            time.sleep(0.2)
+        worker = int(pid_file.read_text())
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                return
+            # an exited orphan is reaped by init; until then it shows as a zombie
+            with open(f"/proc/{worker}/stat") as f:
+                if f.read().split(") ")[1].startswith("Z"):
+                    return
+            time.sleep(0.2)
+        os.kill(worker, signal.SIGKILL)
+        pytest.fail("the worker outlived its killed parent by 15 s")
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -20,7 +20,9 @@ which oneMKL honours on Intel CPUs only (on other vendors it silently falls back
 
 :func:`run_pinned` runs ``fn(*args, queue)`` for a list of argument tuples, ``jobs`` at a time, each
 in a spawned process under that environment, forwards what the workers put on ``queue`` to
-``on_message`` (progress), and returns the results in the order of the calls.  The ladder is
+``on_message`` (progress), and returns the results in the order of the calls.  If anything fails
+or is interrupted, the other workers are stopped at once, and a worker whose parent is killed
+exits by itself.  The ladder is
 trained (:func:`emergence_lens.models.ladder.train_ladder`) and evaluated
 (:mod:`emergence_lens.experiments.arithmetic`) this way.
 """
@@ -54,30 +56,60 @@ def run_pinned(fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, jobs
     if not calls:
         return []
     ctx = mp.get_context("spawn")
+    before = set(mp.active_children())
     saved = {k: os.environ.get(k) for k in PINNED_ENV}
     os.environ.update(PINNED_ENV)  # inherited by the spawned workers, read before torch loads there
+    manager = pool = None
     try:
-        with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
-            q = manager.Queue()
-            submitted = {i: pool.submit(fn, *calls[i], q) for i in (order or range(len(calls)))}
-            futures = [submitted[i] for i in range(len(calls))]
+        manager = ctx.Manager()
+        pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=_exit_with_parent,
+                                   initargs=(os.getpid(),))
+        q = manager.Queue()
+        submitted = {i: pool.submit(fn, *calls[i], q) for i in (order or range(len(calls)))}
+        futures = [submitted[i] for i in range(len(calls))]
 
-            def drain(timeout: float) -> None:
-                try:
-                    message = q.get(timeout=timeout)
-                except queue_mod.Empty:
-                    return
-                if on_message is not None:
-                    on_message(message)
+        def drain(timeout: float) -> None:
+            try:
+                message = q.get(timeout=timeout)
+            except queue_mod.Empty:
+                return
+            if on_message is not None:
+                on_message(message)
 
-            while not all(f.done() for f in futures):
-                drain(0.5)
-            while not q.empty():
-                drain(0.0)
-            return [f.result() for f in futures]
+        while not all(f.done() for f in futures):
+            drain(0.5)
+        while not q.empty():
+            drain(0.0)
+        results = [f.result() for f in futures]
+        pool.shutdown()
+        return results
+    except BaseException:
+        # Ctrl-C, a failed worker, a failing callback: stop the other workers now instead of waiting
+        # for their (possibly long) jobs; a killed training resumes from its last checkpoint.
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        for child in set(mp.active_children()) - before:
+            child.terminate()
+        raise
     finally:
+        if manager is not None:
+            manager.shutdown()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave when the process that started the pool is gone (killed, not just
+    interrupted), instead of training on as an orphan."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
