@@ -6,12 +6,18 @@ The seed ladders are made with the same command as the shipped one:
 
     emergence-lens train-ladder --seed 1 --out /tmp/ss1 --size ladder-01 ... --size ladder-05
     emergence-lens train-ladder --seed 2 --out /tmp/ss2 --size ladder-01 ... --size ladder-05
-    python scripts/ladder_seed_spread.py docs/ladder_seed_spread.csv 0=shipped 1=/tmp/ss1 2=/tmp/ss2
+    python scripts/ladder_seed_spread.py src/emergence_lens/models/checkpoints/seed_spread.csv \
+        0=shipped 1=/tmp/ss1 2=/tmp/ss2
+
+Each (seed, model) is evaluated in a pinned worker process, as ``reproduce arithmetic`` evaluates, so
+seed 0's values are the experiment's own.  The table ships beside the ladder: ``reproduce arithmetic``
+prints the spread next to the shipped ladder's numbers (``seed_spread.csv``, ``summary.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -22,8 +28,20 @@ from emergence_lens.metrics import exact_match, per_token_accuracy
 from emergence_lens.models.backends.hf import HFBackend
 from emergence_lens.models.evaluate import evaluate_examples
 from emergence_lens.models.ladder import shipped_ladder
+from emergence_lens.models.pinned import run_pinned
 
 TASKS = ("addition-L4", "addition-L5", "multiplication-L4")
+
+
+def _evaluate(seed: int, model_dir: str, examples: list, queue) -> list[dict]:
+    """One (seed, model) in a pinned worker: per task, per-digit accuracy and exact match."""
+    df = evaluate_examples(HFBackend(model_dir, device="cpu", batch_size=1000), examples, family="ladder",
+                           model=Path(model_dir).name, scale_params=1.0, answer_prefix="", stop=("\n",))
+    queue.put(model_dir)
+    return [{"seed": seed, "model": Path(model_dir).name, "task": task,
+             "per_digit_accuracy": float(per_token_accuracy(list(g.target_token_greedy)).mean()),
+             "exact_match": float(exact_match(g.target, g.prediction).mean())}
+            for task, g in df.groupby("task")]
 
 
 def main() -> None:
@@ -33,17 +51,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500)
     a = ap.parse_args()
     examples = [e for e in make_examples(a.n, seed=0) if e.task in TASKS]
-    rows = []
+    calls = []
     for item in a.ladders:
         seed, _, where = item.partition("=")
         root = shipped_ladder() if where == "shipped" else Path(where)
-        for model in sorted(p.name for p in root.iterdir() if (p / "model.safetensors").exists()):
-            df = evaluate_examples(HFBackend(root / model, device="cpu", batch_size=1000), examples, family="ladder",
-                                   model=model, scale_params=1.0, answer_prefix="", stop=("\n",))
-            for task, g in df.groupby("task"):
-                rows.append({"seed": int(seed), "model": model, "task": task,
-                             "per_digit_accuracy": float(per_token_accuracy(list(g.target_token_greedy)).mean()),
-                             "exact_match": float(exact_match(g.target, g.prediction).mean())})
+        calls += [(int(seed), str(p), examples) for p in sorted(root.iterdir()) if (p / "model.safetensors").exists()]
+    rows = [row for result in run_pinned(_evaluate, calls, jobs=os.cpu_count() or 1) for row in result]
     table = pd.DataFrame(rows)
     models = table.groupby("model").seed.nunique()
     common = table[table.model.isin(models[models == table.seed.nunique()].index)]
@@ -53,7 +66,6 @@ def main() -> None:
                    exact_match_min=("exact_match", "min"), exact_match_max=("exact_match", "max"))
               .reset_index())
     write_csv(table, a.out)
-    write_csv(spread, a.out.with_name(a.out.stem + "_summary.csv"))
     print(spread.to_string(index=False))
 
 

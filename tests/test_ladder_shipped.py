@@ -95,3 +95,25 @@ def test_evaluate_cli_runs_the_shipped_ladder_in_its_format(tmp_path):
     bad = CliRunner().invoke(app, ["evaluate", "--model", str(model), "--task", "generate:plus:4:nope",
                                    "--out", str(tmp_path / "bad")])
     assert bad.exit_code != 0 and "generate:OP:DIGITS:compact" in bad.output
+
+
+def test_the_shipped_seed_spread_matches_the_committed_run():
+    """The per-seed table shipped beside the ladder: seeds 0-2 for the five smallest members; its seed 0
+    is exactly what the default `reproduce arithmetic` measures (docs/reproduce), so the spread printed
+    next to a run's numbers is about the same problems and the same evaluation."""
+    import pandas as pd
+
+    from emergence_lens.experiments.arithmetic import seed_spread_table
+
+    path = shipped_ladder() / "seed_spread.csv"
+    table = pd.read_csv(path)
+    assert set(table.seed) == {0, 1, 2}
+    assert set(table[table.seed > 0].model) == {s.name for s in DEFAULT_SIZES[:5]}
+    summary = pd.read_csv(Path(__file__).resolve().parents[1] / "docs/reproduce/arithmetic/summary.csv")
+    spread = seed_spread_table(summary, path)
+    assert len(spread) == len(table[table.seed == 0]) and spread.per_digit_this_run.notna().all()
+    for r in spread.itertuples():
+        row = table[(table.seed == 0) & (table.model == r.model) & (table.task == f"{r.task}-L{r.target_length}")]
+        assert row.per_digit_accuracy.iat[0] == r.per_digit_this_run
+        assert row.exact_match.iat[0] == r.exact_match_this_run
+        assert r.per_digit_seed_min <= r.per_digit_this_run <= r.per_digit_seed_max

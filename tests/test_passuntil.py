@@ -103,3 +103,17 @@ def test_the_ci_covers_tiny_rates_where_most_problems_hit_the_cap():
         ratios.append(r.high / max(true.mean(), 1e-12))
     assert covered >= 52  # nominal 95% of 60 = 57; >= 52 is the binomial 1% tail
     assert np.median(ratios) < 4  # a per-problem Jeffreys prior put the upper bound ~13x above the truth
+
+
+def test_the_ci_covers_easy_and_hard_problems_mixed():
+    """Many problems pass on the first K draws (a_i = K), others hit the cap: the interval must still
+    cover the true mean and hold its own estimate without clamping."""
+    rng = np.random.default_rng(11)
+    true = np.concatenate([rng.uniform(0.5, 0.95, size=30), rng.uniform(1e-4, 5e-3, size=70)])
+    covered, inside = 0, 0
+    for seed in range(60):
+        a, s = _sample_until(true, 2, 500, np.random.default_rng(300 + seed))
+        r = pass_rate(a, s, k=2, n_boot=400, seed=seed)
+        covered += r.low <= true.mean() <= r.high
+        inside += r.low < r.estimate < r.high
+    assert covered >= 52 and inside >= 57

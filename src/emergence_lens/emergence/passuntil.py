@@ -15,11 +15,12 @@ otherwise (cap reached, or ``K = 1``)        ``p_i = s_i / a_i``
 (Both are the unbiased estimator of Girshick, Mosteller and Savage (1946) for this stopping rule.)
 The task's pass rate is ``mean_i p_i``.  Its CI resamples problems (bootstrap) and, within each
 replicate, draws ``p_i`` from ``Beta(K - 1, a_i - K)`` for each problem that stopped at the K-th pass
-(mean: the unbiased estimate) and the pooled rate of all the others -- capped, or drawn a fixed
-number of times -- from one Jeffreys posterior ``Beta(S + 1/2, A - S + 1/2)`` on their summed passes
-``S`` and attempts ``A``, so both the spread across problems and the finite sampling of each one are
-in it, and the prior is counted once, not once per problem (a per-problem prior would put the
-interval of a task with 4 passes in 50,000 draws an order of magnitude above its estimate).  A
+(mean: the unbiased estimate), from the Jeffreys posterior ``Beta(s_i + 1/2, a_i - s_i + 1/2)`` for
+the other problems with a pass, and the rate of all problems *without* a pass from one Jeffreys
+posterior ``Beta(1/2, A + 1/2)`` on their pooled attempts ``A``; so both the spread across problems
+and the finite sampling of each one are in it, and the prior of the empty problems is counted once,
+not once per problem (a per-problem prior would put the interval of a task with 4 passes in 50,000
+draws an order of magnitude above its estimate).  A
 curve with no pass at all keeps a nonzero upper bound, never a point at 0 read as "no ability".
 """
 
@@ -90,20 +91,25 @@ def pass_rate(attempts: Sequence[int] | np.ndarray, passes: Sequence[int] | np.n
     # Within-problem draws centred on each problem's estimate: inverse sampling stopped at the K-th pass
     # has the likelihood kernel p^K (1-p)^(a-K); Beta(K-1, a-K) has mean (K-1)/(a-1), the unbiased
     # estimate (Jeffreys' Beta(K+1/2, ...) would sit at K/a, biased up by K/(K-1)).
-    stopped = (s == k) & (a > k) if k is not None and k >= 2 else np.zeros(n, dtype=bool)
-    alpha_ = np.where(stopped, s - 1.0, 1.0)
-    beta_ = np.where(stopped, a - s, 1.0).astype(float)
+    stopped = (s == k) & (a >= k) if k is not None and k >= 2 else np.zeros(n, dtype=bool)
+    # (a problem whose first K draws all passed, a_i = K, has Beta(K - 1, 0): the point mass at its
+    # estimate 1; the bootstrap over problems carries its uncertainty, as it does for every problem)
+    # Problems without a pass (capped, or drawn a fixed number of times) share ONE Jeffreys posterior on
+    # their pooled attempts, Beta(1/2, A + 1/2): a prior per problem would add half a pass to each of
+    # them, which for 100 problems with 4 passes in 50,000 draws is ~50 imagined passes against 4 seen.
+    # Every other problem keeps its own posterior (its passes outweigh the prior).
+    empty = ~stopped & (s == 0)
+    alpha_ = np.where(stopped, s - 1.0, s + 0.5)
+    beta_ = np.where(stopped, a - s, a - s + 0.5).astype(float)
     idx = rng.integers(0, n, size=(n_boot, n))
-    stopped_sum = np.where(stopped[idx], rng.beta(alpha_[idx], beta_[idx]), 0.0).sum(axis=1)
-    # Problems that hit the cap (or drew a fixed budget) share ONE Jeffreys posterior on their pooled
-    # counts, Beta(S + 1/2, A - S + 1/2): a prior per problem would add half a pass to each of them,
-    # which for 100 problems with 4 passes in 50,000 draws is 50 imagined passes against 4 seen.
-    binomial = ~stopped
-    n_bin = binomial[idx].sum(axis=1)
-    s_bin = np.where(binomial, s, 0)[idx].sum(axis=1)
-    a_bin = np.where(binomial, a, 0)[idx].sum(axis=1)
-    pooled = rng.beta(s_bin + 0.5, a_bin - s_bin + 0.5)
-    reps = (stopped_sum + n_bin * pooled) / n
+    certain = stopped & (a == s)
+    use = ~empty & ~certain
+    own = np.where(use[idx], rng.beta(np.where(use, alpha_, 1.0)[idx], np.where(use, beta_, 1.0)[idx]),
+                   np.where(certain[idx], 1.0, 0.0))
+    n_empty = empty[idx].sum(axis=1)
+    a_empty = np.where(empty, a, 0)[idx].sum(axis=1)
+    pooled = rng.beta(0.5, a_empty + 0.5)
+    reps = (own.sum(axis=1) + n_empty * pooled) / n
     alpha = (1 - confidence) / 2
     low, high = np.quantile(reps, [alpha, 1 - alpha])
     if s.sum() == 0:

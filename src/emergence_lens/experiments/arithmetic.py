@@ -13,6 +13,8 @@ into ``out/ladder/`` first, as does any seed other than the shipped one.  Output
   n and, for exact match, the Clopper-Pearson interval; recomputable from the records;
 * ``goals.csv`` — the ladder's learning goals (per-digit accuracy, exact match at target lengths
   4-5, edit distance at every size step) checked on ``summary.csv``;
+* ``seed_spread.csv`` — for the shipped ladder: this run's per-digit accuracy and exact match
+  next to their range over training seeds 0-2 (the table shipped beside the checkpoints);
 * ``fig3_metrics.png`` — accuracy, token edit distance and per-token target probability vs
   scale, one line per target length, both tasks (cf. Fig. 3);
 * ``fig4_resolution.png`` — accuracy with CP intervals on the first ``n_small`` vs all
@@ -49,7 +51,7 @@ from emergence_lens.analysis import verdict_counts
 from emergence_lens.report import markdown_table, plot_curves, plot_resolution, plot_verdicts
 from emergence_lens.tasks import TaskExample, generate_arithmetic
 
-__all__ = ["run_arithmetic", "TASKS", "make_examples"]
+__all__ = ["run_arithmetic", "TASKS", "make_examples", "seed_spread_table"]
 
 #: (task, operation, operand digits, target length).
 TASKS: tuple[tuple[str, str, int, int], ...] = (
@@ -144,6 +146,29 @@ def _ladder(out: Path, *, quick: bool, seed: int, retrain: bool):
         return metas, root, "shipped"
     recipe = replace(QUICK_RECIPE if quick else DEFAULT_RECIPE, seed=seed)
     return train_ladder(out / "ladder", DEFAULT_SIZES, recipe, jobs=2), out / "ladder", "trained"
+
+
+def seed_spread_table(summary: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """This run's per-digit accuracy and exact match next to their spread over training seeds
+    (``path``: the per-seed table ``scripts/ladder_seed_spread.py`` writes beside the shipped ladder)."""
+    seeds = pd.read_csv(path)
+    task = seeds["task"].str.rsplit("-L", n=1)
+    seeds = seeds.assign(op=task.str[0], target_length=task.str[1].astype(int))
+    spread = (seeds.groupby(["op", "target_length", "model"], sort=True)
+              .agg(seeds=("seed", "nunique"), per_digit_seed_mean=("per_digit_accuracy", "mean"),
+                   per_digit_seed_min=("per_digit_accuracy", "min"), per_digit_seed_max=("per_digit_accuracy", "max"),
+                   exact_match_seed_min=("exact_match", "min"), exact_match_seed_max=("exact_match", "max"))
+              .reset_index())
+    here = summary[summary["metric"].isin(["per_token_accuracy", "exact_match"])].pivot_table(
+        index=["task", "target_length", "model", "scale_params"], columns="metric", values="value").reset_index()
+    here = here.rename(columns={"task": "op", "per_token_accuracy": "per_digit_this_run",
+                                "exact_match": "exact_match_this_run"})
+    out = spread.merge(here, on=["op", "target_length", "model"], how="left", validate="one_to_one")
+    out = out.rename(columns={"op": "task"})
+    return out[["task", "target_length", "model", "scale_params", "seeds", "per_digit_this_run",
+                "per_digit_seed_mean", "per_digit_seed_min", "per_digit_seed_max", "exact_match_this_run",
+                "exact_match_seed_min", "exact_match_seed_max"]].sort_values(
+        ["task", "target_length", "scale_params"], ignore_index=True)
 
 
 def _goal_checks(summary: pd.DataFrame) -> pd.DataFrame:
@@ -252,6 +277,14 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
                                     "ci_low", "ci_high", "n_examples", "n_correct", "cp_low", "cp_high"]]
     summary = summary.rename(columns={"task_name": "task"})
     goals = _goal_checks(summary)
+    from emergence_lens.models.ladder import shipped_ladder
+
+    spread_path = shipped_ladder() / "seed_spread.csv"
+    # the per-seed table was measured on the default run's problems; a quick run answers fewer
+    spread = (seed_spread_table(summary, spread_path) if origin == "shipped" and not quick and spread_path.exists()
+              else None)
+    if spread is not None:
+        files.append(write_csv(spread, out / "seed_spread.csv"))
     files += [write_csv(summary, out / "summary.csv"), write_csv(goals, out / "goals.csv"), write_csv(curves.table, out / "curves.csv"),
               write_csv(em, out / "emergence.csv"),
               write_csv(verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv")]
@@ -344,6 +377,11 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         + markdown_table(ladder)
         + f"\nGoals (`goals.csv`, from `summary.csv`): {n_met} of {len(goals)} met.\n\n"
         + markdown_table(goals)
+        + ("" if spread is None else
+           "\nSeed spread (`seed_spread.csv`): the shipped ladder is seed 0; the smaller members were also trained "
+           "with other seeds by `emergence-lens train-ladder --seed` and evaluated the same way "
+           "(`scripts/ladder_seed_spread.py`). This run's values next to the range over seeds:\n\n"
+           + markdown_table(spread))
         + "\nEmergence scores (oriented, 95% bootstrap CI):\n\n"
         + markdown_table(top[["task", "metric", "emergence_score", "ci_low", "ci_high", "sharpness"]])
         + f"\nVerdicts ({verdict_counts(verdicts)}). Exact match against its ingredient, per-token greedy "
