@@ -117,3 +117,53 @@ def test_the_shipped_seed_spread_matches_the_committed_run():
         assert row.per_digit_accuracy.iat[0] == r.per_digit_this_run
         assert row.exact_match.iat[0] == r.exact_match_this_run
         assert r.per_digit_seed_min <= r.per_digit_this_run <= r.per_digit_seed_max
+
+
+NOT_INTEL = "int mkl_serv_intel_cpu_true(void) { return 0; }\n"
+TRAIN_250 = ("import json, sys\n"
+             "from emergence_lens.models.ladder import DEFAULT_RECIPE, DEFAULT_SIZES, TrainingInterrupted, train_model\n"
+             "try:\n"
+             "    train_model(DEFAULT_SIZES[0], DEFAULT_RECIPE, sys.argv[1], stop_after=250)\n"
+             "except TrainingInterrupted:\n"
+             "    pass\n")
+
+
+def test_training_bytes_do_not_depend_on_the_cpu_vendor_onemkl_sees(tmp_path):
+    """oneMKL picks code paths by CPU vendor: on a non-Intel CPU it ignores every reproducibility
+    branch but AUTO and COMPATIBLE (why the earlier MKL_CBWR=AVX2 pinning gave different bytes on an
+    Intel Xeon and an AMD EPYC). Here oneMKL is made to see a non-Intel CPU (its vendor check, an
+    exported symbol of torch's statically linked oneMKL, is interposed with LD_PRELOAD). Pinned, the
+    smallest member's first 250 training steps must follow the shipped loss curve bit for bit; and on
+    an Intel CPU the same interposer must change the curve of the old AVX2 pinning (it has teeth)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from emergence_lens.models.pinned import PINNED_ENV
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or not sys.platform.startswith("linux"):
+        pytest.skip("needs a C compiler on Linux to build the interposer")
+    (tmp_path / "notintel.c").write_text(NOT_INTEL)
+    lib = tmp_path / "libnotintel.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(lib), str(tmp_path / "notintel.c")], check=True)
+    fake = {"LD_PRELOAD": str(lib)}
+
+    def branch(extra: dict[str, str]) -> str:
+        out = subprocess.run([sys.executable, "-c", "import torch; torch.mm(torch.ones(8, 8), torch.ones(8, 8))"],
+                             env={**os.environ, **PINNED_ENV, "MKL_CBWR": "AVX2", "MKL_VERBOSE": "1", **extra},
+                             capture_output=True, text=True, check=True).stdout
+        return out.split("CNR:")[1].split()[0]
+
+    def losses(name: str, extra: dict[str, str]) -> list[float]:
+        subprocess.run([sys.executable, "-c", TRAIN_250, str(tmp_path / name)],
+                       env={**os.environ, **PINNED_ENV, **extra}, check=True)
+        return json.loads((tmp_path / name / "checkpoint" / "losses.json").read_text())
+
+    assert branch(fake) == "AUTO"  # the interposer works: asked for AVX2, oneMKL answers as on AMD
+    shipped = json.loads((shipped_ladder() / DEFAULT_SIZES[0].name / "losses.json").read_text())
+    assert losses("pinned-non-intel", fake) == shipped[:250]
+    if branch({}) == "AVX2":  # this CPU is an Intel one: the vendor switch must matter unpinned
+        avx2 = {"MKL_CBWR": "AVX2"}
+        assert losses("avx2-intel", avx2) != losses("avx2-non-intel", {**avx2, **fake})
