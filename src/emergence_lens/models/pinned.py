@@ -25,6 +25,11 @@ or is interrupted, the other workers are stopped at once, and a worker whose par
 exits by itself.  The ladder is
 trained (:func:`emergence_lens.models.ladder.train_ladder`) and evaluated
 (:mod:`emergence_lens.experiments.arithmetic`) this way.
+
+``tests/test_ladder_shipped.py`` checks the vendor part without an AMD machine: it makes oneMKL see a
+non-Intel CPU (its exported vendor check interposed with ``LD_PRELOAD``) and requires the pinned
+training to follow the shipped loss curve bit for bit, while the same switch changes the curve of
+the old ``MKL_CBWR=AVX2`` pinning.
 """
 
 from __future__ import annotations
