@@ -9,8 +9,9 @@ the same loop with the libraries free to use the CPU's best code paths (not repr
 CPUs), for the price of portability.  Model FLOP/s counts ``6 * (non-embedding params +
 vocab x width)`` per token plus attention (``6 * layers * T * width``, T the mean row width);
 the machine's figure is the best of ``torch.mm`` on one thread at the model's own layer shapes and
-at 1024 x 1024, measured in the same environment, and at 1024 x 1024 with the CPU's best code path.  Evaluation answers held-out 4-digit sums (0-shot compact format, greedy with KV
-cache + teacher-forced target log-probs) with the shipped ladder.
+at 1024 x 1024, measured in the same environment, and at 1024 x 1024 with the CPU's best code
+path.  Evaluation answers held-out 4-digit sums (0-shot compact format, greedy with KV cache +
+teacher-forced target log-probs) with the shipped ladder.
 
 Run: python benchmarks/bench_ladder.py [--steps 20] [--examples 500]
 """

@@ -4,8 +4,8 @@ Evaluates ladders trained with different seeds on the arithmetic experiment's he
 writes, per (seed, model, task), per-digit accuracy and exact match, then the spread across seeds.
 The seed ladders are made with the same command as the shipped one:
 
-    emergence-lens train-ladder --seed 1 --out /tmp/ss1 --size ladder-01 ... --size ladder-05
-    emergence-lens train-ladder --seed 2 --out /tmp/ss2 --size ladder-01 ... --size ladder-05
+    emergence-lens train-ladder --seed 1 --out /tmp/ss1
+    emergence-lens train-ladder --seed 2 --out /tmp/ss2
     python scripts/ladder_seed_spread.py src/emergence_lens/models/checkpoints/seed_spread.csv \
         0=shipped 1=/tmp/ss1 2=/tmp/ss2
 

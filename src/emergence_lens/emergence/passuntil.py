@@ -20,8 +20,8 @@ the other problems with a pass, and the rate of all problems *without* a pass fr
 posterior ``Beta(1/2, A + 1/2)`` on their pooled attempts ``A``; so both the spread across problems
 and the finite sampling of each one are in it, and the prior of the empty problems is counted once,
 not once per problem (a per-problem prior would put the interval of a task with 4 passes in 50,000
-draws an order of magnitude above its estimate).  A
-curve with no pass at all keeps a nonzero upper bound, never a point at 0 read as "no ability".
+draws an order of magnitude above its estimate).  A curve with no pass at all keeps a nonzero
+upper bound, never a point at 0 read as "no ability".
 """
 
 from __future__ import annotations

@@ -27,7 +27,10 @@ into ``out/ladder/`` first, as does any seed other than the shipped one.  Output
   ``a**L`` of per-token greedy accuracy, paired sharpness, Wei's criterion) and the backtest from
   the four smallest models (:mod:`emergence_lens.emergence.verdict`).
 
-Each member is evaluated in its own process under :data:`~emergence_lens.models.pinned.PINNED_ENV`\n(one thread, numeric libraries on code paths shared by every x86-64 CPU), so the outputs are the\nsame bytes on any machine; evaluations are cached in ``out/eval/`` per model (rerun after a kill\nevaluates only what is left).
+Each member is evaluated in its own process under :data:`~emergence_lens.models.pinned.PINNED_ENV`
+(one thread, numeric libraries on code paths shared by every x86-64 CPU), so the outputs are the
+same bytes on any machine; evaluations are cached in ``out/eval/`` per model (rerun after a kill
+evaluates only what is left).
 """
 
 from __future__ import annotations
@@ -229,8 +232,8 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     eval_dir.mkdir(parents=True, exist_ok=True)
     # training tokens D for C = 6ND (Kaplan et al. 2020; N = non-embedding parameters; rows padded to seq_len)
     train_tokens = recipe["steps"] * recipe["batch_size"] * recipe["seq_len"]
-    jobs: list[tuple] = []
-    cached: dict[str, tuple[Path, Path]] = {}
+    calls: list[tuple] = []
+    record_paths: dict[str, tuple[Path, Path]] = {}
     for meta in metas:
         weights = ladder_dir / meta["name"] / "model.safetensors"
         config = json.dumps({"recipe": recipe, "n": n_large, "seed": seed, "records": 3, "origin": origin,
@@ -248,20 +251,20 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
             stamp = eval_dir / f"{meta['name']}-{kind}.json"
             if not (path.exists() and stamp.exists() and stamp.read_text() == config):
                 runs.append((kind, subset, {**common, **extra}, str(path), str(stamp), config))
-        cached[meta["name"]] = (eval_dir / f"{meta['name']}-greedy.parquet",
+        record_paths[meta["name"]] = (eval_dir / f"{meta['name']}-greedy.parquet",
                                 eval_dir / f"{meta['name']}-passuntil.parquet")
         if runs:
-            jobs.append((str(ladder_dir / meta["name"]), runs))
+            calls.append((str(ladder_dir / meta["name"]), runs))
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as prog:
         task = prog.add_task("evaluate ladder", total=2 * len(metas))
-        prog.advance(task, 2 * len(metas) - sum(len(runs) for _, runs in jobs))
+        prog.advance(task, 2 * len(metas) - sum(len(runs) for _, runs in calls))
         # each member in its own pinned process (same bytes on every CPU), largest first
-        run_pinned(_evaluate_member, jobs, jobs=min(len(jobs), os.cpu_count() or 1),
-                   on_message=lambda _: prog.advance(task), order=list(range(len(jobs)))[::-1])
-    frames = [read_records(cached[m["name"]][0]) for m in metas]
-    pass_frames = [read_records(cached[m["name"]][1]) for m in metas]
+        run_pinned(_evaluate_member, calls, jobs=min(len(calls), os.cpu_count() or 1),
+                   on_message=lambda _: prog.advance(task), order=list(range(len(calls)))[::-1])
+    frames = [read_records(record_paths[m["name"]][0]) for m in metas]
+    pass_frames = [read_records(record_paths[m["name"]][1]) for m in metas]
     records = pd.concat(frames, ignore_index=True)
     files = [write_records(records, out / "records.parquet")]
     pass_records = pd.concat(pass_frames, ignore_index=True)
@@ -378,8 +381,8 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         + f"\nGoals (`goals.csv`, from `summary.csv`): {n_met} of {len(goals)} met.\n\n"
         + markdown_table(goals)
         + ("" if spread is None else
-           "\nSeed spread (`seed_spread.csv`): the shipped ladder is seed 0; the smaller members were also trained "
-           "with other seeds by `emergence-lens train-ladder --seed` and evaluated the same way "
+           "\nSeed spread (`seed_spread.csv`): the shipped ladder is seed 0; every member was also trained with "
+           "seeds 1 and 2 by `emergence-lens train-ladder --seed` and evaluated the same way "
            "(`scripts/ladder_seed_spread.py`). This run's values next to the range over seeds:\n\n"
            + markdown_table(spread))
         + "\nEmergence scores (oriented, 95% bootstrap CI):\n\n"

@@ -371,7 +371,8 @@ def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 
         def say(msg: str) -> None:  # called as each model starts
             prog.update(bar, description=f"vision: {msg}", completed=next(started))
 
-        # each family in its own pinned process (same bytes on every CPU), longest first
+        # each family in its own pinned process (same bytes on every CPU), submitted in `parts` order:
+        # longest first
         results = run_pinned(_vision_part, [(family, part, str(out), quick, seed) for family, part in parts.items()],
                              jobs=min(len(parts), os.cpu_count() or 1), on_message=say)
         prog.update(bar, completed=24)
