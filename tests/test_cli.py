@@ -95,6 +95,28 @@ def test_reproduce_arithmetic_quick_outputs_recompute_from_records(quick_run):
                           (summary.target_length == int(L)) & (summary.metric == metric)]
             assert len(row) == 1
             assert row.value.iloc[0] == pytest.approx(fn(g).mean(), rel=1e-9, abs=1e-12)
+    # the other shipped seeds: evaluated on the same problems of the goals' tasks; seed_spread.csv
+    # recomputes from their records (seed 0's column is summary.csv), goals.csv checks both ladders
+    from emergence_lens.experiments.arithmetic import SEED_TASKS
+    from emergence_lens.metrics import per_token_accuracy
+
+    seeds = read_records(d / "seed_records.parquet")
+    assert set(seeds.family) == {"ladder-seed-1", "ladder-seed-2"} and set(seeds.task) == set(SEED_TASKS)
+    for (family, model, task), g in seeds.groupby(["family", "model", "task"]):
+        same = rec[(rec.model == model) & (rec.task == task)]
+        assert sorted(g.example_id) == sorted(same.example_id) and set(g.target) == set(same.target)
+    spread = pd.read_csv(d / "seed_spread.csv")
+    assert len(spread) == 8 * len(SEED_TASKS) * 3 and (d / "fig3_seeds.png").exists()
+    fns["per_token_accuracy"] = lambda g: per_token_accuracy(list(g.target_token_greedy))
+    for r in spread.itertuples():
+        task = f"{r.task}-L{r.target_length}"
+        for col, frame in (("seed_0", rec), ("seed_1", seeds[seeds.family == "ladder-seed-1"]),
+                           ("seed_2", seeds[seeds.family == "ladder-seed-2"])):
+            g = frame[(frame.task == task) & (frame.model == r.model)]
+            assert getattr(r, col) == pytest.approx(fns[r.metric](g).mean(), rel=1e-9, abs=1e-12)
+        assert r.seed_min <= r.seed_mean <= r.seed_max
+    goals = pd.read_csv(d / "goals.csv")
+    assert set(goals.ladder) == {"seed 0 (this run)", "mean of seeds 0-2"}
 
 
 def test_reproduce_vision_quick_outputs_recompute_from_records(quick_run):

@@ -82,6 +82,48 @@ def test_edit_distance_characters_matches_dp_batch(pairs):
     assert got.tolist() == [levenshtein_reference(a, b) for a, b in pairs]
 
 
+spaced = st.text(" 0123456789ab", max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(spaced, spaced), min_size=1, max_size=60), st.integers(1, 9),
+       st.sampled_from(["characters", "whitespace", list]), st.booleans(), st.booleans())
+def test_edit_distance_pipelined_chunks_equal_one_call(pairs, chunk, tokenizer, strip, normalize):
+    """Large inputs on several workers go through rapidfuzz in chunks, overlapped with the Python-side
+    pass (PIPELINE_CHUNK made tiny here): the same numbers as one call on one worker, for every
+    tokenizer (one token vocabulary across chunks), with strip and normalize either way."""
+    from emergence_lens.metrics import edit_distance as E
+
+    t, p = (list(x) for x in zip(*pairs, strict=True))
+    one = M.token_edit_distance(t, p, tokenizer=tokenizer, strip=strip, normalize=normalize, workers=1)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(E, "PIPELINE_CHUNK", chunk)
+        chunked = M.token_edit_distance(t, p, tokenizer=tokenizer, strip=strip, normalize=normalize, workers=2)
+        tup = M.token_edit_distance(tuple(t), tuple(p), tokenizer=tokenizer, strip=strip, normalize=normalize,
+                                    workers=-1)
+    assert chunked.tolist() == one.tolist() == tup.tolist()
+    if not normalize and tokenizer == "characters":
+        ref = [levenshtein_reference(a.strip() if strip else a, b.strip() if strip else b) for a, b in pairs]
+        assert chunked.tolist() == ref
+
+
+@pytest.mark.parametrize("strip", [True, False])
+def test_edit_distance_pipelined_errors_name_the_index_in_the_whole_input(monkeypatch, strip):
+    from emergence_lens.metrics import edit_distance as E
+
+    monkeypatch.setattr(E, "PIPELINE_CHUNK", 4)
+    t = [str(i) for i in range(30)]
+    p = list(t)
+    p[21] = None
+    with pytest.raises(ValueError, match=r"y_pred\[21\] is missing"):
+        M.token_edit_distance(t, p, workers=2, strip=strip)
+    p[21] = 5
+    with pytest.raises(TypeError, match=r"y_pred\[21\] is int"):
+        M.token_edit_distance(t, p, workers=2, strip=strip)
+    with pytest.raises(ValueError, match="inconsistent lengths"):
+        M.token_edit_distance(t, t[:-1], workers=2, strip=strip)
+
+
 # --------------------------------------------------------------- likelihood
 def test_likelihood_hand_values():
     lp = [[np.log(0.5), np.log(0.25)], [np.log(0.9)]]

@@ -12,9 +12,12 @@ into ``out/ladder/`` first, as does any seed other than the shipped one.  Output
 * ``summary.csv`` — one row per (task, model, target_length, metric) with value, bootstrap CI,
   n and, for exact match, the Clopper-Pearson interval; recomputable from the records;
 * ``goals.csv`` — the ladder's learning goals (per-digit accuracy, exact match at target lengths
-  4-5, edit distance at every size step) checked on ``summary.csv``;
-* ``seed_spread.csv`` — for the shipped ladder: this run's per-digit accuracy and exact match
-  next to their range over training seeds 0-2 (the table shipped beside the checkpoints);
+  4-5, edit distance at every size step) checked on ``summary.csv`` (seed 0) and, for the shipped
+  ladder, on the mean over training seeds 0-2;
+* ``seed_records.parquet``, ``seed_spread.csv``, ``fig3_seeds.png`` — for the shipped ladder: seeds
+  1 and 2 of every member (shipped too) evaluated greedily on the goals' tasks; per (task, model,
+  metric) the value for each seed with their mean, min and max; addition's curves per seed and
+  their mean;
 * ``fig3_metrics.png`` — accuracy, token edit distance and per-token target probability vs
   scale, one line per target length, both tasks (cf. Fig. 3);
 * ``fig4_resolution.png`` — accuracy with CP intervals on the first ``n_small`` vs all
@@ -51,10 +54,10 @@ from emergence_lens.emergence import emergence_table, verdict_table
 from emergence_lens.experiments import Experiment, ExperimentOptionError, ExperimentResult, register_experiment
 from emergence_lens.records import read_records, write_records
 from emergence_lens.analysis import verdict_counts
-from emergence_lens.report import markdown_table, plot_curves, plot_resolution, plot_verdicts
+from emergence_lens.report import markdown_table, plot_curves, plot_resolution, plot_seed_spread, plot_verdicts
 from emergence_lens.tasks import TaskExample, generate_arithmetic
 
-__all__ = ["run_arithmetic", "TASKS", "make_examples", "seed_spread_table"]
+__all__ = ["run_arithmetic", "TASKS", "SEED_TASKS", "make_examples", "seed_spread_table", "goal_checks"]
 
 #: (task, operation, operand digits, target length).
 TASKS: tuple[tuple[str, str, int, int], ...] = (
@@ -68,6 +71,10 @@ METRICS = ["exact_match", "per_token_accuracy", "token_edit_distance", "target_t
 #: Backtest: fit the ingredient on this many smallest models of the eight.
 FIT_ON = 4
 
+
+#: Seeds 1-2 of the shipped ladder are evaluated (greedy) on the goals' tasks, with these metrics.
+SEED_TASKS = ("addition-L4", "addition-L5", "multiplication-L4")
+SEED_METRICS = ["per_token_accuracy", "exact_match", "token_edit_distance"]
 
 #: PassUntil: the long tasks, sampled at temperature 1 until K passes or M draws per problem.
 PASS_TASKS = ("addition-L4", "addition-L5", "multiplication-L3", "multiplication-L4")
@@ -151,31 +158,30 @@ def _ladder(out: Path, *, quick: bool, seed: int, retrain: bool):
     return train_ladder(out / "ladder", DEFAULT_SIZES, recipe, jobs=2), out / "ladder", "trained"
 
 
-def seed_spread_table(summary: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """This run's per-digit accuracy and exact match next to their spread over training seeds
-    (``path``: the per-seed table ``scripts/ladder_seed_spread.py`` writes beside the shipped ladder)."""
-    seeds = pd.read_csv(path)
-    task = seeds["task"].str.rsplit("-L", n=1)
-    seeds = seeds.assign(op=task.str[0], target_length=task.str[1].astype(int))
-    spread = (seeds.groupby(["op", "target_length", "model"], sort=True)
-              .agg(seeds=("seed", "nunique"), per_digit_seed_mean=("per_digit_accuracy", "mean"),
-                   per_digit_seed_min=("per_digit_accuracy", "min"), per_digit_seed_max=("per_digit_accuracy", "max"),
-                   exact_match_seed_min=("exact_match", "min"), exact_match_seed_max=("exact_match", "max"))
-              .reset_index())
-    here = summary[summary["metric"].isin(["per_token_accuracy", "exact_match"])].pivot_table(
-        index=["task", "target_length", "model", "scale_params"], columns="metric", values="value").reset_index()
-    here = here.rename(columns={"task": "op", "per_token_accuracy": "per_digit_this_run",
-                                "exact_match": "exact_match_this_run"})
-    out = spread.merge(here, on=["op", "target_length", "model"], how="left", validate="one_to_one")
-    out = out.rename(columns={"op": "task"})
-    return out[["task", "target_length", "model", "scale_params", "seeds", "per_digit_this_run",
-                "per_digit_seed_mean", "per_digit_seed_min", "per_digit_seed_max", "exact_match_this_run",
-                "exact_match_seed_min", "exact_match_seed_max"]].sort_values(
-        ["task", "target_length", "scale_params"], ignore_index=True)
+def seed_spread_table(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """One row per (task, target length, model, metric): the value for each training seed, then their
+    mean, min and max.
+
+    Args:
+        per_seed: long table with columns ``seed``, ``task`` (operation), ``target_length``, ``model``,
+            ``scale_params``, ``metric``, ``value`` (one row per seed and point).
+    """
+    keys = ["task", "target_length", "model", "scale_params", "metric"]
+    wide = per_seed.pivot_table(index=keys, columns="seed", values="value", aggfunc="first")
+    seeds = sorted(wide.columns)
+    if wide[seeds].isna().any().any():
+        missing = wide[wide[seeds].isna().any(axis=1)].index[0]
+        raise ValueError(f"seed spread: {dict(zip(keys, missing, strict=True))} lacks a value for some seed")
+    out = wide.rename(columns={s: f"seed_{s}" for s in seeds}).reset_index()
+    values = wide[seeds].to_numpy(dtype=float)
+    out = out.assign(seed_mean=values.mean(axis=1), seed_min=values.min(axis=1), seed_max=values.max(axis=1))
+    out.columns.name = None
+    return out.sort_values(["task", "target_length", "metric", "scale_params"], ignore_index=True)
 
 
-def _goal_checks(summary: pd.DataFrame) -> pd.DataFrame:
-    """The ladder's goals (issue 13), read off ``summary.csv``: per operation, at target lengths 4
+def goal_checks(summary: pd.DataFrame) -> pd.DataFrame:
+    """The ladder's goals (issue 13), read off a ``summary.csv``-shaped table (``task``,
+    ``target_length``, ``metric``, ``scale_params``, ``value``): per operation, at target lengths 4
     and 5, per-digit accuracy <= 0.5 at the smallest model, >= 0.95 at the largest and rising at
     every size step; exact match <= 0.02 smallest and >= 0.5 largest; edit distance falling at
     every size step."""
@@ -202,6 +208,17 @@ def _goal_checks(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _spread_view(spread: pd.DataFrame) -> pd.DataFrame:
+    """summary.md's compact form of ``seed_spread.csv``: per (task, metric), one column per member
+    holding "mean (min-max)"."""
+    view = spread.assign(cell=[f"{m:.3g} ({lo:.3g}-{hi:.3g})" for m, lo, hi in
+                               zip(spread.seed_mean, spread.seed_min, spread.seed_max, strict=True)])
+    view = view.assign(task=view.task + "-L" + view.target_length.astype(str))
+    table = view.pivot_table(index=["task", "metric"], columns="model", values="cell", aggfunc="first")
+    table.columns.name = None
+    return table.reset_index()
+
+
 def _evaluate_member(model_dir: str, runs: list[tuple], queue) -> None:
     """Evaluate one ladder member (greedy, PassUntil) in a pinned worker process; cache the records."""
     from emergence_lens.models.backends.hf import HFBackend
@@ -219,6 +236,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from emergence_lens.emergence import pass_rate_table
+    from emergence_lens.models.ladder import SHIPPED_SEED, SHIPPED_SEEDS, shipped_ladder
     from emergence_lens.models.pinned import PINNED_ENV, run_pinned
 
     out = Path(out)
@@ -233,7 +251,13 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     # training tokens D for C = 6ND (Kaplan et al. 2020; N = non-embedding parameters; rows padded to seq_len)
     train_tokens = recipe["steps"] * recipe["batch_size"] * recipe["seq_len"]
     calls: list[tuple] = []
+    sizes: list[int] = []  # each call's member size (largest evaluated first)
     record_paths: dict[str, tuple[Path, Path]] = {}
+    # seeds 1-2 ship beside the evaluated ladder: evaluated on the same problems, the goals are checked on
+    # the mean over seeds too
+    with_seeds = origin == "shipped"
+    seed_examples = [e for e in examples if e.task in SEED_TASKS]
+    seed_paths: list[Path] = []
     for meta in metas:
         weights = ladder_dir / meta["name"] / "model.safetensors"
         config = json.dumps({"recipe": recipe, "n": n_large, "seed": seed, "records": 3, "origin": origin,
@@ -255,14 +279,34 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
                                 eval_dir / f"{meta['name']}-passuntil.parquet")
         if runs:
             calls.append((str(ladder_dir / meta["name"]), runs))
+            sizes.append(n)
+        # the other shipped seeds of this member: greedy on the goals' tasks only
+        for other in (SHIPPED_SEEDS[1:] if with_seeds else ()):
+            member = shipped_ladder(other) / meta["name"]
+            seed_config = json.dumps({"n": n_large, "seed": seed, "tasks": SEED_TASKS, "env": PINNED_ENV,
+                                      "weights": hashlib.sha256((member / "model.safetensors").read_bytes())
+                                      .hexdigest()}, sort_keys=True)
+            path = eval_dir / f"seed-{other}" / f"{meta['name']}-greedy.parquet"
+            stamp = path.with_suffix(".json")
+            seed_paths.append(path)
+            if not (path.exists() and stamp.exists() and stamp.read_text() == seed_config):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                calls.append((str(member), [("greedy", seed_examples, {**common, "family": f"ladder-seed-{other}",
+                                                             "pretrain_loss": json.loads(
+                                                                 (member / "ladder.json").read_text())["final_loss"]},
+                                             str(path), str(stamp), seed_config)]))
+                sizes.append(n)
+    n_runs = 2 * len(metas) + len(seed_paths)
     console = Console(stderr=True)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as prog:
-        task = prog.add_task("evaluate ladder", total=2 * len(metas))
-        prog.advance(task, 2 * len(metas) - sum(len(runs) for _, runs in calls))
+        task = prog.add_task("evaluate ladder" + (f" (seeds {', '.join(map(str, SHIPPED_SEEDS))})"
+                                                  if with_seeds else ""), total=n_runs)
+        prog.advance(task, n_runs - sum(len(runs) for _, runs in calls))
         # each member in its own pinned process (same bytes on every CPU), largest first
         run_pinned(_evaluate_member, calls, jobs=min(len(calls), os.cpu_count() or 1),
-                   on_message=lambda _: prog.advance(task), order=list(range(len(calls)))[::-1])
+                   on_message=lambda _: prog.advance(task),
+                   order=sorted(range(len(calls)), key=lambda i: (-sizes[i], i)))
     frames = [read_records(record_paths[m["name"]][0]) for m in metas]
     pass_frames = [read_records(record_paths[m["name"]][1]) for m in metas]
     records = pd.concat(frames, ignore_index=True)
@@ -279,15 +323,29 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     summary = _split(curves.table)[["task_name", "model", "scale_params", "target_length", "metric", "value",
                                     "ci_low", "ci_high", "n_examples", "n_correct", "cp_low", "cp_high"]]
     summary = summary.rename(columns={"task_name": "task"})
-    goals = _goal_checks(summary)
-    from emergence_lens.models.ladder import shipped_ladder
-
-    spread_path = shipped_ladder() / "seed_spread.csv"
-    # the per-seed table was measured on the default run's problems; a quick run answers fewer
-    spread = (seed_spread_table(summary, spread_path) if origin == "shipped" and not quick and spread_path.exists()
-              else None)
-    if spread is not None:
+    goals = goal_checks(summary).assign(ladder=f"seed {recipe['seed']} (this run)")
+    spread = None
+    if with_seeds:
+        seed_records = pd.concat([read_records(p) for p in seed_paths], ignore_index=True)
+        files.append(write_records(seed_records, out / "seed_records.parquet"))
+        # seed 0's values are this run's own records, the same problems
+        both = pd.concat([records[records.task.isin(SEED_TASKS)], seed_records], ignore_index=True)
+        per_seed = _split(compute_curves(both, SEED_METRICS, n_boot=0).table)
+        per_seed = per_seed.assign(seed=per_seed.family.map(
+            lambda f: SHIPPED_SEED if f == "ladder" else int(f.rsplit("-", 1)[1])))
+        per_seed = per_seed.drop(columns="task").rename(columns={"task_name": "task"})
+        spread = seed_spread_table(per_seed[["seed", "task", "target_length", "model", "scale_params", "metric",
+                                             "value"]])
         files.append(write_csv(spread, out / "seed_spread.csv"))
+        files.append(plot_seed_spread(spread[spread.task == "addition"], out / "fig3_seeds.png",
+                                      metrics=["per_token_accuracy", "exact_match", "token_edit_distance"],
+                                      title=f"addition on the ladder trained with seeds {', '.join(map(str, SHIPPED_SEEDS))}"
+                                            f": each seed and their mean ({n_large} held-out problems per length)",
+                                      xlabel="non-embedding parameters (log scale)"))
+        label = f"mean of seeds {'-'.join(map(str, (SHIPPED_SEEDS[0], SHIPPED_SEEDS[-1])))}"
+        goals = pd.concat([goals, goal_checks(spread.rename(columns={"seed_mean": "value"})).assign(ladder=label)],
+                          ignore_index=True)
+    goals = goals[["ladder"] + [c for c in goals.columns if c != "ladder"]]
     files += [write_csv(summary, out / "summary.csv"), write_csv(goals, out / "goals.csv"), write_csv(curves.table, out / "curves.csv"),
               write_csv(em, out / "emergence.csv"),
               write_csv(verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv")]
@@ -378,13 +436,15 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         f"{', '.join(f'{k}: {v}' for k, v in small_spaces.items())} distinct ones where the held-out space is "
         "smaller), none of them trained on.\n\n"
         + markdown_table(ladder)
-        + f"\nGoals (`goals.csv`, from `summary.csv`): {n_met} of {len(goals)} met.\n\n"
+        + f"\nGoals (`goals.csv`: this run's ladder from `summary.csv`"
+        + ("" if spread is None else ", and the mean over the three seeds from `seed_spread.csv`")
+        + f"): {n_met} of {len(goals)} met.\n\n"
         + markdown_table(goals)
         + ("" if spread is None else
-           "\nSeed spread (`seed_spread.csv`): the shipped ladder is seed 0; every member was also trained with "
-           "seeds 1 and 2 by `emergence-lens train-ladder --seed` and evaluated the same way "
-           "(`scripts/ladder_seed_spread.py`). This run's values next to the range over seeds:\n\n"
-           + markdown_table(spread))
+           "\nSeed spread (`seed_spread.csv`, `seed_records.parquet`): every member also ships trained with seeds "
+           "1 and 2 (`emergence-lens train-ladder --seed 1`, same recipe), evaluated greedily here on the same "
+           f"held-out problems of {', '.join(SEED_TASKS)}. Mean over seeds 0-2 (min-max):\n\n"
+           + markdown_table(_spread_view(spread)))
         + "\nEmergence scores (oriented, 95% bootstrap CI):\n\n"
         + markdown_table(top[["task", "metric", "emergence_score", "ci_low", "ci_high", "sharpness"]])
         + f"\nVerdicts ({verdict_counts(verdicts)}). Exact match against its ingredient, per-token greedy "

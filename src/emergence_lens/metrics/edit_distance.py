@@ -5,12 +5,16 @@ substitutions is ``L * (1 - p)``: linear in the per-token error, so it improves 
 
 Levenshtein distance is computed by rapidfuzz on token sequences.  Tokens are mapped to single
 code points (one per distinct token in the batch) so that rapidfuzz's vectorised string kernel
-(``rapidfuzz.process.cpdist``) runs on any tokenisation.
+(``rapidfuzz.process.cpdist``) runs on any tokenisation.  On large inputs with several workers the
+Python-side pass (validation, stripping, encoding) of one chunk overlaps rapidfuzz's GIL-free kernel
+on the previous one (``benchmarks/bench_edit_distance.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Any, Literal
 
 import numpy as np
@@ -107,16 +111,61 @@ def token_edit_distance(y_true: Sequence[str], y_pred: Sequence[str], *,
     Returns:
         float array, one distance per example.
     """
-    t, p = _texts(y_true, y_pred, strip)
+    if tokenizer not in ("characters", "whitespace") and not callable(tokenizer):
+        raise ValueError(f"tokenizer must be 'characters', 'whitespace' or a callable, got {tokenizer!r}")
+    if workers == 1 or isinstance(y_true, str) or isinstance(y_pred, str) or len(y_true) < 2 * PIPELINE_CHUNK:
+        return _distances(*_texts(y_true, y_pred, strip), tokenizer, {}, normalize, workers)
+    t = y_true if type(y_true) is list else as_text_list(y_true, "y_true")
+    p = y_pred if type(y_pred) is list else as_text_list(y_pred, "y_pred")
+    n = check_same_length(y_true=t, y_pred=p)
+    vocab: dict[Any, str] = {}
+    parts = []
+    # Pipelined: rapidfuzz computes chunk k on its worker threads (without the GIL) while this thread
+    # validates, strips and encodes chunk k+1, so the Python-side pass hides behind the kernel.
+    rest_t, rest_p = iter(t), iter(p)
+    with ThreadPoolExecutor(1) as pool:
+        pending = None
+        for _ in range(0, n, PIPELINE_CHUNK):
+            try:
+                a, b = _next_chunk(rest_t, strip), _next_chunk(rest_p, strip)
+            except TypeError:
+                _texts(t, p, strip)  # raises, naming the index in the whole input
+                raise
+            if tokenizer != "characters":
+                a, b = _encode(tokenize(a, tokenizer), vocab), _encode(tokenize(b, tokenizer), vocab)
+            if pending is not None:
+                parts.append(pending.result())
+            pending = pool.submit(_distances, a, b, "characters", vocab, normalize, workers)
+        parts.append(pending.result())
+    return np.concatenate(parts)
+
+
+#: Pairs per chunk when :func:`token_edit_distance` pipelines a large input over several workers.
+PIPELINE_CHUNK = 1 << 17
+
+
+def _next_chunk(rest: Iterator[Any], strip: bool) -> list[str]:
+    """The next :data:`PIPELINE_CHUNK` items of ``rest`` as a list of ``str``, stripped if asked; a
+    non-``str`` item raises ``TypeError`` (``str.strip``, unbound, is itself the type check)."""
+    if strip:
+        return list(map(str.strip, islice(rest, PIPELINE_CHUNK)))
+    out = list(islice(rest, PIPELINE_CHUNK))
+    if not set(map(type, out)) <= {str}:
+        raise TypeError("not a str")
+    return out
+
+
+def _distances(t: list[str], p: list[str], tokenizer: Tokenizer, vocab: dict[Any, str], normalize: bool,
+               workers: int) -> np.ndarray:
+    """Distances for text lists already validated (and stripped)."""
     n = check_same_length(y_true=t, y_pred=p)
     if n == 0:
         return np.empty(0)
     if tokenizer == "characters":
         a, b = t, p
     else:
-        vocab: dict[Any, str] = {}
         a, b = _encode(tokenize(t, tokenizer), vocab), _encode(tokenize(p, tokenizer), vocab)
-    dist = cpdist(a, b, scorer=Levenshtein.distance, workers=workers).astype(float)
+    dist = cpdist(a, b, scorer=Levenshtein.distance, workers=workers, dtype=np.float64)
     if normalize:
         # a's strings hold one code point per token, so len() counts tokens
         dist /= np.maximum(np.fromiter(map(len, a), dtype=np.int64, count=n), 1)

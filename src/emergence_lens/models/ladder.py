@@ -41,7 +41,7 @@ from emergence_lens.models.tokenizer import build_char_tokenizer
 
 __all__ = ["ModelSize", "LadderRecipe", "DEFAULT_SIZES", "QUICK_SIZES", "DEFAULT_RECIPE",
            "QUICK_RECIPE", "train_model", "train_ladder", "non_embedding_params", "TrainingInterrupted",
-           "TRAIN_ENV", "SHIPPED_SEED", "shipped_ladder"]
+           "TRAIN_ENV", "SHIPPED_SEED", "SHIPPED_SEEDS", "shipped_ladder"]
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,24 @@ SHIPPED_SEED = 0
 TRAIN_ENV: dict[str, str] = PINNED_ENV
 
 
-def shipped_ladder() -> Path:
-    """The directory holding the shipped ladder (``ladder-01`` ... ``ladder-08``, seed 0)."""
+#: Training seeds whose ladders ship: seed 0 is the ladder every experiment evaluates in full; seeds 1
+#: and 2 (same recipe, same sizes) measure how much a member moves with the seed.
+SHIPPED_SEEDS: tuple[int, ...] = (0, 1, 2)
+
+
+def shipped_ladder(seed: int = SHIPPED_SEED) -> Path:
+    """The directory holding a shipped ladder (``ladder-01`` ... ``ladder-08``): seed 0 at the top of
+    ``models/checkpoints``, seeds 1 and 2 in its ``seed-1/`` and ``seed-2/``."""
     from importlib.resources import files
 
-    return Path(str(files("emergence_lens.models") / "checkpoints"))
+    root = Path(str(files("emergence_lens.models") / "checkpoints"))
+    if seed == SHIPPED_SEED:
+        return root
+    if seed not in SHIPPED_SEEDS:
+        raise ValueError(f"no ladder with seed {seed} ships (shipped seeds: "
+                         f"{', '.join(map(str, SHIPPED_SEEDS))}); train one with "
+                         f"`emergence-lens train-ladder --seed {seed}`")
+    return root / f"seed-{seed}"
 
 
 class TrainingInterrupted(RuntimeError):

@@ -17,7 +17,7 @@ import pandas as pd  # noqa: E402
 from emergence_lens._io import atomic_write_bytes  # noqa: E402
 from emergence_lens.metrics import METRICS  # noqa: E402
 
-__all__ = ["STYLE", "save_figure", "plot_theory", "plot_curves", "plot_resolution", "metric_label"]
+__all__ = ["STYLE", "save_figure", "plot_theory", "plot_curves", "plot_resolution", "plot_seed_spread", "metric_label"]
 
 STYLE = {"axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
           "grid.alpha": 0.3, "font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7,
@@ -202,6 +202,40 @@ def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.Pat
             ax.scatter([], [], marker="s", facecolors="none", edgecolors="red", label="greedy exact match = 0")
             ax.set(xscale="log", yscale="log", xlabel=xlabel, title=pass_label)
             ax.legend(loc="lower right", fontsize=6)
+        if title:
+            fig.suptitle(title)
+        return save_figure(fig, path)
+
+
+def plot_seed_spread(spread: pd.DataFrame, path: str | os.PathLike[str], *, metrics: list[str],
+                     title: str | None = None, xlabel: str = "model parameters (log scale)") -> Path:
+    """One panel per (task, metric): each training seed's curve (thin; the evaluated seed 0 marked),
+    and their mean (thick) — the Fig. 3 curves with the seed noise they carry.
+
+    Args:
+        spread: rows of ``seed_spread.csv`` (``task``, ``target_length``, ``metric``, ``scale_params``,
+            one ``seed_K`` column per seed, ``seed_mean``).
+        metrics: the metrics to draw, one column of panels each.
+    """
+    seeds = sorted((c for c in spread.columns if c.startswith("seed_") and c[5:].isdigit()), key=lambda c: int(c[5:]))
+    tasks = list(dict.fromkeys(zip(spread["task"], spread["target_length"], strict=True)))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(len(tasks), len(metrics), figsize=(4.2 * len(metrics), 3.0 * len(tasks)),
+                                 constrained_layout=True, squeeze=False)
+        for r, (task, L) in enumerate(tasks):
+            for c, metric in enumerate(metrics):
+                ax = axes[r, c]
+                g = spread[(spread["task"] == task) & (spread["target_length"] == L) & (spread["metric"] == metric)]
+                g = g.sort_values("scale_params")
+                for i, col in enumerate(seeds):
+                    ax.plot(g["scale_params"], g[col], color="0.55", lw=0.9, marker="o" if i == 0 else ".",
+                            ms=3, ls="-" if i == 0 else ":", label=f"seed {col[5:]}" + (" (evaluated)" if i == 0 else ""))
+                ax.plot(g["scale_params"], g["seed_mean"], color="C3", lw=2.2, marker="o", ms=4,
+                        label=f"mean of {len(seeds)} seeds")
+                ax.set(xscale="log", xlabel=xlabel, ylabel=metric_label(metric),
+                       title=f"{task}, L={L}: {metric.replace('_', ' ')}")
+                if r == 0 and c == 0:
+                    ax.legend(fontsize=6)
         if title:
             fig.suptitle(title)
         return save_figure(fig, path)
