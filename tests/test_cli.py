@@ -117,6 +117,8 @@ def test_reproduce_arithmetic_quick_outputs_recompute_from_records(quick_run):
         assert r.seed_min <= r.seed_mean <= r.seed_max
     goals = pd.read_csv(d / "goals.csv")
     assert set(goals.ladder) == {"seed 0 (this run)", "mean of seeds 0-2"}
+    sv = pd.read_csv(d / "seed_verdicts.csv")
+    assert sorted(sv.seed.unique()) == [0, 1, 2] and len(sv) == 3 * len(SEED_TASKS)
 
 
 def test_reproduce_vision_quick_outputs_recompute_from_records(quick_run):

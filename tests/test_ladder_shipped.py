@@ -155,6 +155,14 @@ def test_seed_spread_and_goals_of_the_committed_run_are_recomputable():
                                                           spread.rename(columns={"seed_mean": "value"}))):
         mine = goals[goals.ladder == label].reset_index(drop=True)
         assert len(mine) and mine.met.tolist() == goal_checks(table).met.tolist()
+    # the verdict redone per seed: seed 0's rows are the run's own verdicts
+    sv = pd.read_csv(run / "seed_verdicts.csv")
+    assert sorted(sv.seed.unique()) == [0, 1, 2] and set(sv.task) == set(SEED_TASKS) and len(sv) == 9
+    v = pd.read_csv(run / "verdicts.csv")
+    own = v[(v.metric == "exact_match") & (v.partner == "per_token_accuracy") & v.task.isin(SEED_TASKS)]
+    mine = sv[sv.seed == 0].merge(own, on=["task"], suffixes=("", "_run"), validate="one_to_one")
+    assert len(mine) == 3 and (mine.verdict == mine.verdict_run).all()
+    assert np.allclose(mine.paired_diff_low, mine.paired_diff_low_run)
 
 
 NOT_INTEL = "int mkl_serv_intel_cpu_true(void) { return 0; }\n"

@@ -14,10 +14,10 @@ into ``out/ladder/`` first, as does any seed other than the shipped one.  Output
 * ``goals.csv`` — the ladder's learning goals (per-digit accuracy, exact match at target lengths
   4-5, edit distance at every size step) checked on ``summary.csv`` (seed 0) and, for the shipped
   ladder, on the mean over training seeds 0-2;
-* ``seed_records.parquet``, ``seed_spread.csv``, ``fig3_seeds.png`` — for the shipped ladder: seeds
-  1 and 2 of every member (shipped too) evaluated greedily on the goals' tasks; per (task, model,
-  metric) the value for each seed with their mean, min and max; addition's curves per seed and
-  their mean;
+* ``seed_records.parquet``, ``seed_spread.csv``, ``fig3_seeds.png``, ``seed_verdicts.csv`` — for
+  the shipped ladder: seeds 1 and 2 of every member (shipped too) evaluated greedily on the goals'
+  tasks; per (task, model, metric) the value for each seed with their mean, min and max;
+  addition's curves per seed and their mean; the exact-match verdict on each seed's ladder;
 * ``fig3_metrics.png`` — accuracy, token edit distance and per-token target probability vs
   scale, one line per target length, both tasks (cf. Fig. 3);
 * ``fig4_resolution.png`` — accuracy with CP intervals on the first ``n_small`` vs all
@@ -324,7 +324,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
                                     "ci_low", "ci_high", "n_examples", "n_correct", "cp_low", "cp_high"]]
     summary = summary.rename(columns={"task_name": "task"})
     goals = goal_checks(summary).assign(ladder=f"seed {recipe['seed']} (this run)")
-    spread = None
+    spread = seed_verdicts = None
     if with_seeds:
         seed_records = pd.concat([read_records(p) for p in seed_paths], ignore_index=True)
         files.append(write_records(seed_records, out / "seed_records.parquet"))
@@ -342,6 +342,20 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
                                       title=f"addition on the ladder trained with seeds {', '.join(map(str, SHIPPED_SEEDS))}"
                                             f": each seed and their mean ({n_large} held-out problems per length)",
                                       xlabel="non-embedding parameters (log scale)"))
+        # the verdicts, redone on each other seed's ladder as on this one
+        seed_curves = compute_curves(seed_records, METRICS, n_boot=n_boot, seed=seed, keep_scores=True)
+        seed_vr = verdict_table(seed_records, seed_curves, emergence_table(seed_curves.table, seed_curves.replicates),
+                                n_boot=n_boot, seed=seed)
+        seed_verdicts = pd.concat([verdicts[verdicts.task.isin(SEED_TASKS)], seed_vr.verdicts], ignore_index=True)
+        seed_verdicts = seed_verdicts[(seed_verdicts.metric == "exact_match")
+                                      & (seed_verdicts.partner == "per_token_accuracy")]
+        seed_verdicts = seed_verdicts.assign(seed=seed_verdicts.family.map(
+            lambda f: SHIPPED_SEED if f == "ladder" else int(f.rsplit("-", 1)[1])))
+        seed_verdicts = seed_verdicts[["task", "seed", "metric", "partner", "metric_score", "metric_ci_low",
+                                       "metric_ci_high", "paired_diff", "paired_diff_low", "paired_diff_high",
+                                       "explained", "emerges_at", "wei_emergent", "verdict"]].sort_values(
+            ["task", "seed"], ignore_index=True)
+        files.append(write_csv(seed_verdicts, out / "seed_verdicts.csv"))
         label = f"mean of seeds {'-'.join(map(str, (SHIPPED_SEEDS[0], SHIPPED_SEEDS[-1])))}"
         goals = pd.concat([goals, goal_checks(spread.rename(columns={"seed_mean": "value"})).assign(ladder=label)],
                           ignore_index=True)
@@ -444,7 +458,12 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
            "\nSeed spread (`seed_spread.csv`, `seed_records.parquet`): every member also ships trained with seeds "
            "1 and 2 (`emergence-lens train-ladder --seed 1`, same recipe), evaluated greedily here on the same "
            f"held-out problems of {', '.join(SEED_TASKS)}. Mean over seeds 0-2 (min-max):\n\n"
-           + markdown_table(_spread_view(spread)))
+           + markdown_table(_spread_view(spread))
+           + "\nThe verdict on exact match against per-token greedy accuracy, redone on each seed's ladder "
+           "(`seed_verdicts.csv`; metric_score = sharpness with its CI, paired = sharpness difference):\n\n"
+           + markdown_table(seed_verdicts[["task", "seed", "metric_score", "metric_ci_low", "metric_ci_high",
+                                           "paired_diff", "paired_diff_low", "paired_diff_high", "explained",
+                                           "wei_emergent", "verdict"]]))
         + "\nEmergence scores (oriented, 95% bootstrap CI):\n\n"
         + markdown_table(top[["task", "metric", "emergence_score", "ci_low", "ci_high", "sharpness"]])
         + f"\nVerdicts ({verdict_counts(verdicts)}). Exact match against its ingredient, per-token greedy "
