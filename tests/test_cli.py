@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -119,6 +120,31 @@ def test_reproduce_arithmetic_quick_outputs_recompute_from_records(quick_run):
     assert set(goals.ladder) == {"seed 0 (this run)", "mean of seeds 0-2"}
     sv = pd.read_csv(d / "seed_verdicts.csv")
     assert sorted(sv.seed.unique()) == [0, 1, 2] and len(sv) == 3 * len(SEED_TASKS)
+
+
+def test_reproduce_arithmetic_with_another_shipped_seed_evaluates_it_without_training(tmp_path):
+    """`--seed 1` evaluates the shipped seed-1 ladder (nothing is trained) with seeds 0 and 2 beside it:
+    seed_spread.csv's seed_1 column is this run's summary.csv, and goals.csv labels the run seed 1."""
+    from typer.testing import CliRunner
+
+    from emergence_lens.cli import app
+    from emergence_lens.models.ladder import shipped_ladder
+    from emergence_lens.records import read_records
+
+    res = CliRunner().invoke(app, ["reproduce", "arithmetic", "--quick", "--seed", "1", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    d = tmp_path / "arithmetic"
+    assert not (d / "ladder").exists()
+    assert set(read_records(d / "seed_records.parquet").family) == {"ladder-seed-0", "ladder-seed-2"}
+    ladder = pd.read_csv(d / "ladder.csv")
+    losses = [json.loads((shipped_ladder(1) / m / "ladder.json").read_text())["final_loss"] for m in ladder.model]
+    assert ladder.final_train_loss.tolist() == pytest.approx(losses, rel=1e-8)
+    spread = pd.read_csv(d / "seed_spread.csv")
+    summary = pd.read_csv(d / "summary.csv")
+    merged = spread.merge(summary, on=["task", "target_length", "model", "metric"], validate="one_to_one")
+    assert len(merged) == len(spread) and (merged.seed_1 == merged.value).all()
+    assert set(pd.read_csv(d / "goals.csv").ladder) == {"seed 1 (this run)", "mean of seeds 0-2"}
+    assert sorted(pd.read_csv(d / "seed_verdicts.csv").seed.unique()) == [0, 1, 2]
 
 
 def test_reproduce_vision_quick_outputs_recompute_from_records(quick_run):

@@ -4,8 +4,9 @@ A ladder of eight GPT-2-architecture models (1.9k-336k non-embedding parameters,
 with one recipe on compact arithmetic (``"1234+5678="`` -> ``"6912"``;
 :mod:`emergence_lens.models.ladder`), is evaluated 0-shot on held-out problems (never trained on)
 grouped by target length.  By default the ladder shipped in the package is evaluated (training it
-took 25 minutes on 2 cores); ``-o retrain=1`` (``reproduce --retrain``) trains it from scratch
-into ``out/ladder/`` first, as does any seed other than the shipped one.  Outputs (in ``out``):
+took 25 minutes on 2 cores), with the run's seed: seeds 0 (the default), 1 and 2 ship;
+``-o retrain=1`` (``reproduce --retrain``) trains it from scratch into ``out/ladder/`` first, as
+does any other seed.  Outputs (in ``out``):
 
 * ``records.parquet`` — every model x example: completion, target token log-probs, per-token
   greedy flags;
@@ -139,13 +140,13 @@ def _ladder(out: Path, *, quick: bool, seed: int, retrain: bool):
         DEFAULT_RECIPE,
         DEFAULT_SIZES,
         QUICK_RECIPE,
-        SHIPPED_SEED,
+        SHIPPED_SEEDS,
         shipped_ladder,
         train_ladder,
     )
 
-    if not retrain and seed == SHIPPED_SEED:
-        root = shipped_ladder()
+    if not retrain and seed in SHIPPED_SEEDS:
+        root = shipped_ladder(seed)
         metas = []
         for size in DEFAULT_SIZES:
             meta_path = root / size.name / "ladder.json"
@@ -236,7 +237,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from emergence_lens.emergence import pass_rate_table
-    from emergence_lens.models.ladder import SHIPPED_SEED, SHIPPED_SEEDS, shipped_ladder
+    from emergence_lens.models.ladder import SHIPPED_SEEDS, shipped_ladder
     from emergence_lens.models.pinned import PINNED_ENV, run_pinned
 
     out = Path(out)
@@ -255,7 +256,9 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     record_paths: dict[str, tuple[Path, Path]] = {}
     # seeds 1-2 ship beside the evaluated ladder: evaluated on the same problems, the goals are checked on
     # the mean over seeds too
-    with_seeds = origin == "shipped"
+    run_seed = int(recipe["seed"])
+    others = [s for s in SHIPPED_SEEDS if s != run_seed] if origin == "shipped" else []
+    with_seeds = bool(others)
     seed_examples = [e for e in examples if e.task in SEED_TASKS]
     seed_paths: list[Path] = []
     for meta in metas:
@@ -281,7 +284,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
             calls.append((str(ladder_dir / meta["name"]), runs))
             sizes.append(n)
         # the other shipped seeds of this member: greedy on the goals' tasks only
-        for other in (SHIPPED_SEEDS[1:] if with_seeds else ()):
+        for other in others:
             member = shipped_ladder(other) / meta["name"]
             seed_config = json.dumps({"n": n_large, "seed": seed, "tasks": SEED_TASKS, "env": PINNED_ENV,
                                       "weights": hashlib.sha256((member / "model.safetensors").read_bytes())
@@ -323,7 +326,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     summary = _split(curves.table)[["task_name", "model", "scale_params", "target_length", "metric", "value",
                                     "ci_low", "ci_high", "n_examples", "n_correct", "cp_low", "cp_high"]]
     summary = summary.rename(columns={"task_name": "task"})
-    goals = goal_checks(summary).assign(ladder=f"seed {recipe['seed']} (this run)")
+    goals = goal_checks(summary).assign(ladder=f"seed {run_seed} (this run)")
     spread = seed_verdicts = None
     if with_seeds:
         seed_records = pd.concat([read_records(p) for p in seed_paths], ignore_index=True)
@@ -332,13 +335,14 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         both = pd.concat([records[records.task.isin(SEED_TASKS)], seed_records], ignore_index=True)
         per_seed = _split(compute_curves(both, SEED_METRICS, n_boot=0).table)
         per_seed = per_seed.assign(seed=per_seed.family.map(
-            lambda f: SHIPPED_SEED if f == "ladder" else int(f.rsplit("-", 1)[1])))
+            lambda f: run_seed if f == "ladder" else int(f.rsplit("-", 1)[1])))
         per_seed = per_seed.drop(columns="task").rename(columns={"task_name": "task"})
         spread = seed_spread_table(per_seed[["seed", "task", "target_length", "model", "scale_params", "metric",
                                              "value"]])
         files.append(write_csv(spread, out / "seed_spread.csv"))
         files.append(plot_seed_spread(spread[spread.task == "addition"], out / "fig3_seeds.png",
                                       metrics=["per_token_accuracy", "exact_match", "token_edit_distance"],
+                                      evaluated=run_seed,
                                       title=f"addition on the ladder trained with seeds {', '.join(map(str, SHIPPED_SEEDS))}"
                                             f": each seed and their mean ({n_large} held-out problems per length)",
                                       xlabel="non-embedding parameters (log scale)"))
@@ -350,7 +354,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         seed_verdicts = seed_verdicts[(seed_verdicts.metric == "exact_match")
                                       & (seed_verdicts.partner == "per_token_accuracy")]
         seed_verdicts = seed_verdicts.assign(seed=seed_verdicts.family.map(
-            lambda f: SHIPPED_SEED if f == "ladder" else int(f.rsplit("-", 1)[1])))
+            lambda f: run_seed if f == "ladder" else int(f.rsplit("-", 1)[1])))
         seed_verdicts = seed_verdicts[["task", "seed", "metric", "partner", "metric_score", "metric_ci_low",
                                        "metric_ci_high", "paired_diff", "paired_diff_low", "paired_diff_high",
                                        "explained", "emerges_at", "wei_emergent", "verdict"]].sort_values(
@@ -456,8 +460,9 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         + markdown_table(goals)
         + ("" if spread is None else
            "\nSeed spread (`seed_spread.csv`, `seed_records.parquet`): every member also ships trained with seeds "
-           "1 and 2 (`emergence-lens train-ladder --seed 1`, same recipe), evaluated greedily here on the same "
-           f"held-out problems of {', '.join(SEED_TASKS)}. Mean over seeds 0-2 (min-max):\n\n"
+           f"{' and '.join(map(str, others))} (`emergence-lens train-ladder --seed K`, same recipe), evaluated "
+           f"greedily here on the same held-out problems of {', '.join(SEED_TASKS)}. Mean over seeds "
+           f"{', '.join(map(str, SHIPPED_SEEDS))} (min-max):\n\n"
            + markdown_table(_spread_view(spread))
            + "\nThe verdict on exact match against per-token greedy accuracy, redone on each seed's ladder "
            "(`seed_verdicts.csv`; metric_score = sharpness with its CI, paired = sharpness difference):\n\n"

@@ -208,14 +208,16 @@ def plot_resolution(small: pd.DataFrame, large: pd.DataFrame, path: str | os.Pat
 
 
 def plot_seed_spread(spread: pd.DataFrame, path: str | os.PathLike[str], *, metrics: list[str],
-                     title: str | None = None, xlabel: str = "model parameters (log scale)") -> Path:
-    """One panel per (task, metric): each training seed's curve (thin; the evaluated seed 0 marked),
+                     evaluated: int | None = None, title: str | None = None,
+                     xlabel: str = "model parameters (log scale)") -> Path:
+    """One panel per (task, metric): each training seed's curve (thin; the ``evaluated`` seed solid),
     and their mean (thick) — the Fig. 3 curves with the seed noise they carry.
 
     Args:
         spread: rows of ``seed_spread.csv`` (``task``, ``target_length``, ``metric``, ``scale_params``,
             one ``seed_K`` column per seed, ``seed_mean``).
         metrics: the metrics to draw, one column of panels each.
+        evaluated: the seed whose ladder the run evaluated in full.
     """
     seeds = sorted((c for c in spread.columns if c.startswith("seed_") and c[5:].isdigit()), key=lambda c: int(c[5:]))
     tasks = list(dict.fromkeys(zip(spread["task"], spread["target_length"], strict=True)))
@@ -227,9 +229,10 @@ def plot_seed_spread(spread: pd.DataFrame, path: str | os.PathLike[str], *, metr
                 ax = axes[r, c]
                 g = spread[(spread["task"] == task) & (spread["target_length"] == L) & (spread["metric"] == metric)]
                 g = g.sort_values("scale_params")
-                for i, col in enumerate(seeds):
-                    ax.plot(g["scale_params"], g[col], color="0.55", lw=0.9, marker="o" if i == 0 else ".",
-                            ms=3, ls="-" if i == 0 else ":", label=f"seed {col[5:]}" + (" (evaluated)" if i == 0 else ""))
+                for col in seeds:
+                    mine = evaluated is not None and int(col[5:]) == evaluated
+                    ax.plot(g["scale_params"], g[col], color="0.55", lw=0.9, marker="o" if mine else ".",
+                            ms=3, ls="-" if mine else ":", label=f"seed {col[5:]}" + (" (this run)" if mine else ""))
                 ax.plot(g["scale_params"], g["seed_mean"], color="C3", lw=2.2, marker="o", ms=4,
                         label=f"mean of {len(seeds)} seeds")
                 ax.set(xscale="log", xlabel=xlabel, ylabel=metric_label(metric),

@@ -134,7 +134,7 @@ def _sections(directory: Path) -> list[_Section]:
             continue
         for c in ("family", "task", "metric", "partner"):
             if c in verdicts.columns:
-                verdicts[c] = verdicts[c].fillna("").astype(str)
+                verdicts[c] = verdicts[c].astype(object).fillna("").astype(str)
         figures = sorted(p for p in folder.glob("*.png"))
         name = "run" if folder == directory else folder.name
         out.append(_Section(name, folder, verdicts, points, _read_csv(folder / "predictions.csv"), figures))
