@@ -150,8 +150,7 @@ def _next_chunk(rest: Iterator[Any], strip: bool) -> list[str]:
     if strip:
         return list(map(str.strip, islice(rest, PIPELINE_CHUNK)))
     out = list(islice(rest, PIPELINE_CHUNK))
-    if not set(map(type, out)) <= {str}:
-        raise TypeError("not a str")
+    "".join(out)  # the cheapest type check there is: refuses any non-str item (measured, benchmarks.md)
     return out
 
 
