@@ -13,11 +13,10 @@ does any other seed.  Outputs (in ``out``):
 * ``summary.csv`` — one row per (task, model, target_length, metric) with value, bootstrap CI,
   n and, for exact match, the Clopper-Pearson interval; recomputable from the records;
 * ``goals.csv`` — the ladder's learning goals (per-digit accuracy, exact match at target lengths
-  4-5, edit distance at every size step) checked on ``summary.csv`` (seed 0) and, for the shipped
-  ladder, on the mean over training seeds 0-2;
-* ``seed_records.parquet``, ``seed_spread.csv``, ``fig3_seeds.png``, ``seed_verdicts.csv`` — for
-  the shipped ladder: seeds 1 and 2 of every member (shipped too) evaluated greedily on the goals'
-  tasks; per (task, model, metric) the value for each seed with their mean, min and max;
+  4-5, edit distance at every size step) checked on ``summary.csv`` (the run's ladder) and, for a
+  shipped ladder, on the mean over training seeds 0-2;
+* ``seed_records.parquet``, ``seed_spread.csv``, ``fig3_seeds.png``, ``seed_verdicts.csv`` — for a
+  shipped ladder: the other shipped seeds of every member evaluated greedily on the goals' tasks; per (task, model, metric) the value for each seed with their mean, min and max;
   addition's curves per seed and their mean; the exact-match verdict on each seed's ladder;
 * ``fig3_metrics.png`` — accuracy, token edit distance and per-token target probability vs
   scale, one line per target length, both tasks (cf. Fig. 3);
@@ -73,7 +72,7 @@ METRICS = ["exact_match", "per_token_accuracy", "token_edit_distance", "target_t
 FIT_ON = 4
 
 
-#: Seeds 1-2 of the shipped ladder are evaluated (greedy) on the goals' tasks, with these metrics.
+#: The other shipped seeds of the ladder are evaluated (greedy) on the goals' tasks, with these metrics.
 SEED_TASKS = ("addition-L4", "addition-L5", "multiplication-L4")
 SEED_METRICS = ["per_token_accuracy", "exact_match", "token_edit_distance"]
 
@@ -220,6 +219,48 @@ def _spread_view(spread: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def _seed_of(family: str, run_seed: int) -> int:
+    """The training seed of a records family: ``ladder`` is the run's own, ``ladder-seed-K`` seed K."""
+    return run_seed if family == "ladder" else int(family.rsplit("-", 1)[1])
+
+
+def _seed_outputs(records: pd.DataFrame, seed_records: pd.DataFrame, verdicts: pd.DataFrame, out: Path, *,
+                  run_seed: int, n_boot: int, seed: int, n_large: int
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[Path]]:
+    """From the other shipped seeds' records: ``seed_spread.csv`` (the run's own seed from ``records``,
+    the same problems), ``fig3_seeds.png``, ``seed_verdicts.csv`` (the exact-match verdict redone on
+    each seed's ladder) and the goals checked on the mean over seeds."""
+    from emergence_lens.models.ladder import SHIPPED_SEEDS
+
+    files = []
+    both = pd.concat([records[records.task.isin(SEED_TASKS)], seed_records], ignore_index=True)
+    per_seed = _split(compute_curves(both, SEED_METRICS, n_boot=0).table)
+    per_seed = per_seed.assign(seed=[_seed_of(f, run_seed) for f in per_seed.family])
+    per_seed = per_seed.drop(columns="task").rename(columns={"task_name": "task"})
+    spread = seed_spread_table(per_seed[["seed", "task", "target_length", "model", "scale_params", "metric",
+                                         "value"]])
+    files.append(write_csv(spread, out / "seed_spread.csv"))
+    seeds = ", ".join(map(str, SHIPPED_SEEDS))
+    files.append(plot_seed_spread(spread[spread.task == "addition"], out / "fig3_seeds.png",
+                                  metrics=["per_token_accuracy", "exact_match", "token_edit_distance"],
+                                  evaluated=run_seed, xlabel="non-embedding parameters (log scale)",
+                                  title=f"addition on the ladder trained with seeds {seeds}: each seed and their "
+                                        f"mean ({n_large} held-out problems per length)"))
+    seed_curves = compute_curves(seed_records, METRICS, n_boot=n_boot, seed=seed, keep_scores=True)
+    seed_vr = verdict_table(seed_records, seed_curves, emergence_table(seed_curves.table, seed_curves.replicates),
+                            n_boot=n_boot, seed=seed)
+    sv = pd.concat([verdicts[verdicts.task.isin(SEED_TASKS)], seed_vr.verdicts], ignore_index=True)
+    sv = sv[(sv.metric == "exact_match") & (sv.partner == "per_token_accuracy")]
+    sv = sv.assign(seed=[_seed_of(f, run_seed) for f in sv.family])
+    sv = sv[["task", "seed", "metric", "partner", "metric_score", "metric_ci_low", "metric_ci_high", "paired_diff",
+             "paired_diff_low", "paired_diff_high", "explained", "emerges_at", "wei_emergent", "verdict"]]
+    sv = sv.sort_values(["task", "seed"], ignore_index=True)
+    files.append(write_csv(sv, out / "seed_verdicts.csv"))
+    label = f"mean of seeds {SHIPPED_SEEDS[0]}-{SHIPPED_SEEDS[-1]}"
+    mean_goals = goal_checks(spread.rename(columns={"seed_mean": "value"})).assign(ladder=label)
+    return spread, sv, mean_goals, files
+
+
 def _evaluate_member(model_dir: str, runs: list[tuple], queue) -> None:
     """Evaluate one ladder member (greedy, PassUntil) in a pinned worker process; cache the records."""
     from emergence_lens.models.backends.hf import HFBackend
@@ -254,8 +295,8 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     calls: list[tuple] = []
     sizes: list[int] = []  # each call's member size (largest evaluated first)
     record_paths: dict[str, tuple[Path, Path]] = {}
-    # seeds 1-2 ship beside the evaluated ladder: evaluated on the same problems, the goals are checked on
-    # the mean over seeds too
+    # the other shipped seeds of the ladder: evaluated on the same problems, the goals are checked on the
+    # mean over seeds too
     run_seed = int(recipe["seed"])
     others = [s for s in SHIPPED_SEEDS if s != run_seed] if origin == "shipped" else []
     with_seeds = bool(others)
@@ -331,38 +372,10 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     if with_seeds:
         seed_records = pd.concat([read_records(p) for p in seed_paths], ignore_index=True)
         files.append(write_records(seed_records, out / "seed_records.parquet"))
-        # seed 0's values are this run's own records, the same problems
-        both = pd.concat([records[records.task.isin(SEED_TASKS)], seed_records], ignore_index=True)
-        per_seed = _split(compute_curves(both, SEED_METRICS, n_boot=0).table)
-        per_seed = per_seed.assign(seed=per_seed.family.map(
-            lambda f: run_seed if f == "ladder" else int(f.rsplit("-", 1)[1])))
-        per_seed = per_seed.drop(columns="task").rename(columns={"task_name": "task"})
-        spread = seed_spread_table(per_seed[["seed", "task", "target_length", "model", "scale_params", "metric",
-                                             "value"]])
-        files.append(write_csv(spread, out / "seed_spread.csv"))
-        files.append(plot_seed_spread(spread[spread.task == "addition"], out / "fig3_seeds.png",
-                                      metrics=["per_token_accuracy", "exact_match", "token_edit_distance"],
-                                      evaluated=run_seed,
-                                      title=f"addition on the ladder trained with seeds {', '.join(map(str, SHIPPED_SEEDS))}"
-                                            f": each seed and their mean ({n_large} held-out problems per length)",
-                                      xlabel="non-embedding parameters (log scale)"))
-        # the verdicts, redone on each other seed's ladder as on this one
-        seed_curves = compute_curves(seed_records, METRICS, n_boot=n_boot, seed=seed, keep_scores=True)
-        seed_vr = verdict_table(seed_records, seed_curves, emergence_table(seed_curves.table, seed_curves.replicates),
-                                n_boot=n_boot, seed=seed)
-        seed_verdicts = pd.concat([verdicts[verdicts.task.isin(SEED_TASKS)], seed_vr.verdicts], ignore_index=True)
-        seed_verdicts = seed_verdicts[(seed_verdicts.metric == "exact_match")
-                                      & (seed_verdicts.partner == "per_token_accuracy")]
-        seed_verdicts = seed_verdicts.assign(seed=seed_verdicts.family.map(
-            lambda f: run_seed if f == "ladder" else int(f.rsplit("-", 1)[1])))
-        seed_verdicts = seed_verdicts[["task", "seed", "metric", "partner", "metric_score", "metric_ci_low",
-                                       "metric_ci_high", "paired_diff", "paired_diff_low", "paired_diff_high",
-                                       "explained", "emerges_at", "wei_emergent", "verdict"]].sort_values(
-            ["task", "seed"], ignore_index=True)
-        files.append(write_csv(seed_verdicts, out / "seed_verdicts.csv"))
-        label = f"mean of seeds {'-'.join(map(str, (SHIPPED_SEEDS[0], SHIPPED_SEEDS[-1])))}"
-        goals = pd.concat([goals, goal_checks(spread.rename(columns={"seed_mean": "value"})).assign(ladder=label)],
-                          ignore_index=True)
+        spread, seed_verdicts, mean_goals, seed_files = _seed_outputs(
+            records, seed_records, verdicts, out, run_seed=run_seed, n_boot=n_boot, seed=seed, n_large=n_large)
+        files += seed_files
+        goals = pd.concat([goals, mean_goals], ignore_index=True)
     goals = goals[["ladder"] + [c for c in goals.columns if c != "ladder"]]
     files += [write_csv(summary, out / "summary.csv"), write_csv(goals, out / "goals.csv"), write_csv(curves.table, out / "curves.csv"),
               write_csv(em, out / "emergence.csv"),
