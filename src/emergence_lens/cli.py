@@ -228,7 +228,7 @@ def reproduce(
 @app.command("train-ladder")
 def train_ladder_cmd(
     out: Annotated[Path, typer.Option(help="Directory for the models (OUT/ladder-01 ...).")] = Path("ladder"),
-    seed: Annotated[int, typer.Option(help="Training seed (the shipped ladder is seed 0).")] = 0,
+    seed: Annotated[int, typer.Option(help="Training seed (seeds 0, 1 and 2 ship; reproduce evaluates 0).")] = 0,
     jobs: Annotated[int, typer.Option(help="Members trained at once, one CPU thread each; the bytes do "
                                            "not depend on it.")] = 2,
     size: Annotated[list[str] | None, typer.Option(
@@ -237,8 +237,9 @@ def train_ladder_cmd(
     """Train the arithmetic ladder with the default recipe; resumable.
 
     `emergence-lens train-ladder --out src/emergence_lens/models/checkpoints` regenerates the
-    ladder that ships in the package: same seed, same bytes (each member trains on one thread in
-    its own process with the numeric libraries pinned; see emergence_lens.models.ladder).
+    ladder that ships in the package, and `--seed 1 --out src/emergence_lens/models/checkpoints/seed-1`
+    (likewise seed 2) the seed ladders shipped beside it: same seed, same bytes (each member trains on
+    one thread in its own process with the numeric libraries pinned; see emergence_lens.models.ladder).
     """
     _require("train", "'train-ladder'")
     from dataclasses import replace
