@@ -30,6 +30,9 @@ Tokenizer = Literal["characters", "whitespace"] | Callable[[str], Any]
 _SURROGATE_START = 0xD800
 _SURROGATE_SIZE = 0x800
 
+#: Pairs per chunk when :func:`token_edit_distance` pipelines a large input over several workers.
+PIPELINE_CHUNK = 1 << 17
+
 
 def _code_point(index: int) -> str:
     """Map a token index to a code point, skipping the UTF-16 surrogate block."""
@@ -140,13 +143,9 @@ def token_edit_distance(y_true: Sequence[str], y_pred: Sequence[str], *,
     return np.concatenate(parts)
 
 
-#: Pairs per chunk when :func:`token_edit_distance` pipelines a large input over several workers.
-PIPELINE_CHUNK = 1 << 17
-
-
 def _next_chunk(rest: Iterator[Any], strip: bool) -> list[str]:
     """The next :data:`PIPELINE_CHUNK` items of ``rest`` as a list of ``str``, stripped if asked; a
-    non-``str`` item raises ``TypeError`` (``str.strip``, unbound, is itself the type check)."""
+    non-``str`` item raises ``TypeError`` (the unbound ``str.strip``, or else ``"".join``, is the check)."""
     if strip:
         return list(map(str.strip, islice(rest, PIPELINE_CHUNK)))
     out = list(islice(rest, PIPELINE_CHUNK))
