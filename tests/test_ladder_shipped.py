@@ -1,5 +1,6 @@
 """The ladder shipped in the package: complete, loadable, made by the recipe in the code, held-out
-evaluation, and reproduced bit for bit by retraining (the smallest member, in CI)."""
+evaluation; retraining gives the same bytes twice on one machine and follows the shipped loss
+curves within a measured tolerance on any CPU (the smallest member, in CI)."""
 
 from __future__ import annotations
 
@@ -62,14 +63,31 @@ def test_evaluation_problems_are_held_out():
         assert len(e.target) == int(e.task.rsplit("-L", 1)[1])
 
 
-def test_retraining_the_smallest_member_gives_the_shipped_bytes(tmp_path):
-    """`emergence-lens train-ladder` reproduces the shipped weights from the seed: same bytes."""
+#: Training is reproducible bit for bit on one machine, not across CPUs (README, "What is
+#: byte-identical"). Measured against the shipped curves (trained on an Intel Xeon): an AMD EPYC
+#: (Zen 3) follows them bit for bit for 24 steps (seed 0) / 45 steps (seed 1), within 1.9e-7 relative
+#: up to step 100, then apart as training amplifies the last-bit differences (4.2e-4 by step 250, up
+#: to 8% by step 500); the final loss (mean of the last 20 steps) came within 0.04% / 0.65%.
+CURVE_STEPS, CURVE_RTOL, FINAL_LOSS_RTOL = 100, 1e-6, 0.02
+
+
+def _rel_gap(a: list[float], b: list[float]) -> float:
+    return max(abs(x - y) / abs(y) for x, y in zip(a, b, strict=True))
+
+
+def test_retraining_the_smallest_member_follows_the_shipped_curve(tmp_path):
+    """`emergence-lens train-ladder` remakes the shipped smallest member from its seed on any CPU: the
+    loss curve within CURVE_RTOL for the first CURVE_STEPS steps and the final loss within
+    FINAL_LOSS_RTOL (same bytes on the CPU kind that trained it; not a requirement elsewhere)."""
     size = DEFAULT_SIZES[0]
     (meta,) = train_ladder(tmp_path, [size], DEFAULT_RECIPE, jobs=1, show_progress=False)
     shipped = shipped_ladder() / size.name
-    assert _sha(tmp_path / size.name / "model.safetensors") == _sha(shipped / "model.safetensors")
-    assert json.loads((tmp_path / size.name / "losses.json").read_text()) == \
-        json.loads((shipped / "losses.json").read_text())
+    got = json.loads((tmp_path / size.name / "losses.json").read_text())
+    want = json.loads((shipped / "losses.json").read_text())
+    assert len(got) == len(want) == DEFAULT_RECIPE.steps
+    assert _rel_gap(got[:CURVE_STEPS], want[:CURVE_STEPS]) <= CURVE_RTOL
+    final = json.loads((shipped / "ladder.json").read_text())["final_loss"]
+    assert abs(meta["final_loss"] - final) <= FINAL_LOSS_RTOL * final
     assert meta["non_embedding_params"] == json.loads((shipped / "ladder.json").read_text())["non_embedding_params"]
 
 
@@ -100,7 +118,8 @@ def test_evaluate_cli_runs_the_shipped_ladder_in_its_format(tmp_path):
 def test_shipped_seed_ladders_are_complete_and_their_seed_is_the_one_they_were_trained_with(tmp_path):
     """Seeds 1 and 2 of every member ship too (the seed spread). Each is the default recipe with its
     seed, and the seed is what made it: the smallest member of seed 1, retrained pinned for 250
-    steps, follows its shipped loss curve bit for bit (seed 0 is retrained in full above)."""
+    steps twice, gives the same bytes both times and follows its shipped loss curve (seed 0 is
+    retrained in full above)."""
     import os
     import subprocess
     import sys
@@ -120,12 +139,19 @@ def test_shipped_seed_ladders_are_complete_and_their_seed_is_the_one_they_were_t
     with pytest.raises(ValueError, match="train-ladder --seed 7"):
         shipped_ladder(7)
     script = TRAIN_250.replace("DEFAULT_RECIPE, sys.argv[1]", "replace(DEFAULT_RECIPE, seed=1), sys.argv[1]")
-    subprocess.run([sys.executable, "-c", "from dataclasses import replace\n" + script, str(tmp_path / "s1")],
-                   env={**os.environ, **PINNED_ENV}, check=True)
-    got = json.loads((tmp_path / "s1" / "checkpoint" / "losses.json").read_text())
+    runs = []
+    for name in ("s1-a", "s1-b"):  # the same machine, twice: the same bytes
+        subprocess.run([sys.executable, "-c", "from dataclasses import replace\n" + script, str(tmp_path / name)],
+                       env={**os.environ, **PINNED_ENV}, check=True)
+        ckpt = tmp_path / name / "checkpoint"
+        runs.append((json.loads((ckpt / "losses.json").read_text()), _sha(ckpt / "model.safetensors")))
+    (got, digest), again = runs
+    assert len(got) == 250 and (got, digest) == again
     shipped = json.loads((shipped_ladder(1) / DEFAULT_SIZES[0].name / "losses.json").read_text())
-    assert got == shipped[:250] and got != json.loads(
-        (shipped_ladder() / DEFAULT_SIZES[0].name / "losses.json").read_text())[:250]
+    seed0 = json.loads((shipped_ladder() / DEFAULT_SIZES[0].name / "losses.json").read_text())
+    # seed 1's curve on any CPU, and far from seed 0's: the seed is what made it
+    assert _rel_gap(got[:CURVE_STEPS], shipped[:CURVE_STEPS]) <= CURVE_RTOL
+    assert _rel_gap(got[:CURVE_STEPS], seed0[:CURVE_STEPS]) > 1e4 * CURVE_RTOL
 
 
 def test_seed_spread_and_goals_of_the_committed_run_are_recomputable():
@@ -165,51 +191,9 @@ def test_seed_spread_and_goals_of_the_committed_run_are_recomputable():
     assert np.allclose(mine.paired_diff_low, mine.paired_diff_low_run)
 
 
-NOT_INTEL = "int mkl_serv_intel_cpu_true(void) { return 0; }\n"
 TRAIN_250 = ("import json, sys\n"
              "from emergence_lens.models.ladder import DEFAULT_RECIPE, DEFAULT_SIZES, TrainingInterrupted, train_model\n"
              "try:\n"
              "    train_model(DEFAULT_SIZES[0], DEFAULT_RECIPE, sys.argv[1], stop_after=250)\n"
              "except TrainingInterrupted:\n"
              "    pass\n")
-
-
-def test_training_bytes_do_not_depend_on_the_cpu_vendor_onemkl_sees(tmp_path):
-    """oneMKL picks code paths by CPU vendor: on a non-Intel CPU it ignores every reproducibility
-    branch but AUTO and COMPATIBLE (why the earlier MKL_CBWR=AVX2 pinning gave different bytes on an
-    Intel Xeon and an AMD EPYC). Here oneMKL is made to see a non-Intel CPU (its vendor check, an
-    exported symbol of torch's statically linked oneMKL, is interposed with LD_PRELOAD). Pinned, the
-    smallest member's first 250 training steps must follow the shipped loss curve bit for bit; and on
-    an Intel CPU the same interposer must change the curve of the old AVX2 pinning (it has teeth)."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
-    from emergence_lens.models.pinned import PINNED_ENV
-
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None or not sys.platform.startswith("linux"):
-        pytest.skip("needs a C compiler on Linux to build the interposer")
-    (tmp_path / "notintel.c").write_text(NOT_INTEL)
-    lib = tmp_path / "libnotintel.so"
-    subprocess.run([cc, "-shared", "-fPIC", "-o", str(lib), str(tmp_path / "notintel.c")], check=True)
-    fake = {"LD_PRELOAD": str(lib)}
-
-    def branch(extra: dict[str, str]) -> str:
-        out = subprocess.run([sys.executable, "-c", "import torch; torch.mm(torch.ones(8, 8), torch.ones(8, 8))"],
-                             env={**os.environ, **PINNED_ENV, "MKL_CBWR": "AVX2", "MKL_VERBOSE": "1", **extra},
-                             capture_output=True, text=True, check=True).stdout
-        return out.split("CNR:")[1].split()[0]
-
-    def losses(name: str, extra: dict[str, str]) -> list[float]:
-        subprocess.run([sys.executable, "-c", TRAIN_250, str(tmp_path / name)],
-                       env={**os.environ, **PINNED_ENV, **extra}, check=True)
-        return json.loads((tmp_path / name / "checkpoint" / "losses.json").read_text())
-
-    assert branch(fake) == "AUTO"  # the interposer works: asked for AVX2, oneMKL answers as on AMD
-    shipped = json.loads((shipped_ladder() / DEFAULT_SIZES[0].name / "losses.json").read_text())
-    assert losses("pinned-non-intel", fake) == shipped[:250]
-    if branch({}) == "AVX2":  # this CPU is an Intel one: the vendor switch must matter unpinned
-        avx2 = {"MKL_CBWR": "AVX2"}
-        assert losses("avx2-intel", avx2) != losses("avx2-non-intel", {**avx2, **fake})

@@ -341,3 +341,58 @@ def test_batched_greedy_matches_a_one_prompt_loop_with_stop_strings(ladder):
     for stop in (["\n"], ["5"], ["12", "\n"], []):
         assert be.generate(prompts, 6, stop) == [reference(p, 6, stop) for p in prompts], stop
     assert set(be._ids_containing("\n")) == {be._encode("\n")[0]}
+
+
+def test_hf_generation_uses_the_current_cache_api_without_warnings():
+    """Greedy and sampled generation run under ``python -W error::FutureWarning``: the KV cache goes
+    in and out under the name the installed transformers' forward takes (``cache`` in 5.x, where
+    ``past_key_values`` warns and goes away in 5.40; ``past_key_values`` before)."""
+    import inspect
+    import subprocess
+    import sys
+
+    from transformers import GPT2LMHeadModel
+
+    from emergence_lens.models.backends.hf import cache_keyword
+    from emergence_lens.models.ladder import shipped_ladder
+
+    params = inspect.signature(GPT2LMHeadModel.forward).parameters
+    assert cache_keyword(GPT2LMHeadModel.__new__(GPT2LMHeadModel)) in params
+    code = ("import sys\n"
+            "from emergence_lens.models.backends.hf import HFBackend\n"
+            "be = HFBackend(sys.argv[1], device='cpu')\n"
+            "print(be.generate(['12+34=', '7+5='], 4, ['\\n']))\n"
+            "print(len(be.sample(['12+34='], 4, ['\\n'], temperature=1.0, seed=1)))\n")
+    res = subprocess.run([sys.executable, "-W", "error::FutureWarning", "-W", "error::DeprecationWarning:transformers",
+                          "-c", code, str(shipped_ladder() / "ladder-08")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[0] == "['46', '12']" and "Warning" not in res.stderr
+
+
+def test_a_tokenizer_saved_by_transformers_5_loads_where_its_class_name_is_unknown(monkeypatch):
+    """transformers 4.x does not know 5.x's ``TokenizersBackend`` (the name the shipped ladder's
+    ``tokenizer_config.json`` carries); the backend then reads the same ``tokenizer.json`` as a
+    ``PreTrainedTokenizerFast`` and encodes exactly as before. Other errors still propagate."""
+    import transformers
+    from transformers import AutoTokenizer
+
+    from emergence_lens.models.backends.hf import load_tokenizer
+    from emergence_lens.models.ladder import shipped_ladder
+
+    path = shipped_ladder() / "ladder-08"
+    want = AutoTokenizer.from_pretrained(str(path))("12+34=")["input_ids"]
+
+    def unknown(*args, **kwargs):
+        raise ValueError("Tokenizer class TokenizersBackend does not exist or is not currently imported.")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", unknown)
+    tok = load_tokenizer(path, local_files_only=True)
+    assert isinstance(tok, transformers.PreTrainedTokenizerFast)
+    assert tok("12+34=")["input_ids"] == want and tok.eos_token == "<eos>" and tok.pad_token == "<pad>"
+
+    def other(*args, **kwargs):
+        raise ValueError("something else")
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", other)
+    with pytest.raises(ValueError, match="something else"):
+        load_tokenizer(path, local_files_only=True)

@@ -131,13 +131,13 @@ def test_sequence_transformer_resumes_and_is_causal(tmp_path):
     assert p.shape == (40, 5) and p.min() >= 0 and p.max() < 7
     # causal: changing the last image cannot change earlier positions' logits
     from emergence_lens.vision.seq_transformer import _model
-    from emergence_lens.vision.training import load_trained
+    from emergence_lens.vision.training import as_input, load_trained
 
     model = load_trained(lambda: _model(size, 7, 5, 28), tmp_path / "a")
     x2 = x.copy()
     x2[:, -1] = rng.random((40, 28, 28))
     with torch.no_grad():
-        a, b = model(torch.from_numpy(x)), model(torch.from_numpy(x2))
+        a, b = model(as_input(x, model)), model(as_input(x2, model))
     torch.testing.assert_close(a[:, :-1], b[:, :-1])
     assert not torch.allclose(a[:, -1], b[:, -1])
     with pytest.raises(ValueError, match="labels"):

@@ -137,8 +137,8 @@ def reproduce(
                                "-o data_dir=DATA (vision). Repeatable; `emergence-lens experiments` lists "
                                "them.")] = None,
     retrain: Annotated[bool, typer.Option(
-        help="arithmetic: train the ladder from scratch (same recipe as `train-ladder`) instead of "
-             "evaluating the ladder shipped in the package.")] = False,
+        help="arithmetic and vision: train the ladders from scratch (same recipes as `train-ladder` and "
+             "`train-vision`) instead of evaluating the ladders shipped in the package.")] = False,
 ) -> None:
     """Run the paper reproductions on embedded defaults; write figures, CSVs and OUT/summary.md.
 
@@ -238,8 +238,9 @@ def train_ladder_cmd(
 
     `emergence-lens train-ladder --out src/emergence_lens/models/checkpoints` regenerates the
     ladder that ships in the package, and `--seed 1 --out src/emergence_lens/models/checkpoints/seed-1`
-    (likewise seed 2) the seed ladders shipped beside it: same seed, same bytes (each member trains on
-    one thread in its own process with the numeric libraries pinned; see emergence_lens.models.ladder).
+    (likewise seed 2) the seed ladders shipped beside it. Each member trains on one thread in its own
+    process with the numeric libraries pinned: same seed, same bytes on the same machine; on another
+    CPU kind the loss curve follows the shipped one closely, then the weights differ (README).
     """
     _require("train", "'train-ladder'")
     from dataclasses import replace
@@ -260,6 +261,41 @@ def train_ladder_cmd(
     table = Table("model", "non-embedding params", "final loss")
     for m in metas:
         table.add_row(m["name"], f"{m['non_embedding_params']:,}", f"{m['final_loss']:.4f}")
+    console.print(table)
+    console.print(f"{len(metas)} models in {out} ({time.perf_counter() - t0:.0f} s)")
+
+
+@app.command("train-vision")
+def train_vision_cmd(
+    out: Annotated[Path, typer.Option(help="Directory for the models (OUT/lenet/lenet-01 ...).")] = Path("vision-ladders"),
+    seed: Annotated[int, typer.Option(help="Training seed (seed 0 ships; reproduce vision evaluates it).")] = 0,
+    quick: Annotated[bool, typer.Option(help="Fewer epochs and less data (the quick recipes).")] = False,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder with real datasets (mnist/, cifar-100-python/, omniglot/); default: the embedded ones.")] = None,
+    jobs: Annotated[int, typer.Option(help="Families trained at once, one CPU thread each.")] = 2,
+) -> None:
+    """Train the LeNet, autoencoder and transformer ladders (paper Figs. 7-9); resumable.
+
+    `emergence-lens train-vision --out src/emergence_lens/vision/checkpoints` regenerates the vision
+    ladders that ship in the package. Each family trains on one thread in its own pinned process:
+    the same seed gives the same bytes on the same machine; on another CPU the weights differ in the
+    last bits (see the README's "What is byte-identical").
+    """
+    _require("vision", "'train-vision'")
+    from emergence_lens.experiments.vision import train_vision
+    from emergence_lens.vision.data import DatasetError
+
+    if jobs < 1:
+        _fail("--jobs must be >= 1")
+    t0 = time.perf_counter()
+    try:
+        metas = train_vision(out, quick=quick, seed=seed, data_dir=data_dir, jobs=jobs)
+    except (DatasetError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    table = Table("model", "params", "epochs")
+    for m in metas:
+        table.add_row(m["name"], f"{m['params']:,}", str(m["recipe"]["epochs"]))
     console.print(table)
     console.print(f"{len(metas)} models in {out} ({time.perf_counter() - t0:.0f} s)")
 

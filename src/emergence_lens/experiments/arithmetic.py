@@ -31,8 +31,9 @@ does any other seed.  Outputs (in ``out``):
   the four smallest models (:mod:`emergence_lens.emergence.verdict`).
 
 Each member is evaluated in its own process under :data:`~emergence_lens.models.pinned.PINNED_ENV`
-(one thread, numeric libraries on code paths shared by every x86-64 CPU), so the outputs are the
-same bytes on any machine; evaluations are cached in ``out/eval/`` per model (rerun after a kill
+(one thread, numeric libraries on code paths shared by every x86-64 CPU); evaluating the shipped
+weights gave the same bytes on an Intel Xeon and an AMD EPYC (a test compares them with the
+published outputs on whatever CPU runs it); evaluations are cached in ``out/eval/`` per model (rerun after a kill
 evaluates only what is left).
 """
 
@@ -347,7 +348,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         task = prog.add_task("evaluate ladder" + (f" (seeds {', '.join(map(str, SHIPPED_SEEDS))})"
                                                   if with_seeds else ""), total=n_runs)
         prog.advance(task, n_runs - sum(len(runs) for _, runs in calls))
-        # each member in its own pinned process (same bytes on every CPU), largest first
+        # each member in its own pinned process (same bytes on the CPUs measured), largest first
         run_pinned(_evaluate_member, calls, jobs=min(len(calls), os.cpu_count() or 1),
                    on_message=lambda _: prog.advance(task),
                    order=sorted(range(len(calls)), key=lambda i: (-sizes[i], i)))
@@ -455,7 +456,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     pass_view = pass_rates[["task", "model", "scale_params", "attempts", "passes", "pass_rate", "pass_rate_low",
                             "pass_rate_high", "target_probability", "greedy_exact_match"]]
     n_met = int(goals.met.sum()) if len(goals) else 0
-    source = ("the ladder shipped in the package (`emergence-lens train-ladder` retrains it bit for bit)"
+    source = ("the ladder shipped in the package (`emergence-lens train-ladder` retrains it: the same bytes on the CPU kind that trained it, a close loss curve on others)"
               if origin == "shipped" else f"a ladder trained in this run into `{ladder_dir}`")
     text = (
         "## arithmetic: a transformer ladder trained on CPU (Fig. 3-4)\n\n"

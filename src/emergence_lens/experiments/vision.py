@@ -24,14 +24,18 @@ and ``per_item_accuracy``); autoencoder examples carry their per-image ``reconst
 (scored by ``mse`` and ``reconstruction_at[c=...]``).  ``summary.csv`` is the curves table of
 those metrics, so every value can be recomputed from ``records.parquet``.
 
-Each family's ladder trains and is evaluated in its own process under
-:data:`~emergence_lens.models.pinned.PINNED_ENV` (one thread; oneMKL, ATen and convolutions on
-code paths every x86-64 CPU shares), so the outputs do not depend on the CPU they ran on.
+The ladders of seed 0 ship in the package (:mod:`emergence_lens.vision.shipped`) and are only
+evaluated; ``retrain`` (or another seed, or real data) trains them first.  Each family is trained
+and evaluated in its own process under :data:`~emergence_lens.models.pinned.PINNED_ENV` (one
+thread; oneMKL, ATen and convolutions on code paths every x86-64 CPU shares), and evaluated in
+float64 (:data:`~emergence_lens.vision.training.EVAL_DTYPE`), so evaluating the shipped weights gives
+the same outputs whatever kernels the CPU picks; training bytes differ between CPU kinds.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -49,8 +53,10 @@ from emergence_lens.models.pinned import run_pinned
 from emergence_lens.records import write_records
 from emergence_lens.report import markdown_table, plot_curves
 from emergence_lens.vision.data import ImageDataset
+from emergence_lens.vision.shipped import SHIPPED_VISION_SEED, VISION_FAMILIES, shipped_vision_root
+from emergence_lens.vision.training import Recipe
 
-__all__ = ["run_vision", "chance_overrides", "SUBSET_SIZES", "RECONSTRUCTION_THRESHOLDS", "set_records", "sequence_records",
+__all__ = ["run_vision", "train_vision", "family_arrays", "FamilyArrays", "chance_overrides", "SUBSET_SIZES", "RECONSTRUCTION_THRESHOLDS", "set_records", "sequence_records",
            "reconstruction_records", "build_sequences", "VisionData", "vision_data", "subset_predictions"]
 
 SUBSET_SIZES = (1, 2, 5, 10)
@@ -184,88 +190,186 @@ def _provenance(ds: ImageDataset) -> str:
     return f"{ds.name} ({'stand-in: ' if ds.stand_in else ''}{ds.source})"
 
 
-def _run_lenet(data: VisionData, out: Path, quick: bool, seed: int, progress: Callable[[str], None]):
-    from emergence_lens.vision.lenet import LENET_SIZES, predict, train_lenet
+@dataclass
+class FamilyArrays:
+    """What one family's ladder trains on and is evaluated on, with its recipe."""
+
+    recipe: Recipe
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str
+    data: str
+    n_classes: int = 0
+
+
+def family_arrays(family: str, data: VisionData, *, quick: bool, seed: int) -> FamilyArrays:
+    """The recipe and the train/test arrays of one family (``lenet``, ``autoencoder``, ``transformer``).
+
+    The recipes are the ladders' one recipe each (the shipped ladders were trained with
+    ``quick=False, seed=0``); transformer sequences are drawn from per-class splits of the glyphs.
+    """
     from emergence_lens.vision.training import Recipe
 
-    recipe = Recipe(epochs=2 if quick else 6, batch_size=64, lr=3e-3, seed=seed)
+    if family == "lenet":
+        tr, te = data.mnist_train, data.mnist_test
+        return FamilyArrays(Recipe(epochs=2 if quick else 6, batch_size=64, lr=3e-3, seed=seed), tr.images,
+                            tr.labels, te.images, te.labels, "mnist",
+                            f"{_provenance(tr)}; {len(tr)} train / {len(te)} test images", 10)
+    if family == "autoencoder":
+        tr, te = data.cifar_train, data.cifar_test
+        return FamilyArrays(Recipe(epochs=8 if quick else 25, batch_size=64, lr=1e-3, seed=seed), tr.images,
+                            tr.images, te.images, te.images, "cifar100-standin" if tr.stand_in else "cifar100",
+                            f"{_provenance(tr)}; {len(tr)} train / {len(te)} test patches")
+    if family == "transformer":
+        ds = data.chars
+        rng = np.random.default_rng([seed, 9])
+        train_pool, test_pool = _split_per_class(ds.labels, 0.25, rng)
+        x_tr, y_tr = build_sequences(ds, 1000 if quick else 2000, SEQUENCE_LENGTH, rng, train_pool)
+        x_te, y_te = build_sequences(ds, 500, SEQUENCE_LENGTH, rng, test_pool)
+        n_classes = int(ds.labels.max()) + 1
+        return FamilyArrays(Recipe(epochs=4 if quick else 8, batch_size=32, lr=3e-3, seed=seed), x_tr, y_tr, x_te,
+                            y_te, "glyphs-standin" if ds.stand_in else "omniglot",
+                            f"{_provenance(ds)}; {len(x_tr)} train / {len(x_te)} test sequences of "
+                            f"{SEQUENCE_LENGTH}, {n_classes} classes", n_classes)
+    raise ValueError(f"unknown vision family {family!r} (families: {', '.join(VISION_FAMILIES)})")
+
+
+def _sizes(family: str) -> tuple[Any, ...]:
+    from emergence_lens.vision.autoencoder import AE_SIZES
+    from emergence_lens.vision.lenet import LENET_SIZES
+    from emergence_lens.vision.seq_transformer import SEQ_SIZES
+
+    return {"lenet": LENET_SIZES, "autoencoder": AE_SIZES, "transformer": SEQ_SIZES}[family]
+
+
+def _train_family(family: str, arrays: FamilyArrays, root: Path, say: Callable[[str], None]) -> None:
+    """Train (or resume, or skip finished) every size of one family into ``root/<family>/<size>``."""
+    from emergence_lens.vision.autoencoder import train_autoencoder
+    from emergence_lens.vision.lenet import train_lenet
+    from emergence_lens.vision.seq_transformer import train_seq_transformer
+
+    a = arrays
+    for size in _sizes(family):
+        say(f"train {family} {size.name}")
+        d = root / family / size.name
+        if family == "lenet":
+            train_lenet(size, a.recipe, a.x_train, a.y_train, d)
+        elif family == "autoencoder":
+            train_autoencoder(size, a.recipe, a.x_train, d)
+        else:
+            train_seq_transformer(size, a.recipe, a.x_train, a.y_train, a.n_classes, d)
+
+
+def _evaluate_family(family: str, arrays: FamilyArrays, root: Path, say: Callable[[str], None]):
+    """Evaluate every finished size of one family in ``root`` on the test arrays (float64)."""
+    from emergence_lens.vision.autoencoder import reconstruction_errors
+    from emergence_lens.vision.lenet import predict
+    from emergence_lens.vision.seq_transformer import predict_sequences
+    from emergence_lens.vision.training import data_digest
+
+    a = arrays
+    digest = data_digest(_flat_train(family, a.x_train), a.y_train if family != "autoencoder"
+                         else _flat_train(family, a.x_train))
     frames, ladder = [], []
-    tr, te = data.mnist_train, data.mnist_test
-    for size in LENET_SIZES:
-        progress(f"lenet {size.name}")
-        d = out / "ladder" / "lenet" / size.name
-        meta = train_lenet(size, recipe, tr.images, tr.labels, d)
-        preds = predict(size, d, te.images)
-        frames.append(set_records(te.labels, preds, family="lenet", model=size.name, scale=meta["params"],
-                                  task="mnist"))
-        ladder.append({"family": "lenet", "model": size.name, "params": meta["params"], "epochs": recipe.epochs,
-                       "test_accuracy": float((preds == te.labels).mean()), "test_mse": np.nan,
-                       "data": f"{_provenance(tr)}; {len(tr)} train / {len(te)} test images"})
+    for size in _sizes(family):
+        say(f"evaluate {family} {size.name}")
+        d = root / family / size.name
+        meta_path = d / "model.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{d}: no finished model (model.json missing); reinstall, or rerun with --retrain")
+        meta = json.loads(meta_path.read_text())
+        row = {"family": family, "model": size.name, "params": meta["params"], "epochs": meta["recipe"]["epochs"]}
+        if family == "autoencoder":
+            err = reconstruction_errors(size, d, a.x_test)
+            frames.append(reconstruction_records(err, family=family, model=size.name, scale=meta["params"],
+                                                 task=a.task))
+            row.update(test_accuracy=np.nan, test_mse=float(err.mean()))
+        elif family == "lenet":
+            preds = predict(size, d, a.x_test)
+            frames.append(set_records(a.y_test, preds, family=family, model=size.name, scale=meta["params"],
+                                      task=a.task))
+            row.update(test_accuracy=float((preds == a.y_test).mean()), test_mse=np.nan)
+        else:
+            preds = predict_sequences(size, d, a.x_test, a.n_classes)
+            frames.append(sequence_records(a.y_test, preds, family=family, model=size.name, scale=meta["params"],
+                                           task=a.task))
+            row.update(test_accuracy=float((preds == a.y_test).mean()), test_mse=np.nan)
+        # the model was trained on exactly this run's training data (else its test set may not be held out)
+        row["train_data"] = "this run's" if meta.get("train_data_sha256") == digest else "differs from this run's"
+        row["data"] = a.data
+        ladder.append(row)
     return frames, ladder
 
 
-def _run_autoencoder(data: VisionData, out: Path, quick: bool, seed: int, progress: Callable[[str], None]):
-    from emergence_lens.vision.autoencoder import AE_SIZES, reconstruction_errors, train_autoencoder
-    from emergence_lens.vision.training import Recipe
-
-    recipe = Recipe(epochs=8 if quick else 25, batch_size=64, lr=1e-3, seed=seed)
-    frames, ladder = [], []
-    tr, te = data.cifar_train, data.cifar_test
-    task = "cifar100-standin" if tr.stand_in else "cifar100"
-    for size in AE_SIZES:
-        progress(f"autoencoder {size.name}")
-        d = out / "ladder" / "autoencoder" / size.name
-        meta = train_autoencoder(size, recipe, tr.images, d)
-        err = reconstruction_errors(size, d, te.images)
-        frames.append(reconstruction_records(err, family="autoencoder", model=size.name, scale=meta["params"],
-                                             task=task))
-        ladder.append({"family": "autoencoder", "model": size.name, "params": meta["params"],
-                       "epochs": recipe.epochs, "test_accuracy": np.nan, "test_mse": float(err.mean()),
-                       "data": f"{_provenance(tr)}; {len(tr)} train / {len(te)} test patches"})
-    return frames, ladder
+def _flat_train(family: str, x: np.ndarray) -> np.ndarray:
+    """The training inputs as the family's trainer stores them (what ``train_data_sha256`` digests)."""
+    if family == "autoencoder":
+        return np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
+    if family == "lenet":
+        return np.ascontiguousarray(x, dtype=np.float32)[:, None]
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _run_transformer(data: VisionData, out: Path, quick: bool, seed: int, progress: Callable[[str], None]):
-    from emergence_lens.vision.seq_transformer import SEQ_SIZES, predict_sequences, train_seq_transformer
-    from emergence_lens.vision.training import Recipe
-
-    ds = data.chars
-    rng = np.random.default_rng([seed, 9])
-    train_pool, test_pool = _split_per_class(ds.labels, 0.25, rng)
-    x_tr, y_tr = build_sequences(ds, 1000 if quick else 2000, SEQUENCE_LENGTH, rng, train_pool)
-    x_te, y_te = build_sequences(ds, 500, SEQUENCE_LENGTH, rng, test_pool)
-    n_classes = int(ds.labels.max()) + 1
-    recipe = Recipe(epochs=4 if quick else 8, batch_size=32, lr=3e-3, seed=seed)
-    task = "glyphs-standin" if ds.stand_in else "omniglot"
-    frames, ladder = [], []
-    for size in SEQ_SIZES:
-        progress(f"transformer {size.name}")
-        d = out / "ladder" / "transformer" / size.name
-        meta = train_seq_transformer(size, recipe, x_tr, y_tr, n_classes, d)
-        preds = predict_sequences(size, d, x_te, n_classes)
-        frames.append(sequence_records(y_te, preds, family="transformer", model=size.name, scale=meta["params"],
-                                       task=task))
-        ladder.append({"family": "transformer", "model": size.name, "params": meta["params"],
-                       "epochs": recipe.epochs, "test_accuracy": float((preds == y_te).mean()), "test_mse": np.nan,
-                       "data": f"{_provenance(ds)}; {len(x_tr)} train / {len(x_te)} test sequences of "
-                               f"{SEQUENCE_LENGTH}, {n_classes} classes"})
-    return frames, ladder
-
-
-_PARTS: dict[str, Callable[..., tuple[list[pd.DataFrame], list[dict[str, Any]]]]] = {
-    "lenet": _run_lenet, "autoencoder": _run_autoencoder, "transformer": _run_transformer}
-
-
-def _vision_part(family: str, data: VisionData, out: str, quick: bool, seed: int, queue) -> tuple[list, list]:
-    """Train and evaluate one family's ladder in a pinned worker (:func:`run_pinned`).
+def _vision_part(family: str, data: VisionData, root: str, quick: bool, seed: int, train: bool, evaluate: bool,
+                 queue) -> tuple[list, list]:
+    """Train and/or evaluate one family's ladder in a pinned worker (:func:`run_pinned`).
 
     Convolutions go through ATen's own kernel and oneMKL in its reproducible mode instead of
-    oneDNN, whose kernels are tuned to the CPU they find, so the bytes do not depend on it.
+    oneDNN, whose kernels are tuned to the CPU they find.
     """
     import torch
 
     torch.backends.mkldnn.enabled = False
-    return _PARTS[family](data, Path(out), quick, seed, queue.put)
+    arrays = family_arrays(family, data, quick=quick, seed=seed)
+    if train:
+        _train_family(family, arrays, Path(root), queue.put)
+    if not evaluate:
+        return [], []
+    return _evaluate_family(family, arrays, Path(root), queue.put)
+
+
+def _family_parts(data: VisionData) -> dict[str, VisionData]:
+    """What each family's worker needs (the others' images are not sent), longest first."""
+    return {"autoencoder": replace(data, mnist_train=None, mnist_test=None, chars=None),
+            "transformer": replace(data, mnist_train=None, mnist_test=None, cifar_train=None, cifar_test=None),
+            "lenet": replace(data, cifar_train=None, cifar_test=None, chars=None)}
+
+
+def _run_parts(data: VisionData, root: Path, *, quick: bool, seed: int, train: bool, evaluate: bool,
+               jobs: int | None = None) -> dict[str, tuple[list, list]]:
+    """Each family in its own pinned process, with one progress bar over the models."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    parts = _family_parts(data)
+    steps = 24 * (int(train) + int(evaluate))
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=Console(stderr=True)) as prog:
+        bar = prog.add_task("vision ladders", total=steps)
+        started = itertools.count()
+
+        def say(msg: str) -> None:  # called as each model starts
+            prog.update(bar, description=f"vision: {msg}", completed=next(started))
+
+        results = run_pinned(_vision_part, [(family, part, str(root), quick, seed, train, evaluate)
+                                            for family, part in parts.items()],
+                             jobs=jobs or min(len(parts), os.cpu_count() or 1), on_message=say)
+        prog.update(bar, completed=steps)
+    return dict(zip(parts, results, strict=True))
+
+
+def train_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 0,
+                 data_dir: str | os.PathLike[str] | None = None, jobs: int | None = None) -> list[dict[str, Any]]:
+    """Train the three vision ladders into ``out/<family>/<size>/`` (resumable; finished models are
+    kept) and return their ``model.json`` metadata.  ``train_vision(shipped_vision_root())`` with the
+    defaults regenerates the ladders that ship in the package."""
+    out = Path(out)
+    data = vision_data(quick=quick, seed=seed, data_dir=data_dir)
+    _run_parts(data, out, quick=quick, seed=seed, train=True, evaluate=False, jobs=jobs)
+    return [json.loads((out / family / size.name / "model.json").read_text())
+            for family in VISION_FAMILIES for size in _sizes(family)]
 
 
 def chance_overrides(records: pd.DataFrame) -> dict[str, float]:
@@ -348,37 +452,32 @@ FIGURES = {
 
 def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 0,
                thresholds: Sequence[float] = RECONSTRUCTION_THRESHOLDS,
-               data_dir: str | os.PathLike[str] | None = None) -> ExperimentResult:
-    """Train the three ladders (or reuse finished models in ``out/ladder``) and write Figs. 7-9
-    analogs, ``records.parquet``, ``summary.csv``, ``ladder.csv`` and the analysis tables."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+               data_dir: str | os.PathLike[str] | None = None, retrain: bool = False) -> ExperimentResult:
+    """Evaluate the three ladders and write Figs. 7-9 analogs, ``records.parquet``, ``summary.csv``,
+    ``ladder.csv`` and the analysis tables.
+
+    The ladders that ship in the package (seed 0, full recipe) are evaluated on the held-out part of
+    the embedded data, whatever ``quick`` says (evaluating is fast; ``quick`` only lowers the
+    bootstrap count).  With ``retrain``, another ``seed`` or real datasets (``data_dir``), the
+    ladders are trained into ``out/ladder`` first (``quick``: fewer epochs and less data), reusing
+    finished models there.
+    """
 
     out = Path(out)
     thresholds = sorted({float(c) for c in thresholds})
     if not thresholds or any(not np.isfinite(c) or c <= 0 for c in thresholds):
         raise ExperimentOptionError(f"reconstruction thresholds must be finite and > 0, got {thresholds}")
-    data = vision_data(quick=quick, seed=seed, data_dir=data_dir)
-    # what each family's worker needs (the others' images are not sent)
-    parts = {"autoencoder": replace(data, mnist_train=None, mnist_test=None, chars=None),
-             "transformer": replace(data, mnist_train=None, mnist_test=None, cifar_train=None, cifar_test=None),
-             "lenet": replace(data, cifar_train=None, cifar_test=None, chars=None)}
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=Console(stderr=True)) as prog:
-        bar = prog.add_task("vision ladders", total=24)
-        started = itertools.count()
-
-        def say(msg: str) -> None:  # called as each model starts
-            prog.update(bar, description=f"vision: {msg}", completed=next(started))
-
-        # each family in its own pinned process (same bytes on every CPU), submitted in `parts` order:
-        # longest first
-        results = run_pinned(_vision_part, [(family, part, str(out), quick, seed) for family, part in parts.items()],
-                             jobs=min(len(parts), os.cpu_count() or 1), on_message=say)
-        prog.update(bar, completed=24)
+    shipped = not retrain and seed == SHIPPED_VISION_SEED and data_dir is None
+    if shipped:
+        # the shipped ladders were trained on the full recipe's data: evaluate on its held-out part
+        root, quick_data = shipped_vision_root(), False
+    else:
+        root, quick_data = out / "ladder", quick
+    data = vision_data(quick=quick_data, seed=seed, data_dir=data_dir)
+    results = _run_parts(data, root, quick=quick_data, seed=seed, train=not shipped, evaluate=True)
     frames, ladder = [], []
     for family in FIGURES:  # lenet, autoencoder, transformer: the order of the records
-        f, lad = results[list(parts).index(family)]
+        f, lad = results[family]
         frames += f
         ladder += lad
     records = pd.concat(frames, ignore_index=True)
@@ -411,9 +510,16 @@ def run_vision(out: str | os.PathLike[str], *, quick: bool = False, seed: int = 
            .agg(max_abs_error=("abs_error", "max"), max_subset_accuracy=("subset_accuracy", "max")).reset_index())
     lad = pd.DataFrame(ladder)
     provenance = "\n".join(f"- {fam}: {lad[lad.family == fam]['data'].iat[0]}" for fam in FIGURES)
+    source = (f"the ladders shipped in the package (seed {SHIPPED_VISION_SEED}, trained by "
+              "`emergence-lens train-vision`), evaluated in float64" if shipped
+              else f"ladders trained in this run into `{root}`")
+    stale = lad[lad["train_data"] != "this run's"]
+    if len(stale):
+        source += (f". **Warning: {len(stale)} models were trained on data other than this run's** "
+                   "(`ladder.csv`, column train_data); their test images may not be held out")
     text = ("## vision: metrics that induce emergence in vision ladders (Figs. 7-9)\n\n"
-            f"Data:\n{provenance}\n\n"
-            + markdown_table(lad.drop(columns=["data"]))
+            f"Models: {source}.\n\nData:\n{provenance}\n\n"
+            + markdown_table(lad.drop(columns=["data", "train_data"]))
             + "\n" + markdown_table(em[["family", "task", "metric", "emergence_score", "ci_low", "ci_high",
                                         "sharpness"]])
             + f"\nVerdicts ({verdict_counts(res.verdict_table)}); each sharp metric against the prediction from "
@@ -439,15 +545,22 @@ def _options(opts: dict[str, Any]) -> dict[str, Any]:
                 from None
     if "data_dir" in opts:
         kw["data_dir"] = opts["data_dir"]
+    if "retrain" in opts:
+        value = str(opts["retrain"]).strip().lower()
+        if value not in {"1", "0", "true", "false", "yes", "no"}:
+            raise ExperimentOptionError(f"retrain={opts['retrain']!r}: expected 1 or 0")
+        kw["retrain"] = value in {"1", "true", "yes"}
     return kw
 
 
 register_experiment(Experiment(
-    "vision", "CNN / autoencoder / transformer ladders: subset accuracy, Reconstruction_c, sequence accuracy "
-              "(Figs. 7-9)",
+    "vision", "CNN / autoencoder / transformer ladders (shipped; --retrain trains them): subset accuracy, "
+              "Reconstruction_c, sequence accuracy (Figs. 7-9)",
     lambda out, quick, seed, options: run_vision(out, quick=quick, seed=seed, **_options(options)),
     options={"thresholds": "comma-separated MSE thresholds c for reconstruction_at "
                            f"(default {','.join(map(str, RECONSTRUCTION_THRESHOLDS))})",
              "data_dir": "folder with real datasets: mnist/ (IDX), cifar-100-python/, "
-                         "omniglot/images_background[.zip]"},
+                         "omniglot/images_background[.zip] (the ladders are then trained on them)",
+             "retrain": "1: train the ladders from scratch instead of evaluating the shipped ones "
+                        "(reproduce --retrain sets it)"},
     requires=("vision",)))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from emergence_lens.vision.training import Recipe, load_trained, train_resumable
+from emergence_lens.vision.training import Recipe, as_input, load_trained, train_resumable
 
 __all__ = ["AESize", "AE_SIZES", "train_autoencoder", "reconstruct", "reconstruction_errors"]
 
@@ -74,7 +74,7 @@ def reconstruct(size: AESize, out: str | Path, images: np.ndarray, *, batch: int
     x = _flat(images)
     model = load_trained(lambda: _model(size, x.shape[1]), out)
     with torch.no_grad():
-        parts = [model(torch.from_numpy(x[i:i + batch])).numpy() for i in range(0, len(x), batch)]
+        parts = [model(as_input(x[i:i + batch], model)).numpy() for i in range(0, len(x), batch)]
     return np.concatenate(parts).reshape(np.shape(images)) if parts else np.zeros(np.shape(images), np.float32)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from emergence_lens.vision.training import Recipe, load_trained, train_resumable
+from emergence_lens.vision.training import Recipe, as_input, load_trained, train_resumable
 
 __all__ = ["CNNSize", "LENET_SIZES", "train_lenet", "predict"]
 
@@ -65,5 +65,5 @@ def predict(size: CNNSize, out: str | Path, images: np.ndarray) -> np.ndarray:
 
     model = load_trained(lambda: _model(size), out)
     with torch.no_grad():
-        logits = model(torch.from_numpy(_images(images)))
+        logits = model(as_input(_images(images), model))
     return logits.argmax(-1).numpy()

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from emergence_lens.vision.training import Recipe, load_trained, train_resumable
+from emergence_lens.vision.training import Recipe, as_input, load_trained, train_resumable
 
 __all__ = ["SeqSize", "SEQ_SIZES", "train_seq_transformer", "predict_sequences"]
 
@@ -99,5 +99,5 @@ def predict_sequences(size: SeqSize, out: str | Path, sequences: np.ndarray, n_c
     x = _check(sequences)
     model = load_trained(lambda: _model(size, n_classes, x.shape[1], x.shape[2]), out)
     with torch.no_grad():
-        parts = [model(torch.from_numpy(x[i:i + batch])).argmax(-1).numpy() for i in range(0, len(x), batch)]
+        parts = [model(as_input(x[i:i + batch], model)).argmax(-1).numpy() for i in range(0, len(x), batch)]
     return np.concatenate(parts) if parts else np.zeros(x.shape[:2], dtype=np.int64)

@@ -22,7 +22,26 @@ import numpy as np
 
 from emergence_lens._io import atomic_write_text
 
-__all__ = ["Recipe", "TrainingInterrupted", "train_resumable", "load_trained", "ladder_index"]
+__all__ = ["Recipe", "TrainingInterrupted", "train_resumable", "load_trained", "ladder_index", "data_digest",
+           "EVAL_DTYPE", "as_input"]
+
+#: Trained (float32) models are evaluated in float64: their weights are exact in it, and what a CPU's
+#: kernels may change (summation order, FMA) then moves results by ~1e-16 relative -- far below the
+#: 10 significant digits the CSVs carry -- instead of ~1e-7, so evaluating the shipped weights gives
+#: the same outputs on any CPU.
+EVAL_DTYPE = "float64"
+
+
+def data_digest(*arrays: np.ndarray) -> str:
+    """SHA-256 of the arrays' dtypes, shapes and bytes: names the exact training data in ``model.json``."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.data)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -112,14 +131,17 @@ def train_resumable(name: str, size: Any, build: Callable[[], Any], loss: Callab
         os.replace(tmp, ckpt)
     _save_weights(model, out / "model.safetensors")
     meta = {"name": name, "size": asdict(size) if is_dataclass(size) else size, "recipe": asdict(recipe),
-            "params": int(sum(p.numel() for p in model.parameters()))}
+            "params": int(sum(p.numel() for p in model.parameters())),
+            "train_data_sha256": data_digest(inputs, targets)}
     atomic_write_text(meta_path, json.dumps(meta, indent=1))
     shutil.rmtree(ckpt, ignore_errors=True)
     return meta
 
 
-def load_trained(build: Callable[[], Any], out: str | os.PathLike[str]) -> Any:
-    """The finished model in ``out`` (safetensors weights only), in eval mode."""
+def load_trained(build: Callable[[], Any], out: str | os.PathLike[str], *, dtype: str = EVAL_DTYPE) -> Any:
+    """The finished model in ``out`` (safetensors weights only), in eval mode, cast to ``dtype``
+    (:data:`EVAL_DTYPE` by default)."""
+    import torch
     from safetensors.torch import load_file
 
     path = Path(out) / "model.safetensors"
@@ -127,5 +149,14 @@ def load_trained(build: Callable[[], Any], out: str | os.PathLike[str]) -> Any:
         raise FileNotFoundError(f"{out}: no finished model (model.json missing); train it first")
     model = build()
     model.load_state_dict(load_file(str(path)))
+    model.to(getattr(torch, dtype))
     model.eval()
     return model
+
+
+def as_input(x: np.ndarray, model: Any) -> Any:
+    """``x`` as a tensor of ``model``'s floating dtype (float32 inputs are exact in float64)."""
+    import torch
+
+    dtype = next(model.parameters()).dtype
+    return torch.from_numpy(x).to(dtype)

@@ -13,7 +13,35 @@ from pathlib import Path
 
 from emergence_lens.models.backends.base import BackendError, choice_logprobs_via_targets, cut_at_stop
 
-__all__ = ["HFBackend"]
+__all__ = ["HFBackend", "cache_keyword", "load_tokenizer"]
+
+
+def cache_keyword(model) -> str:
+    """The name under which ``model.forward`` takes (and its output returns) the KV cache.
+
+    transformers renamed ``past_key_values`` to ``cache`` (5.x warns on the old name and drops it in
+    5.40); older releases know only ``past_key_values``.  The forward's signature says which.
+    """
+    import inspect
+
+    params = inspect.signature(model.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def load_tokenizer(model: str | os.PathLike[str], *, revision: str | None = None,
+                   local_files_only: bool = False):
+    """``AutoTokenizer.from_pretrained``, or -- where a transformers 4.x meets a checkpoint saved by 5.x,
+    whose ``tokenizer_config.json`` names the 5.x class ``TokenizersBackend`` -- the same
+    ``tokenizer.json`` read as the ``PreTrainedTokenizerFast`` it is (5.x's class is that one renamed)."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    try:
+        return AutoTokenizer.from_pretrained(str(model), revision=revision, local_files_only=local_files_only)
+    except ValueError as exc:
+        if "TokenizersBackend" not in str(exc):
+            raise
+        return PreTrainedTokenizerFast.from_pretrained(str(model), revision=revision,
+                                                       local_files_only=local_files_only)
 
 
 class HFBackend:
@@ -27,7 +55,7 @@ class HFBackend:
     def __init__(self, model: str | os.PathLike[str], *, device: str = "auto", batch_size: int = 64,
                  revision: str | None = None, dtype: str | None = None) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
@@ -37,8 +65,7 @@ class HFBackend:
         offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
         local = Path(model).exists() or offline
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(model), revision=revision,
-                                                           local_files_only=local)
+            self.tokenizer = load_tokenizer(model, revision=revision, local_files_only=local)
             self.model = AutoModelForCausalLM.from_pretrained(
                 str(model), revision=revision, local_files_only=local,
                 dtype=getattr(torch, dtype) if dtype else None)
@@ -56,6 +83,7 @@ class HFBackend:
         self.eos_id = tok.eos_token_id
         self._contains_cache: dict[str, list[int]] = {}
         self.max_positions: int | None = getattr(self.model.config, "max_position_embeddings", None)
+        self._cache_kw = cache_keyword(self.model)
 
     def _check_length(self, n_tokens: int, what: str) -> None:
         if self.max_positions is not None and n_tokens > self.max_positions:
@@ -134,8 +162,8 @@ class HFBackend:
                     if past is not None:
                         pos = pos[:, -1:]
                     res = self.model(input_ids=step_ids, attention_mask=mask, position_ids=pos,
-                                     past_key_values=past, use_cache=True)
-                    past = res.past_key_values
+                                     use_cache=True, **{self._cache_kw: past})
+                    past = getattr(res, self._cache_kw)
                     logits = res.logits[:, -1, :]
                     if gen is None:
                         nxt = logits.argmax(-1)
