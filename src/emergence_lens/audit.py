@@ -28,16 +28,18 @@ from emergence_lens.emergence import (
     clopper_pearson,
     emergence_scores,
     emergence_table,
-    minimal_detectable_effect,
     verdict_table,
     x_column,
     x_position,
 )
+from emergence_lens.emergence.parametric import curve_score_ci, parametric_replicates
+from emergence_lens.emergence.resolution import MIN_EFFECT, resolution_limit
 from emergence_lens.emergence.score import MIN_POINTS
 from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
 from emergence_lens.emergence.verdict import decide
 from emergence_lens.report import markdown_table
 from emergence_lens.sources import SourceBundle
+from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 from emergence_lens.sources.metric_kinds import (
     AUDIT_PARTNERS,
     CHOICE_ACCURACY,
@@ -50,28 +52,38 @@ from emergence_lens.sources.metric_kinds import (
 __all__ = ["curve_scores", "audit", "AUDIT_COLUMNS"]
 
 AUDIT_COLUMNS = ["family", "task", "subtask", "shots", "metric", "metric_kind", "n_scales", "scale_min",
-                 "scale_max", "emergence_score", "ci_low", "ci_high", "metric_state", "chance", "emerges_at",
-                 "wei_emergent", "aggregate", "verdict", "source"]
+                 "scale_max", "emergence_score", "ci_low", "ci_high", "ci_method", "resolution", "noise_floor",
+                 "metric_state", "chance", "emerges_at", "wei_emergent", "aggregate", "verdict", "source"]
 KEYS = ["family", "task", "subtask", "shots", "metric"]
 
 
-def _orient(metric: pd.Series, value: np.ndarray, hib_col: pd.Series | None) -> np.ndarray:
-    """Values as scored: log10 for power-law-falling metrics (perplexity, loss, ...), then negated
-    when lower is better, so a positive score always means "improves with scale"."""
+def _orientation(metric: pd.Series, hib_col: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the sign (-1 where lower is better) and whether the metric is scored on log10."""
     props = {m: metric_properties(m) for m in metric.unique()}
     logs = {m: is_log_scale(m) for m in metric.unique()}
     sign = metric.map(lambda m: -1.0 if props[m] is not None and not props[m][2] else 1.0).to_numpy()
     if hib_col is not None:
         h = hib_col.astype(object)
         sign = np.where(h == False, -1.0, np.where(h == True, 1.0, sign))  # noqa: E712
-    log = metric.map(logs).to_numpy(dtype=bool)
+    return sign.astype(float), metric.map(logs).to_numpy(dtype=bool)
+
+
+def _oriented(value: np.ndarray, sign: np.ndarray, log: np.ndarray) -> np.ndarray:
+    """Values as scored: log10 for power-law-falling metrics (perplexity, loss, ...), then negated
+    when lower is better, so a positive score always means "improves with scale"."""
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.where(log, np.where(value > 0, np.log10(np.where(value > 0, value, 1.0)), np.nan), value)
     return v * sign
 
 
+def _orient(metric: pd.Series, value: np.ndarray, hib_col: pd.Series | None) -> np.ndarray:
+    sign, log = _orientation(metric, hib_col)
+    return _oriented(value, sign, log)
+
+
 def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
-                 chance: Mapping[str, float] | None = None, confidence: float = 0.95) -> pd.DataFrame:
+                 chance: Mapping[str, float] | None = None, confidence: float = 0.95,
+                 n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Emergence score and chance tests of every curve, vectorised by curve length (no Python loop
     over curves).
 
@@ -81,6 +93,13 @@ def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
     is known and the metric is an accuracy, its Clopper-Pearson interval gives the chance tests
     (``emerges_at``, ``wei_emergent``, ``no measurable ability``); chance is 0 for generation
     accuracy, and for multiple-choice accuracy only what ``chance`` gives per task.
+
+    Where every point of a curve has ``n_examples`` (binomial metrics) or a ``stderr``, the curve
+    gets ``ci_low``/``ci_high`` from ``n_boot`` parametric redraws of the whole curve
+    (:mod:`emergence_lens.emergence.parametric`; ``ci_method`` says which).  ``resolution`` is the
+    resolution limit of the curve's smallest test set (NaN: unknown) and ``noise_floor``
+    ``max(0.01, 2 x resolution)``: an accuracy curve whose rise above chance never reaches it has
+    no measurable ability, with or without ``n`` (``resolution unknown`` in the reason).
     """
     xcol = x_column(x_axis)
     df = curves.copy()
@@ -88,17 +107,24 @@ def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
     if xcol not in df:
         df[xcol] = np.nan
     df["_pos"] = x_position(pd.to_numeric(df[xcol], errors="coerce").to_numpy(dtype=float), x_axis)
-    df["_y"] = _orient(df["metric"], df["value"].to_numpy(float), df["higher_is_better"] if "higher_is_better" in df
-                       else None)
+    sign, log = _orientation(df["metric"], df["higher_is_better"] if "higher_is_better" in df else None)
+    df["_sign"] = sign
+    df["_log"] = log
+    df["_y"] = _oriented(df["value"].to_numpy(float), sign, log)
     df["_v"] = df["value"].to_numpy(float)
     df["_n"] = pd.to_numeric(df["n_examples"], errors="coerce") if "n_examples" in df else np.nan
+    df["_se"] = pd.to_numeric(df["stderr"], errors="coerce") if "stderr" in df else np.nan
     missing_x = df["_pos"].isna()
     if "aggregate" not in df:
         df["aggregate"] = False
     df["aggregate"] = df["aggregate"].fillna(False).astype(bool)
     g = df[~missing_x].groupby(KEYS + ["_pos"], sort=True, dropna=False).agg(
-        _y=("_y", "mean"), _v=("_v", "mean"), _n=("_n", "min"), _x=(xcol, "first"),
+        _y=("_y", "mean"), _v=("_v", "mean"), _n=("_n", "min"), _se=("_se", "mean"), _x=(xcol, "first"),
+        _sign=("_sign", "first"), _log=("_log", "first"),
         source=("source", "first"), aggregate=("aggregate", "max")).reset_index()
+    # a repeated model's mean has neither one n nor one stderr
+    repeated = df[~missing_x].groupby(KEYS + ["_pos"], sort=True, dropna=False).size().to_numpy() > 1
+    g.loc[repeated, ["_n", "_se"]] = np.nan
     gid = g.groupby(KEYS, sort=False, dropna=False).ngroup().to_numpy()
     order = np.lexsort((g["_pos"].to_numpy(), gid))
     g = g.iloc[order].reset_index(drop=True)
@@ -141,11 +167,65 @@ def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
             rest["status"] = f"no model has {xcol}"
             out = pd.concat([out, rest], ignore_index=True)
     tests = _chance_tests(g, starts, lengths, out.iloc[:len(starts)], chance or {}, confidence)
+    lo, hi, method = _parametric_cis(g, starts, lengths, scores, n_boot, seed, confidence)
+    tests.update(ci_low=lo, ci_high=hi, ci_method=method)
+    fill = {"wei_emergent": False, "measurable": True, "measurable_reason": "", "ci_method": ""}
     for col, values in tests.items():
-        out[col] = np.r_[values, np.full(len(out) - len(starts), np.nan if col != "wei_emergent" else False)] \
-            if col != "measurable" else np.r_[values, np.ones(len(out) - len(starts), dtype=bool)]
+        pad = np.full(len(out) - len(starts), fill.get(col, np.nan), dtype=object if col in fill else float)
+        out[col] = np.r_[values, pad] if len(pad) else values
+    out["measurable"] = out["measurable"].astype(bool)
+    out["wei_emergent"] = out["wei_emergent"].astype(bool)
+    unscored = ~np.isfinite(out["emergence_score"].to_numpy(dtype=float))
+    out.loc[unscored, ["ci_low", "ci_high"]] = np.nan
+    out.loc[unscored, "ci_method"] = ""
     out["shots"] = out["shots"].replace(-1, np.nan)
     return out
+
+
+#: Parametric replicates drawn per chunk (values), so memory stays flat however many curves there are.
+_CHUNK_VALUES = 2_000_000
+
+
+def _parametric_cis(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, scores: np.ndarray, n_boot: int,
+                    seed: int, confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Emergence-score CI of every curve whose every point has ``n`` (binomial metric) or a stderr,
+    from parametric redraws of the whole curve, chunk by chunk (see :func:`curve_scores`)."""
+    n_curves = len(starts)
+    lo = np.full(n_curves, np.nan)
+    hi = np.full(n_curves, np.nan)
+    method = np.full(n_curves, "", dtype=object)
+    if n_curves == 0 or n_boot < 1:
+        return lo, hi, method
+    base = g["metric"].astype(str).str.split("[", n=1).str[0]
+    binomial = base.isin(list(BINOMIAL_METRICS)).to_numpy()
+    v = g["_v"].to_numpy(dtype=float)
+    n = g["_n"].to_numpy(dtype=float)
+    se = g["_se"].to_numpy(dtype=float)
+    by_n = binomial & np.isfinite(n) & (n >= 1) & (v >= 0) & (v <= 1)
+    by_se = ~by_n & np.isfinite(se) & (se >= 0)
+    has = (by_n | by_se).astype(int)
+    every = np.minimum.reduceat(has, starts).astype(bool) & np.isfinite(scores) & (lengths >= MIN_POINTS)
+    if not every.any():
+        return lo, hi, method
+    all_n = np.minimum.reduceat(by_n.astype(int), starts).astype(bool)
+    method[every] = np.where(all_n[every], "parametric: binomial n", "parametric: stderr (normal)")
+    sign = g["_sign"].to_numpy(dtype=float)
+    log = g["_log"].to_numpy(dtype=bool)
+    rng = np.random.default_rng(seed)
+    for k in np.unique(lengths[every]):
+        sel = np.flatnonzero(every & (lengths == k))
+        per_chunk = max(1, _CHUNK_VALUES // (n_boot * int(k)))
+        for c0 in range(0, len(sel), per_chunk):
+            chunk = sel[c0:c0 + per_chunk]
+            idx = (starts[chunk][:, None] + np.arange(k)[None, :]).ravel()
+            reps = parametric_replicates(v[idx], n[idx], se[idx], by_n[idx], n_boot, rng)
+            y = _oriented(reps, sign[idx][None, :], log[idx][None, :]).reshape(n_boot * len(chunk), int(k))
+            rs = np.full(len(y), np.nan)
+            ok = np.isfinite(y).all(axis=1)
+            if ok.any():
+                rs[ok] = emergence_scores(y[ok])
+            lo[chunk], hi[chunk] = curve_score_ci(rs.reshape(n_boot, len(chunk)), confidence)
+    return lo, hi, method
 
 
 def _chance_tests(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, heads: pd.DataFrame,
@@ -154,7 +234,8 @@ def _chance_tests(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, head
     n_curves = len(starts)
     if n_curves == 0:
         return {"chance": np.array([]), "emerges_at": np.array([]), "wei_emergent": np.array([], dtype=bool),
-                "measurable": np.array([], dtype=bool), "measurable_reason": np.array([], dtype=object)}
+                "measurable": np.array([], dtype=bool), "measurable_reason": np.array([], dtype=object),
+                "resolution": np.array([]), "noise_floor": np.array([])}
     metric = heads["metric"].astype(str).to_numpy()
     task = heads["task"].astype(str).to_numpy()
     base = np.array([m.split("[", 1)[0] for m in metric])
@@ -186,14 +267,31 @@ def _chance_tests(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, head
     cum = np.r_[0, np.cumsum(near)]
     wei = last_above & ((cum[em_start] - cum[starts]) >= 2)
     n_min = np.minimum.reduceat(np.where(np.isfinite(n), n, np.inf), starts)
-    mde = np.array([minimal_detectable_effect(int(m), confidence) if np.isfinite(m) else np.nan for m in n_min])
-    rise = np.maximum.reduceat(np.where(np.isfinite(v), v, -np.inf), starts) - c
+    known = np.isfinite(n_min) & (n_min >= 1)
+    resolution = np.full(n_curves, np.nan)
+    resolution[known] = resolution_limit(np.round(n_min[known]), confidence)
+    floor = np.where(known, np.maximum(MIN_EFFECT, 2.0 * np.nan_to_num(resolution)), MIN_EFFECT)
+    in_unit = np.minimum.reduceat((np.isfinite(v) & (v >= 0) & (v <= 1)).astype(int), starts).astype(bool)
+    # chance unknown (multiple-choice accuracy without --chance): chance >= 0, so a curve that never
+    # rises above the floor from 0 never rises above it from chance either
+    c_floor = np.where(np.isfinite(c), c, 0.0)
+    acc_curve = np.isin(base, list(CHOICE_ACCURACY | GENERATION_ACCURACY)) & in_unit
+    rise = np.maximum.reduceat(np.where(np.isfinite(v), v, -np.inf), starts) - c_floor
     any_above = np.maximum.reduceat(above.astype(int), starts).astype(bool)
-    measurable = ~applies | ((rise >= mde) & any_above)
-    reason = np.where(measurable, "", np.where(rise < mde, "largest rise above chance below the minimal detectable "
-                                               "effect", "no point's CI lower bound above chance")).astype(object)
+    below_floor = acc_curve & (rise < floor)
+    unresolved = applies & ~any_above & ~below_floor
+    measurable = ~(below_floor | unresolved)
+    reason = np.full(n_curves, "", dtype=object)
+    for i in np.flatnonzero(below_floor):
+        how = (f"max of {MIN_EFFECT:g} and 2x the resolution limit {resolution[i]:.3g} of {int(n_min[i])} examples"
+               if known[i] else f"{MIN_EFFECT:g}; resolution unknown: no n or stderr")
+        above_what = f"chance {c[i]:.3g}" if np.isfinite(c[i]) else "0 (chance unknown)"
+        reason[i] = (f"never above the noise floor: largest rise above {above_what} is {rise[i]:.3g}, below "
+                     f"{floor[i]:.3g} ({how})")
+    reason[unresolved] = f"no point's {confidence:.0%} CI lower bound is above chance"
     return {"chance": c, "emerges_at": emerges, "wei_emergent": wei, "measurable": measurable,
-            "measurable_reason": reason}
+            "measurable_reason": reason, "resolution": resolution,
+            "noise_floor": np.where(acc_curve, floor, np.nan)}
 
 
 def _states(table: pd.DataFrame, threshold: float) -> list[str]:
@@ -284,9 +382,7 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
     rescored = None
     verdict_rows = []
     if len(bundle.curves):
-        cs = curve_scores(bundle.curves, x_axis=x_axis, chance=chance)
-        cs["ci_low"] = np.nan
-        cs["ci_high"] = np.nan
+        cs = curve_scores(bundle.curves, x_axis=x_axis, chance=chance, n_boot=n_boot, seed=seed)
         cs["metric_state"] = _states(cs, threshold)
         agg_ex = _aggregate_explanations(bundle.curves, cs, x_axis)
         cs["verdict"] = _verdicts(cs, agg_ex)
@@ -296,7 +392,7 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
         verdict_rows.append(pd.DataFrame({
             "family": cs["family"], "task": cs["subtask"], "metric": cs["metric"], "partner": "",
             "x_axis": x_axis, "n_scales": cs["n_scales"], "metric_score": cs["emergence_score"],
-            "metric_ci_low": np.nan, "metric_ci_high": np.nan, "metric_state": cs["metric_state"],
+            "metric_ci_low": cs["ci_low"], "metric_ci_high": cs["ci_high"], "metric_state": cs["metric_state"],
             "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan, "paired_diff_low": np.nan,
             "paired_diff_high": np.nan,
             "explained": ["" if e is None else ("explained" if e.explained else "beyond") for e in ex_of],
@@ -315,19 +411,21 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
                            n_boot=n_boot, seed=seed)
         v = vr.verdicts
         first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])
-        em = em.assign(subtask=em["task"], shots=np.nan, source="lm-eval samples (re-scored)", aggregate=False)
+        em = em.assign(subtask=em["task"], shots=np.nan, source="lm-eval samples (re-scored)", aggregate=False,
+                       ci_method="per-example bootstrap", resolution=np.nan, noise_floor=np.nan)
         key = pd.MultiIndex.from_frame(em[["family", "task", "metric"]])
         for col in ("metric_state", "chance", "emerges_at", "wei_emergent", "verdict"):
             em[col] = first[col].reindex(key).to_numpy()
         parts.append(em[KEYS + ["source", "aggregate", "n_scales", "scale_min", "scale_max", "emergence_score", "ci_low",
-                                "ci_high", "status", "metric_state", "chance", "emerges_at", "wei_emergent",
-                                "verdict"]])
+                                "ci_high", "ci_method", "resolution", "noise_floor", "status", "metric_state", "chance",
+                                "emerges_at", "wei_emergent", "verdict"]])
         verdict_rows.append(v.assign(approximate=False))
         rescored = rc.table
         write_csv(rescored, out / "rescored_curves.csv")
         write_csv(vr.predictions, out / "predictions.csv")
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AUDIT_COLUMNS + ["status"])
-    for col in ("emergence_score", "ci_low", "ci_high", "n_scales", "scale_min", "scale_max", "chance", "emerges_at"):
+    for col in ("emergence_score", "ci_low", "ci_high", "n_scales", "scale_min", "scale_max", "chance", "emerges_at",
+                "resolution", "noise_floor"):
         table[col] = pd.to_numeric(table[col], errors="coerce")
     table["wei_emergent"] = table["wei_emergent"].astype(object).where(table["wei_emergent"].notna(), False).astype(bool)
     table["metric_kind"] = table["metric"].map(metric_kind)
@@ -423,7 +521,22 @@ def _resolution_line(t: pd.DataFrame) -> str:
             f"show no measurable ability (never clearly above chance, so never called sharp); "
             f"{int(t['wei_emergent'].fillna(False).astype(bool).sum())} are Wei-emergent (near chance at >= 2 "
             f"smaller scales, then above); {int(t['emerges_at'].notna().sum())} have an `emerges_at`. "
-            f"Verdicts: {counts}.\n")
+            f"Verdicts: {counts}.\n\n" + _uncertainty_line(t))
+
+
+def _uncertainty_line(t: pd.DataFrame) -> str:
+    agg = t[t["source"].astype(str) != "lm-eval samples (re-scored)"]
+    if agg.empty:
+        return ""
+    method = agg["ci_method"].fillna("").astype(str)
+    floor = pd.to_numeric(agg["noise_floor"], errors="coerce")
+    res = pd.to_numeric(agg["resolution"], errors="coerce")
+    return (f"Results-only curves: {int((method != '').sum())} of {len(agg)} have an emergence-score CI from a "
+            f"parametric bootstrap ({int(method.str.contains('binomial').sum())} binomial from n, "
+            f"{int(method.str.contains('stderr').sum())} normal from a stderr); of the {int(floor.notna().sum())} "
+            f"accuracy curves held to the noise floor max(0.01, 2 x resolution), "
+            f"{int((floor.notna() & res.isna()).sum())} have resolution unknown (no n or stderr: the 0.01 floor "
+            f"alone; give `--n-examples TASK=N`).\n")
 
 
 def _summary(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float) -> None:

@@ -632,6 +632,9 @@ def audit(
     chance: Annotated[list[str] | None, typer.Option(
         help="TASK=LEVEL (or TASK:METRIC=LEVEL) chance level, e.g. for multiple-choice accuracy in results "
              "files that do not say how many options there are (repeatable).")] = None,
+    n_examples: Annotated[list[str] | None, typer.Option(
+        "--n-examples", help="TASK=N test-set size for results-only values that carry neither n nor a stderr "
+                             "(repeatable); gives their points a resolution and their curves a CI.")] = None,
 ) -> None:
     """Meta-analysis (paper Figs. 5-6): emergence score and verdict of every curve in any result files.
 
@@ -640,12 +643,13 @@ def audit(
     """
     from emergence_lens.audit import audit as run_audit
     from emergence_lens.emergence import x_column
-    from emergence_lens.sources import WideSpec, load_scale_map, load_sources, read_metadata
+    from emergence_lens.sources import WideSpec, load_scale_map, load_sources, parse_n_examples, read_metadata
 
     started = time.time()
     try:
         x_column(x)
         levels = _parse_chance(chance)
+        sizes = parse_n_examples(n_examples)
         mapping = load_scale_map(scale_map) if scale_map else None
         meta = read_metadata(models) if models else None
     except (ValueError, OSError) as exc:
@@ -663,7 +667,7 @@ def audit(
                 prog.update(bar, advance=1, description=f"reading {name[:40]}")
 
             bundle = load_sources(paths, scale_map=mapping, family=family, bigbench_scale=bigbench_scale,
-                                  metadata=meta, table_spec=spec, progress=tick)
+                                  metadata=meta, table_spec=spec, progress=tick, n_examples=sizes)
         for issue in bundle.issues[:20]:
             console.print(str(issue), style="yellow", markup=False, highlight=False)
         if len(bundle.issues) > 20:

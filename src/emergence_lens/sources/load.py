@@ -45,6 +45,7 @@ from emergence_lens.sources.lmeval import (
     read_lmeval_samples_fast,
     results_rows_in,
 )
+from emergence_lens.sources.sample_size import fill_sample_sizes
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
 from emergence_lens.sources.sniff import DATA_SUFFIXES, sniff
 from emergence_lens.sources.tables import WideSpec, read_table
@@ -52,8 +53,8 @@ from emergence_lens.sources.tables import WideSpec, read_table
 __all__ = ["SourceBundle", "load_sources", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS", "MODEL_COLUMNS"]
 
 CURVE_ROW_COLUMNS = ["family", "model", "scale_params", "scale_source", "scale_flops", "task", "subtask",
-                     "shots", "metric", "value", "n_examples", "higher_is_better", "aggregate", "replicates",
-                     "replicate_low", "replicate_high", "source"]
+                     "shots", "metric", "value", "n_examples", "n_source", "stderr", "higher_is_better", "aggregate",
+                     "replicates", "replicate_low", "replicate_high", "source"]
 INPUT_COLUMNS = ["file", "format", "rows_read", "rows_loaded", "rows_reported", "status"]
 MODEL_COLUMNS = ["model", "family", "family_source", "scale_params", "scale_flops", "size_source"]
 
@@ -180,7 +181,8 @@ class _Resolver:
 def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping[str, Any]] | None = None,
                  family: str | None = None, bigbench_scale: str = "non_embedding_params",
                  metadata: Mapping[str, Mapping[str, Any]] | None = None, table_spec: WideSpec | None = None,
-                 progress: Callable[[str], None] | None = None) -> SourceBundle:
+                 progress: Callable[[str], None] | None = None,
+                 n_examples: Mapping[str, int] | None = None) -> SourceBundle:
     """Read every file under ``paths`` (see the module docstring).
 
     Args:
@@ -191,6 +193,9 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
             (:func:`emergence_lens.sources.tables.read_metadata`).
         table_spec: column choices for wide tables.
         progress: called with each file's name as it is read.
+        n_examples: ``{task: N}`` test-set sizes for results-only values that do not carry one
+            (:func:`emergence_lens.sources.sample_size.fill_sample_sizes`, which also derives ``n``
+            from a binomial metric's stderr).
     """
     issues = IssueLog()
     files = _expand(paths, issues)
@@ -281,7 +286,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
             unresolved.append({"model": model, "source": file, "rows": n_rows, "reason": reason})
             issues.add(file, None, "model", f"model {model!r}: {reason}; {n_rows} row(s) held out (give --models "
                        "or --scale-map)", rows=n_rows)
-        loaded_curves = curves[~bad]
+        loaded_curves = fill_sample_sizes(curves[~bad], n_examples)
     else:
         loaded_curves = pd.DataFrame(columns=CURVE_ROW_COLUMNS + ["_file"])
 

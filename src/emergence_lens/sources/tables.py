@@ -2,7 +2,8 @@
 metadata tables of model sizes.
 
 **Tidy**: columns ``model, task, metric, value`` (optional ``family, scale_params, scale_flops,
-n_examples, higher_is_better, subtask, shots``).
+n_examples, stderr, higher_is_better, subtask, shots``; ``n``, ``n_samples``, ``num_examples`` are
+read as ``n_examples``, and ``se``, ``std_err``, ``standard_error``, ``sem`` as ``stderr``).
 
 **Wide**, as leaderboards and papers' supplementary CSVs are laid out: a model column (``--model-col``
 or the first text column), value columns (``--metric-cols`` or every numeric column that is not a
@@ -12,7 +13,9 @@ averaged, with a t-interval across replicates).  A value column named ``<task>_<
 (``arc_25_acc``, ``gsm8k_5shot_exact_match``) or ``<task>_<metric>`` / ``<task> (<metric>)`` splits
 into task, shots and metric where the metric is a known one; otherwise the column is the task and
 the metric is ``score``.  Empty cells and sentinels (``-100``, ``-1`` where the column is otherwise
-in [0, 1], ``N/A``, ``-``) are reported, not scored.  For a wide table one input row is one cell
+in [0, 1], ``N/A``, ``-``) are reported, not scored.  A column ``X_stderr`` beside a value column
+``X`` is X's stderr, and a column ``n``/``n_examples`` gives the row's values their test-set size
+(both are attributes of a value, not values).  For a wide table one input row is one cell
 (model x value column).
 
 **Metadata** (``--models META``): a model column and sizes with units in the header: ``Size (B)``,
@@ -36,7 +39,10 @@ from emergence_lens.sources.issues import IssueLog
 __all__ = ["read_table", "read_metadata", "TABLE_REQUIRED", "WideSpec", "split_column", "unit_factor"]
 
 TABLE_REQUIRED = ("model", "task", "metric", "value")
-_NUMERIC = ("scale_params", "scale_flops", "value", "n_examples", "shots")
+_NUMERIC = ("scale_params", "scale_flops", "value", "n_examples", "stderr", "shots")
+#: Tidy tables: other names of the optional ``n_examples`` and ``stderr`` columns.
+_N_NAMES = ("n_examples", "n", "n_samples", "num_examples", "n-samples", "examples")
+_SE_NAMES = ("stderr", "se", "std_err", "standard_error", "value_stderr", "sem")
 _MODEL_NAMES = ("model", "model_name", "model name", "name", "models", "checkpoint", "llm")
 _REPLICATE_NAMES = ("seed", "run", "replicate", "trial", "repeat")
 _SIZE_WORDS = ("size", "params", "parameters", "n_params", "num_params", "tokens", "flops", "compute",
@@ -157,6 +163,11 @@ def read_table(path: str | Path, issues: IssueLog, *, spec: WideSpec | None = No
         rename[spec.task_col] = "task"
     df = df.rename(columns=rename)
     if all(c in df.columns for c in TABLE_REQUIRED):
+        lower = {c.lower().strip(): c for c in df.columns}
+        for canon, names in (("n_examples", _N_NAMES), ("stderr", _SE_NAMES)):
+            found = next((lower[n] for n in names if n in lower), None)
+            if found is not None and canon not in df.columns:
+                df = df.rename(columns={found: canon})
         return _read_tidy(p, df, issues)
     return _read_wide(p, df, issues, spec)
 
@@ -231,12 +242,19 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
                       and c.lower().split("(")[0].strip() not in _SIZE_WORDS]
         if not by:  # text columns other than the model are conditions (prompt format, ...)
             by = [c for c in cols if c not in skip and c not in value_cols and share_numeric[c] < 0.5]
+    # ``n``/``n_examples`` gives every value of its row a test-set size; ``X_stderr`` is X's stderr
+    n_col = next((c for c in cols if c.lower().strip() in _N_NAMES and c != model_col), None)
+    value_cols = [c for c in value_cols if c != n_col]
+    se_of = {c.replace("_stderr", "", 1): c for c in value_cols if "_stderr" in c
+             and c.replace("_stderr", "", 1) in value_cols}
+    value_cols = [c for c in value_cols if c not in se_of.values()]
     if not value_cols:
         issues.add(p, None, None, "wide table without numeric value columns (give --metric-cols); file skipped",
                    "error")
         return [], 0
     line_offset = 2 if p.suffix.lower() != ".parquet" else 0
     cells: dict[tuple, list[float]] = {}
+    extra: dict[tuple, dict[str, list[float]]] = {}
     n_read = 0
     order: list[tuple] = []
     # a -1 is a sentinel only in a column whose values otherwise lie in [0, 1]
@@ -259,8 +277,15 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
             key = (model, cond, c)
             if key not in cells:
                 cells[key] = []
+                extra[key] = {"stderr": [], "n_examples": []}
                 order.append(key)
             cells[key].append(float(v))
+            for name, col in (("stderr", se_of.get(c)), ("n_examples", n_col)):
+                if col is not None:
+                    x = numeric[col].iat[i]
+                    if x is not None and pd.notna(x) and x >= 0:
+                        extra[key][name].append(float(x))
+
     rows = []
     for key in order:
         model, cond, c = key
@@ -270,6 +295,11 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
             task = f"{task} [{', '.join(f'{b}={v}' for b, v in zip(by, cond, strict=True))}]"
         row = {"model": model, "task": task, "metric": metric, "value": float(vals.mean()), "shots": shots,
                "source": str(p), "replicates": len(vals), "_cells": len(vals)}
+        if len(vals) == 1:  # a replicate group's mean has no single stderr or n
+            for name, xs in extra[key].items():
+                if len(xs) == 1:
+                    row[name] = xs[0]
+
         if len(vals) > 1:
             half = float(stats.t.ppf(0.975, len(vals) - 1) * vals.std(ddof=1) / np.sqrt(len(vals)))
             row["replicate_low"], row["replicate_high"] = row["value"] - half, row["value"] + half

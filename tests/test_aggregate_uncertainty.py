@@ -1,0 +1,129 @@
+"""Results-only curves: n from the source or a stderr, parametric CIs, and the noise floor (issue 23)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emergence_lens.audit import curve_scores
+from emergence_lens.emergence.parametric import curve_score_ci, parametric_replicates
+from emergence_lens.sources import fill_sample_sizes, load_sources, parse_n_examples
+
+SIZES = [1e8, 3e8, 1e9, 3e9, 1e10, 3e10, 1e11, 3e11]
+
+
+def _curve(values, metric="exact_str_match", task="ipa_transliterate", **cols) -> pd.DataFrame:
+    df = pd.DataFrame({"family": "opt", "model": [f"m{i}" for i in range(len(values))], "scale_params": SIZES[:len(values)],
+                       "task": task, "subtask": task, "shots": 0, "metric": metric, "value": values,
+                       "source": "table.csv", "aggregate": False})
+    for k, v in cols.items():
+        df[k] = v
+    return df
+
+
+def test_n_comes_from_the_user_then_the_source_then_a_binomial_stderr():
+    df = pd.DataFrame({"task": ["a", "a", "a", "b", "c"], "subtask": ["a", "a", "a", "b", "c"], "shots": 0,
+                       "metric": ["acc", "acc", "acc", "ppl", "acc"], "value": [0.25, 0.0, 0.5, 12.0, 0.4],
+                       "stderr": [0.01, 0.0, 0.0125, 0.5, 0.02], "n_examples": [np.nan, np.nan, np.nan, np.nan, 300]})
+    out = fill_sample_sizes(df, {"c": 77})
+    # 0.25 * 0.75 / 0.01**2 = 1875; 0.5 * 0.5 / 0.0125**2 = 1600; the 0 borrows the task's median n
+    assert out["n_examples"].tolist()[:3] == [1875, 1738, 1600]
+    assert out["n_source"].tolist() == ["stderr", "stderr (same task)", "stderr", "", "user"]
+    assert np.isnan(out["n_examples"].iat[3])  # perplexity's stderr is not binomial: kept as a stderr only
+    assert out["n_examples"].iat[4] == 77
+
+
+@pytest.mark.parametrize("bad", ["arc", "arc=0", "arc=2.5", "=5", "arc=x"])
+def test_n_examples_option_rejects_bad_items_by_name(bad):
+    with pytest.raises(ValueError, match="--n-examples"):
+        parse_n_examples([bad])
+
+
+def test_a_curve_that_never_leaves_the_noise_floor_is_never_sharp_even_without_n():
+    # the published OPT curve of issue 23: every value below 1%, no n, no stderr
+    cs = curve_scores(_curve([0, 0, 0, 0, 0, 0, 0.002, 0.007]))
+    row = cs.iloc[0]
+    assert row["emergence_score"] > 100  # the score alone would call it a step
+    assert not row["measurable"]
+    assert "resolution unknown" in row["measurable_reason"]
+    assert np.isnan(row["resolution"]) and row["noise_floor"] == 0.01
+
+
+def test_the_floor_is_twice_the_resolution_when_n_is_known():
+    # 0.012 is above 0.01, but 2 x the resolution limit of 200 examples is ~0.037
+    cs = curve_scores(_curve([0, 0, 0, 0, 0, 0.004, 0.008, 0.012], n_examples=200))
+    row = cs.iloc[0]
+    assert not row["measurable"]
+    assert row["noise_floor"] == pytest.approx(2 * (1 - 0.025 ** (1 / 200)))
+    assert "200 examples" in row["measurable_reason"]
+    # the same values on 20,000 examples clear the floor
+    assert curve_scores(_curve([0, 0, 0, 0, 0, 0.004, 0.008, 0.012], n_examples=20000)).iloc[0]["measurable"]
+
+
+def test_multiple_choice_accuracy_with_unknown_chance_is_held_to_the_floor_from_zero():
+    cs = curve_scores(_curve([0.0, 0.001, 0.0, 0.002, 0.001, 0.0, 0.003, 0.004], metric="acc"))
+    assert not cs.iloc[0]["measurable"] and "chance unknown" in cs.iloc[0]["measurable_reason"]
+    assert curve_scores(_curve([0.25, 0.26, 0.25, 0.27, 0.3, 0.4, 0.6, 0.8], metric="acc")).iloc[0]["measurable"]
+
+
+def test_aggregate_curves_with_n_or_stderr_get_a_ci_and_the_others_do_not():
+    vals = [0.0, 0.01, 0.02, 0.05, 0.2, 0.6, 0.9, 0.95]
+    with_n = curve_scores(_curve(vals, n_examples=500), n_boot=400).iloc[0]
+    assert with_n["ci_method"] == "parametric: binomial n"
+    assert with_n["ci_low"] <= with_n["emergence_score"] <= with_n["ci_high"]
+    se = curve_scores(_curve([30.0, 20, 15, 11, 9, 7, 6, 5.5], metric="ppl", stderr=0.3), n_boot=400).iloc[0]
+    assert se["ci_method"] == "parametric: stderr (normal)" and np.isfinite(se["ci_low"])
+    bare = curve_scores(_curve(vals)).iloc[0]
+    assert bare["ci_method"] == "" and np.isnan(bare["ci_low"])
+    # one point without n: the curve has no parametric CI (never a CI over part of a curve)
+    part = _curve(vals, n_examples=[500.0] * 7 + [np.nan])
+    assert np.isnan(curve_scores(part).iloc[0]["ci_low"])
+
+
+def test_parametric_ci_is_seeded_and_chunking_does_not_change_it(monkeypatch):
+    import emergence_lens.audit as audit_mod
+
+    curves = pd.concat([_curve(np.clip(np.linspace(0, 1, 8) ** k, 0, 1), task=f"t{k}", n_examples=400)
+                        for k in (1, 2, 3)], ignore_index=True)
+    a = curve_scores(curves, n_boot=200, seed=3)
+    b = curve_scores(curves, n_boot=200, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["ci_low"].equals(curve_scores(curves, n_boot=200, seed=4)["ci_low"])
+    monkeypatch.setattr(audit_mod, "_CHUNK_VALUES", 1)  # one curve per chunk
+    c = curve_scores(curves, n_boot=200, seed=3)
+    assert np.isfinite(c["ci_low"]).all()
+
+
+def test_parametric_replicates_draw_binomial_counts_and_normal_noise():
+    rng = np.random.default_rng(0)
+    r = parametric_replicates(np.array([0.3, 5.0, 0.5]), np.array([10, np.nan, np.nan]), np.array([np.nan, 0.5, np.nan]),
+                              np.array([True, False, True]), 20000, rng)
+    assert np.allclose(r[:, 0] * 10, np.round(r[:, 0] * 10))  # k/n
+    assert r[:, 0].mean() == pytest.approx(0.3, abs=0.01) and r[:, 1].std() == pytest.approx(0.5, rel=0.05)
+    assert np.isnan(r[:, 2]).all()
+    lo, hi = curve_score_ci(np.array([[1.0, np.nan], [2.0, np.nan], [3.0, np.nan], [4.0, 1.0]]))  # 1 of 4 finite
+    assert np.isfinite(lo[0]) and np.isnan(lo[1])
+
+
+def test_old_lmeval_results_get_n_from_stderr_and_a_ci_end_to_end(tmp_path: Path):
+    # the layout of published lm-eval 0.3 results (acc with acc_stderr, no n-samples)
+    for name, size, acc, se in [("pythia-70m", "70m", 0.0, 0.0), ("pythia-160m", "160m", 0.001, 0.0007),
+                                ("pythia-410m", "410m", 0.002, 0.001), ("pythia-1b", "1b", 0.003, 0.0012),
+                                ("pythia-1.4b", "1.4b", 0.005, 0.0016)]:
+        d = tmp_path / name
+        d.mkdir()
+        (d / "results.json").write_text(json.dumps({
+            "results": {"arithmetic_5ds": {"acc": acc, "acc_stderr": se}},
+            "config": {"model": "hf-causal", "model_args": f"pretrained=EleutherAI/{name}", "num_fewshot": 0}}))
+    bundle = load_sources([tmp_path])
+    c = bundle.curves
+    assert set(c["n_source"]) == {"stderr", "stderr (same task)"}
+    assert (c["n_examples"] > 1000).all()
+    cs = curve_scores(c, n_boot=200)
+    row = cs.iloc[0]
+    assert not row["measurable"] and "examples" in row["measurable_reason"]
+    assert row["ci_method"] == "parametric: binomial n"
