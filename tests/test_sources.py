@@ -32,7 +32,7 @@ def test_old_lmeval_format_scale_from_name():
     assert not b.issues and b.unresolved.empty
     acc = b.curves[b.curves.metric == "acc"].sort_values("scale_params")
     assert list(acc.scale_params) == [70e6, 410e6, 1.4e9, 12e9]
-    assert set(acc.scale_source) == {"name"} and set(acc.family) == {"pythia"}
+    assert set(acc.scale_source) == {"name (revision @step143000 dropped)"} and set(acc.family) == {"pythia"}
     assert acc.model.iloc[0] == "EleutherAI/pythia-70m@step143000"
     assert set(b.curves.metric) == {"acc", "ppl"} and (acc.shots == 0).all()
 

@@ -11,7 +11,9 @@ file, and the others load.
 parameter counts, a table's ``scale_params``), a local checkpoint named in the run's config
 (``pretrained=/path``: safetensors headers, :mod:`.checkpoint`), the model name (``1.4b``), a
 metadata table (``--models``), a scale map (``--scale-map``), and the built-in catalogue of public
-families (:mod:`.catalogue`).  Training FLOPs ``6ND`` where the tokens are known.
+families (:mod:`.catalogue`).  Training FLOPs ``6ND`` where the tokens are known.  Names are
+read as published (:mod:`.model_names`: hub cache paths, revisions, version/dtype/format suffixes,
+fine-tunes of a catalogued base), and the rule used is written into ``models.csv``.
 
 **Families**: ``--family``; else the metadata / scale map; else the file's own (BIG-bench
 ``model_family``, a table's ``family``); else the catalogue; else the name without its size
@@ -34,7 +36,6 @@ import pyarrow.compute as pc
 from emergence_lens._io import iter_jsonl
 from emergence_lens.records import RECORD_SCHEMA, RecordsError, records_to_pandas, validate_across, validate_records
 from emergence_lens.sources.bigbench_scores import bigbench_rows_in, read_bigbench_scores
-from emergence_lens.sources.catalogue import lookup_model
 from emergence_lens.sources.checkpoint import checkpoint_params
 from emergence_lens.sources.issues import IssueLog
 from emergence_lens.sources.lmeval import (
@@ -45,10 +46,11 @@ from emergence_lens.sources.lmeval import (
     read_lmeval_samples_fast,
     results_rows_in,
 )
+from emergence_lens.sources.model_names import is_size_token, parse_model_name, resolve_catalogue
 from emergence_lens.sources.sample_size import fill_sample_sizes
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
 from emergence_lens.sources.sniff import DATA_SUFFIXES, sniff
-from emergence_lens.sources.tables import WideSpec, read_table
+from emergence_lens.sources.tables import WideSpec, is_metadata_table, read_metadata, read_table
 
 __all__ = ["SourceBundle", "load_sources", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS", "MODEL_COLUMNS"]
 
@@ -129,7 +131,14 @@ class _Resolver:
         self.models: dict[str, dict[str, Any]] = {}
 
     def _entry(self, table: Mapping[str, Mapping[str, Any]], model: str) -> Mapping[str, Any]:
-        return table.get(model) or table.get(model_basename(model)) or table.get(model_basename(model).lower()) or {}
+        if not table:
+            return {}
+        parsed = parse_model_name(model)
+        for key in (model, model_basename(model), model_basename(model).lower(), parsed.hub_id,
+                    model_basename(parsed.hub_id), parsed.core, parsed.core.lower()):
+            if key in table:
+                return table[key]
+        return {}
 
     def resolve(self, model: str, file_scale: float | None, file_family: str | None, root: str,
                 checkpoint: str | None = None, file_flops: float | None = None) -> tuple[float | None, float | None,
@@ -140,20 +149,25 @@ class _Resolver:
             return m["scale_params"], m["scale_flops"], m["family"], m["size_source"]
         meta = self._entry(self.metadata, model)
         smap = self._entry(self.scale_map, model)
-        cat = lookup_model(model)
+        parsed = parse_model_name(model)
+        match = resolve_catalogue(parsed)
+        cat = match.entry if match is not None else None
+        named = f"name ({parsed.how})" if parsed.how else "name"
+        name_scale = parse_scale(parsed.core)
         scale, source = None, "unresolved"
         if file_scale and file_scale > 0:
             scale, source = float(file_scale), "file"
         elif checkpoint and (n := checkpoint_params(checkpoint)):
             scale, source = float(n), f"checkpoint {checkpoint}"
-        elif (n2 := parse_scale(model)) is not None:
-            scale, source = n2, "name"
+        elif name_scale is not None:
+            scale, source = name_scale, named
         elif meta.get("scale_params"):
             scale, source = float(meta["scale_params"]), "metadata table"
         elif smap.get("scale_params"):
             scale, source = float(smap["scale_params"]), "scale map"
-        elif cat is not None:
-            scale, source = cat.params, f"catalogue: {cat.source}"
+        elif match is not None:
+            scale, source = match.entry.params, f"{match.how}: {match.entry.source}" + (
+                f" ({parsed.how})" if parsed.how else "")
         flops = file_flops if file_flops and file_flops > 0 else meta.get("scale_flops")
         if flops is None and cat is not None and scale is not None and cat.train_tokens:
             flops = 6.0 * scale * cat.train_tokens
@@ -163,12 +177,14 @@ class _Resolver:
             fam, fsrc = str(meta.get("family") or smap.get("family")), "metadata table / scale map"
         elif file_family:
             fam, fsrc = file_family, "file"
-        elif cat is not None:
-            fam, fsrc = cat.family, "catalogue"
-        elif parse_scale(model) is not None:
-            fam, fsrc = infer_family(model), "name"
+        elif match is not None:
+            fam, fsrc = match.family, match.how + (f" ({parsed.how})" if parsed.how else "")
+        elif name_scale is not None:
+            fam, fsrc = infer_family(parsed.core), named
         else:
             fam, fsrc = root, f"input path {root!r} (names carry no family)"
+        if is_size_token(fam) or not fam.strip("-_ "):  # a family is never a size token
+            fam, fsrc = root, f"input path {root!r} (the name's family part was only a size)"
         self.models[key] = {"model": model, "family": fam, "family_source": fsrc, "scale_params": scale,
                             "scale_flops": flops, "size_source": source}
         return scale, flops, fam, source
@@ -202,6 +218,8 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
     resolver = _Resolver(dict(scale_map or {}), dict(metadata or {}), family)
     curve_rows: list[dict[str, Any]] = []
     dir_info: dict[Path, dict[str, Any]] = {}
+    folder_models: dict[Path, list[str]] = {}
+    metadata_rows: dict[str, int] = {}
     samples: list[_File] = []
     for f in files:
         if f.status != "ok":
@@ -228,10 +246,9 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                              _checkpoint=info["checkpoint"])
                 curve_rows += rows
                 if info.get("model"):
-                    prev = dir_info.get(f.path.parent)
-                    if prev is not None and prev["model"] != info["model"]:
-                        issues.add(f.path, None, "model", f"a second model ({info['model']!r}) in the folder of "
-                                   f"{prev['model']!r}: samples there are attributed to the latest")
+                    folder_models.setdefault(f.path.parent, [])
+                    if info["model"] not in folder_models[f.path.parent]:
+                        folder_models[f.path.parent].append(info["model"])
                     dir_info[f.path.parent] = info  # sorted order: the latest results file wins
             elif s.format == "bigbench_scores":
                 f.rows_read = bigbench_rows_in(s.data)
@@ -239,6 +256,13 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                 for r in rows:
                     r.update(_file=str(f.path), _root=f.root, _file_scale=r.get("scale_params"))
                 curve_rows += rows
+            elif s.format == "table" and is_metadata_table(f.path, s.encoding):
+                f.format = "metadata"
+                f.rows_read = _table_rows(f.path, s.encoding)
+                found = read_metadata(f.path, s.encoding, issues)
+                for name, entry in found.items():  # the user's --models wins over a table found beside results
+                    resolver.metadata.setdefault(name, entry)
+                metadata_rows[str(f.path)] = len(found)
             elif s.format == "table":
                 rows, f.rows_read = read_table(f.path, issues, spec=table_spec, encoding=s.encoding)
                 for r in rows:
@@ -252,6 +276,14 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                        "skipped", "error", rows=f.rows_read)
             curve_rows = [r for r in curve_rows if r.get("_file") != str(f.path)]
 
+    # several models' results in one folder matter only to samples files in that folder: one issue
+    # per such folder, none where there are no samples
+    sample_dirs = {f.path.parent for f in samples}
+    for folder, names in folder_models.items():
+        if len(names) > 1 and folder in sample_dirs:
+            issues.add(folder, None, "model", f"results files of {len(names)} models in one folder "
+                       f"({', '.join(repr(n) for n in names[:4])}{', ...' if len(names) > 4 else ''}): its samples "
+                       f"files are attributed to the latest, {names[-1]!r}")
     sample_frames = _read_samples(samples, dir_info, issues)
 
     # -- curves: resolve every model ---------------------------------------------------------------
@@ -299,7 +331,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
         cells = pd.to_numeric(loaded_curves["_cells"], errors="coerce").fillna(1) if "_cells" in loaded_curves \
             else pd.Series(1, index=loaded_curves.index)
         loaded_count.update(cells.groupby(loaded_curves["_file"]).sum().astype(int).to_dict())
-    for file, n in loaded_samples.items():
+    for file, n in [*loaded_samples.items(), *metadata_rows.items()]:
         loaded_count[file] = loaded_count.get(file, 0) + n
     inputs = []
     for f in files:
@@ -321,6 +353,11 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                         pd.DataFrame(unresolved, columns=["model", "source", "rows", "reason"]),
                         [str(f.path) for f in files if f.format],
                         pd.DataFrame(inputs, columns=INPUT_COLUMNS), resolver.frame())
+
+
+def _table_rows(path: Path, encoding: str) -> int:
+    return len(pd.read_parquet(path, columns=[])) if path.read_bytes()[:4] == b"PAR1" else \
+        len(pd.read_csv(path, sep=None, engine="python", encoding=encoding, dtype=str, keep_default_na=False))
 
 
 def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],

@@ -35,8 +35,9 @@ import pandas as pd
 from scipy import stats
 
 from emergence_lens.sources.issues import IssueLog
+from emergence_lens.sources.scale import parse_scale
 
-__all__ = ["read_table", "read_metadata", "TABLE_REQUIRED", "WideSpec", "split_column", "unit_factor"]
+__all__ = ["read_table", "read_metadata", "is_metadata_table", "TABLE_REQUIRED", "WideSpec", "split_column", "unit_factor"]
 
 TABLE_REQUIRED = ("model", "task", "metric", "value")
 _NUMERIC = ("scale_params", "scale_flops", "value", "n_examples", "stderr", "shots")
@@ -308,7 +309,43 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
     return rows, n_read
 
 
-def read_metadata(path: str | Path, encoding: str = "utf-8") -> dict[str, dict[str, Any]]:
+_PARAM_WORDS = ("size", "params", "parameters", "n_params", "num_params", "model size", "scale_params", "#params",
+                "param_count", "n_parameters", "num_parameters", "parameter count", "model_size")
+_TOKEN_WORDS = ("tokens", "train_tokens", "training tokens", "train tokens", "data", "n_tokens")
+_FLOP_WORDS = ("flops", "compute", "training flops", "train flops", "scale_flops", "train_flops")
+
+
+def _size_kind(col: str) -> str | None:
+    word = re.split(r"[\(\[]", col)[0].strip().lower()
+    return ("scale_params" if word in _PARAM_WORDS else "train_tokens" if word in _TOKEN_WORDS
+            else "scale_flops" if word in _FLOP_WORDS else None)
+
+
+def _model_column(cols: Sequence[str]) -> str | None:
+    return _find(cols, _MODEL_NAMES) or next((c for c in cols if "model" in c.lower()), None)
+
+
+def is_metadata_table(path: str | Path, encoding: str = "utf-8") -> bool:
+    """A table of model sizes rather than results, recognised by content: not tidy (no ``task``,
+    ``metric``, ``value``), a model column (``model``, ``model_dir_name``, ...), at least one size
+    column (``n_params``, ``Params (B)``, ``Tokens (T)``, ``FLOPs``) and no other numeric column."""
+    try:
+        df = _read_frame(Path(path), encoding)
+    except Exception:  # noqa: BLE001 - not readable here: read_table reports it
+        return False
+    cols = [str(c) for c in df.columns]
+    if all(c in cols for c in TABLE_REQUIRED) or not len(df):
+        return False
+    model_col = _model_column(cols)
+    if model_col is None:
+        return False
+    sizes = [c for c in cols if c != model_col and _size_kind(c)]
+    numeric = [c for c in cols if c != model_col and float(df[c].map(_number).notna().mean()) >= 0.5]
+    return bool(sizes) and all(c in sizes for c in numeric)
+
+
+def read_metadata(path: str | Path, encoding: str = "utf-8",
+                  issues: IssueLog | None = None) -> dict[str, dict[str, Any]]:
     """``{model: {"scale_params": N, "train_tokens": D, "scale_flops": C, "family": f}}`` from a
     metadata table with units in its headers (module docstring).
 
@@ -318,15 +355,10 @@ def read_metadata(path: str | Path, encoding: str = "utf-8") -> dict[str, dict[s
     p = Path(path)
     df = _read_frame(p, encoding)
     df.columns = [str(c) for c in df.columns]
-    model_col = _find(list(df.columns), _MODEL_NAMES) or df.columns[0]
+    model_col = _model_column(list(df.columns)) or df.columns[0]
     found: dict[str, tuple[str, float]] = {}
     for c in df.columns:
-        word = re.split(r"[\(\[]", c)[0].strip().lower()
-        kind = ("scale_params" if word in ("size", "params", "parameters", "n_params", "num_params", "model size",
-                                           "scale_params", "#params")
-                else "train_tokens" if word in ("tokens", "train_tokens", "training tokens", "train tokens", "data")
-                else "scale_flops" if word in ("flops", "compute", "training flops", "train flops", "scale_flops")
-                else None)
+        kind = _size_kind(c) if c != model_col else None
         if kind:
             f = unit_factor(c)
             if f is None:
@@ -338,18 +370,28 @@ def read_metadata(path: str | Path, encoding: str = "utf-8") -> dict[str, dict[s
                          f"{list(df.columns)}")
     fam_col = _find(list(df.columns), ("family", "model family"))
     out: dict[str, dict[str, Any]] = {}
+    line_offset = 2 if p.suffix.lower() != ".parquet" else 0
     for i in range(len(df)):
         name = str(df[model_col].iat[i]).strip()
         if not name:
+            if issues is not None:
+                issues.add(p, i + line_offset, model_col, "no model name; row not used", rows=1)
             continue
         entry: dict[str, Any] = {}
         for kind, (c, f) in found.items():
-            v = _number(df[c].iat[i])
+            raw = df[c].iat[i]
+            v = _number(raw)
+            if v is None and isinstance(raw, str) and (sized := parse_scale(raw.strip())) is not None:
+                v, f = sized, 1.0  # "7B" in a size column
             if v is not None and v > 0:
                 entry[kind] = v * f
         if "scale_flops" not in entry and "scale_params" in entry and "train_tokens" in entry:
             entry["scale_flops"] = 6.0 * entry["scale_params"] * entry["train_tokens"]
         if fam_col and str(df[fam_col].iat[i]).strip():
             entry["family"] = str(df[fam_col].iat[i]).strip()
+        if issues is not None and not any(k in entry for k in ("scale_params", "scale_flops")):
+            issues.add(p, i + line_offset, found.get("scale_params", found.get("scale_flops", ("", 1)))[0],
+                       f"model {name!r}: no size in this row; not used", rows=1)
+            continue
         out[name] = entry
     return out
