@@ -10,19 +10,26 @@ import random
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from emergence_lens.cli import app
 from emergence_lens.sources import load_sources
+from tests._parquet import jsonl_to_parquet, rows_to_parquet
 
 DATA = Path(__file__).parent / "data"
 N_MUTANTS = 1040
 BATCHES = 8
 
 
-def _genuine() -> list[Path]:
+def _genuine(parquet_dir: Path | None = None) -> list[Path]:
     files = sorted((DATA / "lmeval").rglob("*.json*"))
+    if parquet_dir is not None:  # the same samples as Parquet (the hub "details" layout)
+        for src in sorted((DATA / "lmeval").glob("ladder-0[18]/samples_*.jsonl")):
+            d = parquet_dir / src.parent.name
+            d.mkdir(parents=True, exist_ok=True)
+            files.append(jsonl_to_parquet(src, d / (src.stem + ".parquet")))
     files += sorted((DATA / "sources" / "bigbench").rglob("*.json"))
     files += sorted((DATA / "sources" / "old_lmeval").rglob("*.json"))
     files += [DATA / "sources" / "table.csv"]
@@ -52,6 +59,39 @@ def _walk(obj, rng: random.Random, op: str):
     if op == "stringify" and isinstance(obj, (int, float)) and not isinstance(obj, bool):
         return rng.choice([str(obj), f" {obj} ", f"{obj}%", "N/A"])
     return obj
+
+
+def _mutate_parquet(src: Path, rng: random.Random, tmp: Path) -> tuple[str, bytes]:
+    raw = src.read_bytes()
+    op = rng.choice(["truncate", "empty", "garbage", "flip", "delete", "wrong_type", "nan", "stringify", "dup_lines",
+                     "drop_column"])
+    if op == "truncate":
+        return op, raw[: rng.randrange(1, max(2, len(raw)))]
+    if op == "empty":
+        return op, b""
+    if op == "garbage":
+        return op, b"PAR1" + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+    if op == "flip":
+        b = bytearray(raw)
+        for _ in range(rng.randrange(1, 6)):
+            b[rng.randrange(4, len(b) - 4)] = rng.randrange(256)
+        return op, bytes(b)
+    rows = pq.read_table(src).to_pylist()
+    if op == "dup_lines":
+        i = rng.randrange(len(rows))
+        rows.insert(i, dict(rows[i]))
+    elif op == "drop_column":
+        key = rng.choice(list(rows[0]))
+        rows = [{k: v for k, v in r.items() if k != key} for r in rows]
+    else:
+        for _ in range(rng.randrange(1, 4)):
+            i = rng.randrange(len(rows))
+            rows[i] = _walk(rows[i], rng, op)
+    out = tmp / f"m{rng.randrange(10**9)}.parquet"
+    rows_to_parquet(rows, out)
+    data = out.read_bytes()
+    out.unlink()
+    return op, data
 
 
 def _mutate(src: Path, rng: random.Random) -> tuple[str, bytes]:
@@ -109,12 +149,13 @@ def _mutate(src: Path, rng: random.Random) -> tuple[str, bytes]:
 @pytest.fixture(scope="module")
 def mutants(tmp_path_factory) -> list[tuple[Path, str, Path]]:
     rng = random.Random(20261125)
-    genuine = _genuine()
+    genuine = _genuine(tmp_path_factory.mktemp("parquet"))
     root = tmp_path_factory.mktemp("fuzz")
+    scratch = tmp_path_factory.mktemp("scratch")
     out = []
     for i in range(N_MUTANTS):
         src = rng.choice(genuine)
-        op, data = _mutate(src, rng)
+        op, data = _mutate_parquet(src, rng, scratch) if src.suffix == ".parquet" else _mutate(src, rng)
         # keep the folder layout lm-eval writes (results + samples of one model side by side)
         d = root / f"batch{i % BATCHES}" / f"m{i:04d}-{src.parent.name}"
         d.mkdir(parents=True)
@@ -126,6 +167,7 @@ def mutants(tmp_path_factory) -> list[tuple[Path, str, Path]]:
 
 def test_at_least_a_thousand_mutants(mutants):
     assert len(mutants) >= 1000
+    assert sum(1 for p, _, _ in mutants if p.suffix == ".parquet") >= 80
     ops = {op for _, op, _ in mutants}
     assert ops >= {"truncate", "delete", "wrong_type", "nan", "stringify", "dup_lines", "utf16", "latin1", "empty",
                    "garbage", "flip"}

@@ -117,3 +117,31 @@ def test_many_results_files_in_one_folder_without_samples_say_nothing(tmp_path: 
     b2 = load_sources([d])
     said = [i for i in b2.issues if "attributed to the latest" in str(i)]
     assert len(said) == 1 and "5 models" in str(said[0])
+
+
+def test_lmeval_samples_as_parquet_audit_like_the_json_lines(tmp_path: Path):
+    """The hub "details" layout: the same samples as Parquet give the same verdicts, byte for byte."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from emergence_lens.cli import app
+    from tests._parquet import jsonl_to_parquet
+
+    src = Path(__file__).parent / "data" / "lmeval"
+    for d in sorted(p for p in src.iterdir() if p.is_dir()):
+        (tmp_path / "pq" / "lmeval" / d.name).mkdir(parents=True)
+        for f in d.iterdir():
+            if f.suffix == ".jsonl":
+                jsonl_to_parquet(f, tmp_path / "pq" / "lmeval" / d.name / (f.stem + ".parquet"))
+            else:
+                shutil.copy(f, tmp_path / "pq" / "lmeval" / d.name / f.name)
+    runner = CliRunner()
+    for name, path in (("json", src), ("parquet", tmp_path / "pq" / "lmeval")):
+        r = runner.invoke(app, ["audit", str(path), "--out", str(tmp_path / name), "--n-boot", "200"])
+        assert r.exit_code == 0, r.output
+    inputs = pd.read_csv(tmp_path / "parquet" / "inputs.csv")
+    assert (inputs[inputs.file.str.endswith(".parquet")]["format"] == "lmeval_samples").all()
+    assert (tmp_path / "json" / "verdicts.csv").read_bytes() == (tmp_path / "parquet" / "verdicts.csv").read_bytes()
+    assert (tmp_path / "json" / "rescored_curves.csv").read_bytes() == \
+        (tmp_path / "parquet" / "rescored_curves.csv").read_bytes()

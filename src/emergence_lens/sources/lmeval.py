@@ -28,7 +28,7 @@ __all__ = ["read_lmeval_results", "read_lmeval_samples", "read_lmeval_samples_fa
            "results_rows_in",
            "is_samples_row", "SAMPLES_RE"]
 
-SAMPLES_RE = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
+SAMPLES_RE = re.compile(r"^samples_(?P<task>.+)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.(?:jsonl|parquet)$")
 
 
 def _as_float(value: Any) -> float | None:

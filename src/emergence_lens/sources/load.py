@@ -23,7 +23,7 @@ path (folder or table) form one family named after it.  ``models.csv`` says wher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -355,6 +355,33 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                         pd.DataFrame(inputs, columns=INPUT_COLUMNS), resolver.frame())
 
 
+def _parquet_rows(path: Path, issues: IssueLog) -> Iterator[tuple[int, Any]]:
+    """``(row_number, row)`` of a Parquet file of lm-eval samples (1-based, as lines are), one row
+    group at a time.  Each column is decoded on its own: a column that cannot be (a damaged page,
+    bytes that are not UTF-8) is reported once per row group and the rows are read without it, so
+    the fields they then lack are reported row by row, never lost silently."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    n = 0
+    for rg in range(pf.num_row_groups):
+        n_rows = pf.metadata.row_group(rg).num_rows
+        cols: dict[str, list[Any]] = {}
+        for name in names:
+            try:
+                values = pf.read_row_group(rg, columns=[name]).column(0).to_pylist()
+                if len(values) != n_rows:
+                    raise ValueError(f"{len(values)} values for {n_rows} rows")
+                cols[name] = values
+            except Exception as exc:  # noqa: BLE001 - one damaged column never ends the file
+                issues.add(path, None, name, f"column not readable in rows {n + 1}-{n + n_rows} "
+                           f"({type(exc).__name__}: {str(exc)[:100]}); those rows read without it")
+        for i in range(n_rows):
+            n += 1
+            yield n, {k: v[i] for k, v in cols.items()}
+
+
 def _table_rows(path: Path, encoding: str) -> int:
     return len(pd.read_parquet(path, columns=[])) if path.read_bytes()[:4] == b"PAR1" else \
         len(pd.read_csv(path, sep=None, engine="python", encoding=encoding, dtype=str, keep_default_na=False))
@@ -389,8 +416,8 @@ def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
                 out.append((f, frame, info))
                 pa.default_memory_pool().release_unused()  # the parser's blocks, back to the OS per file
                 continue
-            rows = read_lmeval_samples(f.path, info, issues, task=task,
-                                       lines=iter_jsonl(f.path, f.encoding), counter=counter)
+            lines = _parquet_rows(f.path, issues) if f.encoding == "parquet" else iter_jsonl(f.path, f.encoding)
+            rows = read_lmeval_samples(f.path, info, issues, task=task, lines=lines, counter=counter)
         except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
             f.rows_read = counter[0]
             f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"

@@ -90,7 +90,18 @@ def sniff(path: str | Path) -> Sniffed:
     if not head:
         return Sniffed(p, None, "empty file")
     if head.startswith(b"PAR1") or suffix == ".parquet":
-        return Sniffed(p, "table") if head.startswith(b"PAR1") else Sniffed(p, None, "not a Parquet file (no PAR1 magic)")
+        if not head.startswith(b"PAR1"):
+            return Sniffed(p, None, "not a Parquet file (no PAR1 magic)")
+        try:
+            import pyarrow.parquet as pq
+
+            names = set(pq.read_schema(p).names)
+        except Exception as exc:  # noqa: BLE001 - a broken footer is reported, not raised
+            return Sniffed(p, None, f"unreadable Parquet file ({type(exc).__name__}: {str(exc)[:120]})")
+        if "doc_id" in names and names & {"filtered_resps", "resps"}:
+            # lm-eval samples as the hub's "details" datasets store them: one row per sample
+            return Sniffed(p, "lmeval_samples", encoding="parquet")
+        return Sniffed(p, "table")
     enc = _encoding(head)
     try:
         text_head = head.decode(enc)
