@@ -296,7 +296,7 @@ def test_genuine_lmeval_dump_named_by_model_with_filters_and_a_group(tmp_path):
                                                                       "exact_match[flexible-extract]"}
     agg = audit[audit["aggregate"]]
     assert set(agg.task) == {"ladder_arith"}
-    rescored = audit[audit.source == "lm-eval samples (re-scored)"]
+    rescored = audit[audit.source == "per-sample logs (re-scored)"]
     assert rescored.ci_low.notna().all()
     # the re-scored accuracy of each subtask is lm-eval's own, and the group is their size-weighted mean
     b = load_sources([WILD])

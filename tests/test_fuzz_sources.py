@@ -5,6 +5,7 @@ row is accounted for (rows loaded + rows reported = rows read)."""
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import random
 from pathlib import Path
@@ -30,6 +31,9 @@ def _genuine(parquet_dir: Path | None = None) -> list[Path]:
             d = parquet_dir / src.parent.name
             d.mkdir(parents=True, exist_ok=True)
             files.append(jsonl_to_parquet(src, d / (src.stem + ".parquet")))
+    logs = sorted((DATA / "inspect" / "logs").iterdir())  # Inspect AI: .eval archives and JSON logs
+    files += [p for p in logs if p.suffix == ".eval"][:2] + [p for p in logs if p.suffix == ".json"][:2]
+    files += [DATA / "inspect" / "models.csv"]
     files += sorted((DATA / "sources" / "bigbench").rglob("*.json"))
     files += sorted((DATA / "sources" / "old_lmeval").rglob("*.json"))
     files += [DATA / "sources" / "table.csv"]
@@ -94,6 +98,39 @@ def _mutate_parquet(src: Path, rng: random.Random, tmp: Path) -> tuple[str, byte
     return op, data
 
 
+def _mutate_eval(src: Path, rng: random.Random) -> tuple[str, bytes]:
+    """An Inspect .eval archive: damaged bytes, or samples changed inside a rewritten archive."""
+    import zipfile
+
+    import zipfile_zstd  # noqa: F401 - the genuine archives are zstd
+
+    raw = src.read_bytes()
+    op = rng.choice(["truncate", "empty", "garbage", "flip", "delete", "wrong_type", "nan", "stringify", "no_header"])
+    if op == "truncate":
+        return op, raw[: rng.randrange(1, max(2, len(raw)))]
+    if op == "empty":
+        return op, b""
+    if op == "garbage":
+        return op, b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+    if op == "flip":
+        b = bytearray(raw)
+        for _ in range(rng.randrange(1, 6)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        return op, bytes(b)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        names = zin.namelist()
+        hit = set(rng.sample([n for n in names if n.startswith("samples/")], rng.randrange(1, 4)))
+        for name in names:
+            if op == "no_header" and name == "header.json":
+                continue
+            data = zin.read(name)
+            if name in hit:
+                data = json.dumps(_walk(json.loads(data), rng, op)).encode()
+            zout.writestr(name, data)
+    return op, buf.getvalue()
+
+
 def _mutate(src: Path, rng: random.Random) -> tuple[str, bytes]:
     raw = src.read_bytes()
     text = raw.decode("utf-8")
@@ -155,7 +192,8 @@ def mutants(tmp_path_factory) -> list[tuple[Path, str, Path]]:
     out = []
     for i in range(N_MUTANTS):
         src = rng.choice(genuine)
-        op, data = _mutate_parquet(src, rng, scratch) if src.suffix == ".parquet" else _mutate(src, rng)
+        op, data = (_mutate_parquet(src, rng, scratch) if src.suffix == ".parquet" else
+                    _mutate_eval(src, rng) if src.suffix == ".eval" else _mutate(src, rng))
         # keep the folder layout lm-eval writes (results + samples of one model side by side)
         d = root / f"batch{i % BATCHES}" / f"m{i:04d}-{src.parent.name}"
         d.mkdir(parents=True)
@@ -167,7 +205,8 @@ def mutants(tmp_path_factory) -> list[tuple[Path, str, Path]]:
 
 def test_at_least_a_thousand_mutants(mutants):
     assert len(mutants) >= 1000
-    assert sum(1 for p, _, _ in mutants if p.suffix == ".parquet") >= 80
+    assert sum(1 for p, _, _ in mutants if p.suffix == ".parquet") >= 40
+    assert sum(1 for p, _, _ in mutants if p.suffix == ".eval") >= 40
     ops = {op for _, op, _ in mutants}
     assert ops >= {"truncate", "delete", "wrong_type", "nan", "stringify", "dup_lines", "utf16", "latin1", "empty",
                    "garbage", "flip"}

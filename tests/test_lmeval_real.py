@@ -55,7 +55,7 @@ def test_audit_on_real_lmeval_folder(tmp_path):
     assert res.exit_code == 0, res.output
     audit = pd.read_csv(tmp_path / "audit.csv")
     assert (audit.n_scales == 8).all()
-    rescored = audit[audit.source == "lm-eval samples (re-scored)"]
+    rescored = audit[audit.source == "per-sample logs (re-scored)"]
     assert rescored.ci_low.notna().all() and set(rescored.metric) >= {"multiple_choice_grade", "brier_score",
                                                                         "exact_match", "token_edit_distance"}
     for f in ["fig5_scores_by_metric.png", "fig6_mcg_vs_brier.png", "summary.md", "issues.csv"]:

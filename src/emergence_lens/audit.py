@@ -49,12 +49,14 @@ from emergence_lens.sources.metric_kinds import (
     metric_properties,
 )
 
-__all__ = ["curve_scores", "audit", "AUDIT_COLUMNS"]
+__all__ = ["curve_scores", "audit", "AUDIT_COLUMNS", "RESCORED_SOURCE"]
 
 AUDIT_COLUMNS = ["family", "task", "subtask", "shots", "metric", "metric_kind", "n_scales", "scale_min",
                  "scale_max", "emergence_score", "ci_low", "ci_high", "ci_method", "resolution", "noise_floor",
                  "metric_state", "chance", "emerges_at", "wei_emergent", "aggregate", "verdict", "source"]
 KEYS = ["family", "task", "subtask", "shots", "metric"]
+#: ``source`` of the curves re-scored from per-sample logs (lm-eval samples, Inspect logs).
+RESCORED_SOURCE = "per-sample logs (re-scored)"
 
 
 def _orientation(metric: pd.Series, hib_col: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
@@ -411,7 +413,7 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
                            n_boot=n_boot, seed=seed)
         v = vr.verdicts
         first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])
-        em = em.assign(subtask=em["task"], shots=np.nan, source="lm-eval samples (re-scored)", aggregate=False,
+        em = em.assign(subtask=em["task"], shots=np.nan, source=RESCORED_SOURCE, aggregate=False,
                        ci_method="per-example bootstrap", resolution=np.nan, noise_floor=np.nan)
         key = pd.MultiIndex.from_frame(em[["family", "task", "metric"]])
         for col in ("metric_state", "chance", "emerges_at", "wei_emergent", "verdict"):
@@ -525,7 +527,7 @@ def _resolution_line(t: pd.DataFrame) -> str:
 
 
 def _uncertainty_line(t: pd.DataFrame) -> str:
-    agg = t[t["source"].astype(str) != "lm-eval samples (re-scored)"]
+    agg = t[t["source"].astype(str) != RESCORED_SOURCE]
     if agg.empty:
         return ""
     method = agg["ci_method"].fillna("").astype(str)

@@ -46,6 +46,7 @@ from emergence_lens.sources.lmeval import (
     read_lmeval_samples_fast,
     results_rows_in,
 )
+from emergence_lens.sources.inspect_logs import InspectLogError, read_inspect_log
 from emergence_lens.sources.model_names import is_size_token, parse_model_name, resolve_catalogue
 from emergence_lens.sources.sample_size import fill_sample_sizes
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
@@ -220,6 +221,8 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
     dir_info: dict[Path, dict[str, Any]] = {}
     folder_models: dict[Path, list[str]] = {}
     metadata_rows: dict[str, int] = {}
+    inspect_frames: list[tuple[_File, pd.DataFrame, dict[str, Any]]] = []
+    record_tables: list[tuple[str, pa.Table]] = []
     samples: list[_File] = []
     for f in files:
         if f.status != "ok":
@@ -270,6 +273,22 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                 curve_rows += rows
             elif s.format == "lmeval_samples":
                 samples.append(f)
+            elif s.format == "records":
+                got = _records_file(f, issues)
+                if got is not None:
+                    record_tables.append(got)
+            elif s.format == "inspect_log":
+                try:
+                    rows, scorer_curves, info, f.rows_read = read_inspect_log(f.path, issues, data=s.data)
+                except InspectLogError as exc:
+                    f.status = f"skipped: {exc}"
+                    issues.add(f.path, None, None, f"{exc}; file skipped", "error")
+                    continue
+                for r in scorer_curves:
+                    r.update(_file=str(f.path), _root=f.root, _file_scale=None, _checkpoint=info["checkpoint"])
+                curve_rows += scorer_curves
+                if rows:
+                    inspect_frames.append((f, pd.DataFrame(rows), info))
         except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
             f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
             issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}: {str(exc)[:160]}); file "
@@ -284,7 +303,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
             issues.add(folder, None, "model", f"results files of {len(names)} models in one folder "
                        f"({', '.join(repr(n) for n in names[:4])}{', ...' if len(names) > 4 else ''}): its samples "
                        f"files are attributed to the latest, {names[-1]!r}")
-    sample_frames = _read_samples(samples, dir_info, issues)
+    sample_frames = _read_samples(samples, dir_info, issues) + inspect_frames
 
     # -- curves: resolve every model ---------------------------------------------------------------
     unresolved: list[dict[str, Any]] = []
@@ -323,7 +342,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
         loaded_curves = pd.DataFrame(columns=CURVE_ROW_COLUMNS + ["_file"])
 
     # -- records from samples --------------------------------------------------------------------
-    records, loaded_samples = _records(sample_frames, resolver, issues, unresolved)
+    records, loaded_samples = _records(sample_frames, resolver, issues, unresolved, record_tables)
 
     # -- accounting --------------------------------------------------------------------------------
     loaded_count: dict[str, int] = {}
@@ -445,13 +464,33 @@ def _as_arrow(frame: Any) -> pa.Table:
     return pa.Table.from_pandas(frame[_SAMPLE_SCHEMA.names], schema=_SAMPLE_SCHEMA, preserve_index=False)
 
 
+def _records_file(f: _File, issues: IssueLog) -> tuple[str, pa.Table] | None:
+    """A records file (Parquet with the records schema's required columns, as ``evaluate`` writes
+    them) validated as it is: its own family and scale; ``None`` (reported) when it is not valid."""
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(f.path)
+    f.rows_read = t.num_rows
+    try:
+        t = validate_records(t, source=str(f.path))
+    except RecordsError as exc:
+        issues.add(f.path, None if exc.row is None else exc.row + 1, exc.column,
+                   f"not valid records ({exc}); this file's {f.rows_read} row(s) dropped", "error", rows=f.rows_read)
+        return None
+    n = t.num_rows
+    t = (t.append_column("_file", pa.array(np.full(n, str(f.path), dtype=object), pa.string()))
+          .append_column("_line", pa.array(np.arange(1, n + 1), pa.int64())))
+    return str(f.path), t.select([*RECORD_SCHEMA.names, *_SAMPLE_EXTRAS])
+
+
 def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolver, issues: IssueLog,
-             unresolved: list[dict[str, Any]]) -> tuple[pd.DataFrame | None, dict[str, int]]:
+             unresolved: list[dict[str, Any]],
+             ready: list[tuple[str, pa.Table]] | None = None) -> tuple[pd.DataFrame | None, dict[str, int]]:
     """Validated records from the samples files, kept columnar (Arrow) until the one final table: each
     file is validated on its own (a file whose rows cannot form records is reported with the first
     problem and dropped, the others kept), then the whole for what spans files (a document twice,
     two sizes for one model)."""
-    kept: list[tuple[str, pa.Table]] = []
+    kept: list[tuple[str, pa.Table]] = list(ready or [])
     frames.reverse()
     while frames:  # each file's raw rows are released as soon as its records are built
         f, frame, info = frames.pop()

@@ -26,6 +26,10 @@ _TABLE: dict[str, tuple[bool, bool, bool]] = {
     "mcc": (*_D, True), "f1": (*_C, True), "brier_score": (*_C, False), "perplexity": (*_C, False),
     "word_perplexity": (*_C, False), "byte_perplexity": (*_C, False), "bits_per_byte": (True, True, False),
     "chrf": (*_C, True), "ter": (*_C, False), "likelihood": (*_C, True), "ppl": (*_C, False),
+    # Inspect AI's built-in scorers (C/I per sample)
+    "match": (*_D, True), "exact": (*_D, True), "includes": (*_D, True), "pattern": (*_D, True),
+    "answer": (*_D, True), "choice": (*_D, True), "model_graded_qa": (*_D, True),
+    "model_graded_fact": (*_D, True),
 }
 
 #: Positive errors that fall like a power law with scale: scored on log10 (like MSE), because on the
@@ -35,9 +39,11 @@ LOG_SCALE_METRICS = frozenset({"perplexity", "word_perplexity", "byte_perplexity
                                "loss", "cross_entropy", "nll", "mse"})
 #: Accuracy-like metrics of generation tasks: chance level 0.
 GENERATION_ACCURACY = frozenset({"exact_match", "em", "exact_str_match", "case_insensitive_str_match",
-                                 "numeric_match_with_0_1_relative_error", "main_words_match"})
+                                 "numeric_match_with_0_1_relative_error", "main_words_match",
+                                 "match", "exact", "includes", "pattern", "answer", "model_graded_qa",
+                                 "model_graded_fact"})
 #: Accuracy-like metrics of multiple-choice tasks: chance 1/K, known only from samples or --chance.
-CHOICE_ACCURACY = frozenset({"acc", "acc_norm", "multiple_choice_grade"})
+CHOICE_ACCURACY = frozenset({"acc", "acc_norm", "multiple_choice_grade", "choice"})
 
 #: Sharp metric -> smooth partners looked for on the same (family, task, subtask, shots).
 AUDIT_PARTNERS: dict[str, tuple[str, ...]] = {

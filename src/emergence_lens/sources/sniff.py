@@ -10,7 +10,11 @@ format                 recognised by
 ``lmeval_results``     a JSON object with a ``results`` object (old and current lm-eval formats)
 ``lmeval_samples``     JSON lines whose objects have ``doc_id`` and ``resps`` / ``filtered_resps``
 ``bigbench_scores``    a JSON object with a ``model`` object and a ``scores`` list
-``table``              CSV / TSV (any delimiter the sniffer finds) or Parquet
+``table``              CSV / TSV (any delimiter the sniffer finds) or Parquet (Parquet with
+                       ``doc_id`` and ``resps`` columns: ``lmeval_samples``, the hub's layout)
+``records``            Parquet with the records schema's required columns (``evaluate`` writes it)
+``inspect_log``        an Inspect AI ``.eval`` archive (a zip with ``header.json``) or a JSON log
+                       (an ``eval`` object with ``task`` and ``model``)
 =====================  =========================================================================
 
 Text is UTF-8 (with or without BOM) or UTF-16 (with BOM, or detected from its NUL bytes); other
@@ -26,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emergence_lens.sources.inspect_logs import is_inspect_archive, is_inspect_log
+
 __all__ = ["Sniffed", "sniff", "read_text", "DATA_SUFFIXES", "TextError"]
 
-DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet")
+DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet", ".eval")
 _HEAD = 1 << 16
 
 
@@ -70,6 +76,8 @@ def read_text(path: Path, encoding: str | None = None) -> str:
 
 
 def _classify_json(data: Any) -> str | None:
+    if is_inspect_log(data):  # before lm-eval: an Inspect log has a ``results`` object too
+        return "inspect_log"
     if isinstance(data, dict):
         if isinstance(data.get("results"), dict):
             return "lmeval_results"
@@ -89,6 +97,9 @@ def sniff(path: str | Path) -> Sniffed:
         return Sniffed(p, None, f"unreadable ({exc.strerror or exc})")
     if not head:
         return Sniffed(p, None, "empty file")
+    if head.startswith(b"PK\x03\x04") or suffix == ".eval":
+        why = is_inspect_archive(p)
+        return Sniffed(p, "inspect_log", encoding="zip") if why is None else Sniffed(p, None, why)
     if head.startswith(b"PAR1") or suffix == ".parquet":
         if not head.startswith(b"PAR1"):
             return Sniffed(p, None, "not a Parquet file (no PAR1 magic)")
@@ -98,6 +109,8 @@ def sniff(path: str | Path) -> Sniffed:
             names = set(pq.read_schema(p).names)
         except Exception as exc:  # noqa: BLE001 - a broken footer is reported, not raised
             return Sniffed(p, None, f"unreadable Parquet file ({type(exc).__name__}: {str(exc)[:120]})")
+        if {"family", "model", "scale_params", "task", "example_id"} <= names:
+            return Sniffed(p, "records", encoding="parquet")  # emergence-lens records (evaluate, score)
         if "doc_id" in names and names & {"filtered_resps", "resps"}:
             # lm-eval samples as the hub's "details" datasets store them: one row per sample
             return Sniffed(p, "lmeval_samples", encoding="parquet")
