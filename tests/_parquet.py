@@ -1,31 +1,15 @@
-"""lm-eval samples (JSON lines) as Parquet, one row per sample, columns as the hub's "details"
-datasets hold them: each top-level field a column, typed by Arrow where it can be, else stored as
-its JSON text (lm-eval's per-sample ``brier_score: [1, "[0.25 ...]"]`` is a mixed list)."""
+"""The test suite's handle on ``scripts/lmeval_parquet.py`` (lm-eval samples as hub-style Parquet)."""
 
 from __future__ import annotations
 
-import json
+import importlib.util
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+_spec = importlib.util.spec_from_file_location(
+    "lmeval_parquet", Path(__file__).resolve().parents[1] / "scripts" / "lmeval_parquet.py")
+assert _spec is not None and _spec.loader is not None
+_mod = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mod)
 
-
-def rows_to_parquet(rows: list[dict], dest: Path) -> None:
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    cols = {}
-    for k in keys:
-        vals = [r.get(k) for r in rows]
-        try:
-            cols[k] = pa.array(vals)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            cols[k] = pa.array([None if v is None else json.dumps(v) for v in vals])
-    pq.write_table(pa.table(cols), dest)
-
-
-def jsonl_to_parquet(src: Path, dest: Path) -> Path:
-    rows = [json.loads(line) for line in src.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows_to_parquet(rows, dest)
-    return dest
+rows_to_parquet = _mod.rows_to_parquet
+jsonl_to_parquet = _mod.jsonl_to_parquet

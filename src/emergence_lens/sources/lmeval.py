@@ -124,6 +124,8 @@ def read_lmeval_results(path: str | Path, issues: IssueLog,
             issues.add(p, None, f"results.{task}", "not an object; task skipped", rows=1)
             continue
         n = n_samples.get(task, {}).get("effective") if isinstance(n_samples.get(task), dict) else None
+        if n is None and isinstance(metrics.get("sample_len"), int) and metrics["sample_len"] > 0:
+            n = metrics["sample_len"]  # lm-eval 0.4 writes the task's number of documents here too
         for key, raw in metrics.items():
             key = str(key)
             if key in _NOT_METRICS or "_stderr" in key:
