@@ -127,3 +127,63 @@ def test_old_lmeval_results_get_n_from_stderr_and_a_ci_end_to_end(tmp_path: Path
     row = cs.iloc[0]
     assert not row["measurable"] and "examples" in row["measurable_reason"]
     assert row["ci_method"] == "parametric: binomial n"
+
+
+def test_tables_carry_n_and_stderr_under_their_usual_names(tmp_path: Path):
+    # tidy: `n` and `se` columns
+    pd.DataFrame({"model": ["opt-125m", "opt-1.3b", "opt-13b"] * 2, "task": ["a"] * 3 + ["b"] * 3,
+                  "metric": ["acc"] * 3 + ["ppl"] * 3, "value": [0.3, 0.4, 0.6, 30.0, 20.0, 12.0],
+                  "n": [500, 500, 500, None, None, None], "se": [None, None, None, 0.4, 0.3, 0.2]}
+                 ).to_csv(tmp_path / "tidy.csv", index=False)
+    # wide: X and X_stderr columns, a row-wise n
+    pd.DataFrame({"model": ["pythia-160m", "pythia-1.4b", "pythia-12b"], "arc_acc": [0.25, 0.3, 0.5],
+                  "arc_acc_stderr": [0.0125, 0.013, 0.014], "n": [1200, 1200, 1200]}
+                 ).to_csv(tmp_path / "wide.csv", index=False)
+    b = load_sources([tmp_path])
+    c = b.curves.set_index(["model", "metric"])
+    assert c.loc[("opt-125m", "acc"), "n_examples"] == 500 and c.loc[("opt-125m", "acc"), "n_source"] == "reported"
+    assert c.loc[("opt-125m", "ppl"), "stderr"] == 0.4
+    assert c.loc[("pythia-160m", "acc"), "stderr"] == 0.0125 and c.loc[("pythia-160m", "acc"), "n_examples"] == 1200
+    assert set(b.curves["metric"]) == {"acc", "ppl"}  # the stderr and n columns are not curves
+    inputs = b.inputs.set_index(b.inputs["file"].map(lambda f: Path(f).name))
+    assert inputs.loc["wide.csv", "rows_read"] == 3 and inputs.loc["wide.csv", "rows_loaded"] == 3
+
+
+def test_n_examples_option_gives_an_aggregate_curve_its_resolution_and_ci(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from emergence_lens.cli import app
+
+    pd.DataFrame({"model": ["opt-125m", "opt-350m", "opt-1.3b", "opt-6.7b"], "task": "arith",
+                  "metric": "exact_match", "value": [0.0, 0.002, 0.004, 0.008]}).to_csv(tmp_path / "t.csv",
+                                                                                     index=False)
+    runner = CliRunner()
+    r = runner.invoke(app, ["audit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    a = pd.read_csv(tmp_path / "a" / "audit.csv").iloc[0]
+    assert a["metric_state"] == "no measurable ability" and np.isnan(a["resolution"])
+    assert "resolution unknown" in (tmp_path / "a" / "verdicts.csv").read_text()
+    r = runner.invoke(app, ["audit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "b"), "--n-examples",
+                            "arith=5000"])
+    assert r.exit_code == 0, r.output
+    b = pd.read_csv(tmp_path / "b" / "audit.csv").iloc[0]
+    assert b["ci_method"] == "parametric: binomial n" and b["resolution"] == pytest.approx(7.4e-4, rel=0.01)
+    assert b["metric_state"] == "no measurable ability"  # 0.008 < 0.01 with any n
+    r = runner.invoke(app, ["audit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "c"), "--n-examples", "x"])
+    assert r.exit_code == 2 and "--n-examples" in r.output
+
+
+def test_genuine_lmeval_results_alone_give_every_curve_a_ci(tmp_path: Path):
+    """lm-eval 0.4.13 results files without their samples: acc/exact_match from n-samples
+    (binomial), brier_score (stderr "N/A") from the Bhatia-Davis bound on [0, 2] with n."""
+    import shutil
+
+    src = Path(__file__).parent / "data" / "lmeval"
+    for f in src.rglob("results_*.json"):
+        (tmp_path / f.parent.name).mkdir()
+        shutil.copy(f, tmp_path / f.parent.name / f.name)
+    cs = curve_scores(load_sources([tmp_path]).curves, n_boot=300)
+    by = cs.set_index("metric")
+    assert by.loc["acc", "ci_method"] == "parametric: binomial n"
+    assert by.loc["brier_score", "ci_method"] == "parametric: stderr bound from n (conservative)"
+    assert np.isfinite(cs["ci_low"]).all() and (cs["ci_low"] <= cs["emergence_score"]).all()

@@ -33,7 +33,7 @@ def _genuine(parquet_dir: Path | None = None) -> list[Path]:
             files.append(jsonl_to_parquet(src, d / (src.stem + ".parquet")))
     logs = sorted((DATA / "inspect" / "logs").iterdir())  # Inspect AI: .eval archives and JSON logs
     files += [p for p in logs if p.suffix == ".eval"][:2] + [p for p in logs if p.suffix == ".json"][:2]
-    files += [DATA / "inspect" / "models.csv"]
+    files += [DATA / "inspect" / "models.csv", DATA / "inspect_records.parquet"]  # metadata, records files
     files += sorted((DATA / "sources" / "bigbench").rglob("*.json"))
     files += sorted((DATA / "sources" / "old_lmeval").rglob("*.json"))
     files += [DATA / "sources" / "table.csv"]

@@ -42,6 +42,7 @@ from emergence_lens.sources import SourceBundle
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 from emergence_lens.sources.metric_kinds import (
     AUDIT_PARTNERS,
+    VALUE_RANGES,
     CHOICE_ACCURACY,
     GENERATION_ACCURACY,
     is_log_scale,
@@ -204,13 +205,21 @@ def _parametric_cis(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, sc
     n = g["_n"].to_numpy(dtype=float)
     se = g["_se"].to_numpy(dtype=float)
     by_n = binomial & np.isfinite(n) & (n >= 1) & (v >= 0) & (v <= 1)
+    # n but no stderr, on a bounded metric: the Bhatia-Davis bound (m - lo)(hi - m) / n, conservative
+    lo_r = base.map(lambda m: VALUE_RANGES.get(m, (np.nan, np.nan))[0]).to_numpy(dtype=float)
+    hi_r = base.map(lambda m: VALUE_RANGES.get(m, (np.nan, np.nan))[1]).to_numpy(dtype=float)
+    by_bound = (~by_n & ~(np.isfinite(se) & (se >= 0)) & np.isfinite(n) & (n >= 1) & (v >= lo_r) & (v <= hi_r))
+    se = np.where(by_bound, np.sqrt(np.clip((v - lo_r) * (hi_r - v), 0, None) / np.where(by_bound, n, 1.0)), se)
     by_se = ~by_n & np.isfinite(se) & (se >= 0)
     has = (by_n | by_se).astype(int)
     every = np.minimum.reduceat(has, starts).astype(bool) & np.isfinite(scores) & (lengths >= MIN_POINTS)
     if not every.any():
         return lo, hi, method
     all_n = np.minimum.reduceat(by_n.astype(int), starts).astype(bool)
-    method[every] = np.where(all_n[every], "parametric: binomial n", "parametric: stderr (normal)")
+    any_bound = np.maximum.reduceat(by_bound.astype(int), starts).astype(bool)
+    method[every] = np.where(all_n[every], "parametric: binomial n",
+                             np.where(any_bound[every], "parametric: stderr bound from n (conservative)",
+                                      "parametric: stderr (normal)"))
     sign = g["_sign"].to_numpy(dtype=float)
     log = g["_log"].to_numpy(dtype=bool)
     rng = np.random.default_rng(seed)

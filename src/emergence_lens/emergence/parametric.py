@@ -7,7 +7,9 @@ once** (so emergence-score CIs exist, like the per-example bootstrap of
 
 * a binomial metric (accuracy: 0/1 per example) with ``n`` known: ``k* ~ Binomial(n, p)``,
   value ``k*/n``;
-* otherwise, with a standard error ``se``: ``p + se * z``, ``z ~ N(0, 1)``;
+* otherwise, with a standard error ``se``: ``p + se * z``, ``z ~ N(0, 1)`` (the caller may pass
+  a conservative bound as ``se``, e.g. Bhatia-Davis ``sqrt((p - lo)(hi - p) / n)`` for a metric
+  bounded in ``[lo, hi]`` whose source gives ``n`` but no stderr);
 * neither: no replicate (NaN), and the curve gets no CI.
 
 The points of one curve are independent draws (different models); a value of exactly 0 (or 1)

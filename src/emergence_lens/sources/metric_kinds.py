@@ -9,6 +9,7 @@ from __future__ import annotations
 from emergence_lens.metrics import METRICS
 
 __all__ = ["metric_kind", "metric_properties", "is_log_scale", "chance_for", "AUDIT_PARTNERS", "LOG_SCALE_METRICS",
+           "VALUE_RANGES",
            "GENERATION_ACCURACY", "CHOICE_ACCURACY"]
 
 _D, _C = (False, False), (False, True)
@@ -44,6 +45,11 @@ GENERATION_ACCURACY = frozenset({"exact_match", "em", "exact_str_match", "case_i
                                  "model_graded_fact"})
 #: Accuracy-like metrics of multiple-choice tasks: chance 1/K, known only from samples or --chance.
 CHOICE_ACCURACY = frozenset({"acc", "acc_norm", "multiple_choice_grade", "choice"})
+
+#: Metrics whose per-example values lie in a known range: with ``n`` but no stderr, a results-only
+#: mean ``m`` still has ``Var <= (m - lo)(hi - m)`` (Bhatia-Davis), a conservative stderr.
+VALUE_RANGES: dict[str, tuple[float, float]] = {"brier_score": (0.0, 2.0), "f1": (0.0, 1.0),
+                                                "sequence_f1": (0.0, 1.0), "mcc": (-1.0, 1.0)}
 
 #: Sharp metric -> smooth partners looked for on the same (family, task, subtask, shots).
 AUDIT_PARTNERS: dict[str, tuple[str, ...]] = {
