@@ -38,9 +38,14 @@ def main() -> None:
             p = res.predictions
             for metric, g in p.groupby("metric"):
                 inside = (g["observed"] >= g["predicted_low"]) & (g["observed"] <= g["predicted_high"])
+                cal = (g["observed"] >= g["calibrated_low"]) & (g["observed"] <= g["calibrated_high"])
+                bcal = (g["observed"] >= g["baseline_calibrated_low"]) & (g["observed"] <= g["baseline_calibrated_high"])
                 print(f"{name}, K={K}, {metric}: {len(g)} | {np.mean(np.abs(g['error'])):.4f} | "
                       f"{np.mean(np.abs(g['baseline_error'])):.4f} | {inside.mean():.0%} | "
-                      f"{g['consistent'].mean():.0%} | {(g['predicted_high'] - g['predicted_low']).mean():.4f}")
+                      f"{g['consistent'].mean():.0%} | {(g['predicted_high'] - g['predicted_low']).mean():.4f} || "
+                      f"calibrated {cal.mean():.0%}, width {(g['calibrated_high'] - g['calibrated_low']).mean():.4f}; "
+                      f"naive calibrated {bcal.mean():.0%}, width "
+                      f"{(g['baseline_calibrated_high'] - g['baseline_calibrated_low']).mean():.4f}")
 
 
 if __name__ == "__main__":

@@ -149,3 +149,36 @@ def test_compare_verdicts():
                    "d": "inconclusive", "e": "partner sharper"}
     with pytest.raises(ValueError):
         compare_metrics(em, threshold=0)
+
+
+def test_conformal_quantile_and_calibrated_interval():
+    from emergence_lens.emergence.calibrate import calibrated_interval, conformal_quantile
+
+    s = np.arange(1, 20, dtype=float)  # 19 scores: the 95% quantile is the 19th smallest
+    assert conformal_quantile(s, 0.95) == 19.0
+    assert conformal_quantile(s[:18], 0.95) == float("inf")  # too few to promise 95%
+    assert conformal_quantile(s, 0.5) == 10.0
+    lo, hi = calibrated_interval(np.array([0.5, 0.95]), np.array([0.45, 0.9]), np.array([0.55, 0.99]), 3.0)
+    assert lo[0] == pytest.approx(0.35) and hi[0] == pytest.approx(0.65)
+    assert hi[1] == 1.0  # clipped to the metric's range
+    lo, hi = calibrated_interval(np.array([0.5]), np.array([0.4]), np.array([0.7]), 0.5)
+    assert lo[0] == pytest.approx(0.35) and hi[0] == 0.7  # at least +/- the half-width, and the whole band
+    lo, hi = calibrated_interval(np.array([0.5]), np.array([0.4]), np.array([0.6]), float("inf"))
+    assert (lo[0], hi[0]) == (0.0, 1.0)
+
+
+def test_predict_reports_calibrated_intervals_and_their_coverage(tmp_path):
+    from emergence_lens.predictability import CALIBRATED_COLUMNS, predict_records
+    from emergence_lens.simulate import simulate_records
+
+    recs = simulate_records(np.logspace(7, 10.5, 8), (1, 2, 3, 4, 5), 300, seed=1)
+    res = predict_records(recs, tmp_path, fit_on=6, metrics=["exact_match"], n_boot=100)
+    p = res.predictions
+    assert set(CALIBRATED_COLUMNS) <= set(p.columns)
+    assert (p["calibrated_low"] <= p["predicted_low"] + 1e-12).all()
+    assert (p["calibrated_high"] >= p["predicted_high"] - 1e-12).all()
+    s = res.summary
+    assert (s["n_calibration"] == 5 * (4 + 3 + 2 + 1)).all()  # origins 2..5 within the 6 fitted models
+    assert s["calibrated_coverage"].between(0, 1).all() and (s["calibrated_mean_width"] >= s["mean_width"]).all()
+    back = pd.read_csv(tmp_path / "backtest.csv")
+    assert {"coverage", "calibrated_coverage", "calibration_q"} <= set(back.columns)

@@ -36,15 +36,21 @@ from emergence_lens.emergence import (
     x_column,
     x_position,
 )
+from emergence_lens.emergence.calibrate import calibrated_interval, conformal_quantile, leave_future_out_scores
 from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
 from emergence_lens.report import markdown_table, plot_verdicts
 
-__all__ = ["BACKTEST_SUMMARY_COLUMNS", "PredictResult", "predict_records", "predict_table", "DEFAULT_PREDICT_METRICS"]
+__all__ = ["BACKTEST_SUMMARY_COLUMNS", "CALIBRATED_COLUMNS", "PredictResult", "predict_records", "predict_table", "DEFAULT_PREDICT_METRICS"]
 
 DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
 BACKTEST_SUMMARY_COLUMNS = ["family", "task", "metric", "x_axis", "fit_on", "n_models", "ingredient", "ingredient_fit",
                             "baseline_fit", "mean_abs_error", "baseline_mean_abs_error", "n_consistent",
-                            "baseline_n_consistent", "n_held_out", "status"]
+                            "baseline_n_consistent", "n_held_out", "coverage", "mean_width", "calibrated_coverage",
+                            "calibrated_mean_width", "baseline_calibrated_coverage", "n_calibration", "calibration_q",
+                            "status"]
+#: predictions.csv of ``predict``: :data:`PREDICTION_COLUMNS` and the calibrated intervals
+#: (:mod:`emergence_lens.emergence.calibrate`).
+CALIBRATED_COLUMNS = ["calibrated_low", "calibrated_high", "baseline_calibrated_low", "baseline_calibrated_high"]
 
 
 @dataclass
@@ -71,6 +77,7 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
     base_metrics = list(metrics) if metrics is not None else list(DEFAULT_PREDICT_METRICS)
     rows: list[dict] = []
     summary: list[dict] = []
+    pending: dict[tuple[str, str], list[tuple[int, int, int, dict[str, np.ndarray]]]] = {}
     for (family, task), g in records.groupby(["family", "task"], sort=True):
         family, task = str(family), str(task)
         wanted = list(dict.fromkeys([*base_metrics, *(extra_metrics or {}).get(family, ())]))
@@ -97,9 +104,14 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
             by_model = {m: grp.sort_values("example_id", kind="stable") for m, grp in g.groupby("model")}
             designs = [tr.design(by_model[m]) for m in models]
             paired = len({frozenset(by_model[m]["example_id"]) for m in models}) == 1
+            cseed = curve_seed(seed, ("backtest", family, task, metric))
             bt = backtest_curve(ts, designs, tr, fit_on=fit_on, x=xs, n_boot=n_boot, confidence=confidence,
-                                seed=curve_seed(seed, ("backtest", family, task, metric)), paired=paired)
+                                seed=cseed, paired=paired)
+            scores = leave_future_out_scores(ts, designs, tr, fit_on=fit_on, n_boot=n_boot, confidence=confidence,
+                                             seed=cseed, paired=paired)
+            start = len(rows)
             rows += bt.prediction_rows(family, task, list(models))
+            pending.setdefault((family, metric), []).append((start, len(rows), len(summary), scores))
             summary.append({**info, "ingredient": tr.ingredient, "ingredient_fit": "; ".join(bt.ingredient_fit),
                             "baseline_fit": bt.baseline_fit, "mean_abs_error": bt.mean_error,
                             "baseline_mean_abs_error": bt.mean_baseline_error,
@@ -107,6 +119,7 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
                             "baseline_n_consistent": int(bt.table["baseline_consistent"].sum()),
                             "n_held_out": len(bt.table), "status": "ok"})
     preds = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
+    _calibrate(preds, summary, pending, confidence)
     summ = pd.DataFrame(summary, columns=BACKTEST_SUMMARY_COLUMNS)
     files = [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv")]
     verdict_stub = pd.DataFrame({"task": summ["task"], "metric": summ["metric"],
@@ -130,6 +143,31 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
             markdown_table(summ.drop(columns=["x_axis"]))]
     files.append(atomic_write_text(out / "summary.md", "\n".join(text)))
     return PredictResult(preds, summ, files)
+
+
+def _calibrate(preds: pd.DataFrame, summary: list[dict], pending: Mapping[tuple[str, str], list], confidence: float
+               ) -> None:
+    """Add the calibrated intervals to ``preds`` (in place) and the coverages to ``summary``: one
+    conformal quantile per (family, metric) from the leave-future-out scores of all its curves."""
+    for col in CALIBRATED_COLUMNS:
+        preds[col] = np.nan
+    for curves in pending.values():
+        q_pred = conformal_quantile(np.concatenate([sc["predicted"] for *_, sc in curves]), confidence)
+        q_base = conformal_quantile(np.concatenate([sc["baseline"] for *_, sc in curves]), confidence)
+        n_cal = int(sum(sc["predicted"].size for *_, sc in curves))
+        for a, b, k, _ in curves:
+            p = preds.iloc[a:b]
+            lo, hi = calibrated_interval(p["predicted"], p["predicted_low"], p["predicted_high"], q_pred)
+            blo, bhi = calibrated_interval(p["baseline_predicted"], p["baseline_low"], p["baseline_high"], q_base)
+            preds.iloc[a:b, preds.columns.get_indexer(CALIBRATED_COLUMNS)] = np.column_stack([lo, hi, blo, bhi])
+            obs = p["observed"].to_numpy(dtype=float)
+            summary[k].update(
+                coverage=float(np.mean((obs >= p["predicted_low"]) & (obs <= p["predicted_high"]))),
+                mean_width=float(np.mean(p["predicted_high"] - p["predicted_low"])),
+                calibrated_coverage=float(np.mean((obs >= lo) & (obs <= hi))),
+                calibrated_mean_width=float(np.mean(hi - lo)),
+                baseline_calibrated_coverage=float(np.mean((obs >= blo) & (obs <= bhi))),
+                n_calibration=n_cal, calibration_q=q_pred)
 
 
 def predict_table(curves: pd.DataFrame, out: str | Path, *, fit_on: int, x_axis: str = "params",
@@ -207,7 +245,7 @@ def predict_table(curves: pd.DataFrame, out: str | Path, *, fit_on: int, x_axis:
                             "baseline_n_consistent": int(sum(bool(r["baseline_consistent"]) for r in held
                                                              if r["baseline_consistent"] is not pd.NA)),
                             "n_held_out": len(held), "status": "ok (approximate: aggregates, L = %d)" % L})
-    preds = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
+    preds = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)  # aggregates: no calibration yet (issue 24)
     summ = pd.DataFrame(summary, columns=BACKTEST_SUMMARY_COLUMNS)
     files = [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv")]
     ok = summ[summ["status"].astype(str).str.startswith("ok")]
