@@ -182,3 +182,24 @@ def test_predict_reports_calibrated_intervals_and_their_coverage(tmp_path):
     assert s["calibrated_coverage"].between(0, 1).all() and (s["calibrated_mean_width"] >= s["mean_width"]).all()
     back = pd.read_csv(tmp_path / "backtest.csv")
     assert {"coverage", "calibrated_coverage", "calibration_q"} <= set(back.columns)
+
+
+def test_predict_sweeps_k_from_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from emergence_lens.cli import app
+    from emergence_lens.records import write_records
+    from emergence_lens.simulate import simulate_records
+
+    rec = write_records(simulate_records(np.logspace(7, 10.5, 8), (2, 4), 200, seed=2), tmp_path / "r.parquet")
+    runner = CliRunner()
+    r = runner.invoke(app, ["predict", str(rec), "--fit-on", "3,5", "--metric", "exact_match", "--n-boot", "50",
+                            "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    sweep = pd.read_csv(tmp_path / "out" / "sweep.csv")
+    assert sweep["fit_on"].tolist() == [3, 5] and (sweep["n_curves"] == 2).all()
+    assert sweep["n_held_out"].tolist() == [10, 6]
+    assert (tmp_path / "out" / "fit_on_3" / "backtest.csv").exists()
+    assert set(pd.read_csv(tmp_path / "out" / "backtest.csv")["fit_on"]) == {3, 5}
+    r = runner.invoke(app, ["predict", str(rec), "--fit-on", "1,x", "--out", str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "--fit-on" in r.output

@@ -450,7 +450,9 @@ def predict(
         help="Records files, folders of a `reproduce` / `score` run (every records.parquet inside), an `audit` "
              "folder (its curve tables), or a CSV table of aggregates with a sharp metric and its ingredient.")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
-    fit_on: Annotated[int, typer.Option(help="Fit on the K smallest models of each family.")] = 4,
+    fit_on: Annotated[str, typer.Option(
+        help="Fit on the K smallest models of each family; a list (3,4,5,6) sweeps K: OUT/fit_on_K/ per K, and "
+             "OUT/sweep.csv with every K's error and interval coverage (records only).")] = "4",
     metric: Annotated[list[str] | None, typer.Option(
         help="Sharp metric to backtest (repeatable; default: exact_match, multiple_choice_grade and the sharp "
              "metrics of a verdicts.csv beside the records).")] = None,
@@ -463,8 +465,16 @@ def predict(
     next to the naive baseline that extrapolates the sharp metric itself (Wei et al.'s question)."""
     import pandas as pd
 
-    from emergence_lens.predictability import predict_records, predict_table
+    from emergence_lens.predictability import predict_records, predict_sweep, predict_table
     from emergence_lens.records import RecordsError, read_records
+
+    try:
+        ks = [int(k) for k in fit_on.split(",") if k.strip()]
+        if not ks or min(ks) < 2:
+            raise ValueError
+    except ValueError:
+        _fail(f"--fit-on {fit_on!r}: expected K or a list K1,K2,... of whole numbers >= 2")
+        return
 
     tables = [p for p in paths if p.is_file() and p.suffix.lower() in (".csv", ".tsv")]
     for p in paths:  # an audit folder: no records, its curve tables
@@ -473,7 +483,9 @@ def predict(
     if tables:
         try:
             df = pd.concat([pd.read_csv(t, sep=None, engine="python") for t in tables], ignore_index=True)
-            res = predict_table(df, out, fit_on=fit_on, x_axis=x)
+            if len(ks) > 1:
+                raise ValueError("--fit-on with several K is for records; give one K for a table of aggregates")
+            res = predict_table(df, out, fit_on=ks[0], x_axis=x)
         except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:
             _fail(f"{', '.join(map(str, tables))}: {exc}")
             return
@@ -486,16 +498,19 @@ def predict(
         frames = [read_records(f) for f in files]
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         with console.status("backtesting"):
-            res = predict_records(df, out, fit_on=fit_on, metrics=metric, x_axis=x, n_boot=n_boot,
-                                  confidence=confidence, seed=seed, extra_metrics=None if metric else extra)
+            kw = dict(metrics=metric, x_axis=x, n_boot=n_boot, confidence=confidence, seed=seed,
+                      extra_metrics=None if metric else extra)
+            res = (predict_records(df, out, fit_on=ks[0], **kw) if len(ks) == 1  # type: ignore[arg-type]
+                   else predict_sweep(df, out, fit_ons=ks, **kw))
     except (RecordsError, FileNotFoundError, KeyError, ValueError) as exc:
         _fail(str(exc))
         return
-    table = Table("family", "task", "metric", "fit", "error (pred)", "error (naive)", "right (pred)", "right (naive)")
+    table = Table("family", "task", "metric", "K", "fit", "error (pred)", "error (naive)", "right (pred)",
+                  "right (naive)", "calibrated coverage")
     for r in res.summary[res.summary["status"] == "ok"].itertuples():
-        table.add_row(str(r.family), str(r.task), r.metric, r.ingredient_fit, f"{r.mean_abs_error:.3g}",
+        table.add_row(str(r.family), str(r.task), r.metric, str(r.fit_on), r.ingredient_fit, f"{r.mean_abs_error:.3g}",
                       f"{r.baseline_mean_abs_error:.3g}", f"{r.n_consistent}/{r.n_held_out}",
-                      f"{r.baseline_n_consistent}/{r.n_held_out}")
+                      f"{r.baseline_n_consistent}/{r.n_held_out}", f"{r.calibrated_coverage:.0%}")
     Console().print(table)
     for f in res.files:
         console.print(f"wrote {f}")

@@ -40,7 +40,8 @@ from emergence_lens.emergence.calibrate import calibrated_interval, conformal_qu
 from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
 from emergence_lens.report import markdown_table, plot_verdicts
 
-__all__ = ["BACKTEST_SUMMARY_COLUMNS", "CALIBRATED_COLUMNS", "PredictResult", "predict_records", "predict_table", "DEFAULT_PREDICT_METRICS"]
+__all__ = ["BACKTEST_SUMMARY_COLUMNS", "CALIBRATED_COLUMNS", "SWEEP_COLUMNS", "PredictResult", "predict_records",
+           "predict_sweep", "predict_table", "DEFAULT_PREDICT_METRICS"]
 
 DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
 BACKTEST_SUMMARY_COLUMNS = ["family", "task", "metric", "x_axis", "fit_on", "n_models", "ingredient", "ingredient_fit",
@@ -142,6 +143,46 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
             if len(ok) else "Nothing could be backtested.\n",
             markdown_table(summ.drop(columns=["x_axis"]))]
     files.append(atomic_write_text(out / "summary.md", "\n".join(text)))
+    return PredictResult(preds, summ, files)
+
+
+SWEEP_COLUMNS = ["family", "metric", "fit_on", "n_curves", "n_held_out", "mean_abs_error", "baseline_mean_abs_error",
+                 "coverage", "mean_width", "calibrated_coverage", "calibrated_mean_width",
+                 "baseline_calibrated_coverage"]
+
+
+def predict_sweep(records: pd.DataFrame, out: str | Path, *, fit_ons: Iterable[int], **kwargs: object) -> PredictResult:
+    """:func:`predict_records` for each ``K`` in ``fit_ons`` (each into ``out/fit_on_K/``), then
+    ``out/predictions.csv`` and ``out/backtest.csv`` over every ``K`` and ``out/sweep.csv``: per
+    (family, metric, K) the held-out error of the prediction and of the naive baseline, and the
+    coverage and width of the bootstrap and calibrated intervals — how many models it takes."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ks = list(dict.fromkeys(int(k) for k in fit_ons))
+    results = [predict_records(records, out / f"fit_on_{k}", fit_on=k, **kwargs) for k in ks]  # type: ignore[arg-type]
+    preds = pd.concat([r.predictions for r in results], ignore_index=True)
+    summ = pd.concat([r.summary for r in results], ignore_index=True)
+    ok = summ[summ["status"] == "ok"]
+    rows = []
+    for (family, metric, k), g in ok.groupby(["family", "metric", "fit_on"], sort=True):
+        w = g["n_held_out"].to_numpy(dtype=float)
+        def avg(col: str) -> float:
+            return float(np.average(g[col].to_numpy(dtype=float), weights=w))
+        rows.append({"family": family, "metric": metric, "fit_on": int(k), "n_curves": len(g), "n_held_out": int(w.sum()),
+                     "mean_abs_error": avg("mean_abs_error"), "baseline_mean_abs_error": avg("baseline_mean_abs_error"),
+                     "coverage": avg("coverage"), "mean_width": avg("mean_width"),
+                     "calibrated_coverage": avg("calibrated_coverage"),
+                     "calibrated_mean_width": avg("calibrated_mean_width"),
+                     "baseline_calibrated_coverage": avg("baseline_calibrated_coverage")})
+    sweep = pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+    files = [f for r in results for f in r.files]
+    files += [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv"),
+              write_csv(sweep, out / "sweep.csv")]
+    files.append(atomic_write_text(out / "summary.md", "\n".join([
+        f"# predictability sweep: fit on K = {', '.join(map(str, ks))} smallest models\n",
+        "Per family, metric and K (held-out points weighted): error of the prediction and of the naive "
+        "baseline; share of held-out observations inside the 95% bootstrap band and inside the calibrated "
+        "interval, and their mean widths.\n", markdown_table(sweep)])))
     return PredictResult(preds, summ, files)
 
 
