@@ -187,3 +187,15 @@ def test_genuine_lmeval_results_alone_give_every_curve_a_ci(tmp_path: Path):
     assert by.loc["acc", "ci_method"] == "parametric: binomial n"
     assert by.loc["brier_score", "ci_method"] == "parametric: stderr bound from n (conservative)"
     assert np.isfinite(cs["ci_low"]).all() and (cs["ci_low"] <= cs["emergence_score"]).all()
+
+
+def test_a_wide_table_of_bare_task_columns_below_one_percent_is_never_sharp(tmp_path: Path):
+    # the layout of a published table: one row per model, one column per task, values as fractions
+    sizes = ["125m", "350m", "1.3b", "2.7b", "6.7b", "13b", "30b", "66b"]
+    pd.DataFrame({"model": [f"opt-{s}" for s in sizes],
+                  "ipa_transliterate": [0, 0, 0, 0, 0, 0, 0.002, 0.007],
+                  "modular_arithmetic": [0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.6]}).to_csv(tmp_path / "t.csv",
+                                                                                           index=False)
+    cs = curve_scores(load_sources([tmp_path]).curves).set_index("task")
+    assert (cs["metric"] == "score").all()
+    assert not cs.loc["ipa_transliterate", "measurable"] and cs.loc["modular_arithmetic", "measurable"]

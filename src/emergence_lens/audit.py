@@ -286,7 +286,10 @@ def _chance_tests(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, head
     # chance unknown (multiple-choice accuracy without --chance): chance >= 0, so a curve that never
     # rises above the floor from 0 never rises above it from chance either
     c_floor = np.where(np.isfinite(c), c, 0.0)
-    acc_curve = np.isin(base, list(CHOICE_ACCURACY | GENERATION_ACCURACY)) & in_unit
+    # accuracies, and metrics of unknown kind (a wide table's bare task columns, named "score") whose
+    # every value lies in [0, 1]: a share of something, held to the same floor
+    unknown = np.array([metric_properties(m) is None for m in metric], dtype=bool)
+    acc_curve = (np.isin(base, list(CHOICE_ACCURACY | GENERATION_ACCURACY)) | unknown) & in_unit
     rise = np.maximum.reduceat(np.where(np.isfinite(v), v, -np.inf), starts) - c_floor
     any_above = np.maximum.reduceat(above.astype(int), starts).astype(bool)
     below_floor = acc_curve & (rise < floor)
