@@ -203,3 +203,30 @@ def test_predict_sweeps_k_from_the_cli(tmp_path):
     assert set(pd.read_csv(tmp_path / "out" / "backtest.csv")["fit_on"]) == {3, 5}
     r = runner.invoke(app, ["predict", str(rec), "--fit-on", "1,x", "--out", str(tmp_path / "bad")])
     assert r.exit_code == 2 and "--fit-on" in r.output
+
+
+def test_two_step_recovers_a_sigmoid_link_and_learns_nothing_from_a_floor():
+    from emergence_lens.emergence.transforms import LINKS
+    from emergence_lens.emergence.two_step import two_step_predict
+
+    t = np.linspace(7, 10.5, 8)
+    proxy = 0.3 + 0.08 * (t - 7)                          # linear in t
+    logit_p = np.log(proxy / (1 - proxy))
+    metric = 1 / (1 + np.exp(-(-1.0 + 3.0 * logit_p)))    # exactly logit(metric) = -1 + 3 logit(p)
+    pred = two_step_predict(t, proxy[None], metric[None], 5, t[5:], [LINKS["linear"]], unit_proxy=True)[0]
+    assert pred == pytest.approx(metric[5:], rel=1e-6)
+    floor = np.zeros(8)
+    flat = two_step_predict(t, proxy[None], floor[None], 5, t[5:], [LINKS["linear"]], unit_proxy=True)[0]
+    assert flat == pytest.approx(np.full(3, 1e-3))        # slope 0: the clip level, nothing foreseen
+
+
+def test_predict_reports_the_two_step_forecast_next_to_the_others(tmp_path):
+    from emergence_lens.predictability import predict_records
+    from emergence_lens.simulate import simulate_records
+
+    recs = simulate_records(np.logspace(7, 10.5, 8), (2, 4), 300, seed=1)
+    res = predict_records(recs, tmp_path, fit_on=5, metrics=["exact_match"], n_boot=100)
+    p = res.predictions
+    assert p["two_step_predicted"].between(0, 1).all()
+    assert (p["two_step_low"] <= p["two_step_high"]).all()
+    assert res.summary["two_step_mean_abs_error"].notna().all()

@@ -47,11 +47,14 @@ DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
 BACKTEST_SUMMARY_COLUMNS = ["family", "task", "metric", "x_axis", "fit_on", "n_models", "ingredient", "ingredient_fit",
                             "baseline_fit", "mean_abs_error", "baseline_mean_abs_error", "n_consistent",
                             "baseline_n_consistent", "n_held_out", "coverage", "mean_width", "calibrated_coverage",
-                            "calibrated_mean_width", "baseline_calibrated_coverage", "n_calibration", "calibration_q",
-                            "status"]
+                            "calibrated_mean_width", "baseline_calibrated_coverage", "two_step_mean_abs_error",
+                            "two_step_coverage", "two_step_calibrated_coverage", "two_step_calibrated_mean_width",
+                            "n_calibration", "calibration_q", "status"]
 #: predictions.csv of ``predict``: :data:`PREDICTION_COLUMNS` and the calibrated intervals
 #: (:mod:`emergence_lens.emergence.calibrate`).
-CALIBRATED_COLUMNS = ["calibrated_low", "calibrated_high", "baseline_calibrated_low", "baseline_calibrated_high"]
+CALIBRATED_COLUMNS = ["calibrated_low", "calibrated_high", "baseline_calibrated_low", "baseline_calibrated_high",
+                      "two_step_predicted", "two_step_low", "two_step_high", "two_step_calibrated_low",
+                      "two_step_calibrated_high"]
 
 
 @dataclass
@@ -78,7 +81,7 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
     base_metrics = list(metrics) if metrics is not None else list(DEFAULT_PREDICT_METRICS)
     rows: list[dict] = []
     summary: list[dict] = []
-    pending: dict[tuple[str, str], list[tuple[int, int, int, dict[str, np.ndarray]]]] = {}
+    pending: dict[tuple[str, str], list[tuple[int, int, int, dict[str, np.ndarray], pd.DataFrame]]] = {}
     for (family, task), g in records.groupby(["family", "task"], sort=True):
         family, task = str(family), str(task)
         wanted = list(dict.fromkeys([*base_metrics, *(extra_metrics or {}).get(family, ())]))
@@ -112,7 +115,7 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
                                              seed=cseed, paired=paired)
             start = len(rows)
             rows += bt.prediction_rows(family, task, list(models))
-            pending.setdefault((family, metric), []).append((start, len(rows), len(summary), scores))
+            pending.setdefault((family, metric), []).append((start, len(rows), len(summary), scores, bt.table))
             summary.append({**info, "ingredient": tr.ingredient, "ingredient_fit": "; ".join(bt.ingredient_fit),
                             "baseline_fit": bt.baseline_fit, "mean_abs_error": bt.mean_error,
                             "baseline_mean_abs_error": bt.mean_baseline_error,
@@ -147,8 +150,8 @@ def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metr
 
 
 SWEEP_COLUMNS = ["family", "metric", "fit_on", "n_curves", "n_held_out", "mean_abs_error", "baseline_mean_abs_error",
-                 "coverage", "mean_width", "calibrated_coverage", "calibrated_mean_width",
-                 "baseline_calibrated_coverage"]
+                 "two_step_mean_abs_error", "coverage", "mean_width", "calibrated_coverage", "calibrated_mean_width",
+                 "baseline_calibrated_coverage", "two_step_calibrated_coverage", "two_step_calibrated_mean_width"]
 
 
 def predict_sweep(records: pd.DataFrame, out: str | Path, *, fit_ons: Iterable[int], **kwargs: object) -> PredictResult:
@@ -173,7 +176,10 @@ def predict_sweep(records: pd.DataFrame, out: str | Path, *, fit_ons: Iterable[i
                      "coverage": avg("coverage"), "mean_width": avg("mean_width"),
                      "calibrated_coverage": avg("calibrated_coverage"),
                      "calibrated_mean_width": avg("calibrated_mean_width"),
-                     "baseline_calibrated_coverage": avg("baseline_calibrated_coverage")})
+                     "baseline_calibrated_coverage": avg("baseline_calibrated_coverage"),
+                     "two_step_mean_abs_error": avg("two_step_mean_abs_error"),
+                     "two_step_calibrated_coverage": avg("two_step_calibrated_coverage"),
+                     "two_step_calibrated_mean_width": avg("two_step_calibrated_mean_width")})
     sweep = pd.DataFrame(rows, columns=SWEEP_COLUMNS)
     files = [f for r in results for f in r.files]
     files += [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv"),
@@ -193,22 +199,32 @@ def _calibrate(preds: pd.DataFrame, summary: list[dict], pending: Mapping[tuple[
     for col in CALIBRATED_COLUMNS:
         preds[col] = np.nan
     for curves in pending.values():
-        q_pred = conformal_quantile(np.concatenate([sc["predicted"] for *_, sc in curves]), confidence)
-        q_base = conformal_quantile(np.concatenate([sc["baseline"] for *_, sc in curves]), confidence)
-        n_cal = int(sum(sc["predicted"].size for *_, sc in curves))
-        for a, b, k, _ in curves:
+        q = {name: conformal_quantile(np.concatenate([c[3][name] for c in curves]), confidence)
+             for name in ("predicted", "baseline", "two_step")}
+        n_cal = int(sum(c[3]["predicted"].size for c in curves))
+        for a, b, k, _, table in curves:
             p = preds.iloc[a:b]
-            lo, hi = calibrated_interval(p["predicted"], p["predicted_low"], p["predicted_high"], q_pred)
-            blo, bhi = calibrated_interval(p["baseline_predicted"], p["baseline_low"], p["baseline_high"], q_base)
-            preds.iloc[a:b, preds.columns.get_indexer(CALIBRATED_COLUMNS)] = np.column_stack([lo, hi, blo, bhi])
+            lo, hi = calibrated_interval(p["predicted"], p["predicted_low"], p["predicted_high"], q["predicted"])
+            blo, bhi = calibrated_interval(p["baseline_predicted"], p["baseline_low"], p["baseline_high"],
+                                           q["baseline"])
+            two, two_lo, two_hi = (table[c].to_numpy(dtype=float) for c in ("two_step_predicted", "two_step_low",
+                                                                             "two_step_high"))
+            tlo, thi = calibrated_interval(two, two_lo, two_hi, q["two_step"])
+            preds.iloc[a:b, preds.columns.get_indexer(CALIBRATED_COLUMNS)] = np.column_stack(
+                [lo, hi, blo, bhi, two, two_lo, two_hi, tlo, thi])
             obs = p["observed"].to_numpy(dtype=float)
+            summary[k].update(
+                two_step_mean_abs_error=float(np.mean(np.abs(obs - two))),
+                two_step_coverage=float(np.mean((obs >= two_lo) & (obs <= two_hi))),
+                two_step_calibrated_coverage=float(np.mean((obs >= tlo) & (obs <= thi))),
+                two_step_calibrated_mean_width=float(np.mean(thi - tlo)))
             summary[k].update(
                 coverage=float(np.mean((obs >= p["predicted_low"]) & (obs <= p["predicted_high"]))),
                 mean_width=float(np.mean(p["predicted_high"] - p["predicted_low"])),
                 calibrated_coverage=float(np.mean((obs >= lo) & (obs <= hi))),
                 calibrated_mean_width=float(np.mean(hi - lo)),
                 baseline_calibrated_coverage=float(np.mean((obs >= blo) & (obs <= bhi))),
-                n_calibration=n_cal, calibration_q=q_pred)
+                n_calibration=n_cal, calibration_q=q["predicted"])
 
 
 def predict_table(curves: pd.DataFrame, out: str | Path, *, fit_on: int, x_axis: str = "params",

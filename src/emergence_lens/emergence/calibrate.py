@@ -56,19 +56,21 @@ def _scores(observed: np.ndarray, predicted: np.ndarray, low: np.ndarray, high: 
 def leave_future_out_scores(t: Sequence[float] | np.ndarray, designs: Sequence[np.ndarray], transform: Transform, *,
                             fit_on: int, n_boot: int = 1000, confidence: float = 0.95,
                             seed: int | np.random.Generator = 0, paired: bool = False) -> dict[str, np.ndarray]:
-    """Normalised scores (module docstring) of the prediction and of the naive baseline from every
+    """Normalised scores (module docstring) of the prediction, the naive baseline and the two-step
+    forecast from every
     origin ``j = 2 .. fit_on - 1`` within the ``fit_on`` smallest models (no larger model is
     looked at).  Empty arrays when ``fit_on < 3``."""
     ts = np.asarray(t, dtype=float)[:fit_on]
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    pred, base = [], []
+    pred, base, two = [], [], []
     for j in range(2, fit_on):
         bt = backtest_curve(ts, list(designs[:fit_on]), transform, fit_on=j, n_boot=n_boot, confidence=confidence,
                             seed=rng, paired=paired).table
         pred.append(_scores(bt["observed"], bt["predicted"], bt["predicted_low"], bt["predicted_high"]))
         base.append(_scores(bt["observed"], bt["baseline_predicted"], bt["baseline_low"], bt["baseline_high"]))
-    return {"predicted": np.concatenate(pred) if pred else np.array([]),
-            "baseline": np.concatenate(base) if base else np.array([])}
+        two.append(_scores(bt["observed"], bt["two_step_predicted"], bt["two_step_low"], bt["two_step_high"]))
+    return {name: np.concatenate(v) if v else np.array([])
+            for name, v in (("predicted", pred), ("baseline", base), ("two_step", two))}
 
 
 def calibrated_interval(predicted: np.ndarray, low: np.ndarray, high: np.ndarray, q: float,

@@ -20,6 +20,9 @@ transform.  This module tests both on one family:
 3. The naive **baseline**: extrapolate the sharp metric itself from the same ``K`` models with
    the same candidates (linear, or a power law ``log y`` linear in ``t`` where every ``y > 0``),
    chosen the same way; clipped to ``[0, 1]``.
+4. The **two-step** forecast (Llama 3 / OLMo ladder): a proxy extrapolated, then mapped to the
+   metric by a sigmoid learned on the same ``K`` models
+   (:mod:`~emergence_lens.emergence.two_step`).
 
 Uncertainty: one bootstrap over examples (:func:`bootstrap_column_means`), refitting on every
 replicate; percentile intervals per held-out model.  ``consistent`` says whether the interval of
@@ -41,7 +44,8 @@ __all__ = ["Backtest", "backtest_curve", "choose_link", "extrapolate_selected", 
 
 BACKTEST_COLUMNS = ["scale", "position", "observed", "observed_low", "observed_high", "predicted",
                     "predicted_low", "predicted_high", "consistent", "error", "baseline_predicted",
-                    "baseline_low", "baseline_high", "baseline_consistent", "baseline_error"]
+                    "baseline_low", "baseline_high", "baseline_consistent", "baseline_error",
+                    "two_step_predicted", "two_step_low", "two_step_high", "two_step_error"]
 
 
 def fit_lines(t: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +192,17 @@ def backtest_curve(t: Sequence[float] | np.ndarray, designs: Sequence[np.ndarray
     base = np.clip(_extrapolate(blink, ts[:K], obs[None, :K], ts[new])[0], 0.0, 1.0)
     base_b = np.clip(extrapolate_selected(base_links, ts[:K], obs_b[:, :K], ts[new]), 0.0, 1.0)
 
+    # two-step (scale -> proxy -> metric through a sigmoid learned on the same K models)
+    from emergence_lens.emergence.two_step import proxy_of, two_step_predict
+
+    unit = transform.kind == "power"
+    plinks = transform.links[0]
+    two = two_step_predict(ts, proxy_of(theta_full, transform.kind)[None, :], obs[None, :], K, ts[new], plinks,
+                           unit)[0]
+    two_b = two_step_predict(ts, proxy_of(theta_b, transform.kind), obs_b, K, ts[new], plinks, unit)
+
     p_lo, p_hi = percentile_ci(pred_b, confidence)
+    t_lo, t_hi = percentile_ci(two_b, confidence)
     b_lo, b_hi = percentile_ci(base_b, confidence)
     o_lo, o_hi = percentile_ci(obs_b[:, new], confidence)
     d_lo, d_hi = percentile_ci(obs_b[:, new] - pred_b, confidence)
@@ -199,5 +213,6 @@ def backtest_curve(t: Sequence[float] | np.ndarray, designs: Sequence[np.ndarray
         "consistent": (d_lo <= 0) & (d_hi >= 0), "error": obs[new] - pred,
         "baseline_predicted": base, "baseline_low": b_lo, "baseline_high": b_hi,
         "baseline_consistent": (db_lo <= 0) & (db_hi >= 0), "baseline_error": obs[new] - base,
+        "two_step_predicted": two, "two_step_low": t_lo, "two_step_high": t_hi, "two_step_error": obs[new] - two,
     }, columns=BACKTEST_COLUMNS)
     return Backtest(transform.metric, K, table, chosen, blink.name)
