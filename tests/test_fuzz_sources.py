@@ -65,21 +65,31 @@ def _walk(obj, rng: random.Random, op: str):
     return obj
 
 
+def _damage(raw: bytes, op: str, rng: random.Random, magic: bytes, margin: int = 0) -> bytes | None:
+    """Byte-level damage of a binary file (Parquet, .eval zip): ``None`` for a structural ``op``.
+    ``magic`` starts the garbage (so it is sniffed as that format); ``margin`` bytes at each end are
+    never flipped."""
+    if op == "truncate":
+        return raw[: rng.randrange(1, max(2, len(raw)))]
+    if op == "empty":
+        return b""
+    if op == "garbage":
+        return magic + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
+    if op == "flip":
+        b = bytearray(raw)
+        for _ in range(rng.randrange(1, 6)):
+            b[rng.randrange(margin, len(b) - margin)] = rng.randrange(256)
+        return bytes(b)
+    return None
+
+
 def _mutate_parquet(src: Path, rng: random.Random, tmp: Path) -> tuple[str, bytes]:
     raw = src.read_bytes()
     op = rng.choice(["truncate", "empty", "garbage", "flip", "delete", "wrong_type", "nan", "stringify", "dup_lines",
                      "drop_column"])
-    if op == "truncate":
-        return op, raw[: rng.randrange(1, max(2, len(raw)))]
-    if op == "empty":
-        return op, b""
-    if op == "garbage":
-        return op, b"PAR1" + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
-    if op == "flip":
-        b = bytearray(raw)
-        for _ in range(rng.randrange(1, 6)):
-            b[rng.randrange(4, len(b) - 4)] = rng.randrange(256)
-        return op, bytes(b)
+    damaged = _damage(raw, op, rng, b"PAR1", margin=4)
+    if damaged is not None:
+        return op, damaged
     rows = pq.read_table(src).to_pylist()
     if op == "dup_lines":
         i = rng.randrange(len(rows))
@@ -106,17 +116,9 @@ def _mutate_eval(src: Path, rng: random.Random) -> tuple[str, bytes]:
 
     raw = src.read_bytes()
     op = rng.choice(["truncate", "empty", "garbage", "flip", "delete", "wrong_type", "nan", "stringify", "no_header"])
-    if op == "truncate":
-        return op, raw[: rng.randrange(1, max(2, len(raw)))]
-    if op == "empty":
-        return op, b""
-    if op == "garbage":
-        return op, b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400)))
-    if op == "flip":
-        b = bytearray(raw)
-        for _ in range(rng.randrange(1, 6)):
-            b[rng.randrange(len(b))] = rng.randrange(256)
-        return op, bytes(b)
+    damaged = _damage(raw, op, rng, b"PK\x03\x04")
+    if damaged is not None:
+        return op, damaged
     buf = io.BytesIO()
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
         names = zin.namelist()

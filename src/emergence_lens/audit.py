@@ -39,16 +39,16 @@ from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
 from emergence_lens.emergence.verdict import decide
 from emergence_lens.report import markdown_table
 from emergence_lens.sources import SourceBundle
-from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 from emergence_lens.sources.metric_kinds import (
     AUDIT_PARTNERS,
-    VALUE_RANGES,
     CHOICE_ACCURACY,
     GENERATION_ACCURACY,
+    VALUE_RANGES,
     is_log_scale,
     metric_kind,
     metric_properties,
 )
+from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
 __all__ = ["curve_scores", "audit", "AUDIT_COLUMNS", "RESCORED_SOURCE"]
 
@@ -77,11 +77,6 @@ def _oriented(value: np.ndarray, sign: np.ndarray, log: np.ndarray) -> np.ndarra
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.where(log, np.where(value > 0, np.log10(np.where(value > 0, value, 1.0)), np.nan), value)
     return v * sign
-
-
-def _orient(metric: pd.Series, value: np.ndarray, hib_col: pd.Series | None) -> np.ndarray:
-    sign, log = _orientation(metric, hib_col)
-    return _oriented(value, sign, log)
 
 
 def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
@@ -197,17 +192,21 @@ def _parametric_cis(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, sc
     lo = np.full(n_curves, np.nan)
     hi = np.full(n_curves, np.nan)
     method = np.full(n_curves, "", dtype=object)
-    if n_curves == 0 or n_boot < 1:
-        return lo, hi, method
-    base = g["metric"].astype(str).str.split("[", n=1).str[0]
-    binomial = base.isin(list(BINOMIAL_METRICS)).to_numpy()
     v = g["_v"].to_numpy(dtype=float)
     n = g["_n"].to_numpy(dtype=float)
     se = g["_se"].to_numpy(dtype=float)
+    if n_curves == 0 or n_boot < 1 or not (np.isfinite(n).any() or np.isfinite(se).any()):
+        return lo, hi, method
+    # per distinct metric name, not per row (a table may hold millions of rows)
+    metric = g["metric"].astype(str)
+    base_of = {m: m.split("[", 1)[0] for m in metric.unique()}
+    base = metric.map(base_of)
+    binomial = base.isin(list(BINOMIAL_METRICS)).to_numpy()
     by_n = binomial & np.isfinite(n) & (n >= 1) & (v >= 0) & (v <= 1)
     # n but no stderr, on a bounded metric: the Bhatia-Davis bound (m - lo)(hi - m) / n, conservative
-    lo_r = base.map(lambda m: VALUE_RANGES.get(m, (np.nan, np.nan))[0]).to_numpy(dtype=float)
-    hi_r = base.map(lambda m: VALUE_RANGES.get(m, (np.nan, np.nan))[1]).to_numpy(dtype=float)
+    ranges = {b: VALUE_RANGES.get(b, (np.nan, np.nan)) for b in set(base_of.values())}
+    lo_r = base.map({b: r[0] for b, r in ranges.items()}).to_numpy(dtype=float)
+    hi_r = base.map({b: r[1] for b, r in ranges.items()}).to_numpy(dtype=float)
     by_bound = (~by_n & ~(np.isfinite(se) & (se >= 0)) & np.isfinite(n) & (n >= 1) & (v >= lo_r) & (v <= hi_r))
     se = np.where(by_bound, np.sqrt(np.clip((v - lo_r) * (hi_r - v), 0, None) / np.where(by_bound, n, 1.0)), se)
     by_se = ~by_n & np.isfinite(se) & (se >= 0)
@@ -288,8 +287,9 @@ def _chance_tests(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, head
     c_floor = np.where(np.isfinite(c), c, 0.0)
     # accuracies, and metrics of unknown kind (a wide table's bare task columns, named "score") whose
     # every value lies in [0, 1]: a share of something, held to the same floor
-    unknown = np.array([metric_properties(m) is None for m in metric], dtype=bool)
-    acc_curve = (np.isin(base, list(CHOICE_ACCURACY | GENERATION_ACCURACY)) | unknown) & in_unit
+    known_kind = {m: metric_properties(m) is not None for m in set(metric)}
+    unknown = np.array([not known_kind[m] for m in metric], dtype=bool)
+    acc_curve = (np.isin(base, list(BINOMIAL_METRICS)) | unknown) & in_unit
     rise = np.maximum.reduceat(np.where(np.isfinite(v), v, -np.inf), starts) - c_floor
     any_above = np.maximum.reduceat(above.astype(int), starts).astype(bool)
     below_floor = acc_curve & (rise < floor)

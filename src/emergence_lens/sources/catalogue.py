@@ -7,8 +7,9 @@ and the families of the emergence papers (LaMDA, Gopher, Chinchilla, PaLM), each
 paper or model card it comes from.  Where the training tokens ``D`` are known, the training
 compute is ``C = 6 N D`` (Kaplan et al. 2020).
 
-Lookup is by the model's basename, case-insensitive, with a revision (``@step1000``) and common
-suffixes (``-hf``, ``-deduped``) ignored: ``EleutherAI/pythia-1.4b-deduped`` -> ``pythia-1.4b``.
+Lookup is by the model's basename, case-insensitive, as :mod:`.model_names` reads names
+(revisions, cache paths, version/dtype/format tokens ignored; a variant or fine-tune takes its
+base): ``EleutherAI/pythia-1.4b-deduped`` -> ``pythia-1.4b``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ from functools import lru_cache
 from importlib import resources
 
 __all__ = ["CatalogueEntry", "catalogue", "lookup_model"]
-
-_SUFFIXES = ("-hf", "-deduped", "-base", "-v0.1")
-
 
 @dataclass(frozen=True)
 class CatalogueEntry:
@@ -51,14 +49,12 @@ def catalogue() -> dict[str, CatalogueEntry]:
 
 
 def lookup_model(name: str | None) -> CatalogueEntry | None:
-    """The catalogue entry of a model name, or ``None``."""
+    """The catalogue entry of a model name, or ``None``: the same resolution ``audit`` uses
+    (:func:`emergence_lens.sources.model_names.resolve_catalogue`: revisions, cache paths,
+    version/dtype/format tokens, and the base of a variant or fine-tune)."""
+    from emergence_lens.sources.model_names import parse_model_name, resolve_catalogue  # imports this module
+
     if not name:
         return None
-    base = str(name).rstrip("/").split("/")[-1].split("@")[0].lower()
-    cat = catalogue()
-    if base in cat:
-        return cat[base]
-    for suffix in _SUFFIXES:
-        if base.endswith(suffix) and base[: -len(suffix)] in cat:
-            return cat[base[: -len(suffix)]]
-    return None
+    match = resolve_catalogue(parse_model_name(str(name)))
+    return None if match is None else match.entry

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from emergence_lens.sources.issues import IssueLog
+from emergence_lens.sources.lmeval import _as_float
 
 __all__ = ["read_inspect_log", "is_inspect_log", "is_inspect_archive", "InspectLogError"]
 
@@ -109,21 +110,13 @@ def _load(path: Path, data: Any = None) -> tuple[dict[str, Any], list[tuple[str,
     return data, samples
 
 
-def _as_float(value: Any) -> float | None:
+def _score_value(value: Any) -> float | None:
+    """A scorer's value: ``C``/``I``/``P``/``N``, a boolean, or a finite number (as lm-eval's are read)."""
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, (int, float)) and np.isfinite(value):
-        return float(value)
-    if isinstance(value, str):
-        s = value.strip()
-        if s.upper() in _LETTER:
-            return _LETTER[s.upper()]
-        try:
-            f = float(s)
-        except ValueError:
-            return None
-        return f if np.isfinite(f) else None
-    return None
+    if isinstance(value, str) and value.strip().upper() in _LETTER:
+        return _LETTER[value.strip().upper()]
+    return _as_float(value)
 
 
 def _answer(sample: dict[str, Any]) -> str | None:
@@ -156,8 +149,6 @@ def read_inspect_log(path: str | Path, issues: IssueLog, data: Any = None) -> tu
     p = Path(path)
     try:
         header, samples = _load(p, data)
-    except InspectLogError:
-        raise
     except (json.JSONDecodeError, UnicodeDecodeError, zipfile.BadZipFile, OSError, KeyError) as exc:
         raise InspectLogError(f"{p}: not a readable Inspect log ({type(exc).__name__}: {str(exc)[:120]})") from exc
     if not is_inspect_log(header):
@@ -213,13 +204,13 @@ def read_inspect_log(path: str | Path, issues: IssueLog, data: Any = None) -> tu
             v = sc.get("value") if isinstance(sc, dict) else None
             if isinstance(v, dict):
                 for k, vv in v.items():
-                    f = _as_float(vv)
+                    f = _score_value(vv)
                     if f is None:
                         bad = (f"{name}.{k}", vv)
                     else:
                         values[f"{name}:{k}"] = f
             else:
-                f = _as_float(v)
+                f = _score_value(v)
                 if f is None:
                     bad = (name, v)
                 else:
@@ -246,10 +237,10 @@ def read_inspect_log(path: str | Path, issues: IssueLog, data: Any = None) -> tu
                 continue
             metrics = sc.get("metrics") if isinstance(sc.get("metrics"), dict) else {}
             main = next((metrics[k] for k in ("accuracy", "mean") if isinstance(metrics.get(k), dict)), None)
-            value = _as_float(main.get("value")) if main else None
+            value = _score_value(main.get("value")) if main else None
             if value is None:
                 continue
-            se = _as_float((metrics.get("stderr") or {}).get("value")) if isinstance(metrics.get("stderr"), dict) \
+            se = _score_value((metrics.get("stderr") or {}).get("value")) if isinstance(metrics.get("stderr"), dict) \
                 else None
             n = sc.get("scored_samples")
             curves.append({"model": info["model"], "task": task, "metric": str(sc.get("name") or sc.get("scorer")),

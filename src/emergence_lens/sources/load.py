@@ -51,7 +51,7 @@ from emergence_lens.sources.model_names import is_size_token, parse_model_name, 
 from emergence_lens.sources.sample_size import fill_sample_sizes
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
 from emergence_lens.sources.sniff import DATA_SUFFIXES, sniff
-from emergence_lens.sources.tables import WideSpec, is_metadata_table, read_metadata, read_table
+from emergence_lens.sources.tables import WideSpec, count_rows, is_metadata_table, read_metadata, read_table
 
 __all__ = ["SourceBundle", "load_sources", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS", "MODEL_COLUMNS"]
 
@@ -261,7 +261,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                 curve_rows += rows
             elif s.format == "table" and is_metadata_table(f.path, s.encoding):
                 f.format = "metadata"
-                f.rows_read = _table_rows(f.path, s.encoding)
+                f.rows_read = count_rows(f.path, s.encoding)
                 found = read_metadata(f.path, s.encoding, issues)
                 for name, entry in found.items():  # the user's --models wins over a table found beside results
                     resolver.metadata.setdefault(name, entry)
@@ -399,11 +399,6 @@ def _parquet_rows(path: Path, issues: IssueLog) -> Iterator[tuple[int, Any]]:
         for i in range(n_rows):
             n += 1
             yield n, {k: v[i] for k, v in cols.items()}
-
-
-def _table_rows(path: Path, encoding: str) -> int:
-    return len(pd.read_parquet(path, columns=[])) if path.read_bytes()[:4] == b"PAR1" else \
-        len(pd.read_csv(path, sep=None, engine="python", encoding=encoding, dtype=str, keep_default_na=False))
 
 
 def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],

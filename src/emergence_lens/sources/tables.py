@@ -37,7 +37,7 @@ from scipy import stats
 from emergence_lens.sources.issues import IssueLog
 from emergence_lens.sources.scale import parse_scale
 
-__all__ = ["read_table", "read_metadata", "is_metadata_table", "TABLE_REQUIRED", "WideSpec", "split_column", "unit_factor"]
+__all__ = ["read_table", "read_metadata", "is_metadata_table", "count_rows", "TABLE_REQUIRED", "WideSpec", "split_column", "unit_factor"]
 
 TABLE_REQUIRED = ("model", "task", "metric", "value")
 _NUMERIC = ("scale_params", "scale_flops", "value", "n_examples", "stderr", "shots")
@@ -109,6 +109,11 @@ def _read_frame(p: Path, encoding: str) -> pd.DataFrame:
     if p.suffix.lower() == ".parquet" or p.read_bytes()[:4] == b"PAR1":
         return pd.read_parquet(p)
     return pd.read_csv(p, sep=None, engine="python", encoding=encoding, dtype=str, keep_default_na=False)
+
+
+def count_rows(path: str | Path, encoding: str = "utf-8") -> int:
+    """Data rows of a CSV/TSV/Parquet table, read as :func:`read_table` reads it."""
+    return len(_read_frame(Path(path), encoding))
 
 
 def _find(cols: Sequence[str], names: Sequence[str]) -> str | None:
