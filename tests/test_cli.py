@@ -259,28 +259,6 @@ def test_score_and_validate_commands(tmp_path):
     assert (v.verdict == "not scored").all() and (v.x_axis == "flops").all()
 
 
-def test_predict_command_on_a_simulated_family(tmp_path):
-    import numpy as np
-
-    from emergence_lens.simulate import simulate_records
-
-    recs = simulate_records(tuple(np.logspace(7, 10.5, 8)), (4,), 600, seed=2, heterogeneity=1e6)
-    write_records(recs, tmp_path / "r" / "records.parquet")
-    res = runner.invoke(app, ["predict", str(tmp_path / "r"), "--fit-on", "4", "--out", str(tmp_path / "p"),
-                              "--n-boot", "200", "--metric", "exact_match"])
-    assert res.exit_code == 0, res.output
-    pred = pd.read_csv(tmp_path / "p" / "predictions.csv")
-    assert len(pred) == 4 and (pred.fit_on == 4).all()
-    bt = pd.read_csv(tmp_path / "p" / "backtest.csv")
-    assert bt.status.iloc[0] == "ok" and bt.mean_abs_error.iloc[0] < bt.baseline_mean_abs_error.iloc[0]
-    assert (tmp_path / "p" / "backtest_simulated.png").exists()
-    res = runner.invoke(app, ["predict", str(tmp_path / "r"), "--fit-on", "9", "--out", str(tmp_path / "q"),
-                              "--metric", "exact_match"])
-    assert res.exit_code == 0 and "fit_on must be between 2 and 7" in pd.read_csv(tmp_path / "q" / "backtest.csv").status.iloc[0]
-    res = runner.invoke(app, ["predict", str(tmp_path / "nothing"), "--out", str(tmp_path / "z")])
-    assert res.exit_code == 2 and "not found" in res.output
-
-
 def test_validate_reports_bad_file(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"family": "f"}\nnot json\n')

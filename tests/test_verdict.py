@@ -287,19 +287,6 @@ def test_greedy_flags_are_validated():
     assert exc.value.column == "target_token_greedy" and exc.value.row == 0
 
 
-def test_backtest_from_a_table_of_aggregates(paper_family, tmp_path):
-    from emergence_lens.predictability import predict_table
-
-    table = compute_curves(paper_family, ["exact_match", "per_token_accuracy"], n_boot=200, seed=0).table
-    res = predict_table(table, tmp_path, fit_on=4)
-    s = res.summary.set_index("task")
-    assert set(s.index) == {f"digits-L{L}" for L in range(1, 6)}
-    assert s.status.str.startswith("ok (approximate").all()
-    long = s.loc[["digits-L3", "digits-L4", "digits-L5"]]
-    assert (long.mean_abs_error < long.baseline_mean_abs_error).all()
-    assert (tmp_path / "predictions.csv").exists() and len(res.predictions) == 5 * 4
-
-
 def test_pretrain_loss_must_be_one_value_per_model():
     base = {"family": "f", "model": "m", "scale_params": 1.0, "task": "t"}
     ok = pd.DataFrame([{**base, "example_id": "0", "pretrain_loss": 2.0}, {**base, "example_id": "1", "pretrain_loss": 2.0}])

@@ -447,26 +447,45 @@ def _records_in(paths: list[Path]) -> tuple[list[Path], dict[str, list[str]]]:
 @app.command()
 def predict(
     paths: Annotated[list[Path], typer.Argument(
-        help="Records files, folders of a `reproduce` / `score` run (every records.parquet inside), an `audit` "
-             "folder (its curve tables), or a CSV table of aggregates with a sharp metric and its ingredient.")],
+        help="Records files, folders of a `reproduce` / `score` run (every records.parquet inside, with a "
+             "pass_rates.csv beside it for passuntil), an `audit` folder (its curves.csv), or tables of aggregates "
+             "(CSV/TSV, wide or tidy, as `audit` reads them).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     fit_on: Annotated[str, typer.Option(
-        help="Fit on the K smallest models of each family; a list (3,4,5,6) sweeps K: OUT/fit_on_K/ per K, and "
-             "OUT/sweep.csv with every K's error and interval coverage (records only).")] = "4",
+        help="Fit on the K smallest models of each family; a list (3,4,5,6) sweeps K: OUT/fit_on_K/ per K and "
+             "OUT/sweep.csv.")] = "4",
+    fit_below: Annotated[float | None, typer.Option(
+        help="Instead of K: fit on every model below this value of the x-axis (parameters, FLOPs; for loss: "
+             "above it), across families, and predict the rest.")] = None,
+    methods: Annotated[str, typer.Option(
+        help="Forecast methods, comma-separated, or 'all': transform, two-step, passuntil, naive, "
+             "observational.")] = "all",
     metric: Annotated[list[str] | None, typer.Option(
-        help="Sharp metric to backtest (repeatable; default: exact_match, multiple_choice_grade and the sharp "
-             "metrics of a verdicts.csv beside the records).")] = None,
+        help="Metric to backtest (repeatable; default for records: exact_match, multiple_choice_grade and the "
+             "sharp metrics of a verdicts.csv beside them; for tables: every metric in [0, 1]).")] = None,
     x: Annotated[str, typer.Option("--x", help="x-axis: params, flops or loss.")] = "params",
+    models: Annotated[Path | None, typer.Option(
+        help="Metadata table (model, size, ...) for tables whose model names carry no size.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     confidence: Annotated[float, typer.Option(help="Interval level.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    figures: Annotated[bool, typer.Option(help="One figure per curve with every method's fan.")] = True,
 ) -> None:
-    """Backtest: fit the smooth ingredient on the K smallest models, predict the sharp metric of the rest,
-    next to the naive baseline that extrapolates the sharp metric itself (Wei et al.'s question)."""
+    """Backtest forecasts: fit on the smaller models (the K smallest of each family, or every model below a
+    cut-off), predict the larger ones with every method (the metric's transform, two-step, PassUntil, naive,
+    observational), with calibrated intervals; "which method wins" in summary.md and report.html."""
     import pandas as pd
 
-    from emergence_lens.predictability import predict_records, predict_sweep, predict_table
+    from emergence_lens.emergence.forecast import resolve_methods
+    from emergence_lens.predictability import (
+        attach_pools,
+        curves_from_records,
+        curves_from_table,
+        predict_sweep,
+        run_backtest,
+    )
     from emergence_lens.records import RecordsError, read_records
+    from emergence_lens.sources import load_sources, read_metadata
 
     try:
         ks = [int(k) for k in fit_on.split(",") if k.strip()]
@@ -475,45 +494,57 @@ def predict(
     except ValueError:
         _fail(f"--fit-on {fit_on!r}: expected K or a list K1,K2,... of whole numbers >= 2")
         return
-
-    tables = [p for p in paths if p.is_file() and p.suffix.lower() in (".csv", ".tsv")]
-    for p in paths:  # an audit folder: no records, its curve tables
-        if p.is_dir() and not any(p.rglob("records.parquet")):
-            tables += sorted(q for q in p.rglob("*curves.csv"))
-    if tables:
-        try:
-            df = pd.concat([pd.read_csv(t, sep=None, engine="python") for t in tables], ignore_index=True)
-            if len(ks) > 1:
-                raise ValueError("--fit-on with several K is for records; give one K for a table of aggregates")
-            res = predict_table(df, out, fit_on=ks[0], x_axis=x)
-        except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:
-            _fail(f"{', '.join(map(str, tables))}: {exc}")
-            return
-        Console().print(res.summary.to_string(index=False))
-        for f in res.files:
-            console.print(f"wrote {f}")
+    if fit_below is not None and len(ks) > 1:
+        _fail("--fit-below and a list of --fit-on exclude each other: give one")
         return
     try:
-        files, extra = _records_in(paths)
-        frames = [read_records(f) for f in files]
-        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        with console.status("backtesting"):
-            kw = dict(metrics=metric, x_axis=x, n_boot=n_boot, confidence=confidence, seed=seed,
-                      extra_metrics=None if metric else extra)
-            res = (predict_records(df, out, fit_on=ks[0], **kw) if len(ks) == 1  # type: ignore[arg-type]
-                   else predict_sweep(df, out, fit_ons=ks, **kw))
-    except (RecordsError, FileNotFoundError, KeyError, ValueError) as exc:
+        resolve_methods(methods)
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+        return
+    tables = [p for p in paths if p.is_file() and p.suffix.lower() in (".csv", ".tsv")]
+    audits = [p for p in paths if p.is_dir() and not any(p.rglob("records.parquet"))]
+    try:
+        with console.status("reading and resampling"):
+            if tables or audits:
+                frames = [pd.read_csv(c) for a in audits for c in sorted(a.rglob("curves.csv"))]
+                if audits and not frames:
+                    raise FileNotFoundError(f"no records.parquet and no curves.csv under {', '.join(map(str, audits))}")
+                if tables:
+                    bundle = load_sources(tables, metadata=read_metadata(models) if models else None)
+                    for issue in bundle.issues[:20]:
+                        console.print(str(issue), style="yellow", markup=False, highlight=False)
+                    frames.append(bundle.curves)
+                curves, skipped = curves_from_table(pd.concat(frames, ignore_index=True), metrics=metric, x_axis=x,
+                                                    n_boot=n_boot, seed=seed)
+                title = "forecast backtest (aggregates)"
+            else:
+                files, extra = _records_in(paths)
+                df = pd.concat([read_records(f) for f in files], ignore_index=True)
+                rates = [pd.read_csv(f.parent / "pass_rates.csv") for f in files if (f.parent / "pass_rates.csv").exists()]
+                curves, skipped = curves_from_records(df, metrics=metric, x_axis=x, n_boot=n_boot, seed=seed,
+                                                      extra_metrics=None if metric else extra,
+                                                      pass_rates=pd.concat(rates, ignore_index=True) if rates else None)
+                title = "forecast backtest"
+            attach_pools(curves)
+        with console.status(f"backtesting {len(curves)} curves"):
+            kw = dict(methods=methods, x_axis=x, confidence=confidence, title=title, figures=figures)
+            if fit_below is not None:
+                res = run_backtest(curves, out, fit_below=fit_below, skipped=skipped, **kw)  # type: ignore[arg-type]
+            elif len(ks) == 1:
+                res = run_backtest(curves, out, fit_on=ks[0], skipped=skipped, **kw)  # type: ignore[arg-type]
+            else:
+                res = predict_sweep(curves, out, fit_ons=ks, skipped=skipped, **kw)
+    except (RecordsError, FileNotFoundError, KeyError, ValueError, OSError, pd.errors.ParserError) as exc:
         _fail(str(exc))
         return
-    table = Table("family", "task", "metric", "K", "fit", "error (pred)", "error (naive)", "right (pred)",
-                  "right (naive)", "calibrated coverage")
-    for r in res.summary[res.summary["status"] == "ok"].itertuples():
-        table.add_row(str(r.family), str(r.task), r.metric, str(r.fit_on), r.ingredient_fit, f"{r.mean_abs_error:.3g}",
-                      f"{r.baseline_mean_abs_error:.3g}", f"{r.n_consistent}/{r.n_held_out}",
-                      f"{r.baseline_n_consistent}/{r.n_held_out}", f"{r.calibrated_coverage:.0%}")
+    table = Table("family", "metric", "K", "method", "curves", "error", "coverage", "width", "best on")
+    for r in res.wins.itertuples():
+        table.add_row(str(r.family), str(r.metric), str(r.fit_on), str(r.method), str(r.n_curves), f"{r.mae:.3g}",
+                      f"{r.coverage:.0%}", f"{r.mean_width:.3g}", str(r.n_best))
     Console().print(table)
-    for f in res.files:
-        console.print(f"wrote {f}")
+    console.print(f"wrote {len(res.files)} files into {out} (summary.md, report.html, backtest.csv, "
+                  "predictions.csv, wins.csv)")
 
 
 def _load_task(spec: str, shots: int, n: int | None, seed: int):

@@ -1,25 +1,35 @@
-"""records -> backtest -> files: the pipeline behind ``emergence-lens predict``.
+"""records / tables -> backtests with every forecast method -> files: the pipeline behind
+``emergence-lens predict``.
 
-Was the jump predictable from the smaller models?  For every (family, task) and every sharp
-metric with a transform (:mod:`emergence_lens.emergence.transforms`), fit its smooth ingredient on
-the ``K`` smallest models, extrapolate, map through the metric's transform and compare with the
-observed values of the larger models, next to the naive baseline that extrapolates the sharp
-metric itself (:mod:`emergence_lens.emergence.predict`).  Writes into ``out``:
+Could the larger models' scores have been predicted from the smaller ones?  Every curve (family,
+task, metric) is turned into a :class:`~emergence_lens.emergence.forecast.CurveData` — from
+records (a bootstrap over examples, the ingredient and proxy of the metric's transform, PassUntil
+pass rates from a ``pass_rates.csv`` beside them) or from a table of aggregates (a parametric redraw
+from ``n``/stderr, the ingredient's curve where the table has it) — and every requested predictor
+(:mod:`emergence_lens.emergence.forecast.registry`) is fitted on the models below the cut-off:
+the ``K`` smallest of the family (``fit_on``) or every model below a scale (``fit_below``, the
+same cut for every family).  Intervals are calibrated per (family, metric, method) from
+leave-future-out residuals (:mod:`emergence_lens.emergence.forecast.calibrate`).  Writes into
+``out``:
 
-* ``predictions.csv`` — per held-out model: observed (CI), predicted (CI), baseline (CI), whether
-  each is consistent with the observation;
-* ``backtest.csv`` — per curve: the fits chosen, mean absolute error of the prediction and of the
-  baseline, how many held-out models each gets right;
-* ``backtest_<family>.png`` — the panels;
-* ``summary.md``.
+* ``predictions.csv`` — per held-out model and method: observed (CI), predicted, bootstrap band,
+  calibrated interval, error;
+* ``backtest.csv`` — per (family, task, metric, method, fit_on): ``n_heldout, mae, coverage,
+  mean_width`` (of the calibrated interval), the bootstrap band's coverage and width, the
+  calibration used, and the scale where the method predicts the metric to cross half its range
+  next to where it did;
+* ``wins.csv`` — "which method wins": per (family, metric, fit_on) each method's error, coverage,
+  width, and on how many curves it had the smallest error;
+* ``figures/*.png`` — one per curve, every method's fan; ``summary.md`` and ``report.html``.
 
-:func:`predict_table` does the same from a table of aggregates (no examples: approximate).
+:func:`predict_sweep` repeats it for several ``K`` (``out/fit_on_K/``, ``out/sweep.csv``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,34 +37,57 @@ import pandas as pd
 
 from emergence_lens._io import atomic_write_text
 from emergence_lens.analysis import write_csv
-from emergence_lens.emergence import (
-    PREDICTION_COLUMNS,
-    X_LABELS,
-    backtest_curve,
-    curve_seed,
-    transform_for,
-    x_column,
-    x_position,
+from emergence_lens.emergence import X_LABELS, curve_seed, transform_for, x_column, x_position
+from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
+from emergence_lens.emergence.forecast import (
+    CurveData,
+    Ingredient,
+    Pool,
+    Series,
+    calibrated_interval,
+    calibration_quantile,
+    curve_from_designs,
+    forecast_methods,
+    get_predictor,
+    half_range_crossing,
+    horizon_factor,
+    metric_moved,
+    resolve_methods,
 )
-from emergence_lens.emergence.calibrate import calibrated_interval, conformal_quantile, leave_future_out_scores
-from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
-from emergence_lens.report import markdown_table, plot_verdicts
+from emergence_lens.emergence.parametric import parametric_replicates
+from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS, LINKS
+from emergence_lens.metrics import get_metric
+from emergence_lens.report import markdown_table
+from emergence_lens.report.forecast import plot_forecast, write_forecast_report
+from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
-__all__ = ["BACKTEST_SUMMARY_COLUMNS", "CALIBRATED_COLUMNS", "SWEEP_COLUMNS", "PredictResult", "predict_records",
-           "predict_sweep", "predict_table", "DEFAULT_PREDICT_METRICS"]
+__all__ = ["ForecastCurve", "PredictResult", "curves_from_records", "curves_from_table", "attach_pools",
+           "run_backtest", "predict_records", "predict_table", "predict_sweep", "FORECAST_PREDICTION_COLUMNS",
+           "FORECAST_BACKTEST_COLUMNS", "WINS_COLUMNS", "SWEEP_COLUMNS", "DEFAULT_PREDICT_METRICS"]
 
 DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
-BACKTEST_SUMMARY_COLUMNS = ["family", "task", "metric", "x_axis", "fit_on", "n_models", "ingredient", "ingredient_fit",
-                            "baseline_fit", "mean_abs_error", "baseline_mean_abs_error", "n_consistent",
-                            "baseline_n_consistent", "n_held_out", "coverage", "mean_width", "calibrated_coverage",
-                            "calibrated_mean_width", "baseline_calibrated_coverage", "two_step_mean_abs_error",
-                            "two_step_coverage", "two_step_calibrated_coverage", "two_step_calibrated_mean_width",
-                            "n_calibration", "calibration_q", "status"]
-#: predictions.csv of ``predict``: :data:`PREDICTION_COLUMNS` and the calibrated intervals
-#: (:mod:`emergence_lens.emergence.calibrate`).
-CALIBRATED_COLUMNS = ["calibrated_low", "calibrated_high", "baseline_calibrated_low", "baseline_calibrated_high",
-                      "two_step_predicted", "two_step_low", "two_step_high", "two_step_calibrated_low",
-                      "two_step_calibrated_high"]
+FORECAST_PREDICTION_COLUMNS = ["family", "task", "metric", "method", "model", "scale", "fit_on", "observed",
+                               "observed_low", "observed_high", "predicted", "predicted_low", "predicted_high",
+                               "calibrated_low", "calibrated_high", "error", "inside"]
+FORECAST_BACKTEST_COLUMNS = ["family", "task", "metric", "method", "x_axis", "fit_on", "cutoff", "n_models",
+                             "n_heldout", "fit", "mae", "coverage", "mean_width", "band_coverage", "band_mean_width",
+                             "n_calibration", "calibration_q", "calibration_rule", "predicted_crossing",
+                             "observed_crossing", "status"]
+WINS_COLUMNS = ["family", "metric", "fit_on", "method", "n_curves", "n_heldout", "mae", "coverage", "mean_width",
+                "n_best", "rank"]
+SWEEP_COLUMNS = ["family", "metric", "method", "fit_on", "n_curves", "n_heldout", "mae", "coverage", "mean_width",
+                 "band_coverage", "n_foreseen", "n_crossing"]
+
+
+@dataclass
+class ForecastCurve:
+    """One curve to backtest: its models (in ``t`` order) and data."""
+
+    family: str
+    task: str
+    metric: str
+    models: list[str]
+    data: CurveData
 
 
 @dataclass
@@ -62,253 +95,408 @@ class PredictResult:
     predictions: pd.DataFrame
     summary: pd.DataFrame
     files: list[Path]
+    wins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WINS_COLUMNS))
 
 
-def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int, metrics: Iterable[str] | None = None,
-                    x_axis: str = "params", n_boot: int = 1000, confidence: float = 0.95,
-                    seed: int = 0, title: str = "predictability backtest",
-                    extra_metrics: Mapping[str, Iterable[str]] | None = None) -> PredictResult:
-    """Backtest every sharp metric of ``records`` from its ``fit_on`` smallest models.
+# -- inputs -----------------------------------------------------------------------------------
 
-    Args:
-        metrics: sharp metrics to backtest (default :data:`DEFAULT_PREDICT_METRICS`, those that apply).
-        extra_metrics: per family, more metrics (e.g. the ones a ``verdicts.csv`` beside the
-            records names, such as ``subset_accuracy`` or ``reconstruction_at[c=0.001]``).
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+
+def _pass_series(rates: pd.DataFrame, family: str, task: str, models: Sequence[str], n_boot: int,
+                 seed: int) -> Series | None:
+    """PassUntil pass rates of ``models`` (``pass_rates.csv`` rows) as a series; replicates
+    log-normal with the spread of each rate's CI (NaN where a model has none)."""
+    r = rates[(rates["family"].astype(str) == family) & (rates["task"].astype(str) == task)].set_index("model")
+    if r.empty:
+        return None
+    v = np.array([float(r.at[m, "pass_rate"]) if m in r.index else np.nan for m in models])
+    lo = np.array([float(r.at[m, "pass_rate_low"]) if m in r.index else np.nan for m in models])
+    hi = np.array([float(r.at[m, "pass_rate_high"]) if m in r.index else np.nan for m in models])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (np.log(hi) - np.log(lo)) / (2 * 1.959963984540054)
+    rng = np.random.default_rng(curve_seed(seed, ("passuntil", family, task)))
+    z = rng.standard_normal((n_boot, len(models)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reps = np.exp(np.log(v)[None, :] + np.nan_to_num(s, nan=0.0)[None, :] * z)
+    return Series(v, np.clip(reps, 0.0, 1.0), (LINKS["power law"], LINKS["log-linear"]), True, "pass rate")
+
+
+def curves_from_records(records: pd.DataFrame, *, metrics: Iterable[str] | None = None, x_axis: str = "params",
+                        n_boot: int = 1000, seed: int = 0, extra_metrics: Mapping[str, Iterable[str]] | None = None,
+                        pass_rates: pd.DataFrame | None = None) -> tuple[list[ForecastCurve], list[dict]]:
+    """One :class:`ForecastCurve` per (family, task, metric) of ``records`` (default metrics:
+    :data:`DEFAULT_PREDICT_METRICS` where they apply, plus ``extra_metrics`` per family), and a
+    status row for each curve that cannot be backtested."""
     xcol = x_column(x_axis)
-    base_metrics = list(metrics) if metrics is not None else list(DEFAULT_PREDICT_METRICS)
-    rows: list[dict] = []
-    summary: list[dict] = []
-    pending: dict[tuple[str, str], list[tuple[int, int, int, dict[str, np.ndarray], pd.DataFrame]]] = {}
+    explicit = metrics is not None
+    base = list(metrics) if explicit else list(DEFAULT_PREDICT_METRICS)
+    curves: list[ForecastCurve] = []
+    skipped: list[dict] = []
     for (family, task), g in records.groupby(["family", "task"], sort=True):
         family, task = str(family), str(task)
-        wanted = list(dict.fromkeys([*base_metrics, *(extra_metrics or {}).get(family, ())]))
+        wanted = list(dict.fromkeys([*base, *(extra_metrics or {}).get(family, ())]))
         per_model = g.groupby("model", sort=False)[xcol].first()
         pos = x_position(per_model.to_numpy(dtype=float), x_axis)
         order = np.argsort(pos, kind="stable")
-        models = per_model.index.to_numpy()[order]
+        models = [str(m) for m in per_model.index.to_numpy()[order]]
         xs = per_model.to_numpy(dtype=float)[order]
         ts = pos[order]
+        by_model = {str(m): grp.sort_values("example_id", kind="stable") for m, grp in g.groupby("model")}
+        paired = len({frozenset(by_model[m]["example_id"]) for m in models}) == 1
         for metric in wanted:
-            info = {"family": family, "task": task, "metric": metric, "x_axis": x_axis, "fit_on": fit_on,
-                    "n_models": len(models)}
-            tr = transform_for(metric, g)
-            if tr is None:
-                if metrics is not None:
-                    summary.append({**info, "status": "no transform for this metric on these records"})
-                continue
+            info = {"family": family, "task": task, "metric": metric, "x_axis": x_axis, "n_models": len(models)}
             if not np.isfinite(ts).all() or np.unique(ts).size != ts.size:
-                summary.append({**info, "status": f"models lack distinct {xcol} values"})
+                skipped.append({**info, "status": f"models lack distinct {xcol} values"})
                 continue
-            if not 2 <= fit_on < len(models):
-                summary.append({**info, "status": f"fit_on must be between 2 and {len(models) - 1}"})
-                continue
-            by_model = {m: grp.sort_values("example_id", kind="stable") for m, grp in g.groupby("model")}
-            designs = [tr.design(by_model[m]) for m in models]
-            paired = len({frozenset(by_model[m]["example_id"]) for m in models}) == 1
             cseed = curve_seed(seed, ("backtest", family, task, metric))
-            bt = backtest_curve(ts, designs, tr, fit_on=fit_on, x=xs, n_boot=n_boot, confidence=confidence,
-                                seed=cseed, paired=paired)
-            scores = leave_future_out_scores(ts, designs, tr, fit_on=fit_on, n_boot=n_boot, confidence=confidence,
-                                             seed=cseed, paired=paired)
+            tr = transform_for(metric, g)
+            if tr is not None:
+                d = curve_from_designs(ts, [tr.design(by_model[m]) for m in models], tr, x=xs, n_boot=n_boot,
+                                       seed=cseed, paired=paired)
+            else:
+                if not explicit:
+                    continue
+                try:
+                    spec = get_metric(metric)
+                    scores = [np.asarray(spec.score_records(by_model[m]), dtype=float)[:, None] for m in models]
+                except (KeyError, ValueError, TypeError) as exc:
+                    skipped.append({**info, "status": f"cannot score {metric} on these records: {exc}"})
+                    continue
+                reps = bootstrap_column_means(scores, n_boot, cseed, paired=paired)
+                d = CurveData(ts, np.array([s.mean() for s in scores]), np.column_stack([r[:, 0] for r in reps]),
+                              x=xs)
+            if not (np.nanmin(d.observed) >= 0 and np.nanmax(d.observed) <= 1):
+                skipped.append({**info, "status": "values outside [0, 1]: only metrics in [0, 1] are forecast"})
+                continue
+            if pass_rates is not None and metric == "exact_match":
+                d.pass_rate = _pass_series(pass_rates, family, task, models, d.n_boot, seed)
+            curves.append(ForecastCurve(family, task, metric, models, d))
+    return curves, skipped
+
+
+def _task_label(r: pd.Series, multi_shots: bool) -> str:
+    task = str(r["task"])
+    sub = str(r.get("subtask", "") or "")
+    label = f"{task}/{sub}" if sub and sub not in (task, "nan") else task
+    return f"{label} ({r['shots']}-shot)" if multi_shots and pd.notna(r.get("shots")) else label
+
+
+def curves_from_table(table: pd.DataFrame, *, metrics: Iterable[str] | None = None, x_axis: str = "params",
+                      n_boot: int = 1000, seed: int = 0) -> tuple[list[ForecastCurve], list[dict]]:
+    """One :class:`ForecastCurve` per (family, task, metric) of a long table of aggregates (the
+    ``curves.csv`` of ``audit``, or what :func:`~emergence_lens.sources.load_sources` reads from a
+    wide or tidy table).  Replicates: a binomial redraw where the metric is a binomial one with
+    ``n_examples``, a normal one from ``stderr``, none (the point repeated) otherwise.  Where the
+    table has a sharp metric's ingredient curve (:data:`AGGREGATE_INGREDIENTS`) and the target
+    length (``target_length``/``subset_size`` column or a task named ``*-L<n>``), the ``transform``
+    (``a**L``) and ``two-step`` predictors get it."""
+    xcol = x_column(x_axis)
+    df = table.copy()
+    for col, default in (("family", "family"), ("subtask", ""), ("shots", np.nan), ("n_examples", np.nan),
+                         ("stderr", np.nan)):
+        if col not in df:
+            df[col] = default
+    missing = [c for c in ("model", "task", "metric", "value", xcol) if c not in df]
+    if missing:
+        raise KeyError(f"the table lacks column(s) {', '.join(missing)} (x-axis {x_axis!r} needs {xcol!r})")
+    multi = df.groupby("task")["shots"].nunique(dropna=True).gt(1)
+    df["_task"] = [_task_label(r, bool(multi.get(r["task"], False))) for _, r in df.iterrows()]
+    df["value"] = pd.to_numeric(df["value"], errors="coerce")
+    L_col = next((c for c in ("target_length", "subset_size") if c in df), None)
+    lengths = (pd.to_numeric(df[L_col], errors="coerce") if L_col else
+               df["task"].astype(str).str.extract(r"-L(\d+)$")[0].astype(float))
+    df["_L"] = lengths
+    wanted = None if metrics is None else set(metrics)
+    curves: list[ForecastCurve] = []
+    skipped: list[dict] = []
+    for (family, task, metric), g in df.groupby(["family", "_task", "metric"], sort=True):
+        family, task, metric = str(family), str(task), str(metric)
+        if metric in AGGREGATE_INGREDIENTS.values() or (wanted is not None and metric not in wanted):
+            continue
+        info = {"family": family, "task": task, "metric": metric, "x_axis": x_axis}
+        g = g.assign(_t=x_position(pd.to_numeric(g[xcol], errors="coerce").to_numpy(float), x_axis))
+        g = g.dropna(subset=["_t", "value"]).drop_duplicates("model").sort_values("_t", kind="stable")
+        info["n_models"] = len(g)
+        if len(g) < 3 or g["_t"].nunique() != len(g):
+            skipped.append({**info, "status": f"needs at least 3 models with distinct {xcol} values"})
+            continue
+        v = g["value"].to_numpy(float)
+        if not (v.min() >= 0 and v.max() <= 1):
+            skipped.append({**info, "status": "values outside [0, 1]: only metrics in [0, 1] are forecast"})
+            continue
+        rng = np.random.default_rng(curve_seed(seed, ("table-backtest", family, task, metric)))
+        binomial = np.full(len(g), metric.split("[")[0] in BINOMIAL_METRICS)
+        reps = parametric_replicates(v, pd.to_numeric(g["n_examples"], errors="coerce").to_numpy(float),
+                                     pd.to_numeric(g["stderr"], errors="coerce").to_numpy(float), binomial, n_boot, rng)
+        reps = np.where(np.isfinite(reps), reps, v[None, :])
+        models = [str(m) for m in g["model"]]
+        d = CurveData(g["_t"].to_numpy(float), v, np.clip(reps, 0.0, 1.0), x=pd.to_numeric(g[xcol]).to_numpy(float))
+        ing_name = AGGREGATE_INGREDIENTS.get(metric)
+        L = g["_L"].dropna().unique()
+        if ing_name is not None and len(L) == 1:
+            a = df[(df["family"].astype(str) == family) & (df["_task"] == task) & (df["metric"] == ing_name)]
+            a = a.drop_duplicates("model").set_index(a.drop_duplicates("model")["model"].astype(str))
+            if set(models) <= set(a.index):
+                av = pd.to_numeric(a.loc[models, "value"], errors="coerce").to_numpy(float)
+                arng = np.random.default_rng(curve_seed(seed, ("table-ingredient", family, task, metric)))
+                areps = parametric_replicates(av, pd.to_numeric(a.loc[models, "n_examples"], errors="coerce")
+                                              .to_numpy(float) * float(L[0]),
+                                              pd.to_numeric(a.loc[models, "stderr"], errors="coerce").to_numpy(float),
+                                              np.ones(len(models), bool), n_boot, arng)
+                areps = np.clip(np.where(np.isfinite(areps), areps, av[None, :]), 0.0, 1.0)
+                power = float(L[0])
+                links = (LINKS["power law"], LINKS["linear"])
+                d.ingredient = Ingredient(av[:, None], areps[:, :, None], (links,), ("a",),
+                                          lambda th, i, rep, p=power: np.clip(th[:, 0], 0.0, 1.0) ** p,
+                                          f"{ing_name} (aggregate), L = {int(power)}")
+                d.proxy = Series(av, areps, links, True, ing_name)
+        curves.append(ForecastCurve(family, task, metric, models, d))
+    return curves, skipped
+
+
+def attach_pools(curves: Sequence[ForecastCurve]) -> None:
+    """Give every curve the benchmark matrix of its metric (models of every family x tasks) for the
+    ``observational`` predictor: features = the other tasks' values (NaN where a model lacks one)."""
+    by_metric: dict[str, list[ForecastCurve]] = {}
+    for c in curves:
+        by_metric.setdefault(c.metric, []).append(c)
+    for group in by_metric.values():
+        tasks = sorted({c.task for c in group})
+        if len(tasks) < 2:
+            continue
+        rows: dict[tuple[str, str], int] = {}
+        t_of: list[float] = []
+        for c in group:
+            for m, t in zip(c.models, c.data.t, strict=True):
+                if (c.family, m) not in rows:
+                    rows[(c.family, m)] = len(t_of)
+                    t_of.append(float(t))
+        mat = np.full((len(t_of), len(tasks)), np.nan)
+        for c in group:
+            j = tasks.index(c.task)
+            for m, v in zip(c.models, c.data.observed, strict=True):
+                mat[rows[(c.family, m)], j] = v
+        for c in group:
+            j = tasks.index(c.task)
+            keep = [k for k in range(len(tasks)) if k != j]
+            c.data.pool = Pool(np.array(t_of), mat[:, keep], mat[:, j],
+                               np.array([rows[(c.family, m)] for m in c.models]), tuple(tasks[k] for k in keep))
+
+
+# -- backtest ---------------------------------------------------------------------------------
+
+
+def _scale_of(t: float, x_axis: str) -> float:
+    if not np.isfinite(t):
+        return float("nan")
+    return float(-t) if x_axis == "loss" else float(10 ** t)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_")[:120]
+
+
+def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: int | None = None,
+                 fit_below: float | None = None, methods: str | Iterable[str] | None = None, x_axis: str = "params",
+                 confidence: float = 0.95, title: str = "forecast backtest", skipped: Sequence[dict] = (),
+                 figures: bool = True) -> PredictResult:
+    """Backtest every curve with every method (module docstring) and write the files."""
+    if (fit_on is None) == (fit_below is None):
+        raise ValueError("give exactly one of fit_on (the K smallest models) and fit_below (a scale cut-off)")
+    names = resolve_methods(methods)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    label = str(fit_on) if fit_on is not None else f"below {fit_below:g}"
+    t_cut = None if fit_below is None else float(x_position(np.array([fit_below]), x_axis)[0])
+    if t_cut is not None and not np.isfinite(t_cut):
+        raise ValueError(f"--fit-below {fit_below!r}: not a valid {x_axis} value")
+    rows: list[dict] = []
+    summary: list[dict] = [{**s, "fit_on": label} for s in skipped]
+    pending: dict[tuple[str, str, str], list] = {}
+    per_curve: list[tuple[ForecastCurve, int]] = []
+    for c in curves:
+        d = c.data
+        K = int(fit_on) if fit_on is not None else int(np.sum(d.t < t_cut))
+        info = {"family": c.family, "task": c.task, "metric": c.metric, "x_axis": x_axis, "fit_on": label,
+                "cutoff": fit_below if fit_below is not None else (float(d.x[K - 1]) if 1 <= K <= d.n_models else
+                                                                   np.nan),
+                "n_models": d.n_models}
+        if not 2 <= K < d.n_models:
+            summary.append({**info, "status": f"{K} model(s) below the cut-off of {d.n_models}: needs 2 .. "
+                                              f"{d.n_models - 1}"})
+            continue
+        per_curve.append((c, K))
+        level = d.bounds[0] + (d.bounds[1] - d.bounds[0]) / 2
+        obs_cross = _scale_of(half_range_crossing(d.t, d.observed, level), x_axis)
+        o_lo, o_hi = percentile_ci(d.replicates, confidence)
+        for f in forecast_methods(d, K, names, confidence=confidence):
+            base = {**info, "method": f.method, "n_heldout": d.n_models - K}
+            if f.status != "ok":
+                summary.append({**base, "status": f.status})
+                continue
             start = len(rows)
-            rows += bt.prediction_rows(family, task, list(models))
-            pending.setdefault((family, metric), []).append((start, len(rows), len(summary), scores, bt.table))
-            summary.append({**info, "ingredient": tr.ingredient, "ingredient_fit": "; ".join(bt.ingredient_fit),
-                            "baseline_fit": bt.baseline_fit, "mean_abs_error": bt.mean_error,
-                            "baseline_mean_abs_error": bt.mean_baseline_error,
-                            "n_consistent": int(bt.table["consistent"].sum()),
-                            "baseline_n_consistent": int(bt.table["baseline_consistent"].sum()),
-                            "n_held_out": len(bt.table), "status": "ok"})
-    preds = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)
-    _calibrate(preds, summary, pending, confidence)
-    summ = pd.DataFrame(summary, columns=BACKTEST_SUMMARY_COLUMNS)
-    files = [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv")]
-    verdict_stub = pd.DataFrame({"task": summ["task"], "metric": summ["metric"],
-                                 "verdict": [f"prediction right at {a}/{n}, baseline at {b}/{n}" if s == "ok" else s
-                                             for a, b, n, s in zip(summ["n_consistent"], summ["baseline_n_consistent"],
-                                                                   summ["n_held_out"], summ["status"], strict=True)]})
-    for family, p in preds.groupby("family", sort=True):
-        f = plot_verdicts(p, verdict_stub[summ["family"] == family], out / f"backtest_{family}.png",
-                          xlabel=X_LABELS[x_axis], log_x=x_axis != "loss",
-                          title=f"{family}: fit on the {fit_on} smallest models, predict the rest")
-        if f is not None:
-            files.append(f)
+            for i, j in enumerate(range(K, d.n_models)):
+                rows.append({"family": c.family, "task": c.task, "metric": c.metric, "method": f.method,
+                             "model": c.models[j], "scale": float(d.x[j]), "fit_on": label,
+                             "observed": float(d.observed[j]), "observed_low": float(o_lo[j]),
+                             "observed_high": float(o_hi[j]), "predicted": float(f.point[i]),
+                             "predicted_low": float(f.low[i]), "predicted_high": float(f.high[i])})
+            hz = horizon_factor(d.t[:K], d.t[K:])
+            flat = get_predictor(f.method).metric_driven and not metric_moved(d, K, confidence)
+            pending.setdefault((c.family, c.metric, f.method), []).append((start, len(rows), len(summary), f, hz,
+                                                                           flat))
+            summary.append({**base, "fit": f.fit, "predicted_crossing": _scale_of(f.crossing, x_axis),
+                            "observed_crossing": obs_cross, "status": "ok"})
+    preds = pd.DataFrame(rows, columns=FORECAST_PREDICTION_COLUMNS)
+    for col in ("calibrated_low", "calibrated_high", "error"):
+        preds[col] = preds[col].astype(float)
+    preds["inside"] = False
+    for group in pending.values():
+        q, rule = calibration_quantile(np.concatenate([g[3].residuals for g in group]), confidence)
+        n_cal = int(sum(g[3].residuals.size for g in group))
+        for a, b, k, f, hz, flat in group:
+            p = preds.iloc[a:b]
+            lo, hi = calibrated_interval(p["predicted"], p["predicted_low"], p["predicted_high"],
+                                         np.inf if flat else q, horizon=hz)
+            obs = p["observed"].to_numpy(float)
+            inside = (obs >= lo) & (obs <= hi)
+            idx = preds.index[a:b]
+            preds.loc[idx, "calibrated_low"] = lo
+            preds.loc[idx, "calibrated_high"] = hi
+            preds.loc[idx, "error"] = obs - p["predicted"].to_numpy(float)
+            preds.loc[idx, "inside"] = inside
+            band = (obs >= p["predicted_low"]) & (obs <= p["predicted_high"])
+            summary[k].update(mae=float(np.mean(np.abs(obs - p["predicted"]))), coverage=float(np.mean(inside)),
+                              mean_width=float(np.mean(hi - lo)), band_coverage=float(np.mean(band)),
+                              band_mean_width=float(np.mean(p["predicted_high"] - p["predicted_low"])),
+                              n_calibration=n_cal, calibration_q=q,
+                              calibration_rule="whole range: the metric did not move over the fitted models"
+                              if flat else rule)
+    summ = pd.DataFrame(summary, columns=FORECAST_BACKTEST_COLUMNS)
+    wins = _wins(summ)
+    files = [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv"),
+             write_csv(wins, out / "wins.csv")]
+    figs: list[Path] = []
+    if figures:
+        for c, K in per_curve:
+            p = preds[(preds["family"] == c.family) & (preds["task"] == c.task) & (preds["metric"] == c.metric)]
+            if p.empty:
+                continue
+            d = c.data
+            o_lo, o_hi = percentile_ci(d.replicates, confidence)
+            obs = pd.DataFrame({"scale": d.x, "observed": d.observed, "observed_low": o_lo, "observed_high": o_hi})
+            cut = (float(fit_below) if fit_below is not None else
+                   float(np.sqrt(d.x[K - 1] * d.x[K])) if x_axis != "loss" else float((d.x[K - 1] + d.x[K]) / 2))
+            figs.append(plot_forecast(obs, p, out / "figures" / f"{_slug(f'{c.family}__{c.task}__{c.metric}')}.png",
+                                      title=f"{c.family} / {c.task} / {c.metric}: fit on {K} models"
+                                      + (f" below {fit_below:g}" if fit_below is not None else ""),
+                                      xlabel=X_LABELS[x_axis], ylabel=c.metric, log_x=x_axis != "loss", cutoff=cut,
+                                      level=d.bounds[0] + (d.bounds[1] - d.bounds[0]) / 2))
+    files += figs
     ok = summ[summ["status"] == "ok"]
-    text = [f"# {title}\n",
-            f"Fit on the {fit_on} smallest models of each family (x-axis: {x_axis}); {len(ok)} curves backtested. "
-            f"Prediction consistent with the observation at {int(ok['n_consistent'].sum())} of "
-            f"{int(ok['n_held_out'].sum())} held-out points; naive baseline at "
-            f"{int(ok['baseline_n_consistent'].sum())}. Mean absolute error: prediction "
-            f"{ok['mean_abs_error'].mean():.3g}, baseline {ok['baseline_mean_abs_error'].mean():.3g}.\n"
-            if len(ok) else "Nothing could be backtested.\n",
-            markdown_table(summ.drop(columns=["x_axis"]))]
+    how = (f"the {fit_on} smallest models of each family" if fit_on is not None else
+           f"every model below {fit_below:g} ({x_axis}), across families")
+    intro = (f"Fit on {how}; {ok[['family', 'task', 'metric']].drop_duplicates().shape[0]} curves, methods "
+             f"{', '.join(names)}. Coverage is the share of held-out observations inside the calibrated "
+             f"{confidence:.0%} interval (nominal {confidence:.0%}); crossing = the scale where the metric reaches "
+             "half its range, predicted vs observed." if len(ok) else "Nothing could be backtested.")
+    text = [f"# {title}\n", intro + "\n", "## Which method wins\n", markdown_table(wins) if len(wins) else "(none)\n",
+            "\n## Every curve and method\n", markdown_table(summ.drop(columns=["x_axis"]))]
     files.append(atomic_write_text(out / "summary.md", "\n".join(text)))
-    return PredictResult(preds, summ, files)
+    files.append(write_forecast_report(out, title=title, intro=intro, wins=wins, backtest=summ.drop(columns=["x_axis"]),
+                                       figures=figs))
+    return PredictResult(preds, summ, files, wins)
 
 
-SWEEP_COLUMNS = ["family", "metric", "fit_on", "n_curves", "n_held_out", "mean_abs_error", "baseline_mean_abs_error",
-                 "two_step_mean_abs_error", "coverage", "mean_width", "calibrated_coverage", "calibrated_mean_width",
-                 "baseline_calibrated_coverage", "two_step_calibrated_coverage", "two_step_calibrated_mean_width"]
+def _wins(summ: pd.DataFrame) -> pd.DataFrame:
+    """Per (family, metric, fit_on) and method: held-out-weighted error, coverage and width, and on
+    how many curves the method had the smallest error; ``rank`` by error (1 = wins)."""
+    ok = summ[summ["status"] == "ok"]
+    if ok.empty:
+        return pd.DataFrame(columns=WINS_COLUMNS)
+    best = ok.loc[ok.groupby(["family", "task", "metric", "fit_on"], sort=False)["mae"].idxmin()]
+    n_best = best.groupby(["family", "metric", "fit_on", "method"]).size()
+    rows = []
+    for (family, metric, fit_on, method), g in ok.groupby(["family", "metric", "fit_on", "method"], sort=True):
+        w = g["n_heldout"].to_numpy(float)
+        rows.append({"family": family, "metric": metric, "fit_on": fit_on, "method": method, "n_curves": len(g),
+                     "n_heldout": int(w.sum()), "mae": float(np.average(g["mae"], weights=w)),
+                     "coverage": float(np.average(g["coverage"], weights=w)),
+                     "mean_width": float(np.average(g["mean_width"], weights=w)),
+                     "n_best": int(n_best.get((family, metric, fit_on, method), 0))})
+    wins = pd.DataFrame(rows)
+    wins["rank"] = wins.groupby(["family", "metric", "fit_on"])["mae"].rank(method="min").astype(int)
+    return wins.sort_values(["family", "metric", "fit_on", "rank", "method"], kind="stable")[WINS_COLUMNS] \
+        .reset_index(drop=True)
 
 
-def predict_sweep(records: pd.DataFrame, out: str | Path, *, fit_ons: Iterable[int], **kwargs: object) -> PredictResult:
-    """:func:`predict_records` for each ``K`` in ``fit_ons`` (each into ``out/fit_on_K/``), then
-    ``out/predictions.csv`` and ``out/backtest.csv`` over every ``K`` and ``out/sweep.csv``: per
-    (family, metric, K) the held-out error of the prediction and of the naive baseline, and the
-    coverage and width of the bootstrap and calibrated intervals — how many models it takes."""
+# -- entry points -----------------------------------------------------------------------------
+
+
+def predict_records(records: pd.DataFrame, out: str | Path, *, fit_on: int | None = 4, fit_below: float | None = None,
+                    methods: str | Iterable[str] | None = None, metrics: Iterable[str] | None = None,
+                    x_axis: str = "params", n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+                    title: str = "forecast backtest", extra_metrics: Mapping[str, Iterable[str]] | None = None,
+                    pass_rates: pd.DataFrame | None = None, figures: bool = True) -> PredictResult:
+    """Backtest the curves of ``records`` (:func:`curves_from_records`) with every method."""
+    curves, skipped = curves_from_records(records, metrics=metrics, x_axis=x_axis, n_boot=n_boot, seed=seed,
+                                          extra_metrics=extra_metrics, pass_rates=pass_rates)
+    attach_pools(curves)
+    return run_backtest(curves, out, fit_on=None if fit_below is not None else fit_on, fit_below=fit_below,
+                        methods=methods, x_axis=x_axis, confidence=confidence, title=title, skipped=skipped,
+                        figures=figures)
+
+
+def predict_table(table: pd.DataFrame, out: str | Path, *, fit_on: int | None = 4, fit_below: float | None = None,
+                  methods: str | Iterable[str] | None = None, metrics: Iterable[str] | None = None,
+                  x_axis: str = "params", n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+                  title: str = "forecast backtest (aggregates)", figures: bool = True) -> PredictResult:
+    """Backtest the curves of a table of aggregates (:func:`curves_from_table`) with every method."""
+    curves, skipped = curves_from_table(table, metrics=metrics, x_axis=x_axis, n_boot=n_boot, seed=seed)
+    attach_pools(curves)
+    return run_backtest(curves, out, fit_on=None if fit_below is not None else fit_on, fit_below=fit_below,
+                        methods=methods, x_axis=x_axis, confidence=confidence, title=title, skipped=skipped,
+                        figures=figures)
+
+
+def predict_sweep(curves: Sequence[ForecastCurve], out: str | Path, *, fit_ons: Iterable[int],
+                  skipped: Sequence[dict] = (), **kwargs: object) -> PredictResult:
+    """:func:`run_backtest` for each ``K`` in ``fit_ons`` (each into ``out/fit_on_K/``), then
+    ``out/predictions.csv``, ``out/backtest.csv`` and ``out/wins.csv`` over every ``K`` and
+    ``out/sweep.csv``: per (family, metric, method, K) the error, the coverage and width of the
+    calibrated interval, and on how many curves the method foresaw the crossing of half the range
+    (predicted within a factor 2 of where it happened; ``n_crossing``: curves that crossed beyond the
+    fitted models) — how many models each method needs."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ks = list(dict.fromkeys(int(k) for k in fit_ons))
-    results = [predict_records(records, out / f"fit_on_{k}", fit_on=k, **kwargs) for k in ks]  # type: ignore[arg-type]
+    results = [run_backtest(curves, out / f"fit_on_{k}", fit_on=k, skipped=skipped, **kwargs)  # type: ignore[arg-type]
+               for k in ks]
     preds = pd.concat([r.predictions for r in results], ignore_index=True)
     summ = pd.concat([r.summary for r in results], ignore_index=True)
-    ok = summ[summ["status"] == "ok"]
+    wins = pd.concat([r.wins for r in results], ignore_index=True)
+    ok = summ[summ["status"] == "ok"].copy()
     rows = []
-    for (family, metric, k), g in ok.groupby(["family", "metric", "fit_on"], sort=True):
-        w = g["n_held_out"].to_numpy(dtype=float)
-        def avg(col: str) -> float:
-            return float(np.average(g[col].to_numpy(dtype=float), weights=w))
-        rows.append({"family": family, "metric": metric, "fit_on": int(k), "n_curves": len(g), "n_held_out": int(w.sum()),
-                     "mean_abs_error": avg("mean_abs_error"), "baseline_mean_abs_error": avg("baseline_mean_abs_error"),
-                     "coverage": avg("coverage"), "mean_width": avg("mean_width"),
-                     "calibrated_coverage": avg("calibrated_coverage"),
-                     "calibrated_mean_width": avg("calibrated_mean_width"),
-                     "baseline_calibrated_coverage": avg("baseline_calibrated_coverage"),
-                     "two_step_mean_abs_error": avg("two_step_mean_abs_error"),
-                     "two_step_calibrated_coverage": avg("two_step_calibrated_coverage"),
-                     "two_step_calibrated_mean_width": avg("two_step_calibrated_mean_width")})
-    sweep = pd.DataFrame(rows, columns=SWEEP_COLUMNS)
+    for (family, metric, method, k), g in ok.groupby(["family", "metric", "method", "fit_on"], sort=True):
+        w = g["n_heldout"].to_numpy(float)
+        # curves whose metric crossed half its range beyond the fitted models: the jumps to foresee
+        oc = g["observed_crossing"].astype(float)
+        crossed = g[np.isfinite(oc) & (oc > g["cutoff"].astype(float))]
+        ratio = crossed["predicted_crossing"].astype(float) / crossed["observed_crossing"].astype(float)
+        rows.append({"family": family, "metric": metric, "method": method, "fit_on": int(k), "n_curves": len(g),
+                     "n_heldout": int(w.sum()), "mae": float(np.average(g["mae"], weights=w)),
+                     "coverage": float(np.average(g["coverage"], weights=w)),
+                     "mean_width": float(np.average(g["mean_width"], weights=w)),
+                     "band_coverage": float(np.average(g["band_coverage"], weights=w)),
+                     "n_foreseen": int(((ratio >= 0.5) & (ratio <= 2)).sum()), "n_crossing": len(crossed)})
+    sweep = pd.DataFrame(rows, columns=SWEEP_COLUMNS).sort_values(["family", "metric", "fit_on", "method"],
+                                                                   kind="stable")
     files = [f for r in results for f in r.files]
     files += [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv"),
-              write_csv(sweep, out / "sweep.csv")]
+              write_csv(wins, out / "wins.csv"), write_csv(sweep, out / "sweep.csv")]
     files.append(atomic_write_text(out / "summary.md", "\n".join([
-        f"# predictability sweep: fit on K = {', '.join(map(str, ks))} smallest models\n",
-        "Per family, metric and K (held-out points weighted): error of the prediction and of the naive "
-        "baseline; share of held-out observations inside the 95% bootstrap band and inside the calibrated "
-        "interval, and their mean widths.\n", markdown_table(sweep)])))
-    return PredictResult(preds, summ, files)
-
-
-def _calibrate(preds: pd.DataFrame, summary: list[dict], pending: Mapping[tuple[str, str], list], confidence: float
-               ) -> None:
-    """Add the calibrated intervals to ``preds`` (in place) and the coverages to ``summary``: one
-    conformal quantile per (family, metric) from the leave-future-out scores of all its curves."""
-    for col in CALIBRATED_COLUMNS:
-        preds[col] = np.nan
-    for curves in pending.values():
-        q = {name: conformal_quantile(np.concatenate([c[3][name] for c in curves]), confidence)
-             for name in ("predicted", "baseline", "two_step")}
-        n_cal = int(sum(c[3]["predicted"].size for c in curves))
-        for a, b, k, _, table in curves:
-            p = preds.iloc[a:b]
-            lo, hi = calibrated_interval(p["predicted"], p["predicted_low"], p["predicted_high"], q["predicted"])
-            blo, bhi = calibrated_interval(p["baseline_predicted"], p["baseline_low"], p["baseline_high"],
-                                           q["baseline"])
-            two, two_lo, two_hi = (table[c].to_numpy(dtype=float) for c in ("two_step_predicted", "two_step_low",
-                                                                             "two_step_high"))
-            tlo, thi = calibrated_interval(two, two_lo, two_hi, q["two_step"])
-            preds.iloc[a:b, preds.columns.get_indexer(CALIBRATED_COLUMNS)] = np.column_stack(
-                [lo, hi, blo, bhi, two, two_lo, two_hi, tlo, thi])
-            obs = p["observed"].to_numpy(dtype=float)
-            summary[k].update(
-                two_step_mean_abs_error=float(np.mean(np.abs(obs - two))),
-                two_step_coverage=float(np.mean((obs >= two_lo) & (obs <= two_hi))),
-                two_step_calibrated_coverage=float(np.mean((obs >= tlo) & (obs <= thi))),
-                two_step_calibrated_mean_width=float(np.mean(thi - tlo)))
-            summary[k].update(
-                coverage=float(np.mean((obs >= p["predicted_low"]) & (obs <= p["predicted_high"]))),
-                mean_width=float(np.mean(p["predicted_high"] - p["predicted_low"])),
-                calibrated_coverage=float(np.mean((obs >= lo) & (obs <= hi))),
-                calibrated_mean_width=float(np.mean(hi - lo)),
-                baseline_calibrated_coverage=float(np.mean((obs >= blo) & (obs <= bhi))),
-                n_calibration=n_cal, calibration_q=q["predicted"])
-
-
-def predict_table(curves: pd.DataFrame, out: str | Path, *, fit_on: int, x_axis: str = "params",
-                  title: str = "predictability backtest (aggregates)") -> PredictResult:
-    """The backtest from a table of aggregates (e.g. a ``summary.csv`` or ``curves.csv``): where a
-    sharp metric's ingredient curve is in the table too (exact match with per-token accuracy,
-    subset accuracy with per-item accuracy) and the target length is known (a ``target_length`` or
-    ``subset_size`` column, or a task named ``*-L<n>``), fit the ingredient ``a`` on the ``fit_on``
-    smallest models, extrapolate and predict ``a**L``, next to the naive extrapolation of the
-    metric itself.  No examples, so no intervals: rows are flagged ``approximate`` in
-    ``backtest.csv`` (``status``) and ``consistent`` uses the observed CI where the table has one.
-    """
-    import re
-
-    from emergence_lens.emergence.predict import choose_link, extrapolate_selected
-    from emergence_lens.emergence.transforms import LINKS
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    xcol = x_column(x_axis)
-    df = curves.copy()
-    if "family" not in df:
-        df["family"] = "family"
-    L_col = next((c for c in ("target_length", "subset_size") if c in df), None)
-    if L_col is None:
-        df["_L"] = df["task"].astype(str).str.extract(r"-L(\d+)$")[0].astype(float)
-    else:
-        df["_L"] = pd.to_numeric(df[L_col], errors="coerce")
-    keys = ["family", "task", "_L"]
-    rows, summary = [], []
-    for (family, task, L), g in df.groupby(keys, sort=True, dropna=True):
-        for metric, ingredient in AGGREGATE_INGREDIENTS.items():
-            m = g[g["metric"] == metric].copy()
-            a = g[g["metric"] == ingredient].copy()
-            if m.empty or a.empty:
-                continue
-            info = {"family": family, "task": task if re.search(r"-L\d+$", str(task)) else f"{task}-L{int(L)}",
-                    "metric": metric, "x_axis": x_axis, "fit_on": fit_on, "ingredient": f"{ingredient} (aggregate)"}
-            j = m.merge(a[["model", "value"]].rename(columns={"value": "_a"}), on="model")
-            j["_t"] = x_position(pd.to_numeric(j[xcol], errors="coerce").to_numpy(float), x_axis)
-            j = j.dropna(subset=["_t"]).sort_values("_t")
-            info["n_models"] = len(j)
-            if not 2 <= fit_on < len(j):
-                summary.append({**info, "status": f"fit_on must be between 2 and {len(j) - 1}"})
-                continue
-            t = j["_t"].to_numpy(float)
-            av = j["_a"].to_numpy(float)
-            obs = j["value"].to_numpy(float)
-            new = slice(fit_on, None)
-            link, _ = choose_link(t[:fit_on], av[:fit_on], [LINKS["power law"], LINKS["linear"]])
-            a_hat = extrapolate_selected([link], t[:fit_on], av[None, :fit_on], t[new])[0]
-            pred = np.clip(a_hat, 0, 1) ** float(L)
-            blinks = [LINKS["linear"], LINKS["log-linear"]] if np.all(obs[:fit_on] > 0) else [LINKS["linear"]]
-            blink, _ = choose_link(t[:fit_on], obs[:fit_on], blinks)
-            base = np.clip(extrapolate_selected([blink], t[:fit_on], obs[None, :fit_on], t[new])[0], 0, 1)
-            lo = j["ci_low"].to_numpy(float)[new] if "ci_low" in j else np.full(len(pred), np.nan)
-            hi = j["ci_high"].to_numpy(float)[new] if "ci_high" in j else np.full(len(pred), np.nan)
-            held = []
-            for k in range(len(pred)):
-                r = j.iloc[fit_on + k]
-                inside = bool(lo[k] <= pred[k] <= hi[k]) if np.isfinite(lo[k]) else pd.NA
-                binside = bool(lo[k] <= base[k] <= hi[k]) if np.isfinite(lo[k]) else pd.NA
-                held.append({"family": family, "task": info["task"], "metric": metric, "model": r["model"],
-                             "scale": r[xcol], "fit_on": str(fit_on), "observed": obs[fit_on + k],
-                             "observed_low": lo[k], "observed_high": hi[k], "predicted": pred[k],
-                             "predicted_low": np.nan, "predicted_high": np.nan, "baseline_predicted": base[k],
-                             "baseline_low": np.nan, "baseline_high": np.nan, "consistent": inside,
-                             "baseline_consistent": binside, "error": obs[fit_on + k] - pred[k],
-                             "baseline_error": obs[fit_on + k] - base[k]})
-            rows += held
-            summary.append({**info, "ingredient_fit": f"a: {link.name}", "baseline_fit": blink.name,
-                            "mean_abs_error": float(np.mean(np.abs(obs[new] - pred))),
-                            "baseline_mean_abs_error": float(np.mean(np.abs(obs[new] - base))),
-                            "n_consistent": int(sum(bool(r["consistent"]) for r in held if r["consistent"] is not pd.NA)),
-                            "baseline_n_consistent": int(sum(bool(r["baseline_consistent"]) for r in held
-                                                             if r["baseline_consistent"] is not pd.NA)),
-                            "n_held_out": len(held), "status": "ok (approximate: aggregates, L = %d)" % L})
-    preds = pd.DataFrame(rows, columns=PREDICTION_COLUMNS)  # aggregates: no calibration yet (issue 24)
-    summ = pd.DataFrame(summary, columns=BACKTEST_SUMMARY_COLUMNS)
-    files = [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv")]
-    ok = summ[summ["status"].astype(str).str.startswith("ok")]
-    text = [f"# {title}\n", f"Fit on the {fit_on} smallest models from a table of aggregates; {len(ok)} curves. "
-            f"Mean absolute error: prediction {ok['mean_abs_error'].mean():.3g}, naive baseline "
-            f"{ok['baseline_mean_abs_error'].mean():.3g}.\n" if len(ok) else "Nothing could be backtested: the table "
-            "needs a sharp metric with its ingredient curve and a target length.\n", markdown_table(summ)]
-    files.append(atomic_write_text(out / "summary.md", "\n".join(text)))
-    return PredictResult(preds, summ, files)
+        f"# forecast sweep: fit on K = {', '.join(map(str, ks))} smallest models\n",
+        "Per family, metric, method and K (held-out points weighted): error; share of held-out observations "
+        "inside the calibrated interval and its mean width; share inside the bootstrap band alone; on how many "
+        "curves that crossed half the metric's range the method put the crossing within a factor 2.\n",
+        markdown_table(sweep), "\n## Which method wins\n", markdown_table(wins)])))
+    return PredictResult(preds, summ, files, wins)

@@ -10,7 +10,7 @@
 * :mod:`.paired` — sharpness difference of a metric and its partner on the same resamples;
 * :mod:`.transforms` — each sharp metric as a transform of a smooth ingredient (``a**L``, ...);
 * :mod:`.explain` — observed vs predicted curve in a band that holds jointly over scales;
-* :mod:`.predict` — backtest: fit on the smallest models, predict the rest, vs the naive baseline;
+* :mod:`.forecast` — predictors (transform, two-step, passuntil, naive, observational), calibrated backtests;
 * :mod:`.verdict` — the verdict table that combines them.
 """
 
@@ -37,7 +37,7 @@ from emergence_lens.emergence.passuntil import (
     pass_rate_table,
     problem_pass_rates,
 )
-from emergence_lens.emergence.predict import Backtest, backtest_curve
+from emergence_lens.emergence.forecast import Backtest, backtest_curve
 from emergence_lens.emergence.resolution import (
     clopper_pearson,
     detection_probability,

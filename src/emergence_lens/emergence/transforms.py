@@ -58,7 +58,7 @@ class Link:
     """
 
     name: str
-    forward: str  # "identity", "neglog" (log(-log a)), "log"
+    forward: str  # "identity", "neglog" (log(-log a)), "log", "logit"
 
     def apply(self, v: np.ndarray) -> np.ndarray:
         v = np.asarray(v, dtype=float)
@@ -69,6 +69,9 @@ class Link:
                 return np.log(-np.log(np.clip(v, 1e-300, 1 - 1e-12)))
             if self.forward == "log":
                 return np.log(np.clip(v, 1e-300, None))
+            if self.forward == "logit":
+                c = np.clip(v, 1e-12, 1 - 1e-12)
+                return np.log(c) - np.log1p(-c)
         raise ValueError(f"unknown link {self.forward!r}")
 
     def invert(self, z: np.ndarray) -> np.ndarray:
@@ -80,6 +83,8 @@ class Link:
                 return np.exp(-np.exp(z))
             if self.forward == "log":
                 return np.exp(z)
+            if self.forward == "logit":
+                return special.expit(z)
         raise ValueError(f"unknown link {self.forward!r}")
 
 
@@ -87,6 +92,7 @@ LINKS = {
     "linear": Link("linear in log-scale", "identity"),
     "power law": Link("power law (per-token CE = C x^alpha)", "neglog"),
     "log-linear": Link("power law", "log"),
+    "logit": Link("sigmoid in log-scale", "logit"),
 }
 
 

@@ -61,7 +61,7 @@ from emergence_lens.emergence.chance import chance_levels, emerges_at, wei_emerg
 from emergence_lens.emergence.compare import DEFAULT_THRESHOLD, classify_sharpness, format_ci
 from emergence_lens.emergence.explain import Explanation, explain_curve
 from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
-from emergence_lens.emergence.predict import Backtest, backtest_curve
+from emergence_lens.emergence.forecast import Backtest, backtest_curve
 from emergence_lens.emergence.resolution import measurable_ability
 from emergence_lens.emergence.transforms import transform_for
 from emergence_lens.emergence.xaxis import x_column, x_position

@@ -13,7 +13,7 @@ flops      ``scale_flops``     ``log10 C`` (``C = 6 N D`` where known)   trainin
 loss       ``pretrain_loss``   ``-loss`` (lower loss = more capable)     pretraining loss
 =========  ==================  ========================================  =================
 
-Fits that extrapolate along the axis (:mod:`emergence_lens.emergence.predict`) are linear in
+Fits that extrapolate along the axis (:mod:`emergence_lens.emergence.forecast`) are linear in
 ``t``; for parameters and FLOPs that is "linear in log-scale".
 """
 

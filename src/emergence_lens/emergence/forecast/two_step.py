@@ -5,7 +5,7 @@
    ingredient of exact match, subset accuracy) or the mean margin ``mu`` (multiple-choice grade,
    thresholded reconstruction).  Extrapolated in the x position ``t`` from the ``K`` smallest models
    with the same candidate fits and held-out selection as the ingredient
-   (:func:`~emergence_lens.emergence.predict.extrapolate_selected`).
+   (:func:`~emergence_lens.emergence.forecast.fits.extrapolate_selected`).
 2. **Link**: ``logit(metric) = b0 + b1 g(p)``, least squares on the same ``K`` models, with
    ``g = logit`` for a proxy in (0, 1) and the identity otherwise — a sigmoid of the proxy, as
    Llama 3 maps the correct answer's log-likelihood to accuracy.  Metric values are clipped to
@@ -23,10 +23,12 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special
 
-from emergence_lens.emergence.predict import extrapolate_selected
+from emergence_lens.emergence.forecast.data import CurveData, Forecast
+from emergence_lens.emergence.forecast.fits import choose_link, extrapolate_selected
+from emergence_lens.emergence.forecast.registry import PredictorSpec, register_predictor
 from emergence_lens.emergence.transforms import Link
 
-__all__ = ["two_step_predict", "proxy_of", "EPS"]
+__all__ = ["two_step_predict", "proxy_of", "predict_two_step", "EPS", "TWO_STEP"]
 
 #: Clip of the metric before its logit.
 EPS = 1e-3
@@ -64,3 +66,22 @@ def two_step_predict(t: np.ndarray, proxy: np.ndarray, metric: np.ndarray, fit_o
     y = special.logit(np.clip(metric[:, :K], EPS, 1 - EPS))
     b0, b1 = _rowwise_lines(g(proxy[:, :K]), y)
     return special.expit(b0[:, None] + b1[:, None] * g(p_hat))
+
+
+def predict_two_step(d: CurveData, K: int, t_new: np.ndarray, at: np.ndarray) -> Forecast | str:
+    px = d.proxy
+    if px is None:
+        return "no continuous proxy (per-token accuracy, a margin, or a likelihood column)"
+    t_new = np.asarray(t_new, dtype=float)
+    point = two_step_predict(d.t, px.values[None, :], d.observed[None, :], K, t_new, px.links, px.unit)[0]
+    reps = two_step_predict(d.t, px.reps, d.replicates, K, t_new, px.links, px.unit)
+    link, _ = choose_link(d.t[:K], px.values[:K], px.links)
+    return Forecast(point, reps, f"{px.name}: {link.name}; metric = sigmoid(b0 + b1 {'logit ' if px.unit else ''}"
+                                 f"{px.name})")
+
+
+TWO_STEP = register_predictor(PredictorSpec(
+    "two-step", predict_two_step,
+    "a continuous proxy extrapolated, mapped to the metric by a sigmoid fitted on the same small models",
+    "a proxy: per-token accuracy or a margin in the records, an ingredient or likelihood column in a table",
+    "Dubey et al. 2024 (Llama 3), Bhagia et al. 2024 (OLMo ladder)", metric_driven=True))

@@ -1,0 +1,222 @@
+"""Forecast package (emergence/forecast) and the `predict` pipeline (issue 24)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from emergence_lens.cli import app
+from emergence_lens.emergence.forecast import (
+    PREDICTORS,
+    CurveData,
+    Pool,
+    Series,
+    calibrated_interval,
+    calibration_quantile,
+    conformal_quantile,
+    forecast_methods,
+    half_range_crossing,
+    horizon_factor,
+    metric_moved,
+    predict_observational,
+    predict_passuntil,
+    resolve_methods,
+    two_step_predict,
+)
+from emergence_lens.emergence.transforms import LINKS
+from emergence_lens.predictability import (
+    FORECAST_BACKTEST_COLUMNS,
+    FORECAST_PREDICTION_COLUMNS,
+    WINS_COLUMNS,
+    predict_records,
+    predict_table,
+)
+from emergence_lens.records import write_records
+from emergence_lens.simulate import simulate_records
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT / "docs" / "examples" / "pythia_paper_baselines.csv"
+runner = CliRunner()
+
+
+def test_registry_has_one_predictor_per_method_and_resolves_names():
+    assert list(PREDICTORS) == ["transform", "two-step", "passuntil", "naive", "observational"]
+    for name, spec in PREDICTORS.items():
+        assert spec.func.__module__.endswith(name.replace("-", "_")), spec.func.__module__  # one file each
+    assert resolve_methods("all") == list(PREDICTORS) == resolve_methods(None)
+    assert resolve_methods("naive, two-step,naive") == ["naive", "two-step"]
+    with pytest.raises(KeyError, match="unknown forecast method 'magic'"):
+        resolve_methods("naive,magic")
+
+
+def test_calibration_rules_and_the_logit_interval():
+    s = np.arange(1, 20, dtype=float)  # 19 scores: the 95% quantile is the 19th smallest
+    assert conformal_quantile(s, 0.95) == 19.0
+    assert conformal_quantile(s[:18], 0.95) == float("inf")
+    assert calibration_quantile(s, 0.95) == (19.0, "conformal (n=19)")
+    q, rule = calibration_quantile(np.array([1.0, -1.0, 1.0, -1.0]), 0.95)
+    assert rule == "normal (n=4)" and q == pytest.approx(3.182446 * np.sqrt(4 / 3) * np.sqrt(1.25), rel=1e-5)
+    assert calibration_quantile(np.array([0.5, 0.2]))[0] == float("inf")
+    lo, hi = calibrated_interval(np.array([0.5, 0.97]), np.array([0.45, 0.9]), np.array([0.55, 0.99]), 3.0)
+    assert (lo <= [0.45, 0.9]).all() and (hi >= [0.55, 0.99]).all() and hi[1] <= 1.0
+    wide = calibrated_interval(np.array([0.5]), np.array([0.45]), np.array([0.55]), 3.0, horizon=2.0)
+    assert wide[1][0] - wide[0][0] > hi[0] - lo[0]  # the horizon widens it
+    assert calibrated_interval(np.array([0.5]), np.array([0.4]), np.array([0.6]), float("inf")) == (0.0, 1.0)
+    assert horizon_factor(np.array([0.0, 1.0, 2.0]), np.array([2.0, 3.0, 6.0])) == pytest.approx([1.0, 1.5, 3.0])
+
+
+def _curve(values: np.ndarray, reps_sd: float = 0.01, n_boot: int = 200) -> CurveData:
+    t = np.arange(len(values), dtype=float)
+    rng = np.random.default_rng(0)
+    return CurveData(t, values, np.clip(values[None, :] + reps_sd * rng.standard_normal((n_boot, len(values))), 0, 1))
+
+
+def test_metric_moved_separates_a_floor_from_a_rise():
+    assert not metric_moved(_curve(np.array([0.0, 0.001, 0.0, 0.002, 0.5, 1.0]), reps_sd=0.003), 4)
+    assert metric_moved(_curve(np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])), 4)
+
+
+def test_two_step_recovers_a_sigmoid_link_and_learns_nothing_from_a_floor():
+    t = np.linspace(7, 10.5, 8)
+    proxy = 0.3 + 0.08 * (t - 7)
+    logit_p = np.log(proxy / (1 - proxy))
+    metric = 1 / (1 + np.exp(-(-1.0 + 3.0 * logit_p)))
+    pred = two_step_predict(t, proxy[None], metric[None], 5, t[5:], [LINKS["linear"]], unit_proxy=True)[0]
+    assert pred == pytest.approx(metric[5:], rel=1e-6)
+    flat = two_step_predict(t, proxy[None], np.zeros((1, 8)), 5, t[5:], [LINKS["linear"]], unit_proxy=True)[0]
+    assert flat == pytest.approx(np.full(3, 1e-3))
+
+
+def test_half_range_crossing_interpolates_in_t():
+    assert half_range_crossing(np.array([0.0, 1.0, 2.0]), np.array([0.1, 0.3, 0.7]), 0.5) == pytest.approx(1.5)
+    assert np.isnan(half_range_crossing(np.array([0.0, 1.0]), np.array([0.1, 0.2]), 0.5))
+    assert half_range_crossing(np.array([0.0, 1.0]), np.array([0.6, 0.9]), 0.5) == 0.0
+
+
+def test_passuntil_extrapolates_resolved_pass_rates():
+    t = np.linspace(8, 11, 7)
+    p = np.exp(-np.exp(2.0 - 0.9 * (t - 8)))  # log(-log p) linear in t: Hu et al.'s law
+    d = CurveData(t, np.where(p < 0.01, 0.0, p), np.tile(np.where(p < 0.01, 0.0, p), (50, 1)))
+    assert isinstance(predict_passuntil(d, 4, t[4:], np.arange(4, 7)), str)  # no pass rates: says so
+    d.pass_rate = Series(p, np.tile(p, (50, 1)), (LINKS["power law"], LINKS["log-linear"]), True, "pass rate")
+    f = predict_passuntil(d, 4, t[4:], np.arange(4, 7))
+    assert f.point == pytest.approx(p[4:], rel=1e-6) and "power law" in f.fit
+
+
+def _capability_table(n_families: int = 3, seed: int = 0) -> pd.DataFrame:
+    """Models of several families; each task's score a sigmoid of one latent capability that grows with log
+    FLOPs at a family-specific rate (what observational scaling assumes)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for f in range(n_families):
+        for k, flops in enumerate(np.logspace(20, 23, 6) * (1 + 0.3 * f)):
+            cap = (np.log10(flops) - 21.5) * (0.8 + 0.2 * f) + 0.1 * rng.standard_normal()
+            for j in range(6):
+                v = 1 / (1 + np.exp(-(1.5 * cap - 0.5 * j)))
+                rows.append({"family": f"fam{f}", "model": f"fam{f}-{k}", "scale_params": flops / 1e12,
+                             "scale_flops": flops, "task": f"task{j}", "metric": "acc", "value": v,
+                             "n_examples": 2000})
+    return pd.DataFrame(rows)
+
+
+def test_observational_uses_other_tasks_of_models_below_the_cut_off(tmp_path):
+    table = _capability_table()
+    res = predict_table(table, tmp_path, fit_below=3e22, x_axis="flops", methods="observational,naive", n_boot=100,
+                        figures=False)
+    ok = res.summary[res.summary.status == "ok"]
+    assert set(ok.family) == {"fam0", "fam1", "fam2"}
+    obs = ok[ok.method == "observational"]
+    assert len(obs) == 18 and obs.mae.mean() < 0.05, obs[["family", "task", "mae"]]
+    # a held-out model's own score is never a training target: changing it does not move its prediction
+    t2 = table.copy()
+    t2.loc[(t2.model == "fam0-5") & (t2.task == "task0"), "value"] = 0.01
+    res2 = predict_table(t2, tmp_path / "b", fit_below=3e22, x_axis="flops", methods="observational", n_boot=100,
+                         figures=False)
+    key = ["family", "task", "model"]
+    a = res.predictions[res.predictions.method == "observational"].set_index(key)["predicted"]
+    b = res2.predictions.set_index(key)["predicted"]
+    assert a.loc[("fam0", "task0", "fam0-5")] == pytest.approx(b.loc[("fam0", "task0", "fam0-5")])
+
+
+def test_predict_records_writes_every_method_with_calibrated_intervals(tmp_path):
+    recs = simulate_records(np.logspace(7, 10.5, 8), (1, 3, 5), 400, seed=1)
+    res = predict_records(recs, tmp_path, fit_on=5, metrics=["exact_match"], n_boot=100)
+    for name in ("predictions.csv", "backtest.csv", "wins.csv", "summary.md", "report.html"):
+        assert (tmp_path / name).exists(), name
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 3
+    p = pd.read_csv(tmp_path / "predictions.csv")
+    assert list(p.columns) == FORECAST_PREDICTION_COLUMNS
+    assert list(pd.read_csv(tmp_path / "backtest.csv").columns) == FORECAST_BACKTEST_COLUMNS
+    assert list(res.wins.columns) == WINS_COLUMNS
+    assert (p.calibrated_low <= p.predicted_low + 1e-12).all() and (p.calibrated_high >= p.predicted_high - 1e-12).all()
+    s = res.summary.set_index(["task", "method"])
+    assert s.loc[("digits-L1", "passuntil"), "status"].startswith("no PassUntil")
+    ok = res.summary[res.summary.status == "ok"]
+    assert set(ok.method) == {"transform", "two-step", "naive", "observational"}
+    tr = ok[ok.method == "transform"]
+    assert (tr.n_calibration == 3 * (3 + 2 + 1)).all()  # origins 2..4 within the 5 fitted models, 3 tasks
+    assert tr.mae.mean() < ok[ok.method == "naive"].mae.mean()
+    assert (res.wins.groupby(["metric", "fit_on"])["rank"].min() == 1).all()
+    assert "Which method wins" in (tmp_path / "summary.md").read_text()
+    # same seed, same bytes
+    predict_records(recs, tmp_path / "again", fit_on=5, metrics=["exact_match"], n_boot=100, figures=False)
+    assert (tmp_path / "again" / "predictions.csv").read_bytes() == (tmp_path / "predictions.csv").read_bytes()
+
+
+def test_predict_cli_sweep_methods_and_errors(tmp_path):
+    rec = write_records(simulate_records(np.logspace(7, 10.5, 8), (2, 4), 200, seed=2), tmp_path / "r.parquet")
+    r = runner.invoke(app, ["predict", str(rec), "--fit-on", "3,5", "--metric", "exact_match", "--n-boot", "50",
+                            "--methods", "transform,naive", "--no-figures", "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    sweep = pd.read_csv(tmp_path / "out" / "sweep.csv")
+    assert sorted(set(sweep.fit_on)) == [3, 5] and set(sweep.method) == {"transform", "naive"}
+    assert (sweep.n_curves == 2).all() and sorted(set(sweep.n_heldout)) == [6, 10]
+    assert (tmp_path / "out" / "fit_on_3" / "report.html").exists()
+    for args, msg in ((["--fit-on", "1,x"], "--fit-on"), (["--methods", "magic"], "unknown forecast method"),
+                      (["--fit-on", "3,4", "--fit-below", "1e9"], "exclude each other")):
+        r = runner.invoke(app, ["predict", str(rec), *args, "--out", str(tmp_path / "bad")])
+        assert r.exit_code == 2 and msg in r.output, r.output
+    r = runner.invoke(app, ["predict", str(tmp_path / "nothing"), "--out", str(tmp_path / "z")])
+    assert r.exit_code == 2 and "not found" in r.output
+
+
+def test_table_with_an_ingredient_curve_gets_the_transform(tmp_path):
+    from emergence_lens.curves import compute_curves
+
+    recs = simulate_records(np.logspace(7, 10.5, 8), (1, 3, 5), 1500, seed=3, heterogeneity=1e6)
+    table = compute_curves(recs, ["exact_match", "per_token_accuracy"], n_boot=50, seed=0).table
+    res = predict_table(table, tmp_path, fit_on=4, methods="transform,two-step,naive", n_boot=100, figures=False)
+    ok = res.summary[res.summary.status == "ok"].set_index(["task", "method"])
+    assert {"digits-L1", "digits-L3", "digits-L5"} == set(ok.index.get_level_values(0))
+    for task in ("digits-L3", "digits-L5"):
+        assert ok.loc[(task, "transform"), "mae"] < ok.loc[(task, "naive"), "mae"]
+        assert "L = " in ok.loc[(task, "transform"), "fit"] or "a:" in ok.loc[(task, "transform"), "fit"]
+
+
+def test_fit_below_on_a_published_table_across_families(tmp_path):
+    """The Pythia paper's OPT and BLOOM baselines (lm-eval zero-shot, 8 tasks): fit on every model under
+    1e22 FLOPs of both families, predict OPT-30B, OPT-66B and BLOOM-7B1."""
+    r = runner.invoke(app, ["predict", str(PUBLISHED), "--x", "flops", "--fit-below", "1e22", "--n-boot", "200",
+                            "--out", str(tmp_path / "p")])
+    assert r.exit_code == 0, r.output
+    p = pd.read_csv(tmp_path / "p" / "predictions.csv")
+    assert set(p.model) == {"opt-30b", "opt-66b", "bloom-7b1"}
+    b = pd.read_csv(tmp_path / "p" / "backtest.csv")
+    ok = b[b.status == "ok"]
+    assert set(ok.family) == {"opt", "bloom"} and {"naive", "observational"} <= set(ok.method)
+    assert len(ok[ok.method == "observational"]) == 16  # 8 tasks x 2 families
+    assert (ok.fit_on == "below 1e+22").all() and (ok.cutoff == 1e22).all()
+    html = (tmp_path / "p" / "report.html").read_text()
+    assert "Which method wins" in html and "<script" not in html
+
+
+def test_report_escapes_names_from_the_data(tmp_path):
+    table = _capability_table(n_families=1)
+    table["task"] = table["task"].str.replace("task1", "<script>alert(1)</script>")
+    predict_table(table, tmp_path, fit_on=3, x_axis="flops", methods="naive", n_boot=20, figures=False)
+    html = (tmp_path / "report.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
