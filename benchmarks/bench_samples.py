@@ -1,25 +1,31 @@
-"""Auditing lm-eval samples at scale: rows per second and peak memory of a whole ``audit`` and of
-reading alone (``load_sources``).
+"""Auditing lm-eval samples at leaderboard scale: rows per second and peak memory of a whole
+``audit`` at two input sizes, partitioned (the default engine) against the in-memory path.
 
-Writes a ladder-shaped folder of genuine lm-eval 0.4.13 sample lines (the multiple-choice and
-generation files of ``tests/data/lmeval``, repeated with fresh ``doc_id``s) holding ``--rows`` rows
-in all (default 5,000,000: 8 models x 2 tasks), then, each in a fresh subprocess so that peak
-memory is its own, times:
+Writes a leaderboard-shaped folder of genuine lm-eval 0.4.13 sample lines: the 8 ladder models of
+``tests/data/lmeval``, each with its multiple-choice and generation samples files repeated under
+``--tasks`` task names (a leaderboard grows by tasks and models, each test set of bounded size),
+``--rows-per-file`` rows per file (fresh ``doc_id``s).  Then, each in a fresh process (peak = the
+largest sum of the resident memory of the process and its worker processes, sampled every 20 ms):
 
-* the whole ``emergence-lens audit`` (read, validate, score every metric, bootstrap CIs, verdicts,
-  figures, tables);
-* ``load_sources`` alone (the streamed Arrow fast path, then records validation);
-* the obvious alternative, the line-by-line ``json.loads`` reader with per-line reporting, on a
-  ``--baseline-rows`` subset (extrapolated).
+* ``emergence-lens audit`` with ``--engine local`` (partitions by (family, task) over every core):
+  read, validate, score every metric, bootstrap CIs, verdicts, figures, tables;
+* the same audit on the in-memory path (every file read into one records table, then scored) —
+  the obvious alternative, the engine of the previous release;
 
-Goal (issue): >= 200,000 rows/s and peak < 2 GB.
+and checks that both wrote the same ``audit.csv``, ``verdicts.csv``, ``rescored_curves.csv``,
+``predictions.csv``, ``issues.csv``, ``inputs.csv``.
 
-Run: python benchmarks/bench_samples.py [--rows 5000000] [--baseline-rows 200000] [--dir /tmp/bench-samples]
+Goal (issue 25): >= 200,000 rows/s and a peak < 2 GB that stays flat (the larger size's peak
+<= 1.2x the smaller's).
+
+Run: python benchmarks/bench_samples.py [--sizes 2500000,10000000] [--rows-per-file 20000] [--dir /tmp/bench-samples]
+     [--skip-inmemory-above 5000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import shutil
 import subprocess
@@ -30,47 +36,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LMEVAL = ROOT / "tests" / "data" / "lmeval"
 
-CHILD = r"""
-import resource, sys, time
-from emergence_lens.sources import load_sources
-t = time.perf_counter()
-b = load_sources([sys.argv[1]])
-dt = time.perf_counter() - t
-rows = 0 if b.records is None else len(b.records)
-print(rows, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-AUDIT = r"""
-import resource, sys, time
+PARTITIONED = r"""
+import sys, time
 from emergence_lens.cli import main
-sys.argv = ["emergence-lens", "audit", sys.argv[1], "--out", sys.argv[1] + "-audit"]
+sys.argv = ["emergence-lens", "audit", sys.argv[1], "--out", sys.argv[2], "--engine", "local"]
 t = time.perf_counter()
 try:
     main()
 except SystemExit as e:
     assert not e.code, e.code
-dt = time.perf_counter() - t
-print(0, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(time.perf_counter() - t)
 """
 
-BASELINE = r"""
-import resource, sys, time
-from pathlib import Path
-from emergence_lens.sources.issues import IssueLog
-from emergence_lens.sources.lmeval import read_lmeval_samples
-t = time.perf_counter(); n = 0
-for p in sorted(Path(sys.argv[1]).rglob("samples_*.jsonl")):
-    n += len(read_lmeval_samples(p, {"model": "m"}, IssueLog()))
-dt = time.perf_counter() - t
-print(n, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+INMEMORY = r"""
+import sys, time
+from emergence_lens.audit import audit
+from emergence_lens.sources import load_sources
+t = time.perf_counter()
+bundle = load_sources([sys.argv[1]])
+audit(bundle, sys.argv[2])
+print(time.perf_counter() - t)
 """
 
+COMPARED = ("audit.csv", "verdicts.csv", "rescored_curves.csv", "predictions.csv", "issues.csv", "inputs.csv")
 
-def write_ladder(dest: Path, rows: int) -> int:
-    """Eight model folders, each a results file and two samples files, ``rows`` sample rows in all."""
+
+def write_leaderboard(dest: Path, tasks: int, rows_per_file: int) -> int:
+    """8 model folders, each a results file and ``2 x tasks`` samples files of ``rows_per_file`` rows."""
     if dest.exists():
         shutil.rmtree(dest)
-    per_file = rows // 16
     total = 0
     for d in sorted(LMEVAL.iterdir()):
         out = dest / d.name
@@ -78,50 +72,77 @@ def write_ladder(dest: Path, rows: int) -> int:
         shutil.copy(next(d.glob("results_*.json")), out)
         for src in sorted(d.glob("samples_*.jsonl")):
             lines = [json.loads(x) for x in src.read_text().splitlines()]
-            with open(out / src.name, "w") as f:
-                buf = []
-                for i in range(per_file):
-                    o = lines[i % len(lines)]
-                    o["doc_id"] = i
-                    buf.append(json.dumps(o))
-                    if len(buf) == 10_000:
-                        f.write("\n".join(buf) + "\n")
-                        buf = []
-                if buf:
-                    f.write("\n".join(buf) + "\n")
-            total += per_file
+            buf = []
+            for i in range(rows_per_file):
+                o = lines[i % len(lines)]
+                o["doc_id"] = i
+                buf.append(json.dumps(o))
+            text = "\n".join(buf) + "\n"
+            first = src.name.replace("samples_ladder_", "samples_t000_ladder_")
+            (out / first).write_text(text)
+            for t in range(1, tasks):
+                shutil.copyfile(out / first, out / src.name.replace("samples_ladder_", f"samples_t{t:03d}_ladder_"))
+            total += rows_per_file * tasks
     return total
 
 
-def run(code: str, folder: Path) -> tuple[int, float, float]:
-    res = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=True)
-    n, dt, mb = res.stdout.split()[-3:]
-    return int(n), float(dt), float(mb)
+def run(code: str, folder: Path, out: Path) -> tuple[float, float]:
+    """Seconds, and the peak of the summed resident memory of the process and all its workers
+    (sampled every 20 ms with psutil: ru_maxrss would count only the largest single process)."""
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder), str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    out_text, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(err[-2000:])
+    return float(out_text.split()[-1]), peak / 2 ** 20
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=5_000_000)
-    ap.add_argument("--baseline-rows", type=int, default=200_000)
+    ap.add_argument("--sizes", default="2500000,10000000", help="total sample rows, comma-separated")
+    ap.add_argument("--rows-per-file", type=int, default=20_000)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/bench-samples"))
+    ap.add_argument("--skip-inmemory-above", type=int, default=5_000_000,
+                    help="run the in-memory path only up to this many rows (it holds them all)")
     a = ap.parse_args()
-    big = write_ladder(a.dir / "big", a.rows)
-    size = sum(p.stat().st_size for p in (a.dir / "big").rglob("*")) / 1e9
-    print(f"samples: {big:,} rows in 16 files ({size:.2f} GB of JSON lines)")
-    _, adt, amb = run(AUDIT, a.dir / "big")
-    inputs = (a.dir / "big-audit" / "inputs.csv").read_text().splitlines()
-    loaded = sum(int(x.split(",")[3]) for x in inputs[1:] if x.split(",")[3].isdigit())
-    assert loaded >= big, (loaded, big)
-    print(f"whole audit (read, score, CIs, verdicts, figures): {adt:.1f} s, {big / adt:,.0f} rows/s, peak {amb:,.0f} MB")
-    n, dt, mb = run(CHILD, a.dir / "big")
-    assert n == big, (n, big)
-    print(f"load_sources (Arrow fast path + records validation): {dt:.1f} s, {n / dt:,.0f} rows/s, peak {mb:,.0f} MB")
-    small = write_ladder(a.dir / "small", a.baseline_rows)
-    bn, bdt, bmb = run(BASELINE, a.dir / "small")
-    assert bn == small
-    print(f"line-by-line json reader (baseline, {bn:,} rows): {bn / bdt:,.0f} rows/s, peak {bmb:,.0f} MB")
-    print(f"ratio: {(n / dt) / (bn / bdt):.1f}x")
-    shutil.rmtree(a.dir)
+    peaks = []
+    for size in (int(s) for s in a.sizes.split(",")):
+        tasks = max(1, round(size / (16 * a.rows_per_file)))
+        folder = a.dir / f"lb-{size}"
+        rows = write_leaderboard(folder, tasks, a.rows_per_file)
+        gb = sum(p.stat().st_size for p in folder.rglob("*")) / 1e9
+        print(f"\n{rows:,} rows: 8 models x {2 * tasks} tasks x {a.rows_per_file:,} rows ({gb:.2f} GB of JSON lines)")
+        dt, mb = run(PARTITIONED, folder, a.dir / f"out-part-{size}")
+        peaks.append(mb)
+        inputs = (a.dir / f"out-part-{size}" / "inputs.csv").read_text().splitlines()[1:]
+        loaded = sum(int(x.split(",")[3]) for x in inputs if Path(x.split(",")[0]).name.startswith("samples_"))
+        assert loaded == rows, (loaded, rows)  # every sample row loaded
+        print(f"partitioned audit (--engine local): {dt:.1f} s, {rows / dt:,.0f} rows/s, peak {mb:,.0f} MB")
+        if rows <= a.skip_inmemory_above:
+            idt, imb = run(INMEMORY, folder, a.dir / f"out-mem-{size}")
+            print(f"in-memory audit (previous engine):  {idt:.1f} s, {rows / idt:,.0f} rows/s, peak {imb:,.0f} MB")
+            print(f"ratio: {idt / dt:.2f}x faster, {imb / mb:.2f}x less memory")
+            same = [f for f in COMPARED if filecmp.cmp(a.dir / f"out-part-{size}" / f, a.dir / f"out-mem-{size}" / f,
+                                                       shallow=False)]
+            differ = ", ".join(sorted(set(COMPARED) - set(same)))
+            print(f"identical outputs: {len(same)} of {len(COMPARED)}" + (f" (differ: {differ})" if differ else ""))
+            shutil.rmtree(a.dir / f"out-mem-{size}")
+        shutil.rmtree(folder)
+        shutil.rmtree(a.dir / f"out-part-{size}")
+    if len(peaks) > 1:
+        print(f"\npeak growth from the smallest to the largest size: {peaks[-1] / peaks[0]:.2f}x (goal <= 1.2x)")
+    shutil.rmtree(a.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

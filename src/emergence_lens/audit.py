@@ -10,7 +10,8 @@ measured on the same outputs, the comparison (``metric artifact``, ``persists``,
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,7 @@ from emergence_lens.sources.metric_kinds import (
 )
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
-__all__ = ["curve_scores", "audit", "AUDIT_COLUMNS", "RESCORED_SOURCE"]
+__all__ = ["curve_scores", "audit", "rescore", "Rescored", "AUDIT_COLUMNS", "RESCORED_SOURCE"]
 
 AUDIT_COLUMNS = ["family", "task", "subtask", "shots", "metric", "metric_kind", "n_scales", "scale_min",
                  "scale_max", "emergence_score", "ci_low", "ci_high", "ci_method", "resolution", "noise_floor",
@@ -378,9 +379,64 @@ def _verdicts(table: pd.DataFrame, explanations: Mapping[tuple, Explanation] | N
     return out
 
 
+@dataclass
+class Rescored:
+    """What the per-example records of some (family, task) groups give the audit: their rows of
+    ``audit.csv`` and ``verdicts.csv``, the re-scored curves and the predictions.  The records are
+    grouped by (family, task) and every curve is seeded by its own key, so the parts of disjoint
+    groups, concatenated in (family, task) order, equal the part of their union
+    (:meth:`concat`; the partitioned engines rely on it)."""
+
+    audit_rows: pd.DataFrame
+    verdicts: pd.DataFrame
+    curves: pd.DataFrame
+    predictions: pd.DataFrame
+
+    @staticmethod
+    def concat(parts: Sequence[Rescored]) -> Rescored | None:
+        if not parts:
+            return None
+        return Rescored(*(_concat([getattr(p, f) for p in parts])
+                          for f in ("audit_rows", "verdicts", "curves", "predictions")))
+
+
+def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate with the dtypes one frame of all the rows would have had: empty parts add nothing,
+    and a column that is all-missing in some parts (object there) stays numeric where the others are."""
+    full = [f for f in frames if len(f)] or list(frames[:1])
+    out = pd.concat(full, ignore_index=True) if len(full) > 1 else full[0].reset_index(drop=True)
+    for col in out.columns:
+        if out[col].dtype != object:
+            continue
+        kinds = {f[col].dtype for f in full if f[col].notna().any()}
+        if kinds and all(pd.api.types.is_numeric_dtype(k) and not pd.api.types.is_bool_dtype(k) for k in kinds):
+            out[col] = pd.to_numeric(out[col])
+    return out
+
+
+def rescore(records: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
+            x_axis: str = "params", chance: Mapping[str, float] | None = None) -> Rescored:
+    """Curves, emergence scores and full verdicts of per-example ``records`` (the audit's
+    re-scored part)."""
+    rc = compute_curves(records, n_boot=n_boot, seed=seed, keep_scores=True)
+    em = emergence_table(rc.table, rc.replicates, x=x_column(x_axis))
+    vr = verdict_table(records, rc, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot, seed=seed)
+    v = vr.verdicts
+    first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])
+    em = em.assign(subtask=em["task"], shots=np.nan, source=RESCORED_SOURCE, aggregate=False,
+                   ci_method="per-example bootstrap", resolution=np.nan, noise_floor=np.nan)
+    key = pd.MultiIndex.from_frame(em[["family", "task", "metric"]])
+    for col in ("metric_state", "chance", "emerges_at", "wei_emergent", "verdict"):
+        em[col] = first[col].reindex(key).to_numpy()
+    rows = em[KEYS + ["source", "aggregate", "n_scales", "scale_min", "scale_max", "emergence_score", "ci_low",
+                      "ci_high", "ci_method", "resolution", "noise_floor", "status", "metric_state", "chance",
+                      "emerges_at", "wei_emergent", "verdict"]]
+    return Rescored(rows, v.assign(approximate=False), rc.table, vr.predictions)
+
+
 def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: int = 0,
           threshold: float = DEFAULT_THRESHOLD, high: float | None = None, x_axis: str = "params",
-          chance: Mapping[str, float] | None = None) -> pd.DataFrame:
+          chance: Mapping[str, float] | None = None, rescored_parts: Rescored | None = None) -> pd.DataFrame:
     """Write ``audit.csv``, ``verdicts.csv``, ``fig5_scores_by_metric.png``, ``fig6_mcg_vs_brier.png``
     (when a family has both), ``issues.csv``, ``unresolved.csv`` and ``summary.md`` into ``out``.
 
@@ -389,6 +445,8 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
     results-only curves get those their aggregates allow (sharpness, resolution, Wei's criterion,
     the partner's state), marked ``source`` accordingly.  ``high``: emergence score counted as
     "high" in the Figure 5 summary (default: the sharpness threshold times (n_scales - 1)).
+    ``rescored_parts``: the re-scored part already computed (by partitions,
+    :mod:`emergence_lens.engine`); default: :func:`rescore` of ``bundle.records``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -418,25 +476,15 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
             "explanation": "results only (no per-example data): " + cs["verdict"].astype(str)
             + np.where(cs["measurable_reason"].astype(str) != "", "; " + cs["measurable_reason"].astype(str), "")
             + np.array(["" if e is None else "; " + e.text() for e in ex_of], dtype=object)}))
-    if bundle.records is not None and len(bundle.records):
-        rc = compute_curves(bundle.records, n_boot=n_boot, seed=seed, keep_scores=True)
-        em = emergence_table(rc.table, rc.replicates, x=x_column(x_axis))
-        vr = verdict_table(bundle.records, rc, em, x_axis=x_axis, chance=chance, threshold=threshold,
-                           n_boot=n_boot, seed=seed)
-        v = vr.verdicts
-        first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])
-        em = em.assign(subtask=em["task"], shots=np.nan, source=RESCORED_SOURCE, aggregate=False,
-                       ci_method="per-example bootstrap", resolution=np.nan, noise_floor=np.nan)
-        key = pd.MultiIndex.from_frame(em[["family", "task", "metric"]])
-        for col in ("metric_state", "chance", "emerges_at", "wei_emergent", "verdict"):
-            em[col] = first[col].reindex(key).to_numpy()
-        parts.append(em[KEYS + ["source", "aggregate", "n_scales", "scale_min", "scale_max", "emergence_score", "ci_low",
-                                "ci_high", "ci_method", "resolution", "noise_floor", "status", "metric_state", "chance",
-                                "emerges_at", "wei_emergent", "verdict"]])
-        verdict_rows.append(v.assign(approximate=False))
-        rescored = rc.table
+    if rescored_parts is None and bundle.records is not None and len(bundle.records):
+        rescored_parts = rescore(bundle.records, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x_axis,
+                                 chance=chance)
+    if rescored_parts is not None:
+        parts.append(rescored_parts.audit_rows)
+        verdict_rows.append(rescored_parts.verdicts)
+        rescored = rescored_parts.curves
         write_csv(rescored, out / "rescored_curves.csv")
-        write_csv(vr.predictions, out / "predictions.csv")
+        write_csv(rescored_parts.predictions, out / "predictions.csv")
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AUDIT_COLUMNS + ["status"])
     for col in ("emergence_score", "ci_low", "ci_high", "n_scales", "scale_min", "scale_max", "chance", "emerges_at",
                 "resolution", "noise_floor"):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from emergence_lens import __version__
@@ -681,17 +681,37 @@ def audit(
     n_examples: Annotated[list[str] | None, typer.Option(
         "--n-examples", help="TASK=N test-set size for results-only values that carry neither n nor a stderr "
                              "(repeatable); gives their points a resolution and their curves a CI.")] = None,
+    engine: Annotated[str, typer.Option(
+        help="Where lm-eval samples are read and re-scored, one (family, task) partition at a time: 'local' "
+             "(this machine's cores) or 'dask' (Dask distributed; --scheduler for a cluster). Same outputs, byte "
+             "for byte.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        help="--engine dask: a running scheduler's address (tcp://host:8786) instead of a LocalCluster; the "
+             "input paths must be readable by its workers.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Reuse partitions a killed run finished (OUT/.partitions; removed after a run that completes).")
+    ] = True,
 ) -> None:
     """Meta-analysis (paper Figs. 5-6): emergence score and verdict of every curve in any result files.
 
     Exit 0 with outputs whenever anything was audited; exit 1 (outputs and issues.csv still written)
     when nothing could be; exit 2 for bad options.  Every file is accounted for in OUT/inputs.csv.
     """
+    from emergence_lens.audit import Rescored
     from emergence_lens.audit import audit as run_audit
     from emergence_lens.emergence import x_column
+    from emergence_lens.engine import ENGINES, AuditOptions, PartitionStore, plan_partitions, run_audit_partitions
     from emergence_lens.sources import WideSpec, load_scale_map, load_sources, parse_n_examples, read_metadata
+    from emergence_lens.sources.load import complete_bundle
 
     started = time.time()
+    if engine not in ENGINES:
+        _fail(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+        return
+    if scheduler is not None and engine != "dask":
+        _fail("--scheduler is for --engine dask")
+        return
     try:
         x_column(x)
         levels = _parse_chance(chance)
@@ -713,13 +733,39 @@ def audit(
                 prog.update(bar, advance=1, description=f"reading {name[:40]}")
 
             bundle = load_sources(paths, scale_map=mapping, family=family, bigbench_scale=bigbench_scale,
-                                  metadata=meta, table_spec=spec, progress=tick, n_examples=sizes)
+                                  metadata=meta, table_spec=spec, progress=tick, n_examples=sizes, defer_samples=True)
+        rescored = None
+        store = None
+        if bundle.deferred is not None:
+            parts = plan_partitions(bundle.deferred.jobs)
+            options = AuditOptions(n_boot, seed, threshold, x, tuple(sorted((levels or {}).items())))
+            store = PartitionStore(out, options)
+            if not resume:
+                store.clear()
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("partitions"), TimeElapsedColumn(), console=console, transient=True) as prog:
+                bar = prog.add_task("re-scoring samples", total=len(parts))
+                rows = [0]
+
+                def done(r, resumed: bool) -> None:
+                    rows[0] += r.rows_read
+                    prog.update(bar, advance=1, description=f"{'resumed' if resumed else 're-scored'} "
+                                f"{r.key[0]}/{r.key[1]}"[:60] + f" ({rows[0]:,} rows)")
+
+                results = run_audit_partitions(parts, options, engine=engine, store=store, workers=workers,
+                                               scheduler=scheduler, progress=done)
+            bundle = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes},
+                                     [i for r in results for i in r.across])
+            rescored = Rescored.concat([r.rescored for r in results if r.rescored is not None])
         for issue in bundle.issues[:20]:
             console.print(str(issue), style="yellow", markup=False, highlight=False)
         if len(bundle.issues) > 20:
             console.print(f"... {len(bundle.issues) - 20} more in {out / 'issues.csv'}")
         with console.status("scoring curves"):
-            table = run_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x, chance=levels)
+            table = run_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x, chance=levels,
+                              rescored_parts=rescored)
+        if store is not None:
+            store.clear()  # the run completed: nothing to resume
     except Exception as exc:  # noqa: BLE001 - a user sees one line, never a traceback
         _fail(f"audit failed: {type(exc).__name__}: {exc}")
         return
@@ -733,7 +779,7 @@ def audit(
                   "summary.md", markup=False, highlight=False)
     _finish_run(out, command="audit", started=started, seed=seed,
                 inputs=[p for p in (*paths, models, scale_map) if p is not None], ctx=ctx)
-    if bundle.curves.empty and (bundle.records is None or bundle.records.empty):
+    if bundle.curves.empty and (bundle.records is None or bundle.records.empty) and rescored is None:
         console.print("[bold red]error:[/] nothing could be audited: see issues.csv and inputs.csv")
         raise typer.Exit(code=1)
 

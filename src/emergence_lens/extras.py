@@ -8,6 +8,7 @@ torch behind ``[hf]``::
     pip install 'emergence-lens[train]'    # arithmetic ladder, evaluate/serve with the hf back-end
     pip install 'emergence-lens[vision]'   # LeNet / autoencoder / transformer ladders
     pip install 'emergence-lens[all]'      # everything `reproduce` runs
+    pip install 'emergence-lens[dask]'     # audit --engine dask
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "vllm": ("vllm",),
     "openai": ("openai",),
     "lm-eval": ("lm_eval",),
+    "dask": ("dask", "distributed"),
 }
 
 

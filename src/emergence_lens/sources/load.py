@@ -23,7 +23,7 @@ path (folder or table) form one family named after it.  ``models.csv`` says wher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from emergence_lens._io import iter_jsonl
 from emergence_lens.records import RECORD_SCHEMA, RecordsError, records_to_pandas, validate_across, validate_records
 from emergence_lens.sources.bigbench_scores import bigbench_rows_in, read_bigbench_scores
 from emergence_lens.sources.checkpoint import checkpoint_params
-from emergence_lens.sources.issues import IssueLog
+from emergence_lens.sources.issues import IssueLog, SourceIssue
 from emergence_lens.sources.lmeval import (
     SAMPLES_RE,
     lmeval_model_info,
@@ -81,6 +81,50 @@ class SourceBundle:
     files: list[str] = field(default_factory=list)
     inputs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INPUT_COLUMNS))
     models: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MODEL_COLUMNS))
+    deferred: DeferredSamples | None = None
+
+
+@dataclass
+class SampleJob:
+    """One lm-eval samples file left to read (``load_sources(defer_samples=True)``): the file, its
+    task, its folder's results information, whether there was none, and its model's resolved
+    ``(scale, flops, family, source)``."""
+
+    file: _File
+    task: str
+    info: dict[str, Any]
+    no_results: bool
+    resolved: tuple[float | None, float | None, str, str]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The partition: (family, task) — the records of one key are one group of curves."""
+        return (self.resolved[2], self.task)
+
+
+@dataclass
+class FileOutcome:
+    """What reading one deferred samples file gave: rows read, status, the issues of reading it and
+    of forming its records (in that order of the whole audit), rows loaded, unresolved rows."""
+
+    path: str
+    rows_read: int
+    status: str
+    read_issues: list[SourceIssue]
+    record_issues: list[SourceIssue]
+    loaded: int
+    unresolved: list[dict[str, Any]]
+
+
+@dataclass
+class DeferredSamples:
+    """The samples files ``load_sources(defer_samples=True)`` did not read, and what it needs to
+    finish the bundle once they are (:func:`complete_bundle`)."""
+
+    jobs: list[SampleJob]
+    files: list[_File]
+    loaded_count: dict[str, int]
+    mark: int  # issues before this index come before the samples' reading issues
 
 
 @dataclass
@@ -199,7 +243,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                  family: str | None = None, bigbench_scale: str = "non_embedding_params",
                  metadata: Mapping[str, Mapping[str, Any]] | None = None, table_spec: WideSpec | None = None,
                  progress: Callable[[str], None] | None = None,
-                 n_examples: Mapping[str, int] | None = None) -> SourceBundle:
+                 n_examples: Mapping[str, int] | None = None, defer_samples: bool = False) -> SourceBundle:
     """Read every file under ``paths`` (see the module docstring).
 
     Args:
@@ -213,6 +257,10 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
         n_examples: ``{task: N}`` test-set sizes for results-only values that do not carry one
             (:func:`emergence_lens.sources.sample_size.fill_sample_sizes`, which also derives ``n``
             from a binomial metric's stderr).
+        defer_samples: leave lm-eval samples files unread (``bundle.deferred``: one job per file,
+            with its model resolved) for a partitioned engine (:mod:`emergence_lens.engine`) to read
+            per (family, task) and :func:`complete_bundle` to account; only when the paths hold no
+            other per-example source (Inspect logs with samples, records files), else read as usual.
     """
     issues = IssueLog()
     files = _expand(paths, issues)
@@ -303,7 +351,13 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
             issues.add(folder, None, "model", f"results files of {len(names)} models in one folder "
                        f"({', '.join(repr(n) for n in names[:4])}{', ...' if len(names) > 4 else ''}): its samples "
                        f"files are attributed to the latest, {names[-1]!r}")
-    sample_frames = _read_samples(samples, dir_info, issues) + inspect_frames
+    deferred = bool(defer_samples and samples and not inspect_frames and not record_tables)
+    if deferred:
+        jobs = _sample_jobs(samples, issues)
+        mark = len(issues)
+        sample_frames: list[tuple[_File, Any, dict[str, Any]]] = []
+    else:
+        sample_frames = _read_samples(samples, dir_info, issues) + inspect_frames
 
     # -- curves: resolve every model ---------------------------------------------------------------
     unresolved: list[dict[str, Any]] = []
@@ -342,7 +396,16 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
         loaded_curves = pd.DataFrame(columns=CURVE_ROW_COLUMNS + ["_file"])
 
     # -- records from samples --------------------------------------------------------------------
-    records, loaded_samples = _records(sample_frames, resolver, issues, unresolved, record_tables)
+    if deferred:
+        plan = []
+        for f, task in jobs:
+            info, none = _sample_info(f, dir_info)
+            model = str(info.get("model") or f.path.parent.name)
+            plan.append(SampleJob(f, task, info, none, resolver.resolve(model, info.get("scale_params"), None, f.root,
+                                                                      info.get("checkpoint"))))
+        records, loaded_samples = None, {}
+    else:
+        records, loaded_samples = _records(sample_frames, resolver, issues, unresolved, record_tables)
 
     # -- accounting --------------------------------------------------------------------------------
     loaded_count: dict[str, int] = {}
@@ -352,6 +415,20 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
         loaded_count.update(cells.groupby(loaded_curves["_file"]).sum().astype(int).to_dict())
     for file, n in [*loaded_samples.items(), *metadata_rows.items()]:
         loaded_count[file] = loaded_count.get(file, 0) + n
+    if deferred:
+        inputs = pd.DataFrame(columns=INPUT_COLUMNS)
+    else:
+        inputs = _inputs(files, loaded_count, issues)
+    out_curves = (loaded_curves.reset_index(drop=True)[CURVE_ROW_COLUMNS] if len(loaded_curves)
+                  else pd.DataFrame(columns=CURVE_ROW_COLUMNS))
+    return SourceBundle(out_curves, records, issues,
+                        pd.DataFrame(unresolved, columns=["model", "source", "rows", "reason"]),
+                        [str(f.path) for f in files if f.format], inputs, resolver.frame(),
+                        DeferredSamples(plan, files, loaded_count, mark) if deferred else None)
+
+
+def _inputs(files: list[_File], loaded_count: Mapping[str, int], issues: IssueLog) -> pd.DataFrame:
+    """``inputs.csv``: every file, rows read / loaded / reported; a mismatch is itself an issue."""
     inputs = []
     for f in files:
         key = str(f.path)
@@ -366,12 +443,36 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
             status = f"ok, {reported} row(s) reported"
         inputs.append({"file": key, "format": f.format, "rows_read": f.rows_read, "rows_loaded": loaded,
                        "rows_reported": reported, "status": status})
-    out_curves = (loaded_curves.reset_index(drop=True)[CURVE_ROW_COLUMNS] if len(loaded_curves)
-                  else pd.DataFrame(columns=CURVE_ROW_COLUMNS))
-    return SourceBundle(out_curves, records, issues,
-                        pd.DataFrame(unresolved, columns=["model", "source", "rows", "reason"]),
-                        [str(f.path) for f in files if f.format],
-                        pd.DataFrame(inputs, columns=INPUT_COLUMNS), resolver.frame())
+    return pd.DataFrame(inputs, columns=INPUT_COLUMNS)
+
+
+def complete_bundle(bundle: SourceBundle, outcomes: Mapping[str, FileOutcome],
+                    across: Sequence[SourceIssue] = ()) -> SourceBundle:
+    """The bundle of ``load_sources(defer_samples=True)`` once its samples files are read
+    (``outcomes`` by path, every job's; ``across``: issues of checks that span files): the issues in
+    the order the in-memory path gives them, unresolved models, ``inputs.csv``."""
+    d = bundle.deferred
+    if d is None:
+        return bundle
+    old = list(bundle.issues)
+    issues = IssueLog(old[:d.mark])
+    unresolved = bundle.unresolved.to_dict("records")
+    loaded = dict(d.loaded_count)
+    order = [outcomes[str(j.file.path)] for j in d.jobs]
+    for j, o in zip(d.jobs, order, strict=True):
+        j.file.rows_read, j.file.status = o.rows_read, o.status
+        issues.extend(o.read_issues)
+    issues.extend(old[d.mark:])
+    for o in order:
+        issues.extend(o.record_issues)
+        unresolved.extend(o.unresolved)
+        if o.loaded:
+            loaded[o.path] = loaded.get(o.path, 0) + o.loaded
+    issues.extend(across)
+    inputs = _inputs(d.files, loaded, issues)
+    return SourceBundle(bundle.curves, None, issues, pd.DataFrame(unresolved, columns=["model", "source", "rows",
+                                                                                       "reason"]),
+                        bundle.files, inputs, bundle.models, None)
 
 
 def _parquet_rows(path: Path, issues: IssueLog) -> Iterator[tuple[int, Any]]:
@@ -401,10 +502,9 @@ def _parquet_rows(path: Path, issues: IssueLog) -> Iterator[tuple[int, Any]]:
             yield n, {k: v[i] for k, v in cols.items()}
 
 
-def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
-                  issues: IssueLog) -> list[tuple[_File, pd.DataFrame, dict[str, Any]]]:
-    """Stream every samples file into a compact frame (one per file); older files of the same
-    (folder, task) are superseded and reported."""
+def _sample_jobs(samples: list[_File], issues: IssueLog) -> list[tuple[_File, str]]:
+    """The samples files to read, in path order, with their task; older files of the same (folder,
+    task) are superseded and reported."""
     latest: dict[tuple[Path, str], _File] = {}
     for f in samples:
         m = SAMPLES_RE.match(f.path.name)
@@ -415,32 +515,53 @@ def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
             old.status = f"skipped: superseded by the later {f.path.name}"
             issues.add(old.path, None, None, f"superseded by the later {f.path.name}; not used")
         latest[key] = f
-    out = []
-    for (directory, task), f in sorted(latest.items(), key=lambda kv: str(kv[1].path)):
-        info = dir_info.get(directory)
-        if info is None:
-            info = {"model": directory.name, "scale_params": None, "checkpoint": None}
-            issues.add(f.path, None, None, f"no lm-eval results file beside it; model name taken from the folder "
-                       f"{directory.name!r}")
-        counter = [0]
-        try:
-            fast = read_lmeval_samples_fast(f.path, info, task) if f.encoding == "utf-8" else None
-            if fast is not None:
-                frame, f.rows_read = fast
-                out.append((f, frame, info))
-                pa.default_memory_pool().release_unused()  # the parser's blocks, back to the OS per file
-                continue
-            lines = _parquet_rows(f.path, issues) if f.encoding == "parquet" else iter_jsonl(f.path, f.encoding)
-            rows = read_lmeval_samples(f.path, info, issues, task=task, lines=lines, counter=counter)
-        except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
-            f.rows_read = counter[0]
-            f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
-            issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}); file skipped", "error",
-                       rows=counter[0] - issues.rows_reported(f.path))
-            continue
+    return [(f, task) for (_, task), f in sorted(latest.items(), key=lambda kv: str(kv[1].path))]
+
+
+def _sample_info(f: _File, dir_info: Mapping[Path, dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """The results-file information of the folder of ``f`` (model, scale, checkpoint), and whether
+    there was none (the model name is then the folder's)."""
+    info = dir_info.get(f.path.parent)
+    if info is None:
+        return {"model": f.path.parent.name, "scale_params": None, "checkpoint": None}, True
+    return info, False
+
+
+def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool, issues: IssueLog) -> Any:
+    """One samples file as a compact frame (Arrow table or pandas frame; ``None`` when it has no
+    usable row or cannot be read, reported); sets ``f.rows_read`` and ``f.status``."""
+    if no_results:
+        issues.add(f.path, None, None, f"no lm-eval results file beside it; model name taken from the folder "
+                   f"{f.path.parent.name!r}")
+    counter = [0]
+    try:
+        fast = read_lmeval_samples_fast(f.path, info, task) if f.encoding == "utf-8" else None
+        if fast is not None:
+            frame, f.rows_read = fast
+            pa.default_memory_pool().release_unused()  # the parser's blocks, back to the OS per file
+            return frame
+        lines = _parquet_rows(f.path, issues) if f.encoding == "parquet" else iter_jsonl(f.path, f.encoding)
+        rows = read_lmeval_samples(f.path, info, issues, task=task, lines=lines, counter=counter)
+    except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
         f.rows_read = counter[0]
-        if rows:
-            out.append((f, pd.DataFrame(rows), info))
+        f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
+        issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}); file skipped", "error",
+                   rows=counter[0] - issues.rows_reported(f.path))
+        return None
+    f.rows_read = counter[0]
+    return pd.DataFrame(rows) if rows else None
+
+
+def _read_samples(samples: list[_File], dir_info: Mapping[Path, dict[str, Any]],
+                  issues: IssueLog) -> list[tuple[_File, pd.DataFrame, dict[str, Any]]]:
+    """Stream every samples file into a compact frame (one per file); older files of the same
+    (folder, task) are superseded and reported."""
+    out = []
+    for f, task in _sample_jobs(samples, issues):
+        info, none = _sample_info(f, dir_info)
+        frame = read_sample_file(f, info, task, none, issues)
+        if frame is not None:
+            out.append((f, frame, info))
     return out
 
 
@@ -478,44 +599,43 @@ def _records_file(f: _File, issues: IssueLog) -> tuple[str, pa.Table] | None:
     return str(f.path), t.select([*RECORD_SCHEMA.names, *_SAMPLE_EXTRAS])
 
 
-def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolver, issues: IssueLog,
-             unresolved: list[dict[str, Any]],
-             ready: list[tuple[str, pa.Table]] | None = None) -> tuple[pd.DataFrame | None, dict[str, int]]:
-    """Validated records from the samples files, kept columnar (Arrow) until the one final table: each
-    file is validated on its own (a file whose rows cannot form records is reported with the first
-    problem and dropped, the others kept), then the whole for what spans files (a document twice,
-    two sizes for one model)."""
-    kept: list[tuple[str, pa.Table]] = list(ready or [])
-    frames.reverse()
-    while frames:  # each file's raw rows are released as soon as its records are built
-        f, frame, info = frames.pop()
-        model = str(info.get("model") or f.path.parent.name)
-        n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
-        scale, flops, fam, _src = resolver.resolve(model, info.get("scale_params"), None, f.root,
-                                                   info.get("checkpoint"))
-        if scale is None:
-            unresolved.append({"model": model, "source": str(f.path), "rows": n,
-                               "reason": "no parameter count in the results file, checkpoint, name, metadata, scale "
-                                         "map or catalogue"})
-            issues.add(f.path, None, "model", f"model {model!r} has no known size; {n} sample row(s) held "
-                       "out (give --models or --scale-map)", rows=n)
-            continue
-        t = _as_arrow(frame)
-        t = (t.append_column("family", pa.array(np.full(n, fam, dtype=object), pa.string()))
-              .append_column("model", pa.array(np.full(n, model, dtype=object), pa.string()))
-              .append_column("scale_params", pa.array(np.full(n, scale, dtype=float)))
-              .append_column("scale_flops", pa.array(np.full(n, np.nan if flops is None else flops), pa.float64(),
-                                                     from_pandas=True))
-              .append_column("_file", pa.array(np.full(n, str(f.path), dtype=object), pa.string())))
-        lines = t.column("_line").to_numpy()
-        try:
-            t = validate_records(t, source=str(f.path))
-        except RecordsError as exc:
-            line = int(lines[exc.row]) if exc.row is not None and exc.row < len(lines) else None
-            issues.add(f.path, line, exc.column, f"samples could not form records ({exc}); this file's {n} row(s) "
-                       "dropped", "error", rows=n)
-            continue
-        kept.append((str(f.path), t.select([*RECORD_SCHEMA.names, *_SAMPLE_EXTRAS])))
+def sample_table(f: _File, frame: Any, info: dict[str, Any],
+                 resolved: tuple[float | None, float | None, str, str], issues: IssueLog,
+                 unresolved: list[dict[str, Any]]) -> tuple[str, pa.Table] | None:
+    """One samples file's rows as validated records (Arrow, with ``_file``/``_line``), given its
+    model's resolved ``(scale, flops, family, source)``; ``None`` when the model has no size or the
+    rows cannot form records (reported, rows accounted)."""
+    model = str(info.get("model") or f.path.parent.name)
+    n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+    scale, flops, fam, _src = resolved
+    if scale is None:
+        unresolved.append({"model": model, "source": str(f.path), "rows": n,
+                           "reason": "no parameter count in the results file, checkpoint, name, metadata, scale "
+                                     "map or catalogue"})
+        issues.add(f.path, None, "model", f"model {model!r} has no known size; {n} sample row(s) held "
+                   "out (give --models or --scale-map)", rows=n)
+        return None
+    t = _as_arrow(frame)
+    t = (t.append_column("family", pa.array(np.full(n, fam, dtype=object), pa.string()))
+          .append_column("model", pa.array(np.full(n, model, dtype=object), pa.string()))
+          .append_column("scale_params", pa.array(np.full(n, scale, dtype=float)))
+          .append_column("scale_flops", pa.array(np.full(n, np.nan if flops is None else flops), pa.float64(),
+                                                 from_pandas=True))
+          .append_column("_file", pa.array(np.full(n, str(f.path), dtype=object), pa.string())))
+    lines = t.column("_line").to_numpy()
+    try:
+        t = validate_records(t, source=str(f.path))
+    except RecordsError as exc:
+        line = int(lines[exc.row]) if exc.row is not None and exc.row < len(lines) else None
+        issues.add(f.path, line, exc.column, f"samples could not form records ({exc}); this file's {n} row(s) "
+                   "dropped", "error", rows=n)
+        return None
+    return str(f.path), t.select([*RECORD_SCHEMA.names, *_SAMPLE_EXTRAS])
+
+
+def records_across(kept: list[tuple[str, pa.Table]], issues: IssueLog) -> tuple[pd.DataFrame | None, dict[str, int]]:
+    """The one records table from every file's validated records, checked for what spans files (a
+    document twice, two sizes for one model): a file that breaks it is reported and dropped."""
     while kept:
         table = pa.concat_tables([t for _, t in kept])
         try:
@@ -536,3 +656,22 @@ def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolve
         pa.default_memory_pool().release_unused()
         return records, loaded
     return None, {}
+
+
+def _records(frames: list[tuple[_File, Any, dict[str, Any]]], resolver: _Resolver, issues: IssueLog,
+             unresolved: list[dict[str, Any]],
+             ready: list[tuple[str, pa.Table]] | None = None) -> tuple[pd.DataFrame | None, dict[str, int]]:
+    """Validated records from the samples files, kept columnar (Arrow) until the one final table: each
+    file is validated on its own (a file whose rows cannot form records is reported with the first
+    problem and dropped, the others kept), then the whole for what spans files (a document twice,
+    two sizes for one model)."""
+    kept: list[tuple[str, pa.Table]] = list(ready or [])
+    frames.reverse()
+    while frames:  # each file's raw rows are released as soon as its records are built
+        f, frame, info = frames.pop()
+        model = str(info.get("model") or f.path.parent.name)
+        resolved = resolver.resolve(model, info.get("scale_params"), None, f.root, info.get("checkpoint"))
+        got = sample_table(f, frame, info, resolved, issues, unresolved)
+        if got is not None:
+            kept.append(got)
+    return records_across(kept, issues)

@@ -1,0 +1,145 @@
+"""Run the partitions of a deferred audit: on this machine's cores, or on a Dask cluster.
+
+``engine="local"``: a process per core (``concurrent.futures``, ``spawn``); inputs under
+:data:`SERIAL_BYTES` run in this process (starting workers would cost more than it saves).
+``engine="dask"``: Dask distributed — a ``LocalCluster`` with one single-threaded worker process per
+core by default, or the scheduler at ``scheduler`` (``tcp://host:8786``) for a real cluster, whose
+workers must see the input paths (a shared file system).  Either way the partitions' results are
+merged in key order, so every output is the same byte for byte whatever ran them.  A finished
+partition is stored (:class:`~emergence_lens.engine.store.PartitionStore`) as soon as it returns;
+one that fails — an exception, a worker that dies — stops the run with :class:`PartitionFailed`
+naming its files, after the others in flight are stored, and a rerun resumes from the stored ones.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+
+from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult, run_partition
+from emergence_lens.engine.store import PartitionStore
+
+__all__ = ["run_audit_partitions", "PartitionFailed", "ENGINES", "SERIAL_BYTES"]
+
+ENGINES = ("local", "dask")
+#: Below this many bytes of samples files, the local engine runs in this process.
+SERIAL_BYTES = 64 * 2 ** 20
+
+
+class PartitionFailed(RuntimeError):
+    """A partition could not be computed; names its key and files."""
+
+    def __init__(self, part: Partition, cause: BaseException) -> None:
+        files = ", ".join(part.files[:5]) + (f" (+{len(part.files) - 5} more)" if len(part.files) > 5 else "")
+        super().__init__(f"partition {part.key[0]}/{part.key[1]} failed ({type(cause).__name__}: {cause}); "
+                         f"its files: {files}. Finished partitions are kept: rerun to resume.")
+        self.part = part
+
+
+def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, engine: str = "local",
+                         store: PartitionStore | None = None, workers: int | None = None,
+                         scheduler: str | None = None,
+                         progress: Callable[[PartitionResult, bool], None] | None = None,
+                         serial_bytes: int = SERIAL_BYTES) -> list[PartitionResult]:
+    """Every partition's result, in the order of ``parts``; stored ones are loaded, not recomputed.
+
+    ``progress(result, resumed)`` is called as each partition finishes (or is loaded).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    results: dict[int, PartitionResult] = {}
+    todo = []
+    for i, p in enumerate(parts):
+        got = store.load(p) if store is not None else None
+        if got is not None:
+            results[i] = got
+            if progress:
+                progress(got, True)
+        else:
+            todo.append(i)
+
+    def done(i: int, r: PartitionResult) -> None:
+        results[i] = r
+        if store is not None:
+            store.save(parts[i], r)
+        if progress:
+            progress(r, False)
+
+    if todo:
+        n = max(1, workers or os.cpu_count() or 1)
+        if engine == "dask":
+            _run_dask(parts, todo, options, done, n, scheduler)
+        elif n == 1 or len(todo) == 1 or sum(parts[i].size for i in todo) < serial_bytes:
+            for i in todo:
+                try:
+                    r = run_partition(parts[i], options)
+                except Exception as exc:  # noqa: BLE001 - named, then raised
+                    raise PartitionFailed(parts[i], exc) from exc
+                done(i, r)
+        else:
+            _run_processes(parts, todo, options, done, min(n, len(todo)))
+    return [results[i] for i in range(len(parts))]
+
+
+def _run_processes(parts: Sequence[Partition], todo: list[int], options: AuditOptions,
+                   done: Callable[[int, PartitionResult], None], n: int) -> None:
+    # largest first, so the last partition to start is a small one
+    order = sorted(todo, key=lambda i: -parts[i].size)
+    failure: PartitionFailed | None = None
+    threads = max(1, (os.cpu_count() or 1) // n)
+    with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                initargs=(threads,)) as pool:
+        futures = {pool.submit(run_partition, parts[i], options): i for i in order}
+        for fut in cf.as_completed(futures):
+            i = futures[fut]
+            try:
+                r = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker (BrokenProcessPool) included
+                failure = failure or PartitionFailed(parts[i], exc)
+                continue
+            done(i, r)
+    if failure is not None:
+        raise failure
+
+
+def _worker_init(threads: int) -> None:
+    """One worker per core: Arrow's own thread pools sized to the worker's share, not the machine."""
+    import pyarrow as pa
+
+    pa.set_cpu_count(threads)
+    pa.set_io_thread_count(threads)
+
+
+def _run_dask(parts: Sequence[Partition], todo: list[int], options: AuditOptions,
+              done: Callable[[int, PartitionResult], None], n: int, scheduler: str | None) -> None:
+    from emergence_lens.extras import require_extra
+
+    require_extra("dask", "--engine dask")
+    from dask.distributed import Client, LocalCluster, as_completed
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=min(n, len(todo)), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(scheduler or cluster)
+    failure: PartitionFailed | None = None
+    try:
+        order = sorted(todo, key=lambda i: -parts[i].size)
+        futures = [client.submit(run_partition, parts[i], options, key=f"partition-{i}-{parts[i].key[0]}-"
+                                 f"{parts[i].key[1]}", pure=False) for i in order]
+        index = {f.key: i for f, i in zip(futures, order, strict=True)}
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            try:
+                r = fut.result()
+            except Exception as exc:  # noqa: BLE001 - KilledWorker when a worker dies
+                failure = failure or PartitionFailed(parts[i], exc)
+                continue
+            done(i, r)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    if failure is not None:
+        raise failure

@@ -1,0 +1,125 @@
+"""Partitioned audit (issue 25): the same outputs, byte for byte, from the in-memory path, the local
+engine (in this process and in worker processes), a Dask LocalCluster, and a resumed run."""
+
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from emergence_lens.audit import Rescored, audit
+from emergence_lens.cli import app
+from emergence_lens.engine import AuditOptions, PartitionFailed, PartitionStore, plan_partitions, run_audit_partitions
+from emergence_lens.engine import runner as runner_module
+from emergence_lens.sources import load_sources
+from emergence_lens.sources.load import complete_bundle
+
+DATA = Path(__file__).parent / "data"
+COMPARED = ("audit.csv", "verdicts.csv", "rescored_curves.csv", "predictions.csv", "issues.csv", "inputs.csv",
+            "unresolved.csv", "models.csv", "curves.csv", "summary.md")
+cli = CliRunner()
+
+
+def _in_memory(path: Path, out: Path) -> None:
+    audit(load_sources([path]), out, n_boot=200)
+
+
+def _partitioned(path: Path, out: Path, **kw) -> list:
+    bundle = load_sources([path], defer_samples=True)
+    assert bundle.deferred is not None and bundle.records is None
+    parts = plan_partitions(bundle.deferred.jobs)
+    results = run_audit_partitions(parts, AuditOptions(n_boot=200), **kw)
+    done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes}, [i for r in results for i in r.across])
+    audit(done, out, n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
+    return parts
+
+
+def _same(a: Path, b: Path) -> list[str]:
+    return [f for f in COMPARED if (a / f).exists() != (b / f).exists()
+            or ((a / f).exists() and not filecmp.cmp(a / f, b / f, shallow=False))]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = {}
+    for name in ("lmeval", "lmeval_wild"):
+        d = tmp_path_factory.mktemp(f"mem-{name}")
+        _in_memory(DATA / name, d)
+        out[name] = d
+    return out
+
+
+@pytest.mark.parametrize("name", ["lmeval", "lmeval_wild"])
+def test_partitions_in_this_process_equal_the_in_memory_audit(reference, name, tmp_path):
+    parts = _partitioned(DATA / name, tmp_path)
+    assert len(parts) >= 2 and parts == sorted(parts, key=lambda p: p.key)
+    assert _same(reference[name], tmp_path) == []
+
+
+def test_partitions_in_worker_processes_equal_the_in_memory_audit(reference, tmp_path):
+    _partitioned(DATA / "lmeval_wild", tmp_path, workers=2, serial_bytes=0)
+    assert _same(reference["lmeval_wild"], tmp_path) == []
+
+
+def test_dask_local_cluster_with_two_workers_equals_the_default_engine(tmp_path):
+    default, dask = tmp_path / "default", tmp_path / "dask"
+    r = cli.invoke(app, ["audit", str(DATA / "lmeval_wild"), "--out", str(default), "--n-boot", "200"])
+    assert r.exit_code == 0, r.output
+    r = cli.invoke(app, ["audit", str(DATA / "lmeval_wild"), "--out", str(dask), "--n-boot", "200", "--engine", "dask",
+                         "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    assert _same(default, dask) == []
+    assert not (dask / ".partitions").exists()  # a completed run leaves nothing to resume
+
+
+def test_a_killed_run_resumes_from_its_finished_partitions(reference, tmp_path):
+    bundle = load_sources([DATA / "lmeval_wild"], defer_samples=True)
+    parts = plan_partitions(bundle.deferred.jobs)
+    options = AuditOptions(n_boot=200)
+    store = PartitionStore(tmp_path / "out", options)
+    seen = []
+
+    def stop_after_two(result, resumed):
+        seen.append((result.key, resumed))
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # the user's ^C, after two partitions were stored
+
+    with pytest.raises(KeyboardInterrupt):
+        run_audit_partitions(parts, options, store=store, progress=stop_after_two)
+    assert len(list(store.root.iterdir())) == 2
+    resumed = []
+    _partitioned(DATA / "lmeval_wild", tmp_path / "out", store=store,
+                 progress=lambda r, was: resumed.append(was))
+    assert resumed.count(True) == 2 and resumed.count(False) == len(parts) - 2
+    assert _same(reference["lmeval_wild"], tmp_path / "out") == []
+    # a changed option is a different fingerprint: nothing stale is reused
+    assert PartitionStore(tmp_path / "out", AuditOptions(n_boot=201)).load(parts[0]) is None
+
+
+def test_a_failing_partition_is_named_and_the_others_are_kept(tmp_path, monkeypatch):
+    bundle = load_sources([DATA / "lmeval_wild"], defer_samples=True)
+    parts = plan_partitions(bundle.deferred.jobs)
+    real = runner_module.run_partition
+    bad = parts[1].key
+
+    def flaky(part, options):
+        if part.key == bad:
+            raise MemoryError("simulated")
+        return real(part, options)
+
+    monkeypatch.setattr(runner_module, "run_partition", flaky)
+    store = PartitionStore(tmp_path, AuditOptions(n_boot=50))
+    with pytest.raises(PartitionFailed) as exc:
+        run_audit_partitions(parts, AuditOptions(n_boot=50), store=store)
+    msg = str(exc.value)
+    assert f"{bad[0]}/{bad[1]}" in msg and parts[1].files[0] in msg and "MemoryError" in msg
+    assert len(list(store.root.iterdir())) == 1  # the one before it, finished and stored
+
+
+def test_engine_options_are_checked():
+    r = cli.invoke(app, ["audit", str(DATA / "lmeval"), "--out", "/tmp/never", "--engine", "spark"])
+    assert r.exit_code == 2 and "--engine 'spark'" in r.output
+    r = cli.invoke(app, ["audit", str(DATA / "lmeval"), "--out", "/tmp/never", "--scheduler", "tcp://x:1"])
+    assert r.exit_code == 2 and "--scheduler is for --engine dask" in r.output
