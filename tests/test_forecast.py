@@ -220,3 +220,11 @@ def test_report_escapes_names_from_the_data(tmp_path):
     predict_table(table, tmp_path, fit_on=3, x_axis="flops", methods="naive", n_boot=20, figures=False)
     html = (tmp_path / "report.html").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+def test_predict_reads_an_audit_folder_with_results_only_and_rescored_curves(tmp_path):
+    r = runner.invoke(app, ["predict", str(ROOT / "docs" / "audit"), "--fit-on", "4", "--n-boot", "50", "--no-figures",
+                            "--methods", "naive", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    ok = pd.read_csv(tmp_path / "backtest.csv").query("status == 'ok'")
+    assert {"acc", "multiple_choice_grade"} <= set(ok.metric)  # from curves.csv and from rescored_curves.csv

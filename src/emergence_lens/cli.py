@@ -448,7 +448,8 @@ def _records_in(paths: list[Path]) -> tuple[list[Path], dict[str, list[str]]]:
 def predict(
     paths: Annotated[list[Path], typer.Argument(
         help="Records files, folders of a `reproduce` / `score` run (every records.parquet inside, with a "
-             "pass_rates.csv beside it for passuntil), an `audit` folder (its curves.csv), or tables of aggregates "
+             "pass_rates.csv beside it for passuntil), an `audit` folder (its curves.csv and rescored_curves.csv), or "
+             "tables of aggregates "
              "(CSV/TSV, wide or tidy, as `audit` reads them).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     fit_on: Annotated[str, typer.Option(
@@ -507,7 +508,9 @@ def predict(
     try:
         with console.status("reading and resampling"):
             if tables or audits:
-                frames = [pd.read_csv(c) for a in audits for c in sorted(a.rglob("curves.csv"))]
+                # an audit's results-only curves and its curves re-scored from samples (per-example n)
+                frames = [pd.read_csv(c) for a in audits for c in sorted([*a.rglob("curves.csv"),
+                                                                          *a.rglob("rescored_curves.csv")])]
                 if audits and not frames:
                     raise FileNotFoundError(f"no records.parquet and no curves.csv under {', '.join(map(str, audits))}")
                 if tables:
@@ -542,7 +545,7 @@ def predict(
     for r in res.wins.itertuples():
         table.add_row(str(r.family), str(r.metric), str(r.fit_on), str(r.method), str(r.n_curves), f"{r.mae:.3g}",
                       f"{r.coverage:.0%}", f"{r.mean_width:.3g}", str(r.n_best))
-    Console().print(table)
+    Console(width=max(Console().width, 140)).print(table)  # "which method wins": never truncate its names
     console.print(f"wrote {len(res.files)} files into {out} (summary.md, report.html, backtest.csv, "
                   "predictions.csv, wins.csv)")
 
