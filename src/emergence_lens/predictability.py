@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from emergence_lens._io import atomic_write_text
 from emergence_lens.analysis import write_csv
@@ -112,7 +113,7 @@ def _pass_series(rates: pd.DataFrame, family: str, task: str, models: Sequence[s
     lo = np.array([float(r.at[m, "pass_rate_low"]) if m in r.index else np.nan for m in models])
     hi = np.array([float(r.at[m, "pass_rate_high"]) if m in r.index else np.nan for m in models])
     with np.errstate(divide="ignore", invalid="ignore"):
-        s = (np.log(hi) - np.log(lo)) / (2 * 1.959963984540054)
+        s = (np.log(hi) - np.log(lo)) / (2 * special.ndtri(0.975))  # pass_rates.csv intervals are 95%
     rng = np.random.default_rng(curve_seed(seed, ("passuntil", family, task)))
     z = rng.standard_normal((n_boot, len(models)))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -234,7 +235,8 @@ def curves_from_table(table: pd.DataFrame, *, metrics: Iterable[str] | None = No
         L = g["_L"].dropna().unique()
         if ing_name is not None and len(L) == 1:
             a = df[(df["family"].astype(str) == family) & (df["_task"] == task) & (df["metric"] == ing_name)]
-            a = a.drop_duplicates("model").set_index(a.drop_duplicates("model")["model"].astype(str))
+            a = a.drop_duplicates("model")
+            a = a.set_index(a["model"].astype(str))
             if set(models) <= set(a.index):
                 av = pd.to_numeric(a.loc[models, "value"], errors="coerce").to_numpy(float)
                 arng = np.random.default_rng(curve_seed(seed, ("table-ingredient", family, task, metric)))
@@ -312,7 +314,7 @@ def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: in
     rows: list[dict] = []
     summary: list[dict] = [{**s, "fit_on": label} for s in skipped]
     pending: dict[tuple[str, str, str], list] = {}
-    per_curve: list[tuple[ForecastCurve, int]] = []
+    per_curve: list[tuple[ForecastCurve, int, np.ndarray, np.ndarray]] = []
     for c in curves:
         d = c.data
         K = int(fit_on) if fit_on is not None else int(np.sum(d.t < t_cut))
@@ -324,10 +326,10 @@ def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: in
             summary.append({**info, "status": f"{K} model(s) below the cut-off of {d.n_models}: needs 2 .. "
                                               f"{d.n_models - 1}"})
             continue
-        per_curve.append((c, K))
         level = d.bounds[0] + (d.bounds[1] - d.bounds[0]) / 2
         obs_cross = _scale_of(half_range_crossing(d.t, d.observed, level), x_axis)
         o_lo, o_hi = percentile_ci(d.replicates, confidence)
+        per_curve.append((c, K, o_lo, o_hi))
         for f in forecast_methods(d, K, names, confidence=confidence):
             base = {**info, "method": f.method, "n_heldout": d.n_models - K}
             if f.status != "ok":
@@ -377,12 +379,11 @@ def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: in
              write_csv(wins, out / "wins.csv")]
     figs: list[Path] = []
     if figures:
-        for c, K in per_curve:
+        for c, K, o_lo, o_hi in per_curve:
             p = preds[(preds["family"] == c.family) & (preds["task"] == c.task) & (preds["metric"] == c.metric)]
             if p.empty:
                 continue
             d = c.data
-            o_lo, o_hi = percentile_ci(d.replicates, confidence)
             obs = pd.DataFrame({"scale": d.x, "observed": d.observed, "observed_low": o_lo, "observed_high": o_hi})
             cut = (float(fit_below) if fit_below is not None else
                    float(np.sqrt(d.x[K - 1] * d.x[K])) if x_axis != "loss" else float((d.x[K - 1] + d.x[K]) / 2))

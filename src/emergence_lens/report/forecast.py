@@ -73,12 +73,14 @@ def _table(frame: pd.DataFrame, digits: int = 3) -> str:
     for r in frame.itertuples(index=False):
         cells = []
         for v in r:
-            if isinstance(v, float):
-                cells.append("" if np.isnan(v) else f"{v:.{digits}g}")
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                cells.append(f"<td>{v}</td>")
+            elif isinstance(v, (float, np.floating)):
+                cells.append("<td>" + ("" if np.isnan(v) else f"{v:.{digits}g}") + "</td>")
             else:
-                cells.append(html.escape(str(v)))
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+                cells.append(f'<td class="text">{html.escape(str(v))}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
 def write_forecast_report(out: str | os.PathLike[str], *, title: str, intro: str, wins: pd.DataFrame,
@@ -91,7 +93,8 @@ def write_forecast_report(out: str | os.PathLike[str], *, title: str, intro: str
     doc = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:80em}}table{{border-collapse:collapse;
-font-size:0.85em}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}th{{background:#f3f3f3}}
+font-size:0.85em}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right;vertical-align:top}}
+th{{background:#f3f3f3}}td.text{{text-align:left;max-width:28em}}.scroll{{overflow-x:auto}}
 figure{{display:inline-block;margin:0.5em;width:30em}}img{{width:100%}}figcaption{{font-size:0.8em}}</style>
 </head><body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>
 <h2 id="wins">Which method wins</h2>{_table(wins)}

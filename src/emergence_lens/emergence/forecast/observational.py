@@ -21,11 +21,11 @@ from scipy import special
 
 from emergence_lens.emergence.forecast.data import CurveData, Forecast
 from emergence_lens.emergence.forecast.registry import PredictorSpec, register_predictor
+from emergence_lens.emergence.forecast.two_step import EPS
 
 __all__ = ["predict_observational", "capability_components", "OBSERVATIONAL", "MAX_COMPONENTS"]
 
 MAX_COMPONENTS = 3
-EPS = 1e-3
 SEED = 20240610  # Ruan et al.'s arXiv month; any fixed number works
 
 
