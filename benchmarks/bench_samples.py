@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -121,6 +122,7 @@ def main() -> None:
         tasks = max(1, round(size / (16 * a.rows_per_file)))
         folder = a.dir / f"lb-{size}"
         rows = write_leaderboard(folder, tasks, a.rows_per_file)
+        os.sync()  # the folder's dirty pages written back now, not during the timed audit
         gb = sum(p.stat().st_size for p in folder.rglob("*")) / 1e9
         print(f"\n{rows:,} rows: 8 models x {2 * tasks} tasks x {a.rows_per_file:,} rows ({gb:.2f} GB of JSON lines)")
         dt, mb = run(PARTITIONED, folder, a.dir / f"out-part-{size}")

@@ -330,6 +330,64 @@ def test_fast_and_line_by_line_sample_readers_agree(path):
         assert (x is None and (y is None or (isinstance(y, float) and np.isnan(y)))) or list(x) == pytest.approx(list(y))
 
 
+def _mutations():
+    import json as _json
+
+    def numbers(o):  # logprobs and the gold index as JSON numbers, not the strings lm-eval writes
+        fr = o.get("filtered_resps")
+        if isinstance(fr, list) and fr and isinstance(fr[0], list):
+            o["filtered_resps"] = [[float(a), b == "True"] for a, b in o["filtered_resps"]]
+            o["target"] = int(o["target"])
+        return o
+
+    def reorder(o):
+        return dict(reversed(list(o.items())))
+
+    def no_filter(o):
+        o.pop("filter", None)
+        return o
+
+    def keyed_filter(o):
+        o["filter"] = "strict-match"
+        return o
+
+    return {"numbers": (numbers, "\n"), "reordered keys": (reorder, "\n"), "no filter field": (no_filter, "\n"),
+            "named filter": (keyed_filter, "\n"), "crlf": (lambda o: o, "\r\n"),
+            "unicode": (lambda o: {**o, "doc": {"q": "\u00e9\u4e2d \ud83d\ude00"}}, "\n"), "dumps": (lambda o: o, None)}
+
+
+@pytest.mark.parametrize("kind", ["mc", "gen"])
+@pytest.mark.parametrize("mutation", list(_mutations()))
+def test_fast_reader_on_mutated_files_agrees_or_declines(kind, mutation, tmp_path):
+    """Every file shape the fast (DuckDB) reader accepts gives the line reader's rows; any other
+    shape makes it decline (``None``), so the line reader — which reports — takes the file."""
+    import json as _json
+
+    from emergence_lens.sources.issues import IssueLog
+    from emergence_lens.sources.lmeval import read_lmeval_samples, read_lmeval_samples_fast
+
+    src = next(LMEVAL.glob(f"ladder-04/samples_ladder_addition_{kind}_*.jsonl"))
+    fn, eol = _mutations()[mutation]
+    rows = [fn(_json.loads(x)) for x in src.read_text().splitlines()]
+    path = tmp_path / src.name
+    text = ("\n".join(_json.dumps(r, ensure_ascii=False) for r in rows) + "\n" if eol is None
+            else eol.join(_json.dumps(r) for r in rows) + eol)
+    path.write_bytes(text.encode("utf-8"))
+    task = f"ladder_addition_{kind}"
+    got = read_lmeval_samples_fast(path, {"model": "m"}, task, path.read_bytes())
+    slow = pd.DataFrame(read_lmeval_samples(path, {"model": "m"}, IssueLog(), task=task))
+    if got is None:
+        return
+    fast, n = got
+    fast = fast.to_pandas()
+    assert n == len(slow) == len(fast)
+    for col in ("task", "example_id", "target", "prediction", "correct_choice", "_line"):
+        assert [None if pd.isna(v) else v for v in fast[col]] == [None if pd.isna(v) else v for v in slow[col]], col
+    for x, y in zip(fast["choice_logprobs"], slow["choice_logprobs"], strict=True):
+        missing = x is None and (y is None or (isinstance(y, float) and np.isnan(y)))
+        assert missing or list(x) == pytest.approx(list(y))
+
+
 def test_a_malformed_line_falls_back_to_the_reporting_reader(tmp_path):
     src = next(LMEVAL.glob("ladder-02/samples_ladder_addition_mc_*.jsonl"))
     d = tmp_path / "ladder-02"

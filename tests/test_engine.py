@@ -73,6 +73,12 @@ def test_dask_local_cluster_with_two_workers_equals_the_default_engine(tmp_path)
     assert _same(default, dask) == []
     assert not (dask / ".partitions").exists()  # a completed run leaves nothing to resume
 
+    def panels(d: Path) -> str:  # drawn on the Dask workers in one, here in the other
+        page = (d / "report.html").read_text()
+        return page[page.index('<section id="panels">'):page.index('<section id="figures">')]
+
+    assert panels(default) == panels(dask) and panels(dask).count("data:image/png;base64,") >= 2
+
 
 def test_a_killed_run_resumes_from_its_finished_partitions(reference, tmp_path):
     bundle = load_sources([DATA / "lmeval_wild"], defer_samples=True)
@@ -123,3 +129,71 @@ def test_engine_options_are_checked():
     assert r.exit_code == 2 and "--engine 'spark'" in r.output
     r = cli.invoke(app, ["audit", str(DATA / "lmeval"), "--out", "/tmp/never", "--scheduler", "tcp://x:1"])
     assert r.exit_code == 2 and "--scheduler is for --engine dask" in r.output
+
+
+def test_report_and_figures_drawn_by_worker_processes_are_the_same_bytes(reference, tmp_path):
+    """The audit's workers draw its figures and the report's panels: the same files as drawn here."""
+    from emergence_lens.engine import EngineSession
+    from emergence_lens.report.html import write_report
+
+    serial = reference["lmeval_wild"]
+    write_report(serial, title="same")
+    with EngineSession("local", workers=2) as session:
+        assert session.executor is not None
+        audit(load_sources([DATA / "lmeval_wild"]), tmp_path, n_boot=200, executor=session.executor)
+        write_report(tmp_path, title="same", executor=session.executor)
+    pngs = sorted(p.name for p in serial.glob("*.png"))
+    assert pngs and pngs == sorted(p.name for p in tmp_path.glob("*.png"))
+    assert all(filecmp.cmp(serial / f, tmp_path / f, shallow=False) for f in pngs)
+    assert (serial / "report.html").read_bytes() == (tmp_path / "report.html").read_bytes()
+    assert _same(serial, tmp_path) == []
+
+
+def test_engine_session_runs_here_when_not_parallel():
+    from emergence_lens.engine import EngineSession
+
+    with EngineSession("local", workers=1) as s:
+        assert s.executor is None
+    with EngineSession("local", workers=4, parallel=False) as s:
+        assert s.executor is None
+    with pytest.raises(ValueError, match="unknown engine"):
+        EngineSession("spark")
+
+
+def test_run_json_digests_come_from_the_reading_workers_and_match_the_files(tmp_path):
+    import json
+
+    from emergence_lens.report.provenance import sha256_file
+
+    r = cli.invoke(app, ["audit", str(DATA / "lmeval"), "--out", str(tmp_path), "--n-boot", "50"])
+    assert r.exit_code == 0, r.output
+    inputs = json.loads((tmp_path / "run.json").read_text())["inputs"]
+    samples = [i for i in inputs if Path(i["path"]).name.startswith("samples_")]
+    assert len(samples) == len(list((DATA / "lmeval").rglob("samples_*.jsonl"))) > 0
+    assert all(i["sha256"] == sha256_file(i["path"]) for i in inputs)
+
+
+def test_a_digest_given_by_a_reader_is_used_and_others_are_computed(tmp_path):
+    import json
+
+    from emergence_lens.report.provenance import sha256_file, write_run_info
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("a")
+    b.write_text("b")
+    write_run_info(tmp_path / "out", command="audit", inputs=[a, b], started=0.0, finished=1.0,
+                   digests={str(a): "given"})
+    got = {Path(i["path"]).name: i["sha256"] for i in json.loads((tmp_path / "out" / "run.json").read_text())["inputs"]}
+    assert got == {"a.txt": "given", "b.txt": sha256_file(b)}
+
+
+def test_workers_start_from_a_preloaded_fork_server_where_there_is_one():
+    import multiprocessing as mp
+
+    from emergence_lens.workers import PRELOAD, input_bytes, worker_context
+
+    ctx = worker_context()
+    assert ctx.get_start_method() == ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    assert "emergence_lens.engine.partition" in PRELOAD
+    assert input_bytes([DATA / "lmeval"]) == sum(p.stat().st_size for p in (DATA / "lmeval").rglob("*") if p.is_file())
+    assert input_bytes([DATA / "does-not-exist"]) == 0

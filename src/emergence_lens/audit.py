@@ -10,9 +10,11 @@ measured on the same outputs, the comparison (``metric artifact``, ``persists``,
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -436,7 +438,8 @@ def rescore(records: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, thresho
 
 def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: int = 0,
           threshold: float = DEFAULT_THRESHOLD, high: float | None = None, x_axis: str = "params",
-          chance: Mapping[str, float] | None = None, rescored_parts: Rescored | None = None) -> pd.DataFrame:
+          chance: Mapping[str, float] | None = None, rescored_parts: Rescored | None = None,
+          executor: Executor | None = None) -> pd.DataFrame:
     """Write ``audit.csv``, ``verdicts.csv``, ``fig5_scores_by_metric.png``, ``fig6_mcg_vs_brier.png``
     (when a family has both), ``issues.csv``, ``unresolved.csv`` and ``summary.md`` into ``out``.
 
@@ -446,7 +449,8 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
     the partner's state), marked ``source`` accordingly.  ``high``: emergence score counted as
     "high" in the Figure 5 summary (default: the sharpness threshold times (n_scales - 1)).
     ``rescored_parts``: the re-scored part already computed (by partitions,
-    :mod:`emergence_lens.engine`); default: :func:`rescore` of ``bundle.records``.
+    :mod:`emergence_lens.engine`); default: :func:`rescore` of ``bundle.records``.  ``executor``:
+    worker processes to draw the figures on (the same files either way).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -505,7 +509,7 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
     write_csv(bundle.models, out / "models.csv")
     if len(bundle.curves):
         write_csv(bundle.curves, out / "curves.csv")
-    _figures(result, bundle, rescored, out, threshold)
+    _figures(result, bundle, rescored, out, threshold, executor)
     _summary(result, bundle, out, threshold)
     return result
 
@@ -515,31 +519,15 @@ def _is_high(t: pd.DataFrame, threshold: float) -> pd.Series:
 
 
 def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | None, out: Path,
-             threshold: float) -> None:
-    import matplotlib.pyplot as plt
-
-    from emergence_lens.report.figures import STYLE, save_figure
-
+             threshold: float, executor: Executor | None = None) -> None:
+    """Figures 5 and 6 (cf. the paper's), each drawn by ``executor``'s workers when given."""
+    jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
     # a group's aggregate re-counts its subtasks' examples: it is never in the meta-analysis
     scored = t[np.isfinite(t["emergence_score"]) & ~t["aggregate"].astype(bool)]
     if scored.empty:
         return
-    metrics = scored.groupby("metric")["emergence_score"].median().sort_values().index.tolist()
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8, 0.45 * len(metrics) + 1.8), constrained_layout=True)
-        rng = np.random.default_rng(0)
-        for i, m in enumerate(metrics):
-            d = scored[scored.metric == m]
-            high = _is_high(d, threshold)
-            ax.scatter(d.emergence_score, i + rng.uniform(-0.15, 0.15, len(d)), s=14,
-                       c=np.where(high, "tab:red", "tab:blue"), alpha=0.7)
-        ax.set_yticks(range(len(metrics)), [f"{m} ({metric_kind(m)})" for m in metrics])
-        ax.set_xscale("symlog", linthresh=1.0)
-        lo, hi = float(scored.emergence_score.min()), float(scored.emergence_score.max())
-        ax.set_xlim(min(-1.0, lo * 1.6), max(1.0, hi * 1.6))
-        ax.set_xlabel("emergence score (oriented: higher = improves with scale; symlog scale)")
-        ax.set_title(f"Emergence score of every curve, by metric (cf. Fig. 5); red: sharpness >= {threshold:g}")
-        save_figure(fig, out / "fig5_scores_by_metric.png")
+    jobs.append((_fig5, (scored[["metric", "emergence_score", "n_scales"]], threshold,
+                         out / "fig5_scores_by_metric.png")))
     # Figure 6 analog: multiple-choice grade vs Brier for one family, same tasks.
     cur = bundle.curves
     pairs = [("multiple_choice_grade", "calibration_multiple_choice_brier_score"), ("acc", "brier_score")]
@@ -558,22 +546,60 @@ def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | Non
         tasks = sorted(set(d[d.metric == a].subtask) & set(d[d.metric == b].subtask))[:8]
         if not tasks:
             continue
-        with plt.rc_context(STYLE):
-            fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-            cmap = plt.get_cmap("viridis")
-            for ax, m in zip(axes, (a, b), strict=True):
-                for i, task in enumerate(tasks):
-                    g = d[(d.metric == m) & (d.subtask == task)].groupby("scale_params")["value"].mean()
-                    ax.plot(g.index, g.values, marker="o", ms=3, color=cmap(i / max(len(tasks) - 1, 1)),
-                            label=str(task))
-                props = metric_properties(m)
-                better = "" if props is None else (" (higher is better)" if props[2] else " (lower is better)")
-                ax.set(xscale="log", xlabel="parameters (log scale)", ylabel=m.replace("_", " ") + better,
-                       title=f"{family}: {m}")
-                ax.legend(fontsize=6)
-            fig.suptitle("Same outputs: multiple-choice grade vs Brier score (cf. Fig. 6)")
-            save_figure(fig, out / "fig6_mcg_vs_brier.png")
+        d = d[d.subtask.isin(tasks)][["metric", "subtask", "scale_params", "value"]]
+        jobs.append((_fig6, (d, tasks, a, b, str(family), out / "fig6_mcg_vs_brier.png")))
         break
+    if executor is None or len(jobs) < 2:
+        for fn, args in jobs:
+            fn(*args)
+    else:
+        for fut in [executor.submit(fn, *args) for fn, args in jobs]:
+            fut.result()
+
+
+def _fig5(scored: pd.DataFrame, threshold: float, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from emergence_lens.report.figures import STYLE, save_figure
+
+    metrics = scored.groupby("metric")["emergence_score"].median().sort_values().index.tolist()
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(8, 0.45 * len(metrics) + 1.8), constrained_layout=True)
+        rng = np.random.default_rng(0)
+        for i, m in enumerate(metrics):
+            d = scored[scored.metric == m]
+            high = _is_high(d, threshold)
+            ax.scatter(d.emergence_score, i + rng.uniform(-0.15, 0.15, len(d)), s=14,
+                       c=np.where(high, "tab:red", "tab:blue"), alpha=0.7)
+        ax.set_yticks(range(len(metrics)), [f"{m} ({metric_kind(m)})" for m in metrics])
+        ax.set_xscale("symlog", linthresh=1.0)
+        lo, hi = float(scored.emergence_score.min()), float(scored.emergence_score.max())
+        ax.set_xlim(min(-1.0, lo * 1.6), max(1.0, hi * 1.6))
+        ax.set_xlabel("emergence score (oriented: higher = improves with scale; symlog scale)")
+        ax.set_title(f"Emergence score of every curve, by metric (cf. Fig. 5); red: sharpness >= {threshold:g}")
+        save_figure(fig, path)
+
+
+def _fig6(d: pd.DataFrame, tasks: list[str], a: str, b: str, family: str, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from emergence_lens.report.figures import STYLE, save_figure
+
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+        cmap = plt.get_cmap("viridis")
+        for ax, m in zip(axes, (a, b), strict=True):
+            for i, task in enumerate(tasks):
+                g = d[(d.metric == m) & (d.subtask == task)].groupby("scale_params")["value"].mean()
+                ax.plot(g.index, g.values, marker="o", ms=3, color=cmap(i / max(len(tasks) - 1, 1)),
+                        label=str(task))
+            props = metric_properties(m)
+            better = "" if props is None else (" (higher is better)" if props[2] else " (lower is better)")
+            ax.set(xscale="log", xlabel="parameters (log scale)", ylabel=m.replace("_", " ") + better,
+                   title=f"{family}: {m}")
+            ax.legend(fontsize=6)
+        fig.suptitle("Same outputs: multiple-choice grade vs Brier score (cf. Fig. 6)")
+        save_figure(fig, path)
 
 
 def _resolution_line(t: pd.DataFrame) -> str:

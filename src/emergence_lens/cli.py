@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import hashlib
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -69,16 +71,18 @@ def _command_line(ctx: typer.Context | None, command: str) -> str:
 
 
 def _finish_run(out: Path, *, command: str, started: float, seed: int | None,
-                inputs: list[Path] | tuple[()] = (), ctx: typer.Context | None = None) -> None:
-    """Record provenance (OUT/run.json) and write the HTML report (OUT/report.html)."""
+                inputs: list[Path] | tuple[()] = (), ctx: typer.Context | None = None,
+                digests: dict[str, str] | None = None, executor: Any = None) -> None:
+    """Record provenance (OUT/run.json) and write the HTML report (OUT/report.html); ``digests``:
+    input SHA-256s already computed, ``executor``: where the report's panels may be drawn."""
     from emergence_lens.report.html import ReportError, write_report
     from emergence_lens.report.provenance import write_run_info
 
     try:
         write_run_info(out, command=command, seed=seed, inputs=inputs, started=started, finished=time.time(),
-                       extra={"command_line": _command_line(ctx, command)})
+                       extra={"command_line": _command_line(ctx, command)}, digests=digests)
         with console.status("writing report.html"):
-            path = write_report(out)
+            path = write_report(out, executor=executor)
     except (ReportError, OSError) as exc:
         console.print(f"[yellow]no report: {escape(str(exc))}[/]")
         return
@@ -701,10 +705,21 @@ def audit(
     Exit 0 with outputs whenever anything was audited; exit 1 (outputs and issues.csv still written)
     when nothing could be; exit 2 for bad options.  Every file is accounted for in OUT/inputs.csv.
     """
+    from emergence_lens.workers import SERIAL_BYTES, input_bytes, prestart_workers
+
+    if engine == "local" and (workers or os.cpu_count() or 1) > 1 and input_bytes(paths) >= SERIAL_BYTES:
+        prestart_workers()  # the workers' imports overlap this process's own
     from emergence_lens.audit import Rescored
     from emergence_lens.audit import audit as run_audit
     from emergence_lens.emergence import x_column
-    from emergence_lens.engine import ENGINES, AuditOptions, PartitionStore, plan_partitions, run_audit_partitions
+    from emergence_lens.engine import (
+        ENGINES,
+        AuditOptions,
+        EngineSession,
+        PartitionStore,
+        plan_partitions,
+        run_audit_partitions,
+    )
     from emergence_lens.sources import WideSpec, load_scale_map, load_sources, parse_n_examples, read_metadata
     from emergence_lens.sources.load import complete_bundle
 
@@ -727,61 +742,72 @@ def audit(
     spec = WideSpec(model_col=model_col, task_col=task_col,
                     metric_cols=tuple(c.strip() for c in (metric_cols or "").split(",") if c.strip()),
                     by=tuple(c.strip() for c in (by or "").split(",") if c.strip()))
-    try:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} files"),
-                      TimeElapsedColumn(), console=console, transient=True) as prog:
-            bar = prog.add_task("reading", total=None)
+    # the workers started for the partitions draw the report's panels too; closed at the end
+    with contextlib.ExitStack() as stack:
+        try:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} files"),
+                          TimeElapsedColumn(), console=console, transient=True) as prog:
+                bar = prog.add_task("reading", total=None)
 
-            def tick(name: str) -> None:
-                prog.update(bar, advance=1, description=f"reading {name[:40]}")
+                def tick(name: str) -> None:
+                    prog.update(bar, advance=1, description=f"reading {name[:40]}")
 
-            bundle = load_sources(paths, scale_map=mapping, family=family, bigbench_scale=bigbench_scale,
-                                  metadata=meta, table_spec=spec, progress=tick, n_examples=sizes, defer_samples=True)
-        rescored = None
-        store = None
-        if bundle.deferred is not None:
-            parts = plan_partitions(bundle.deferred.jobs)
-            options = AuditOptions(n_boot, seed, threshold, x, tuple(sorted((levels or {}).items())))
-            store = PartitionStore(out, options)
-            if not resume:
-                store.clear()
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("partitions"), TimeElapsedColumn(), console=console, transient=True) as prog:
-                bar = prog.add_task("re-scoring samples", total=len(parts))
-                rows = [0]
+                bundle = load_sources(paths, scale_map=mapping, family=family, bigbench_scale=bigbench_scale,
+                                      metadata=meta, table_spec=spec, progress=tick, n_examples=sizes,
+                                      defer_samples=True)
+            rescored = None
+            store = None
+            session = None
+            digests: dict[str, str] = {}
+            if bundle.deferred is not None:
+                parts = plan_partitions(bundle.deferred.jobs)
+                session = stack.enter_context(EngineSession(
+                    engine, workers=workers, scheduler=scheduler,
+                    parallel=sum(p.size for p in parts) >= SERIAL_BYTES))
+                options = AuditOptions(n_boot, seed, threshold, x, tuple(sorted((levels or {}).items())))
+                store = PartitionStore(out, options)
+                if not resume:
+                    store.clear()
+                with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                              TextColumn("partitions"), TimeElapsedColumn(), console=console, transient=True) as prog:
+                    bar = prog.add_task("re-scoring samples", total=len(parts))
+                    rows = [0]
 
-                def done(r, resumed: bool) -> None:
-                    rows[0] += r.rows_read
-                    prog.update(bar, advance=1, description=f"{'resumed' if resumed else 're-scored'} "
-                                f"{r.key[0]}/{r.key[1]}"[:60] + f" ({rows[0]:,} rows)")
+                    def done(r, resumed: bool) -> None:
+                        rows[0] += r.rows_read
+                        prog.update(bar, advance=1, description=f"{'resumed' if resumed else 're-scored'} "
+                                    f"{r.key[0]}/{r.key[1]}"[:60] + f" ({rows[0]:,} rows)")
 
-                results = run_audit_partitions(parts, options, engine=engine, store=store, workers=workers,
-                                               scheduler=scheduler, progress=done)
-            bundle = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes},
-                                     [i for r in results for i in r.across])
-            rescored = Rescored.concat([r.rescored for r in results if r.rescored is not None])
-        for issue in bundle.issues[:20]:
-            console.print(str(issue), style="yellow", markup=False, highlight=False)
-        if len(bundle.issues) > 20:
-            console.print(f"... {len(bundle.issues) - 20} more in {out / 'issues.csv'}")
-        with console.status("scoring curves"):
-            table = run_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x, chance=levels,
-                              rescored_parts=rescored)
-        if store is not None:
-            store.clear()  # the run completed: nothing to resume
-    except Exception as exc:  # noqa: BLE001 - a user sees one line, never a traceback
-        _fail(f"audit failed: {type(exc).__name__}: {exc}")
-        return
-    if len(bundle.unresolved):
-        console.print(f"[yellow]{len(bundle.unresolved)} model(s) with unknown size held out: "
-                      f"see {out / 'unresolved.csv'} (give --models or --scale-map)[/]")
-    inputs = bundle.inputs
-    console.print(f"{len(inputs)} files ({int((inputs['format'] != '').sum())} recognised, "
-                  f"{int(inputs['rows_loaded'].sum())} rows loaded, {int(inputs['rows_reported'].sum())} reported); "
-                  f"{len(table)} curves -> {out / 'audit.csv'}, verdicts.csv, models.csv, inputs.csv, figures, "
-                  "summary.md", markup=False, highlight=False)
-    _finish_run(out, command="audit", started=started, seed=seed,
-                inputs=[p for p in (*paths, models, scale_map) if p is not None], ctx=ctx)
+                    results = run_audit_partitions(parts, options, store=store, progress=done, session=session)
+                digests = {o.path: o.sha256 for r in results for o in r.outcomes}
+                bundle = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes},
+                                         [i for r in results for i in r.across])
+                rescored = Rescored.concat([r.rescored for r in results if r.rescored is not None])
+            for issue in bundle.issues[:20]:
+                console.print(str(issue), style="yellow", markup=False, highlight=False)
+            if len(bundle.issues) > 20:
+                console.print(f"... {len(bundle.issues) - 20} more in {out / 'issues.csv'}")
+            with console.status("scoring curves"):
+                table = run_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x,
+                                  chance=levels, rescored_parts=rescored,
+                                  executor=None if session is None else session.executor)
+            if store is not None:
+                store.clear()  # the run completed: nothing to resume
+        except Exception as exc:  # noqa: BLE001 - a user sees one line, never a traceback
+            _fail(f"audit failed: {type(exc).__name__}: {exc}")
+            return
+        if len(bundle.unresolved):
+            console.print(f"[yellow]{len(bundle.unresolved)} model(s) with unknown size held out: "
+                          f"see {out / 'unresolved.csv'} (give --models or --scale-map)[/]")
+        inputs = bundle.inputs
+        console.print(f"{len(inputs)} files ({int((inputs['format'] != '').sum())} recognised, "
+                      f"{int(inputs['rows_loaded'].sum())} rows loaded, "
+                      f"{int(inputs['rows_reported'].sum())} reported); "
+                      f"{len(table)} curves -> {out / 'audit.csv'}, verdicts.csv, models.csv, inputs.csv, figures, "
+                      "summary.md", markup=False, highlight=False)
+        _finish_run(out, command="audit", started=started, seed=seed,
+                    inputs=[p for p in (*paths, models, scale_map) if p is not None], ctx=ctx, digests=digests,
+                    executor=None if session is None else session.executor)
     if bundle.curves.empty and (bundle.records is None or bundle.records.empty) and rescored is None:
         console.print("[bold red]error:[/] nothing could be audited: see issues.csv and inputs.csv")
         raise typer.Exit(code=1)

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
 from emergence_lens.emergence.transforms import Transform
@@ -172,7 +172,7 @@ def explain_aggregate(x: Sequence[float] | np.ndarray, observed: Sequence[float]
         raise ValueError("length must be >= 1")
     pred = a ** length
     se = np.sqrt(so ** 2 + (length * a ** (length - 1) * sa) ** 2)
-    z = float(stats.norm.ppf(1 - (1 - confidence) / (2 * xs.size)))
+    z = float(special.ndtri(1 - (1 - confidence) / (2 * xs.size)))
     if n is not None:  # as in explain_curve: the binomial error under the prediction, one example's worth
         nn = np.asarray(n, dtype=float)
         se = np.maximum(se, np.sqrt(np.clip(pred, 0, 1) * (1 - np.clip(pred, 0, 1)) / nn))
@@ -181,7 +181,7 @@ def explain_aggregate(x: Sequence[float] | np.ndarray, observed: Sequence[float]
         half = z * se
     d = o - pred
     ok, deps, worst = _departures(xs, d, half)
-    zo = float(stats.norm.ppf(1 - (1 - confidence) / 2))
+    zo = float(special.ndtri(1 - (1 - confidence) / 2))
     return Explanation(metric, ingredient_name, xs, o, o - zo * so, o + zo * so, pred,
                        np.clip(pred - half, 0, 1), np.clip(pred + half, 0, 1), a[:, None], ok, deps, worst, z,
                        approximate=True)

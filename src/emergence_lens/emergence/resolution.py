@@ -23,7 +23,7 @@ mde 0.0147): its emergence score is the cap (a step from 0), but nothing was mea
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 __all__ = ["clopper_pearson", "resolution_limit", "detection_probability", "min_detectable_accuracy",
            "measurable_ability", "minimal_detectable_effect", "MIN_EFFECT"]
@@ -54,9 +54,9 @@ def clopper_pearson(k: int | np.ndarray, n: int | np.ndarray,
         raise ValueError("k and n must be whole numbers")
     with np.errstate(invalid="ignore"):
         low = np.where(k_arr == 0, 0.0,
-                       stats.beta.ppf(alpha / 2, np.maximum(k_arr, 1), n_arr - k_arr + 1))
+                       special.betaincinv(np.maximum(k_arr, 1), n_arr - k_arr + 1, alpha / 2))
         high = np.where(k_arr == n_arr, 1.0,
-                        stats.beta.ppf(1 - alpha / 2, k_arr + 1, np.maximum(n_arr - k_arr, 1)))
+                        special.betaincinv(k_arr + 1, np.maximum(n_arr - k_arr, 1), 1 - alpha / 2))
     return low, high
 
 

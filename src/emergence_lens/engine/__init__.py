@@ -5,12 +5,13 @@ resumable, locally or on a Dask cluster.
   (:func:`run_partition`: read its samples files, form records, re-score);
 * :mod:`.store` — finished partitions on disk, so a killed run resumes;
 * :mod:`.runner` — :func:`run_audit_partitions` with ``engine="local"`` (processes on this machine)
-  or ``engine="dask"`` (Dask distributed: a ``LocalCluster``, or a scheduler address).
+  or ``engine="dask"`` (Dask distributed: a ``LocalCluster``, or a scheduler address), on an
+  :class:`EngineSession` whose workers the audit keeps for its report's panels.
 """
 
 from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult, plan_partitions, run_partition
-from emergence_lens.engine.runner import ENGINES, PartitionFailed, run_audit_partitions
+from emergence_lens.engine.runner import ENGINES, SERIAL_BYTES, EngineSession, PartitionFailed, run_audit_partitions
 from emergence_lens.engine.store import PartitionStore
 
 __all__ = ["AuditOptions", "Partition", "PartitionResult", "plan_partitions", "run_partition", "ENGINES",
-           "PartitionFailed", "run_audit_partitions", "PartitionStore"]
+           "PartitionFailed", "run_audit_partitions", "PartitionStore", "EngineSession", "SERIAL_BYTES"]

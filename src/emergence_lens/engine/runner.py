@@ -14,18 +14,17 @@ naming its files, after the others in flight are stored, and a rerun resumes fro
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult, run_partition
 from emergence_lens.engine.store import PartitionStore
+from emergence_lens.workers import SERIAL_BYTES, worker_context
 
-__all__ = ["run_audit_partitions", "PartitionFailed", "ENGINES", "SERIAL_BYTES"]
+__all__ = ["run_audit_partitions", "PartitionFailed", "EngineSession", "ENGINES", "SERIAL_BYTES"]
 
 ENGINES = ("local", "dask")
-#: Below this many bytes of samples files, the local engine runs in this process.
-SERIAL_BYTES = 64 * 2 ** 20
 
 
 class PartitionFailed(RuntimeError):
@@ -38,17 +37,85 @@ class PartitionFailed(RuntimeError):
         self.part = part
 
 
+class EngineSession:
+    """The workers of one run, kept from the partitions to the work after them (the report's
+    panels): a process pool (``local``), a Dask client (``dask``), or nothing — this process —
+    when ``parallel`` is false or one worker is asked for.  A context manager.
+
+    ``executor``: a :class:`concurrent.futures.Executor` on those workers (``None``: in this
+    process).  Starting the workers is deferred to the first use."""
+
+    def __init__(self, engine: str = "local", *, workers: int | None = None, scheduler: str | None = None,
+                 parallel: bool = True) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.engine, self.scheduler = engine, scheduler
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.parallel = engine == "dask" or (parallel and self.workers > 1)
+        self._pool: cf.Executor | None = None
+        self._client: Any = None
+        self._cluster: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The Dask client (``engine="dask"``), started on first use."""
+        if self._client is None:
+            from emergence_lens.extras import require_extra
+
+            require_extra("dask", "--engine dask")
+            from dask.distributed import Client, LocalCluster
+            if self.scheduler is None:
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None)
+            self._client = Client(self.scheduler or self._cluster)
+        return self._client
+
+    @property
+    def executor(self) -> cf.Executor | None:
+        if not self.parallel:
+            return None
+        if self._pool is None:
+            if self.engine == "dask":
+                self._pool = self.client.get_executor(pure=False)
+            else:
+                threads = max(1, (os.cpu_count() or 1) // self.workers)
+                self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=worker_context(),
+                                                    initializer=_worker_init, initargs=(threads,))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None and self.engine == "local":
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def __enter__(self) -> EngineSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, engine: str = "local",
                          store: PartitionStore | None = None, workers: int | None = None,
                          scheduler: str | None = None,
                          progress: Callable[[PartitionResult, bool], None] | None = None,
-                         serial_bytes: int = SERIAL_BYTES) -> list[PartitionResult]:
+                         serial_bytes: int = SERIAL_BYTES, session: EngineSession | None = None
+                         ) -> list[PartitionResult]:
     """Every partition's result, in the order of ``parts``; stored ones are loaded, not recomputed.
 
-    ``progress(result, resumed)`` is called as each partition finishes (or is loaded).
+    ``progress(result, resumed)`` is called as each partition finishes (or is loaded).  ``session``:
+    workers to run on and keep afterwards (default: started here for this call and closed after it;
+    ``engine``, ``workers`` and ``scheduler`` are then the session's).
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if session is None:
+        with EngineSession(engine, workers=workers, scheduler=scheduler,
+                           parallel=sum(p.size for p in parts) >= serial_bytes) as own:
+            return run_audit_partitions(parts, options, store=store, progress=progress, session=own)
     results: dict[int, PartitionResult] = {}
     todo = []
     for i, p in enumerate(parts):
@@ -68,10 +135,9 @@ def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, e
             progress(r, False)
 
     if todo:
-        n = max(1, workers or os.cpu_count() or 1)
-        if engine == "dask":
-            _run_dask(parts, todo, options, done, n, scheduler)
-        elif n == 1 or len(todo) == 1 or sum(parts[i].size for i in todo) < serial_bytes:
+        if session.engine == "dask":
+            _run_dask(parts, todo, options, done, session.client)
+        elif session.executor is None or len(todo) == 1:
             for i in todo:
                 try:
                     r = run_partition(parts[i], options)
@@ -79,27 +145,24 @@ def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, e
                     raise PartitionFailed(parts[i], exc) from exc
                 done(i, r)
         else:
-            _run_processes(parts, todo, options, done, min(n, len(todo)))
+            _run_processes(parts, todo, options, done, session.executor)
     return [results[i] for i in range(len(parts))]
 
 
 def _run_processes(parts: Sequence[Partition], todo: list[int], options: AuditOptions,
-                   done: Callable[[int, PartitionResult], None], n: int) -> None:
+                   done: Callable[[int, PartitionResult], None], pool: cf.Executor) -> None:
     # largest first, so the last partition to start is a small one
     order = sorted(todo, key=lambda i: -parts[i].size)
     failure: PartitionFailed | None = None
-    threads = max(1, (os.cpu_count() or 1) // n)
-    with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-                                initargs=(threads,)) as pool:
-        futures = {pool.submit(run_partition, parts[i], options): i for i in order}
-        for fut in cf.as_completed(futures):
-            i = futures[fut]
-            try:
-                r = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker (BrokenProcessPool) included
-                failure = failure or PartitionFailed(parts[i], exc)
-                continue
-            done(i, r)
+    futures = {pool.submit(run_partition, parts[i], options): i for i in order}
+    for fut in cf.as_completed(futures):
+        i = futures[fut]
+        try:
+            r = fut.result()
+        except Exception as exc:  # noqa: BLE001 - a dead worker (BrokenProcessPool) included
+            failure = failure or PartitionFailed(parts[i], exc)
+            continue
+        done(i, r)
     if failure is not None:
         raise failure
 
@@ -113,33 +176,21 @@ def _worker_init(threads: int) -> None:
 
 
 def _run_dask(parts: Sequence[Partition], todo: list[int], options: AuditOptions,
-              done: Callable[[int, PartitionResult], None], n: int, scheduler: str | None) -> None:
-    from emergence_lens.extras import require_extra
+              done: Callable[[int, PartitionResult], None], client: Any) -> None:
+    from dask.distributed import as_completed
 
-    require_extra("dask", "--engine dask")
-    from dask.distributed import Client, LocalCluster, as_completed
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=min(n, len(todo)), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-    client = Client(scheduler or cluster)
     failure: PartitionFailed | None = None
-    try:
-        order = sorted(todo, key=lambda i: -parts[i].size)
-        futures = [client.submit(run_partition, parts[i], options, key=f"partition-{i}-{parts[i].key[0]}-"
-                                 f"{parts[i].key[1]}", pure=False) for i in order]
-        index = {f.key: i for f, i in zip(futures, order, strict=True)}
-        for fut in as_completed(futures):
-            i = index[fut.key]
-            try:
-                r = fut.result()
-            except Exception as exc:  # noqa: BLE001 - KilledWorker when a worker dies
-                failure = failure or PartitionFailed(parts[i], exc)
-                continue
-            done(i, r)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    order = sorted(todo, key=lambda i: -parts[i].size)
+    futures = [client.submit(run_partition, parts[i], options, key=f"partition-{i}-{parts[i].key[0]}-"
+                             f"{parts[i].key[1]}", pure=False) for i in order]
+    index = {f.key: i for f, i in zip(futures, order, strict=True)}
+    for fut in as_completed(futures):
+        i = index[fut.key]
+        try:
+            r = fut.result()
+        except Exception as exc:  # noqa: BLE001 - KilledWorker when a worker dies
+            failure = failure or PartitionFailed(parts[i], exc)
+            continue
+        done(i, r)
     if failure is not None:
         raise failure

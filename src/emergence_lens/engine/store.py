@@ -62,7 +62,8 @@ class PartitionStore:
         try:
             m = json.loads(meta.read_text())
             outcomes = [FileOutcome(o["path"], o["rows_read"], o["status"], [_issue(i) for i in o["read_issues"]],
-                                    [_issue(i) for i in o["record_issues"]], o["loaded"], o["unresolved"])
+                                    [_issue(i) for i in o["record_issues"]], o["loaded"], o["unresolved"],
+                                    o.get("sha256", ""))
                         for o in m["outcomes"]]
             rescored = None
             if m["rescored"]:

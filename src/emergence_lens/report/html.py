@@ -23,6 +23,7 @@ import io
 import json
 import os
 import re
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,28 @@ class _Section:
     points: pd.DataFrame
     predictions: pd.DataFrame
     figures: list[Path] = field(default_factory=list)
+    _index: dict[str, dict[tuple[str, ...], pd.DataFrame]] = field(default_factory=dict, repr=False)
+
+    def points_of(self, family: str, task: str) -> pd.DataFrame:
+        """The points of one (family, task), in file order (grouped once: a report has one panel
+        per curve, and filtering the whole table per panel grew with the square of the curves)."""
+        if "points" not in self._index:
+            pts = self.points
+            self._index["points"] = ({} if pts.empty else
+                                     {k: g for k, g in pts.groupby(["family", "task"], sort=False)})
+        return self._index["points"].get((family, task), self.points.iloc[:0])
+
+    def band_of(self, family: str, task: str, metric: str) -> pd.DataFrame | None:
+        """The forecast band (``fit_on == "all"`` predictions) of one curve; ``None`` without predictions."""
+        pr = self.predictions
+        if pr.empty or not {"family", "task", "metric", "fit_on"} <= set(pr.columns):
+            return None
+        if "band" not in self._index:
+            keys = pd.DataFrame({c: pr[c].astype(str) for c in ("family", "task", "metric", "fit_on")})
+            sel = pr[keys["fit_on"] == "all"]
+            self._index["band"] = {k: g for k, g in sel.groupby([keys.loc[sel.index, c] for c in
+                                                                  ("family", "task", "metric")], sort=False)}
+        return self._index["band"].get((family, task, metric), pr.iloc[:0])
 
 
 def _esc(value: Any) -> str:
@@ -198,22 +221,32 @@ def _draw(ax: Any, pts: pd.DataFrame, axis: str, title: str, band: pd.DataFrame 
     ax.tick_params(labelsize=7)
 
 
-def _panel_png(section: _Section, family: str, task: str, metric: str, partners: list[str], axis: str) -> str | None:
-    """A base64 PNG: the sharp metric and each partner side by side on the same models."""
-    pts = section.points
-    if pts.empty:
+@dataclass
+class _Panel:
+    """What one panel draws (small frames: it may be sent to a worker process)."""
+
+    curves: list[tuple[str, pd.DataFrame]]
+    band: pd.DataFrame | None
+    axis: str
+
+
+def _panel_inputs(section: _Section, family: str, task: str, metric: str, partners: list[str],
+                  axis: str) -> _Panel | None:
+    """The rows a curve's panel draws: the sharp metric and each partner on the same models."""
+    if section.points.empty:
         return None
-    sel = pts[(pts["family"] == family) & (pts["task"] == task)]
+    sel = section.points_of(family, task)
     names = [metric, *[p for p in partners if p]]
     curves = [(m, sel[sel["metric"] == m]) for m in names]
     curves = [(m, c) for m, c in curves if len(c)]
     if not curves:
         return None
-    band = None
-    pr = section.predictions
-    if not pr.empty and {"family", "task", "metric", "fit_on"} <= set(pr.columns):
-        band = pr[(pr["family"].astype(str) == family) & (pr["task"].astype(str) == task)
-                  & (pr["metric"].astype(str) == metric) & (pr["fit_on"].astype(str) == "all")]
+    return _Panel(curves, section.band_of(family, task, metric), axis)
+
+
+def _panel_png(panel: _Panel) -> str:
+    """A base64 PNG of one panel, side by side; the same bytes in any process."""
+    curves, band, axis = panel.curves, panel.band, panel.axis
     with plt.rc_context(STYLE):
         # A bare Figure (no pyplot state) with fixed margins: ~3x faster than constrained layout.
         fig = Figure(figsize=(2.9 * len(curves), 2.4))
@@ -362,8 +395,19 @@ def _img(path: Path) -> str:
     return f'<img alt="{_esc(path.name)}" src="data:image/png;base64,{data}">'
 
 
-def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[str, Any]]:
-    """The verdict table's rows, the panels, and the headline counts."""
+def _verdict_rows(sections: list[_Section], executor: Executor | None = None
+                  ) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The verdict table's rows, the panels (drawn by ``executor``'s workers when given), and the
+    headline counts."""
+    groups = [(s, family, task, metric, g) for s in sections if not s.verdicts.empty
+              for (family, task, metric), g in s.verdicts.groupby(["family", "task", "metric"], sort=False)]
+    specs = [_panel_inputs(s, str(family), str(task), str(metric),
+                           [str(p) for p in g["partner"] if str(p)] if "partner" in g else [],
+                           str(g.iloc[0].get("x_axis", "params"))) for s, family, task, metric, g in groups]
+    todo = [sp for sp in specs if sp is not None]
+    drawn = iter(list(executor.map(_panel_png, todo, chunksize=max(1, len(todo) // 32)) if executor is not None
+                      and len(todo) > 1 else map(_panel_png, todo)))
+    pngs = iter([None if sp is None else next(drawn) for sp in specs])  # in the order of ``groups``
     rows: list[str] = []
     panels: list[str] = []
     curves: set[tuple[str, str, str, str]] = set()
@@ -386,10 +430,8 @@ def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[
             if str(first.get("wei_emergent")) == "True":
                 wei.add(key)
             first_verdict[key] = str(first.get("verdict"))
-            partners = [str(p) for p in g["partner"] if str(p)] if "partner" in g else []
             pid = _panel_id(*key)
-            png = _panel_png(s, str(family), str(task), str(metric), partners,
-                             str(first.get("x_axis", "params")))
+            png = next(pngs)
             if png is not None:
                 expl = "<br>".join((f"<b>vs {_esc(r.get('partner'))}</b>: " if r.get("partner") else "")
                                    + _esc(r.get("explanation")) for _, r in g.iterrows())
@@ -473,9 +515,13 @@ def _issues(directory: Path, sections: list[_Section]) -> str:
     return "".join(parts) or '<p class="muted">No issues log in this folder.</p>'
 
 
-def write_report(directory: str | os.PathLike[str], *, title: str | None = None) -> Path:
+def write_report(directory: str | os.PathLike[str], *, title: str | None = None,
+                 executor: Executor | None = None) -> Path:
     """Write ``directory/report.html`` from what the run left in ``directory`` (and its experiment
-    subfolders) and return its path.  Raises :class:`ReportError` when there is nothing to report."""
+    subfolders) and return its path.  Raises :class:`ReportError` when there is nothing to report.
+
+    ``executor``: worker processes to draw the panels on (one per curve; the audit passes the pool
+    its partitions ran on); the page is the same byte for byte either way."""
     d = Path(directory)
     if not d.is_dir():
         raise ReportError(f"{d}: not a folder")
@@ -483,7 +529,7 @@ def write_report(directory: str | os.PathLike[str], *, title: str | None = None)
     if not sections:
         raise ReportError(f"{d}: no verdicts.csv or curves.csv here or in its subfolders (run reproduce, audit or "
                           "score first)")
-    rows, panels, c = _verdict_rows(sections)
+    rows, panels, c = _verdict_rows(sections, executor)
     verdict_names = sorted({re.search(r'data-verdict="([^"]*)"', r).group(1) for r in rows})
     options = "".join(f'<option value="{v}">{v}</option>' for v in verdict_names)
     head = "".join(f"<th>{_esc(label)}</th>" for _, label, _ in _VERDICT_COLUMNS)

@@ -11,7 +11,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -45,10 +45,15 @@ def _files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 def write_run_info(out: str | os.PathLike[str], *, command: str, argv: Sequence[str] | None = None,
                    seed: int | None = None, inputs: Iterable[str | os.PathLike[str]] = (),
-                   started: float, finished: float, extra: dict[str, Any] | None = None) -> Path:
+                   started: float, finished: float, extra: dict[str, Any] | None = None,
+                   digests: Mapping[str, str] | None = None) -> Path:
     """Write ``out/run.json``: version, command line, seed, start time, seconds taken, Python and
-    platform, and every input file with its size and SHA-256 (folders are expanded)."""
+    platform, and every input file with its size and SHA-256 (folders are expanded).
+
+    ``digests``: SHA-256s already computed where the files were read (path -> hex; the audit's
+    workers hash each samples file from the bytes they parse), so those are not read again."""
     files = _files(inputs)
+    known = {str(Path(k).resolve()): v for k, v in (digests or {}).items() if v}
     info = {
         "tool": "emergence-lens",
         "version": __version__,
@@ -59,7 +64,8 @@ def write_run_info(out: str | os.PathLike[str], *, command: str, argv: Sequence[
         "seconds": round(finished - started, 2),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "inputs": [{"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in files],
+        "inputs": [{"path": str(p), "bytes": p.stat().st_size, "sha256": known.get(str(p.resolve())) or sha256_file(p)}
+                   for p in files],
         **(extra or {}),
     }
     return atomic_write_text(Path(out) / RUN_FILE, json.dumps(info, indent=1) + "\n")

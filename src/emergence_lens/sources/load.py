@@ -23,6 +23,7 @@ path (folder or table) form one family named after it.  ``models.csv`` says wher
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,7 @@ class FileOutcome:
     record_issues: list[SourceIssue]
     loaded: int
     unresolved: list[dict[str, Any]]
+    sha256: str = ""  # of the bytes read (for run.json), computed where they were read
 
 
 @dataclass
@@ -527,15 +529,21 @@ def _sample_info(f: _File, dir_info: Mapping[Path, dict[str, Any]]) -> tuple[dic
     return info, False
 
 
-def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool, issues: IssueLog) -> Any:
+def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool, issues: IssueLog,
+                     digest: list[str] | None = None) -> Any:
     """One samples file as a compact frame (Arrow table or pandas frame; ``None`` when it has no
-    usable row or cannot be read, reported); sets ``f.rows_read`` and ``f.status``."""
+    usable row or cannot be read, reported); sets ``f.rows_read`` and ``f.status``.  ``digest``: a
+    list that gets the SHA-256 of the bytes parsed (so run.json need not read the file again)."""
     if no_results:
         issues.add(f.path, None, None, f"no lm-eval results file beside it; model name taken from the folder "
                    f"{f.path.parent.name!r}")
     counter = [0]
     try:
-        fast = read_lmeval_samples_fast(f.path, info, task) if f.encoding == "utf-8" else None
+        data = f.path.read_bytes()
+        if digest is not None:
+            digest.append(hashlib.sha256(data).hexdigest())
+        fast = read_lmeval_samples_fast(f.path, info, task, data) if f.encoding == "utf-8" else None
+        del data
         if fast is not None:
             frame, f.rows_read = fast
             pa.default_memory_pool().release_unused()  # the parser's blocks, back to the OS per file

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from emergence_lens.sources.issues import IssueLog
 from emergence_lens.sources.scale import parse_scale
@@ -307,7 +307,7 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
                     row[name] = xs[0]
 
         if len(vals) > 1:
-            half = float(stats.t.ppf(0.975, len(vals) - 1) * vals.std(ddof=1) / np.sqrt(len(vals)))
+            half = float(special.stdtrit(len(vals) - 1, 0.975) * vals.std(ddof=1) / np.sqrt(len(vals)))
             row["replicate_low"], row["replicate_high"] = row["value"] - half, row["value"] + half
         rows.append(row)
     # every cell of a replicate group loads (averaged into one point)

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from emergence_lens.emergence.bootstrap import percentile_ci
 from emergence_lens.emergence.forecast.data import CurveData
@@ -77,7 +77,7 @@ def calibration_quantile(residuals: Sequence[float] | np.ndarray, confidence: fl
     if np.isfinite(q):
         return q, f"conformal (n={s.size})"
     if s.size >= MIN_NORMAL_SCORES:
-        tq = float(stats.t.ppf((1 + confidence) / 2, s.size - 1))
+        tq = float(special.stdtrit(s.size - 1, (1 + confidence) / 2))
         return float(abs(s.mean()) + tq * s.std(ddof=1) * np.sqrt(1 + 1 / s.size)), f"normal (n={s.size})"
     return float("inf"), f"none (n={s.size}): whole range"
 
