@@ -122,7 +122,8 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
         paired = len(set(ids_by_model.values())) == 1 and len(models) > 1
         # Sort rows once: by model (in scale order) then example id, so paired arrays align; the
         # group is copied out of the records once, already in that order.
-        m_code = keys["model"].map({m: i for i, m in enumerate(models.index)}).to_numpy(dtype=np.int64)
+        model_codes, model_names = pd.factorize(keys["model"])  # one code per row without a per-row map
+        m_code = pd.Index(models.index).get_indexer(model_names).astype(np.int64)[model_codes]
         id_code = pd.factorize(keys["example_id"], sort=True)[0]
         order = np.lexsort((id_code, m_code))
         group = records.iloc[rows_at[order]]

@@ -216,7 +216,7 @@ def _draw(ax: Any, pts: pd.DataFrame, axis: str, title: str, band: pd.DataFrame 
         ax.xaxis.set_major_formatter(FuncFormatter(_decade_label))
     if reverse:
         ax.invert_xaxis()
-    ax.set_title(title, fontsize=8)
+    ax.set_title(title, fontsize=8, y=1.0)  # where auto-placement puts it here, without its bbox pass
     ax.set_xlabel(label, fontsize=7)
     ax.tick_params(labelsize=7)
 
