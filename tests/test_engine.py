@@ -197,3 +197,51 @@ def test_workers_start_from_a_preloaded_fork_server_where_there_is_one():
     assert "emergence_lens.engine.partition" in PRELOAD
     assert input_bytes([DATA / "lmeval"]) == sum(p.stat().st_size for p in (DATA / "lmeval").rglob("*") if p.is_file())
     assert input_bytes([DATA / "does-not-exist"]) == 0
+
+
+def test_a_worker_killed_mid_partition_is_named_by_the_partition_it_was_running(tmp_path):
+    """One samples file is a FIFO nobody writes to, so the worker that reads it blocks inside that
+    partition; the test kills it (SIGKILL), as the OOM killer would.  The failure names that
+    partition — the one in flight — and the partitions finished before are stored."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import psutil
+
+    from emergence_lens.engine import EngineSession
+
+    bundle = load_sources([DATA / "lmeval_wild"], defer_samples=True)
+    parts = plan_partitions(bundle.deferred.jobs)
+    stuck = parts[0]
+    fifo = tmp_path / "stuck.jsonl"
+    os.mkfifo(fifo)
+    stuck.jobs[0].file.path = fifo
+    store = PartitionStore(tmp_path / "out", AuditOptions(n_boot=50))
+    finished, box = [], {}
+
+    def run() -> None:
+        try:
+            with EngineSession("local", workers=2) as session:
+                run_audit_partitions(parts, AuditOptions(n_boot=50), store=store, session=session,
+                                     progress=lambda r, _: finished.append(r.key))
+        except PartitionFailed as exc:
+            box["exc"] = exc
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 120
+    while len(finished) < len(parts) - 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    me = os.getpid()
+    workers = [p for p in psutil.Process(me).children(recursive=True) if p.ppid() != me]
+    assert workers, "no worker processes found"
+    for p in workers:  # the stuck one; the others are idle by now
+        p.send_signal(signal.SIGKILL)
+    t.join(60)
+    assert not t.is_alive()
+    exc = box["exc"]
+    assert exc.part.key == stuck.key and exc.others == []
+    assert "worker process died" in str(exc) and str(fifo) in str(exc) and f"{stuck.key[0]}/{stuck.key[1]}" in str(exc)
+    assert len(list(store.root.iterdir())) == len(parts) - 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -439,7 +439,7 @@ def rescore(records: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, thresho
 def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: int = 0,
           threshold: float = DEFAULT_THRESHOLD, high: float | None = None, x_axis: str = "params",
           chance: Mapping[str, float] | None = None, rescored_parts: Rescored | None = None,
-          executor: Executor | None = None) -> pd.DataFrame:
+          executor: Executor | None = None, pending: list[Future[None]] | None = None) -> pd.DataFrame:
     """Write ``audit.csv``, ``verdicts.csv``, ``fig5_scores_by_metric.png``, ``fig6_mcg_vs_brier.png``
     (when a family has both), ``issues.csv``, ``unresolved.csv`` and ``summary.md`` into ``out``.
 
@@ -450,7 +450,9 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
     "high" in the Figure 5 summary (default: the sharpness threshold times (n_scales - 1)).
     ``rescored_parts``: the re-scored part already computed (by partitions,
     :mod:`emergence_lens.engine`); default: :func:`rescore` of ``bundle.records``.  ``executor``:
-    worker processes to draw the figures on (the same files either way).
+    worker processes to draw the figures on (the same files either way); ``pending``: a list that
+    gets the figures' futures instead of waiting for them (the caller waits, e.g. the report, which
+    draws its panels meanwhile).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -509,7 +511,7 @@ def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: in
     write_csv(bundle.models, out / "models.csv")
     if len(bundle.curves):
         write_csv(bundle.curves, out / "curves.csv")
-    _figures(result, bundle, rescored, out, threshold, executor)
+    _figures(result, bundle, rescored, out, threshold, executor, pending)
     _summary(result, bundle, out, threshold)
     return result
 
@@ -519,8 +521,9 @@ def _is_high(t: pd.DataFrame, threshold: float) -> pd.Series:
 
 
 def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | None, out: Path,
-             threshold: float, executor: Executor | None = None) -> None:
-    """Figures 5 and 6 (cf. the paper's), each drawn by ``executor``'s workers when given."""
+             threshold: float, executor: Executor | None = None, pending: list[Future[None]] | None = None) -> None:
+    """Figures 5 and 6 (cf. the paper's), each drawn by ``executor``'s workers when given (then
+    waited for here, or their futures appended to ``pending``)."""
     jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
     # a group's aggregate re-counts its subtasks' examples: it is never in the meta-analysis
     scored = t[np.isfinite(t["emergence_score"]) & ~t["aggregate"].astype(bool)]
@@ -549,11 +552,15 @@ def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | Non
         d = d[d.subtask.isin(tasks)][["metric", "subtask", "scale_params", "value"]]
         jobs.append((_fig6, (d, tasks, a, b, str(family), out / "fig6_mcg_vs_brier.png")))
         break
-    if executor is None or len(jobs) < 2:
+    if executor is None or (len(jobs) < 2 and pending is None):
         for fn, args in jobs:
             fn(*args)
+        return
+    futures = [executor.submit(fn, *args) for fn, args in jobs]
+    if pending is not None:
+        pending.extend(futures)
     else:
-        for fut in [executor.submit(fn, *args) for fn, args in jobs]:
+        for fut in futures:
             fut.result()
 
 

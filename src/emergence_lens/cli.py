@@ -72,9 +72,10 @@ def _command_line(ctx: typer.Context | None, command: str) -> str:
 
 def _finish_run(out: Path, *, command: str, started: float, seed: int | None,
                 inputs: list[Path] | tuple[()] = (), ctx: typer.Context | None = None,
-                digests: dict[str, str] | None = None, executor: Any = None) -> None:
+                digests: dict[str, str] | None = None, executor: Any = None, pending: Any = ()) -> None:
     """Record provenance (OUT/run.json) and write the HTML report (OUT/report.html); ``digests``:
-    input SHA-256s already computed, ``executor``: where the report's panels may be drawn."""
+    input SHA-256s already computed, ``executor``: where the report's panels may be drawn,
+    ``pending``: figures still being drawn (waited for before the report reads them)."""
     from emergence_lens.report.html import ReportError, write_report
     from emergence_lens.report.provenance import write_run_info
 
@@ -82,9 +83,13 @@ def _finish_run(out: Path, *, command: str, started: float, seed: int | None,
         write_run_info(out, command=command, seed=seed, inputs=inputs, started=started, finished=time.time(),
                        extra={"command_line": _command_line(ctx, command)}, digests=digests)
         with console.status("writing report.html"):
-            path = write_report(out, executor=executor)
+            path = write_report(out, executor=executor, pending=pending)
     except (ReportError, OSError) as exc:
         console.print(f"[yellow]no report: {escape(str(exc))}[/]")
+        return
+    except Exception as exc:  # noqa: BLE001 - a figure or panel whose worker failed: the CSVs stand
+        console.print(f"[yellow]no report: a figure or panel could not be drawn ({type(exc).__name__}: "
+                      f"{escape(str(exc))})[/]")
         return
     console.print(f"wrote {path}")
 
@@ -783,14 +788,15 @@ def audit(
                 bundle = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes},
                                          [i for r in results for i in r.across])
                 rescored = Rescored.concat([r.rescored for r in results if r.rescored is not None])
+            executor = None if session is None else session.executor
+            pending: list = []  # the audit's figures, drawn by the workers while the report starts
             for issue in bundle.issues[:20]:
                 console.print(str(issue), style="yellow", markup=False, highlight=False)
             if len(bundle.issues) > 20:
                 console.print(f"... {len(bundle.issues) - 20} more in {out / 'issues.csv'}")
             with console.status("scoring curves"):
                 table = run_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x,
-                                  chance=levels, rescored_parts=rescored,
-                                  executor=None if session is None else session.executor)
+                                  chance=levels, rescored_parts=rescored, executor=executor, pending=pending)
             if store is not None:
                 store.clear()  # the run completed: nothing to resume
         except Exception as exc:  # noqa: BLE001 - a user sees one line, never a traceback
@@ -807,7 +813,7 @@ def audit(
                       "summary.md", markup=False, highlight=False)
         _finish_run(out, command="audit", started=started, seed=seed,
                     inputs=[p for p in (*paths, models, scale_map) if p is not None], ctx=ctx, digests=digests,
-                    executor=None if session is None else session.executor)
+                    executor=executor, pending=pending)
     if bundle.curves.empty and (bundle.records is None or bundle.records.empty) and rescored is None:
         console.print("[bold red]error:[/] nothing could be audited: see issues.csv and inputs.csv")
         raise typer.Exit(code=1)

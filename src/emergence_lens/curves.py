@@ -118,14 +118,16 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
                   .agg(scale_params=("scale_params", "first"), scale_flops=("scale_flops", "first"),
                        pretrain_loss=("pretrain_loss", "first"))
                   .sort_values(["scale_params"], kind="stable"))
-        ids_by_model = {m: frozenset(g["example_id"].tolist()) for m, g in keys.groupby("model", sort=False)}
-        paired = len(set(ids_by_model.values())) == 1 and len(models) > 1
         # Sort rows once: by model (in scale order) then example id, so paired arrays align; the
         # group is copied out of the records once, already in that order.
         model_codes, model_names = pd.factorize(keys["model"])  # one code per row without a per-row map
         m_code = pd.Index(models.index).get_indexer(model_names).astype(np.int64)[model_codes]
         id_code = pd.factorize(keys["example_id"], sort=True)[0]
         order = np.lexsort((id_code, m_code))
+        # paired: every model has the same set of example ids (on the ids' codes, not Python strings)
+        per_model = np.split(id_code[order], np.flatnonzero(np.diff(m_code[order])) + 1)
+        distinct = [np.unique(ids) for ids in per_model]
+        paired = len(models) > 1 and all(np.array_equal(distinct[0], d) for d in distinct[1:])
         group = records.iloc[rows_at[order]]
         bounds = np.flatnonzero(np.diff(m_code[order])) + 1
         del keys

@@ -223,6 +223,7 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
         axis_ok = bool(np.isfinite(pos_all).all()) and np.unique(pos_all).size == pos_all.size
         state_of: dict[str, str] = {}
         info: dict[str, dict] = {}
+        paired_models: bool | None = None  # do the models share their examples? (per group, once)
         for metric, g in tg.groupby("metric", sort=True):
             metric = str(metric)
             g = g.set_index("model").loc[models].reset_index()
@@ -253,8 +254,8 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
                 tr = transform_for(metric, rg)
             if tr is not None:
                 designs = [tr.design(by_model[m]) for m in models]
-                ids = {frozenset(by_model[m]["example_id"].tolist()) for m in models}
-                paired_models = len(ids) == 1
+                if paired_models is None:
+                    paired_models = len({frozenset(by_model[m]["example_id"].tolist()) for m in models}) == 1
                 key = (family, task, metric)
                 ex = explain_curve(d["g"][xcol].to_numpy(dtype=float), designs, tr, n_boot=max(n_boot, 200),
                                    confidence=confidence, seed=curve_seed(seed, ("explain", *key)),

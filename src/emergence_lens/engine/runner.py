@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult, run_partition
@@ -28,13 +31,23 @@ ENGINES = ("local", "dask")
 
 
 class PartitionFailed(RuntimeError):
-    """A partition could not be computed; names its key and files."""
+    """A partition could not be computed; names its key and files.  ``died``: its worker process
+    died while running it (or one of ``others``, the partitions running beside it then)."""
 
-    def __init__(self, part: Partition, cause: BaseException) -> None:
-        files = ", ".join(part.files[:5]) + (f" (+{len(part.files) - 5} more)" if len(part.files) > 5 else "")
-        super().__init__(f"partition {part.key[0]}/{part.key[1]} failed ({type(cause).__name__}: {cause}); "
-                         f"its files: {files}. Finished partitions are kept: rerun to resume.")
+    def __init__(self, part: Partition, cause: BaseException, others: Sequence[Partition] = (), *,
+                 died: bool = False) -> None:
+        def named(p: Partition) -> str:
+            files = ", ".join(p.files[:5]) + (f" (+{len(p.files) - 5} more)" if len(p.files) > 5 else "")
+            return f"partition {p.key[0]}/{p.key[1]} (its files: {files})"
+
+        if died:
+            text = (f"a worker process died ({type(cause).__name__}: {cause}) while running "
+                    + " or ".join(named(p) for p in [part, *others]))
+        else:
+            text = f"{named(part)} failed ({type(cause).__name__}: {cause})"
+        super().__init__(f"{text}. Finished partitions are kept: rerun to resume.")
         self.part = part
+        self.others = list(others)
 
 
 class EngineSession:
@@ -154,17 +167,40 @@ def _run_processes(parts: Sequence[Partition], todo: list[int], options: AuditOp
     # largest first, so the last partition to start is a small one
     order = sorted(todo, key=lambda i: -parts[i].size)
     failure: PartitionFailed | None = None
-    futures = {pool.submit(run_partition, parts[i], options): i for i in order}
-    for fut in cf.as_completed(futures):
-        i = futures[fut]
-        try:
-            r = fut.result()
-        except Exception as exc:  # noqa: BLE001 - a dead worker (BrokenProcessPool) included
-            failure = failure or PartitionFailed(parts[i], exc)
-            continue
-        done(i, r)
+    with tempfile.TemporaryDirectory(prefix="emergence-lens-running-") as running:
+        futures = {pool.submit(run_tracked, parts[i], options, running, i): i for i in order}
+        for fut in cf.as_completed(futures):
+            i = futures[fut]
+            try:
+                r = fut.result()
+            except BrokenProcessPool as exc:  # a worker died: every pending future fails with this
+                if failure is None:
+                    flights = in_flight(running)
+                    named = [parts[j] for j in flights] or [parts[i]]
+                    failure = PartitionFailed(named[0], exc, named[1:], died=bool(flights))
+                continue
+            except Exception as exc:  # noqa: BLE001 - the partition's own error
+                failure = failure or PartitionFailed(parts[i], exc)
+                continue
+            done(i, r)
     if failure is not None:
         raise failure
+
+
+def run_tracked(part: Partition, options: AuditOptions, running: str, index: int) -> PartitionResult:
+    """:func:`run_partition` in a worker process, with a file in ``running`` while it runs: if the
+    process dies (killed, out of memory), the file stays and names the partition it was running."""
+    flag = Path(running) / f"{index}.running"
+    flag.write_text(f"{os.getpid()}\n")
+    try:
+        return run_partition(part, options)
+    finally:
+        flag.unlink(missing_ok=True)
+
+
+def in_flight(running: str) -> list[int]:
+    """Indices of the partitions whose workers left their running file (in index order)."""
+    return sorted(int(p.name.split(".")[0]) for p in Path(running).glob("*.running"))
 
 
 def _worker_init(threads: int) -> None:

@@ -23,7 +23,8 @@ import io
 import json
 import os
 import re
-from concurrent.futures import Executor
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -401,13 +402,15 @@ def _verdict_rows(sections: list[_Section], executor: Executor | None = None
     headline counts."""
     groups = [(s, family, task, metric, g) for s in sections if not s.verdicts.empty
               for (family, task, metric), g in s.verdicts.groupby(["family", "task", "metric"], sort=False)]
-    specs = [_panel_inputs(s, str(family), str(task), str(metric),
+    parallel = executor is not None and len(groups) > 1
+    drawing: list[Any] = []  # per group: None (no panel), a panel's future, or its inputs
+    for s, family, task, metric, g in groups:
+        sp = _panel_inputs(s, str(family), str(task), str(metric),
                            [str(p) for p in g["partner"] if str(p)] if "partner" in g else [],
-                           str(g.iloc[0].get("x_axis", "params"))) for s, family, task, metric, g in groups]
-    todo = [sp for sp in specs if sp is not None]
-    drawn = iter(list(executor.map(_panel_png, todo, chunksize=max(1, len(todo) // 32)) if executor is not None
-                      and len(todo) > 1 else map(_panel_png, todo)))
-    pngs = iter([None if sp is None else next(drawn) for sp in specs])  # in the order of ``groups``
+                           str(g.iloc[0].get("x_axis", "params")))
+        # submitted as soon as its rows are picked, so the workers draw while this loop runs
+        drawing.append(None if sp is None else executor.submit(_panel_png, sp) if parallel else sp)
+    pngs = iter([None if d is None else d.result() if parallel else _panel_png(d) for d in drawing])
     rows: list[str] = []
     panels: list[str] = []
     curves: set[tuple[str, str, str, str]] = set()
@@ -516,12 +519,13 @@ def _issues(directory: Path, sections: list[_Section]) -> str:
 
 
 def write_report(directory: str | os.PathLike[str], *, title: str | None = None,
-                 executor: Executor | None = None) -> Path:
+                 executor: Executor | None = None, pending: Sequence[Future[Any]] = ()) -> Path:
     """Write ``directory/report.html`` from what the run left in ``directory`` (and its experiment
     subfolders) and return its path.  Raises :class:`ReportError` when there is nothing to report.
 
     ``executor``: worker processes to draw the panels on (one per curve; the audit passes the pool
-    its partitions ran on); the page is the same byte for byte either way."""
+    its partitions ran on); the page is the same byte for byte either way.  ``pending``: futures of
+    figures still being drawn into ``directory`` (the audit's), waited for before figures are read."""
     d = Path(directory)
     if not d.is_dir():
         raise ReportError(f"{d}: not a folder")
@@ -530,6 +534,11 @@ def write_report(directory: str | os.PathLike[str], *, title: str | None = None,
         raise ReportError(f"{d}: no verdicts.csv or curves.csv here or in its subfolders (run reproduce, audit or "
                           "score first)")
     rows, panels, c = _verdict_rows(sections, executor)
+    if pending:
+        for fut in pending:
+            fut.result()
+        for s in sections:
+            s.figures = sorted(p for p in s.path.glob("*.png"))
     verdict_names = sorted({re.search(r'data-verdict="([^"]*)"', r).group(1) for r in rows})
     options = "".join(f'<option value="{v}">{v}</option>' for v in verdict_names)
     head = "".join(f"<th>{_esc(label)}</th>" for _, label, _ in _VERDICT_COLUMNS)
