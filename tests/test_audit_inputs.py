@@ -426,3 +426,31 @@ def test_results_only_table_gets_the_aggregate_explanation(tmp_path):
     assert _audit([str(tmp_path / "b.csv"), "--out", str(tmp_path / "o2")]).exit_code == 0
     v = pd.read_csv(tmp_path / "o2" / "verdicts.csv", keep_default_na=False).set_index(["task", "metric"])
     assert v.loc[("digits-L5", "exact_match"), "explained"] == "beyond"
+
+
+def test_fast_reader_rows_are_those_of_the_bytes_read_whatever_the_path_says(tmp_path):
+    """DuckDB reads a plain path itself: never a path it would take as a glob pattern (a folder
+    named ``ladder[1]`` would match ``ladder1``), and never a file that changed after it was read
+    and hashed — then the bytes read are parsed."""
+    import os
+
+    from emergence_lens.sources.lmeval import read_lmeval_samples_fast
+
+    src = next(LMEVAL.glob("ladder-04/samples_ladder_addition_mc_*.jsonl"))
+    lines = src.read_text().splitlines()
+    (tmp_path / "ladder1").mkdir()
+    (tmp_path / "ladder[1]").mkdir()
+    (tmp_path / "ladder1" / "s.jsonl").write_text("\n".join(lines[:10]) + "\n")
+    odd = tmp_path / "ladder[1]" / "s.jsonl"
+    odd.write_text("\n".join(lines) + "\n")
+    got, n = read_lmeval_samples_fast(odd, {}, "t", odd.read_bytes(), os.stat(odd))
+    assert n == len(lines) == 100
+
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("\n".join(lines) + "\n")
+    before, data = os.stat(plain), plain.read_bytes()
+    plain.write_text("\n".join(lines[:10]) + "\n")  # rewritten after it was read and hashed
+    got, n = read_lmeval_samples_fast(plain, {}, "t", data, before)
+    assert n == 100 and got.column("example_id").to_pylist() == [str(i) for i in range(100)]
+    got, n = read_lmeval_samples_fast(plain, {}, "t", plain.read_bytes(), os.stat(plain))
+    assert n == 10  # unchanged since its read: DuckDB read it from the path

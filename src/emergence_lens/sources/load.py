@@ -24,6 +24,7 @@ path (folder or table) form one family named after it.  ``models.csv`` says wher
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -539,10 +540,11 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
                    f"{f.path.parent.name!r}")
     counter = [0]
     try:
+        before = os.stat(f.path)
         data = f.path.read_bytes()
         if digest is not None:
             digest.append(hashlib.sha256(data).hexdigest())
-        fast = read_lmeval_samples_fast(f.path, info, task, data) if f.encoding == "utf-8" else None
+        fast = read_lmeval_samples_fast(f.path, info, task, data, before) if f.encoding == "utf-8" else None
         del data
         if fast is not None:
             frame, f.rows_read = fast
