@@ -228,3 +228,29 @@ def test_predict_reads_an_audit_folder_with_results_only_and_rescored_curves(tmp
     assert r.exit_code == 0, r.output
     ok = pd.read_csv(tmp_path / "backtest.csv").query("status == 'ok'")
     assert {"acc", "multiple_choice_grade"} <= set(ok.metric)  # from curves.csv and from rescored_curves.csv
+
+
+def test_predict_on_a_mutated_table_accounts_for_every_row_and_fails_when_nothing_is_left(tmp_path):
+    """A published table edited as users edit them: a value emptied, a model whose size nothing
+    knows.  predict writes issues.csv and inputs.csv (file, line, field) as audit does; asked for
+    more fitted models than the families have, nothing can be backtested: exit 1, files still written."""
+    lines = PUBLISHED.read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[3].split(",")
+    row[header.index("piqa_0_acc")] = ""
+    lines[3] = ",".join(row)
+    lines.append("mystery-model," + ",".join(lines[1].split(",")[1:]))
+    table = tmp_path / "edited.csv"
+    table.write_text("\n".join(lines) + "\n")
+    r = runner.invoke(app, ["predict", str(table), "--x", "flops", "--fit-below", "1e22", "--n-boot", "50",
+                            "--no-figures", "--methods", "naive", "--out", str(tmp_path / "p")])
+    assert r.exit_code == 0, r.output
+    issues = pd.read_csv(tmp_path / "p" / "issues.csv")
+    inputs = pd.read_csv(tmp_path / "p" / "inputs.csv")
+    assert (issues.file.astype(str).str.endswith("edited.csv")).all() and len(issues) >= 2
+    assert any("mystery-model" in str(m) for m in issues.message)
+    assert issues.line.notna().any() and len(inputs) == 1
+    r = runner.invoke(app, ["predict", str(table), "--x", "flops", "--fit-on", "12", "--n-boot", "50", "--no-figures",
+                            "--methods", "naive", "--out", str(tmp_path / "q")])
+    assert r.exit_code == 1 and "nothing could be backtested" in r.output
+    assert (tmp_path / "q" / "issues.csv").exists() and (tmp_path / "q" / "summary.md").exists()

@@ -495,6 +495,7 @@ def predict(
         run_backtest,
     )
     from emergence_lens.records import RecordsError, read_records
+    from emergence_lens.analysis import write_csv
     from emergence_lens.sources import load_sources, read_metadata
 
     try:
@@ -524,8 +525,14 @@ def predict(
                     raise FileNotFoundError(f"no records.parquet and no curves.csv under {', '.join(map(str, audits))}")
                 if tables:
                     bundle = load_sources(tables, metadata=read_metadata(models) if models else None)
+                    # as audit: every input file accounted for, every problem with its file, line, field
+                    out.mkdir(parents=True, exist_ok=True)
+                    write_csv(bundle.issues.frame(), out / "issues.csv")
+                    write_csv(bundle.inputs, out / "inputs.csv")
                     for issue in bundle.issues[:20]:
                         console.print(str(issue), style="yellow", markup=False, highlight=False)
+                    if len(bundle.issues) > 20:
+                        console.print(f"... {len(bundle.issues) - 20} more in {out / 'issues.csv'}")
                     frames.append(bundle.curves)
                 curves, skipped = curves_from_table(pd.concat(frames, ignore_index=True), metrics=metric, x_axis=x,
                                                     n_boot=n_boot, seed=seed)
@@ -550,13 +557,18 @@ def predict(
     except (RecordsError, FileNotFoundError, KeyError, ValueError, OSError, pd.errors.ParserError) as exc:
         _fail(str(exc))
         return
-    table = Table("family", "metric", "K", "method", "curves", "error", "coverage", "width", "best on")
-    for r in res.wins.itertuples():
-        table.add_row(str(r.family), str(r.metric), str(r.fit_on), str(r.method), str(r.n_curves), f"{r.mae:.3g}",
-                      f"{r.coverage:.0%}", f"{r.mean_width:.3g}", str(r.n_best))
-    Console(width=max(Console().width, 140)).print(table)  # "which method wins": never truncate its names
+    if not res.wins.empty:
+        table = Table("family", "metric", "K", "method", "curves", "error", "coverage", "width", "best on")
+        for r in res.wins.itertuples():
+            table.add_row(str(r.family), str(r.metric), str(r.fit_on), str(r.method), str(r.n_curves),
+                          f"{r.mae:.3g}", f"{r.coverage:.0%}", f"{r.mean_width:.3g}", str(r.n_best))
+        Console(width=max(Console().width, 140)).print(table)  # "which method wins": never truncate its names
     console.print(f"wrote {len(res.files)} files into {out} (summary.md, report.html, backtest.csv, "
-                  "predictions.csv, wins.csv)")
+                  "predictions.csv, wins.csv" + (", issues.csv, inputs.csv)" if tables else ")"))
+    if res.wins.empty:
+        console.print("[bold red]error:[/] nothing could be backtested (no curve with enough models beyond the "
+                      f"fitted ones): see {out / 'summary.md'}" + (f" and {out / 'issues.csv'}" if tables else ""))
+        raise typer.Exit(code=1)
 
 
 def _load_task(spec: str, shots: int, n: int | None, seed: int):
