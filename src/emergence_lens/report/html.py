@@ -410,58 +410,54 @@ def _verdict_rows(sections: list[_Section], executor: Executor | None = None
                            str(g.iloc[0].get("x_axis", "params")))
         # submitted as soon as its rows are picked, so the workers draw while this loop runs
         drawing.append(None if sp is None else executor.submit(_panel_png, sp) if parallel else sp)
-    pngs = iter([None if d is None else d.result() if parallel else _panel_png(d) for d in drawing])
+    pngs = [None if d is None else d.result() if parallel else _panel_png(d) for d in drawing]
     rows: list[str] = []
     panels: list[str] = []
     curves: set[tuple[str, str, str, str]] = set()
     sharp: set[tuple[str, str, str, str]] = set()
     wei: set[tuple[str, str, str, str]] = set()
     first_verdict: dict[tuple[str, str, str, str], str] = {}
-    for s in sections:
-        v = s.verdicts
-        if v.empty:
-            if not s.points.empty:
-                for key in s.points[["family", "task", "metric"]].drop_duplicates().itertuples(index=False):
-                    curves.add((s.name, *map(str, key)))
-            continue
-        for (family, task, metric), g in v.groupby(["family", "task", "metric"], sort=False):
-            key = (s.name, str(family), str(task), str(metric))
-            curves.add(key)
-            first = g.iloc[0]
-            if str(first.get("metric_state")) == "sharp":
-                sharp.add(key)
-            if str(first.get("wei_emergent")) == "True":
-                wei.add(key)
-            first_verdict[key] = str(first.get("verdict"))
-            pid = _panel_id(*key)
-            png = next(pngs)
-            if png is not None:
-                expl = "<br>".join((f"<b>vs {_esc(r.get('partner'))}</b>: " if r.get("partner") else "")
-                                   + _esc(r.get("explanation")) for _, r in g.iterrows())
-                panels.append(f'<div class="panel" id="{pid}"><h3>{_esc(s.name)} / {_esc(family)} / {_esc(task)} / '
-                              f'{_esc(metric)}</h3><img alt="{_esc(metric)} and partners against scale" '
-                              f'src="data:image/png;base64,{png}"><p>{expl}</p></div>')
-            for _, r in g.iterrows():
-                vals = {"section": s.name, **{k: r.get(k) for k in r.index},
-                        "metric_ci": _ci(r, "metric_ci_low", "metric_ci_high"),
-                        "paired_ci": _ci(r, "paired_diff_low", "paired_diff_high")}
-                verdict = str(vals.get("verdict", ""))
-                cells = []
-                for col, _label, numeric in _VERDICT_COLUMNS:
-                    val = vals.get(col)
-                    if col == "verdict":
-                        cls = "v-" + _slug(verdict.split(" (")[0])
-                        cells.append(f'<td class="expl" data-v="{_esc(verdict)}"><details><summary><span class="v {cls}">'
-                                     f'{_esc(verdict)}</span></summary>{_esc(vals.get("explanation"))}</details></td>')
-                    elif col == "task" and png is not None:
-                        cells.append(f'<td data-v="{_esc(val)}"><a href="#{pid}">{_esc(val)}</a></td>')
-                    elif numeric:
-                        cells.append(f'<td class="num" data-v="{_esc(val)}">{_num(val)}</td>')
-                    elif col in ("metric_ci", "paired_ci"):
-                        cells.append(f'<td class="num">{_esc(val)}</td>')
-                    else:
-                        cells.append(f"<td>{_esc(val)}</td>")
-                rows.append(f'<tr data-verdict="{_esc(verdict)}">' + "".join(cells) + "</tr>")
+    for s in sections:  # sections without verdicts: their curves still count
+        if s.verdicts.empty and not s.points.empty:
+            for key in s.points[["family", "task", "metric"]].drop_duplicates().itertuples(index=False):
+                curves.add((s.name, *map(str, key)))
+    for (s, family, task, metric, g), png in zip(groups, pngs, strict=True):
+        key = (s.name, str(family), str(task), str(metric))
+        curves.add(key)
+        first = g.iloc[0]
+        if str(first.get("metric_state")) == "sharp":
+            sharp.add(key)
+        if str(first.get("wei_emergent")) == "True":
+            wei.add(key)
+        first_verdict[key] = str(first.get("verdict"))
+        pid = _panel_id(*key)
+        if png is not None:
+            expl = "<br>".join((f"<b>vs {_esc(r.get('partner'))}</b>: " if r.get("partner") else "")
+                               + _esc(r.get("explanation")) for _, r in g.iterrows())
+            panels.append(f'<div class="panel" id="{pid}"><h3>{_esc(s.name)} / {_esc(family)} / {_esc(task)} / '
+                          f'{_esc(metric)}</h3><img alt="{_esc(metric)} and partners against scale" '
+                          f'src="data:image/png;base64,{png}"><p>{expl}</p></div>')
+        for _, r in g.iterrows():
+            vals = {"section": s.name, **{k: r.get(k) for k in r.index},
+                    "metric_ci": _ci(r, "metric_ci_low", "metric_ci_high"),
+                    "paired_ci": _ci(r, "paired_diff_low", "paired_diff_high")}
+            verdict = str(vals.get("verdict", ""))
+            cells = []
+            for col, _label, numeric in _VERDICT_COLUMNS:
+                val = vals.get(col)
+                if col == "verdict":
+                    cls = "v-" + _slug(verdict.split(" (")[0])
+                    cells.append(f'<td class="expl" data-v="{_esc(verdict)}"><details><summary><span class="v {cls}">'
+                                 f'{_esc(verdict)}</span></summary>{_esc(vals.get("explanation"))}</details></td>')
+                elif col == "task" and png is not None:
+                    cells.append(f'<td data-v="{_esc(val)}"><a href="#{pid}">{_esc(val)}</a></td>')
+                elif numeric:
+                    cells.append(f'<td class="num" data-v="{_esc(val)}">{_num(val)}</td>')
+                elif col in ("metric_ci", "paired_ci"):
+                    cells.append(f'<td class="num">{_esc(val)}</td>')
+                else:
+                    cells.append(f"<td>{_esc(val)}</td>")
+            rows.append(f'<tr data-verdict="{_esc(verdict)}">' + "".join(cells) + "</tr>")
     jumped = sharp | wei
     counts = {
         "curves": len(curves),

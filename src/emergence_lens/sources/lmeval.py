@@ -326,8 +326,6 @@ def _unchanged(before: os.stat_result, path: Path, size: int) -> bool:
 def _likely_kind(data: bytes) -> str:
     """``choice`` or ``generation``, from the first line's ``filtered_resps`` (a list of lists, or of
     strings): the layout tried first, so a generation file is not half-parsed as choices before."""
-    import json
-
     try:
         first = json.loads(data[:data.find(b"\n") if b"\n" in data else len(data)])
         fr = first.get("filtered_resps") if isinstance(first, dict) else None

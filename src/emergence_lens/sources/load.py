@@ -540,12 +540,15 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
                    f"{f.path.parent.name!r}")
     counter = [0]
     try:
-        before = os.stat(f.path)
-        data = f.path.read_bytes()
-        if digest is not None:
-            digest.append(hashlib.sha256(data).hexdigest())
-        fast = read_lmeval_samples_fast(f.path, info, task, data, before) if f.encoding == "utf-8" else None
-        del data
+        fast = None
+        if digest is not None or f.encoding == "utf-8":  # other encodings: the line reader reads them
+            before = os.stat(f.path)
+            data = f.path.read_bytes()
+            if digest is not None:
+                digest.append(hashlib.sha256(data).hexdigest())
+            if f.encoding == "utf-8":
+                fast = read_lmeval_samples_fast(f.path, info, task, data, before)
+            del data
         if fast is not None:
             frame, f.rows_read = fast
             pa.default_memory_pool().release_unused()  # the parser's blocks, back to the OS per file
