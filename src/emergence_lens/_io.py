@@ -70,7 +70,8 @@ def iter_jsonl(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterato
     import io
     import json
 
-    with open(path, "rb") as fh:
+    # a local path, or a location that opens itself (a ``UPath`` on an object store)
+    with (path.open("rb") if hasattr(path, "open") else open(path, "rb")) as fh:
         reader = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline=None)
         lineno = 0
         while True:

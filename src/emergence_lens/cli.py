@@ -674,9 +674,10 @@ def evaluate(
 @app.command()
 def audit(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(
+    paths: Annotated[list[str], typer.Argument(
         help="Files or folders, recognised by content: lm-eval results and samples (any file name), BIG-bench "
-             "score files, tidy or wide CSV/TSV/Parquet tables.")],
+             "score files, tidy or wide CSV/TSV/Parquet tables; local paths or URLs fsspec opens (s3://bucket/runs, "
+             "gs://..., with that filesystem's package installed).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     models: Annotated[Path | None, typer.Option(
         "--models", help="Metadata table: a model column and sizes with units in the header, e.g. 'Size (B)', "

@@ -42,7 +42,10 @@ def prestart_workers() -> None:
 def input_bytes(paths: Iterable[str | os.PathLike[str]]) -> int:
     """Bytes of the files at ``paths`` (folders walked): whether workers will be worth starting."""
     total = 0
-    for p in map(Path, paths):
+    for raw in paths:
+        if isinstance(raw, str) and "://" in raw:  # a URL: listed by the loader, not here
+            continue
+        p = Path(raw)
         try:
             files = p.rglob("*") if p.is_dir() else [p]
             total += sum(f.stat().st_size for f in files if f.is_file())

@@ -1,11 +1,11 @@
 """Run the partitions of a deferred audit: on this machine's cores, or on a Dask cluster.
 
-``engine="local"``: a process per core (``concurrent.futures``, ``spawn``); inputs under
-:data:`SERIAL_BYTES` run in this process (starting workers would cost more than it saves).
-``engine="dask"``: Dask distributed — a ``LocalCluster`` with one single-threaded worker process per
-core by default, or the scheduler at ``scheduler`` (``tcp://host:8786``) for a real cluster, whose
-workers must see the input paths (a shared file system).  Either way the partitions' results are
-merged in key order, so every output is the same byte for byte whatever ran them.  A finished
+``engine="local"``: a process per core (``concurrent.futures``, forked from a fork server:
+:mod:`emergence_lens.workers`); inputs under :data:`SERIAL_BYTES` run in this process (starting
+workers would cost more than it saves).  ``engine="dask"``: Dask distributed — a ``LocalCluster``
+with one single-threaded worker process per core by default, or the scheduler at ``scheduler``
+(``tcp://host:8786``) for a real cluster, whose workers must reach the inputs (a shared file system,
+or URLs on an object store).  Either way the partitions' results are merged in key order, so every output is the same byte for byte whatever ran them.  A finished
 partition is stored (:class:`~emergence_lens.engine.store.PartitionStore`) as soon as it returns;
 one that fails — an exception, a worker that dies — stops the run with :class:`PartitionFailed`
 naming its files, after the others in flight are stored, and a rerun resumes from the stored ones.

@@ -23,6 +23,7 @@ from emergence_lens.audit import Rescored
 from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult
 from emergence_lens.sources.issues import SourceIssue
 from emergence_lens.sources.load import FileOutcome
+from emergence_lens.sources.location import stat_key
 
 __all__ = ["PartitionStore", "STORE_DIR"]
 
@@ -47,8 +48,8 @@ class PartitionStore:
     def fingerprint(self, part: Partition) -> str:
         files = []
         for j in part.jobs:
-            st = j.file.path.stat()
-            files.append([str(j.file.path), st.st_size, st.st_mtime_ns])
+            size, mtime_ns = stat_key(j.file.path)
+            files.append([str(j.file.path), size, mtime_ns])
         blob = json.dumps({"key": list(part.key), "files": files, "options": dataclasses.asdict(self.options),
                            "version": self.version}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]

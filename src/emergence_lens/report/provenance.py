@@ -18,6 +18,7 @@ from typing import Any
 
 from emergence_lens import __version__
 from emergence_lens._io import atomic_write_text
+from emergence_lens.sources.location import LocationError, as_location, is_remote
 
 __all__ = ["RUN_FILE", "sha256_file", "write_run_info", "read_run_info"]
 
@@ -25,22 +26,32 @@ RUN_FILE = "run.json"
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file, read in chunks (constant memory for any size)."""
+    """Hex SHA-256 of a file (a local path or a remote location), read in chunks (constant memory
+    for any size)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with as_location(path).open("rb") as f:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
 
 
-def _files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    out: list[Path] = []
-    for p in map(Path, paths):
+def _files(paths: Iterable[str | os.PathLike[str]]) -> list[Any]:
+    out: list[Any] = []
+    for raw in paths:
+        try:
+            p = as_location(raw)
+        except LocationError:  # no filesystem for this URL: inputs.csv and issues.csv say so
+            continue
         if p.is_dir():
             out.extend(sorted(q for q in p.rglob("*") if q.is_file()))
         elif p.is_file():
             out.append(p)
     return out
+
+
+def _key(p: Any) -> str:
+    """How a file is matched with a digest computed elsewhere: its resolved path, or its URL."""
+    return str(p) if is_remote(p) else str(p.resolve())
 
 
 def write_run_info(out: str | os.PathLike[str], *, command: str, argv: Sequence[str] | None = None,
@@ -53,7 +64,7 @@ def write_run_info(out: str | os.PathLike[str], *, command: str, argv: Sequence[
     ``digests``: SHA-256s already computed where the files were read (path -> hex; the audit's
     workers hash each samples file from the bytes they parse), so those are not read again."""
     files = _files(inputs)
-    known = {str(Path(k).resolve()): v for k, v in (digests or {}).items() if v}
+    known = {_key(as_location(k)): v for k, v in (digests or {}).items() if v}
     info = {
         "tool": "emergence-lens",
         "version": __version__,
@@ -64,7 +75,7 @@ def write_run_info(out: str | os.PathLike[str], *, command: str, argv: Sequence[
         "seconds": round(finished - started, 2),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "inputs": [{"path": str(p), "bytes": p.stat().st_size, "sha256": known.get(str(p.resolve())) or sha256_file(p)}
+        "inputs": [{"path": str(p), "bytes": p.stat().st_size, "sha256": known.get(_key(p)) or sha256_file(p)}
                    for p in files],
         **(extra or {}),
     }

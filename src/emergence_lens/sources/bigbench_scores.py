@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emergence_lens.sources.issues import IssueLog
+from emergence_lens.sources.location import as_location
 
 __all__ = ["read_bigbench_scores", "bigbench_rows_in", "BIGBENCH_SCALE_KEYS"]
 
@@ -54,7 +55,7 @@ def read_bigbench_scores(path: str | Path, issues: IssueLog,
     ``data``: the parsed file, when the caller has read it already."""
     if scale_key not in BIGBENCH_SCALE_KEYS:
         raise ValueError(f"scale_key must be one of {BIGBENCH_SCALE_KEYS}")
-    p = Path(path)
+    p = as_location(path)
     if data is None:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))

@@ -24,6 +24,7 @@ from typing import Any
 
 from emergence_lens._io import iter_jsonl
 from emergence_lens.sources.issues import IssueLog
+from emergence_lens.sources.location import as_location, is_remote
 
 __all__ = ["read_lmeval_results", "read_lmeval_samples", "read_lmeval_samples_fast", "lmeval_model_info",
            "results_rows_in",
@@ -100,7 +101,7 @@ def read_lmeval_results(path: str | Path, issues: IssueLog,
     Groups (``group_subtasks``): the group's own row is marked ``aggregate`` (its examples are the
     subtasks'), each subtask is its own curve.
     """
-    p = Path(path)
+    p = as_location(path)
     if data is None:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
@@ -181,7 +182,7 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
     line and dropped, the rest of the file loads.  ``lines``: an iterator of ``(line, object)``
     (default: the file read as UTF-8 JSON lines); ``counter[0]`` counts the lines read.
     """
-    p = Path(path)
+    p = as_location(path)
     m = SAMPLES_RE.match(p.name)
     task = task or (m.group("task") if m else p.stem)
     rows: list[dict[str, Any]] = []
@@ -352,9 +353,9 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    p = Path(path)
+    p = as_location(path)
     if data is None:
-        stat = os.stat(p)
+        stat = None if is_remote(p) else os.stat(p)
         data = p.read_bytes()
     by_path = stat is not None and _plain_path(p)
     kinds = ["choice", "generation"]

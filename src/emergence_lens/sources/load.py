@@ -49,6 +49,7 @@ from emergence_lens.sources.lmeval import (
     results_rows_in,
 )
 from emergence_lens.sources.inspect_logs import InspectLogError, read_inspect_log
+from emergence_lens.sources.location import LocationError, UnopenedURL, as_location, is_remote, open_binary
 from emergence_lens.sources.model_names import is_size_token, parse_model_name, resolve_catalogue
 from emergence_lens.sources.sample_size import fill_sample_sizes
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
@@ -143,7 +144,12 @@ class _File:
 def _expand(paths: Iterable[str | Path], issues: IssueLog) -> list[_File]:
     out: list[_File] = []
     for raw in paths:
-        p = Path(raw)
+        try:
+            p = as_location(raw)
+        except LocationError as exc:
+            issues.add(str(raw), None, None, str(exc), "error")
+            out.append(_File(UnopenedURL(raw), str(raw), status="skipped: no filesystem for this URL"))
+            continue
         if not p.exists():
             issues.add(p, None, None, "path does not exist", "error")
             out.append(_File(p, p.name, status="skipped: path does not exist"))
@@ -485,7 +491,7 @@ def _parquet_rows(path: Path, issues: IssueLog) -> Iterator[tuple[int, Any]]:
     the fields they then lack are reported row by row, never lost silently."""
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(open_binary(path) if is_remote(path) else path)
     names = pf.schema_arrow.names
     n = 0
     for rg in range(pf.num_row_groups):
@@ -542,7 +548,7 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
     try:
         fast = None
         if digest is not None or f.encoding == "utf-8":  # other encodings: the line reader reads them
-            before = os.stat(f.path)
+            before = None if is_remote(f.path) else os.stat(f.path)
             data = f.path.read_bytes()
             if digest is not None:
                 digest.append(hashlib.sha256(data).hexdigest())
@@ -598,7 +604,7 @@ def _records_file(f: _File, issues: IssueLog) -> tuple[str, pa.Table] | None:
     them) validated as it is: its own family and scale; ``None`` (reported) when it is not valid."""
     import pyarrow.parquet as pq
 
-    t = pq.read_table(f.path)
+    t = pq.read_table(open_binary(f.path) if is_remote(f.path) else f.path)
     f.rows_read = t.num_rows
     try:
         t = validate_records(t, source=str(f.path))

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from emergence_lens.sources.inspect_logs import is_inspect_archive, is_inspect_log
+from emergence_lens.sources.location import as_location, is_remote, open_binary
 
 __all__ = ["Sniffed", "sniff", "read_text", "DATA_SUFFIXES", "TextError"]
 
@@ -88,10 +89,10 @@ def _classify_json(data: Any) -> str | None:
 
 def sniff(path: str | Path) -> Sniffed:
     """What ``path`` holds (see the module docstring)."""
-    p = Path(path)
+    p = as_location(path)
     suffix = p.suffix.lower()
     try:
-        with open(p, "rb") as fh:
+        with p.open("rb") as fh:
             head = fh.read(_HEAD)
     except OSError as exc:
         return Sniffed(p, None, f"unreadable ({exc.strerror or exc})")
@@ -106,7 +107,11 @@ def sniff(path: str | Path) -> Sniffed:
         try:
             import pyarrow.parquet as pq
 
-            names = set(pq.read_schema(p).names)
+            if is_remote(p):
+                with open_binary(p) as fh:
+                    names = set(pq.read_schema(fh).names)
+            else:
+                names = set(pq.read_schema(p).names)
         except Exception as exc:  # noqa: BLE001 - a broken footer is reported, not raised
             return Sniffed(p, None, f"unreadable Parquet file ({type(exc).__name__}: {str(exc)[:120]})")
         if {"family", "model", "scale_params", "task", "example_id"} <= names:

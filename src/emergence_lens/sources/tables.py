@@ -35,6 +35,7 @@ import pandas as pd
 from scipy import special
 
 from emergence_lens.sources.issues import IssueLog
+from emergence_lens.sources.location import as_location, is_remote, open_binary
 from emergence_lens.sources.scale import parse_scale
 
 __all__ = ["read_table", "read_metadata", "is_metadata_table", "count_rows", "TABLE_REQUIRED", "WideSpec", "split_column", "unit_factor"]
@@ -106,14 +107,31 @@ def split_column(col: str) -> tuple[str, float | None, str]:
 
 
 def _read_frame(p: Path, encoding: str) -> pd.DataFrame:
-    if p.suffix.lower() == ".parquet" or p.read_bytes()[:4] == b"PAR1":
-        return pd.read_parquet(p)
-    return pd.read_csv(p, sep=None, engine="python", encoding=encoding, dtype=str, keep_default_na=False)
+    if is_remote(p):  # an object-store file: pandas reads the opened file
+        with open_binary(p) as fh:
+            return _read_frame_from(fh, p.suffix, encoding)
+    return _read_frame_from(p, p.suffix, encoding)
+
+
+def _read_frame_from(src: Any, suffix: str, encoding: str) -> pd.DataFrame:
+    if suffix.lower() == ".parquet" or _head(src, 4) == b"PAR1":
+        return pd.read_parquet(src)
+    return pd.read_csv(src, sep=None, engine="python", encoding=encoding, dtype=str, keep_default_na=False)
+
+
+def _head(src: Any, n: int) -> bytes:
+    """The first ``n`` bytes of a path or an open binary file (left at its start)."""
+    if isinstance(src, Path):
+        with src.open("rb") as fh:
+            return fh.read(n)
+    head = src.read(n)
+    src.seek(0)
+    return head
 
 
 def count_rows(path: str | Path, encoding: str = "utf-8") -> int:
     """Data rows of a CSV/TSV/Parquet table, read as :func:`read_table` reads it."""
-    return len(_read_frame(Path(path), encoding))
+    return len(_read_frame(as_location(path), encoding))
 
 
 def _find(cols: Sequence[str], names: Sequence[str]) -> str | None:
@@ -147,7 +165,7 @@ def read_table(path: str | Path, issues: IssueLog, *, spec: WideSpec | None = No
                encoding: str = "utf-8") -> tuple[list[dict[str, Any]], int]:
     """Curve rows of a tidy or wide table, and the number of input rows read (see the module
     docstring); every row not loaded is reported (file, row, column)."""
-    p = Path(path)
+    p = as_location(path)
     spec = spec or WideSpec()
     try:
         df = _read_frame(p, encoding)
@@ -335,7 +353,7 @@ def is_metadata_table(path: str | Path, encoding: str = "utf-8") -> bool:
     ``metric``, ``value``), a model column (``model``, ``model_dir_name``, ...), at least one size
     column (``n_params``, ``Params (B)``, ``Tokens (T)``, ``FLOPs``) and no other numeric column."""
     try:
-        df = _read_frame(Path(path), encoding)
+        df = _read_frame(as_location(path), encoding)
     except Exception:  # noqa: BLE001 - not readable here: read_table reports it
         return False
     cols = [str(c) for c in df.columns]
@@ -357,7 +375,7 @@ def read_metadata(path: str | Path, encoding: str = "utf-8",
     Raises:
         ValueError: no model column, or no size column whose unit can be read (named).
     """
-    p = Path(path)
+    p = as_location(path)
     df = _read_frame(p, encoding)
     df.columns = [str(c) for c in df.columns]
     model_col = _model_column(list(df.columns)) or df.columns[0]
