@@ -454,3 +454,37 @@ def test_fast_reader_rows_are_those_of_the_bytes_read_whatever_the_path_says(tmp
     assert n == 100 and got.column("example_id").to_pylist() == [str(i) for i in range(100)]
     got, n = read_lmeval_samples_fast(plain, {}, "t", plain.read_bytes(), os.stat(plain))
     assert n == 10  # unchanged since its read: DuckDB read it from the path
+
+
+def test_a_samples_file_hashed_as_it_streams_is_parsed_as_hashed_even_if_rewritten_meanwhile(tmp_path, monkeypatch):
+    """A plain local samples file is hashed as it streams and DuckDB reads its path; when the file is
+    rewritten between the two, its bytes are read again, hashed and parsed: the digest in run.json is
+    always that of the rows loaded."""
+    import hashlib
+    import os
+
+    import emergence_lens.sources.load as load
+    from emergence_lens.sources.issues import IssueLog
+
+    src = next(LMEVAL.glob("ladder-04/samples_ladder_addition_mc_*.jsonl"))
+    lines = src.read_text().splitlines()
+    path = tmp_path / "samples_t_2024-01-01T00-00-00.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    f = load._File(path, "x")
+    digest: list[str] = []
+    frame = load.read_sample_file(f, {"model": "m"}, "t", False, IssueLog(), digest)
+    assert f.rows_read == frame.num_rows == 100 and digest == [hashlib.sha256(path.read_bytes()).hexdigest()]
+
+    real = load.sha256_file
+
+    def hash_then_rewrite(p):  # a writer replaces the file right after it was hashed
+        h = real(p)
+        path.write_text("\n".join(lines[:10]) + "\n")
+        os.utime(path, ns=(1, 1))
+        return h
+
+    monkeypatch.setattr(load, "sha256_file", hash_then_rewrite)
+    path.write_text("\n".join(lines) + "\n")
+    digest = []
+    frame = load.read_sample_file(load._File(path, "x"), {"model": "m"}, "t", False, IssueLog(), digest)
+    assert frame.num_rows == 10 and digest == [hashlib.sha256(path.read_bytes()).hexdigest()]

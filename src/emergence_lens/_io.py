@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "iter_jsonl"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "iter_jsonl", "sha256_file"]
 
 
 def _umask() -> int:
@@ -91,3 +91,12 @@ def iter_jsonl(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterato
                 yield lineno, exc
             except RecursionError:
                 yield lineno, json.JSONDecodeError("nested too deeply", line[:50], 0)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file (a local path, or a location that opens itself), streamed through a
+    small buffer: constant memory for any size, and each block hashed while it is in cache."""
+    import hashlib
+
+    with (path.open("rb") if hasattr(path, "open") else open(path, "rb")) as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -6,7 +6,6 @@ HTML report shows it, so a figure can always be traced back to its inputs byte f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -17,22 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from emergence_lens import __version__
-from emergence_lens._io import atomic_write_text
+from emergence_lens._io import atomic_write_text, sha256_file
 from emergence_lens.sources.location import LocationError, as_location, is_remote
 
 __all__ = ["RUN_FILE", "sha256_file", "write_run_info", "read_run_info"]
 
 RUN_FILE = "run.json"
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file (a local path or a remote location), read in chunks (constant memory
-    for any size)."""
-    h = hashlib.sha256()
-    with as_location(path).open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _files(paths: Iterable[str | os.PathLike[str]]) -> list[Any]:

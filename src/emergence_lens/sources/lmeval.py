@@ -335,6 +335,15 @@ def _likely_kind(data: bytes) -> str:
         return "choice"
 
 
+class FileChanged(OSError):
+    """The file changed after it was hashed: its rows are to be read from bytes read again."""
+
+
+def plain_local_path(path: Any) -> bool:
+    """A local path DuckDB may read itself (no glob characters, URL scheme or ``~``)."""
+    return not is_remote(path) and _plain_path(Path(path))
+
+
 def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str, data: bytes | None = None,
                              stat: os.stat_result | None = None):
     """The fast path for clean samples files: DuckDB's JSON reader parses only ``doc_id``,
@@ -346,7 +355,11 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
     problem with its line.  Both paths give the same rows (a test checks it).  ``data``: the file's
     bytes when the caller already read them (to hash them), ``stat`` its ``os.stat`` from before
     that read; read here otherwise.  The rows are those of these bytes: DuckDB reads a plain path
-    itself only when the file is unchanged since (else, or for any other path, it parses the bytes)."""
+    itself only when the file is unchanged since (else, or for any other path, it parses the bytes).
+    ``stat`` without ``data``: the caller hashed the file as it streamed it, never holding its bytes
+    (a plain local path, :func:`plain_local_path`); DuckDB reads the path, and :class:`FileChanged`
+    is raised when the file is no longer the one ``stat`` describes (the caller then reads and hashes
+    its bytes and calls again with them)."""
     import duckdb
     import numpy as np
     import pandas as pd
@@ -354,18 +367,31 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
     import pyarrow.compute as pc
 
     p = as_location(path)
-    if data is None:
-        stat = None if is_remote(p) else os.stat(p)
-        data = p.read_bytes()
-    by_path = stat is not None and _plain_path(p)
+    streamed = data is None and stat is not None
+    if streamed:
+        if not plain_local_path(p):
+            raise ValueError(f"{p}: only a plain local path is read without its bytes")
+        with open(p, "rb") as fh:
+            first = fh.readline(1 << 20)
+        size = stat.st_size
+    else:
+        if data is None:
+            stat = None if is_remote(p) else os.stat(p)
+            data = p.read_bytes()
+        first, size = data, len(data)
+    by_path = stat is not None and plain_local_path(p)
     kinds = ["choice", "generation"]
-    if _likely_kind(data) == "generation":
+    if _likely_kind(first) == "generation":
         kinds.reverse()
     for kind in kinds:
         try:
             t = _parse_fast(p if by_path else data, kind)
-            if by_path and not _unchanged(stat, p, len(data)):
+            if by_path and not _unchanged(stat, p, size):
+                if streamed:
+                    raise FileChanged(f"{p} changed while it was read")
                 t = _parse_fast(data, kind)  # the file changed after it was read: parse what was read
+        except FileChanged:
+            raise
         except (duckdb.Error, pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
             continue
         if t.num_rows == 0 or any(t.column(c).null_count for c in ("doc_id", "target", "filtered_resps")):
