@@ -396,14 +396,22 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
             continue
         if t.num_rows == 0 or any(t.column(c).null_count for c in ("doc_id", "target", "filtered_resps")):
             return None
-        filt = t.column("filter").fill_null("none").to_numpy(zero_copy_only=False).astype(str)
-        doc = t.column("doc_id").to_numpy()
-        keys = pd.DataFrame({"d": doc, "f": filt})
-        if keys.duplicated().any():
-            return None
-        names = np.where((filt == "none") | (filt == ""), task, np.char.add(f"{task},", filt))
         n = t.num_rows
-        out = {"task": pa.array(names, pa.string()), "example_id": pc.cast(t.column("doc_id"), pa.string())}
+        filters = t.column("filter").fill_null("none")
+        doc = t.column("doc_id").to_numpy()
+        only = pc.unique(filters)
+        if len(only) == 1:  # one filter (most files): a document may appear once; one task name
+            if not pd.Index(doc).is_unique:
+                return None
+            v = only[0].as_py()
+            names = pa.repeat(pa.scalar(task if v in ("none", "") else f"{task},{v}", pa.string()), n)
+        else:
+            filt = filters.to_numpy(zero_copy_only=False).astype(str)
+            if pd.DataFrame({"d": doc, "f": filt}).duplicated().any():
+                return None
+            names = pa.array(np.where((filt == "none") | (filt == ""), task, np.char.add(f"{task},", filt)),
+                             pa.string())
+        out = {"task": names, "example_id": pc.cast(t.column("doc_id"), pa.string())}
         fr = t.column("filtered_resps").combine_chunks()
         if kind == "choice":
             k = pc.list_value_length(fr).to_numpy(zero_copy_only=False)

@@ -627,7 +627,7 @@ def _records_file(f: _File, issues: IssueLog) -> tuple[str, pa.Table] | None:
                    f"not valid records ({exc}); this file's {f.rows_read} row(s) dropped", "error", rows=f.rows_read)
         return None
     n = t.num_rows
-    t = (t.append_column("_file", pa.array(np.full(n, str(f.path), dtype=object), pa.string()))
+    t = (t.append_column("_file", pa.repeat(pa.scalar(str(f.path), pa.string()), n))
           .append_column("_line", pa.array(np.arange(1, n + 1), pa.int64())))
     return str(f.path), t.select([*RECORD_SCHEMA.names, *_SAMPLE_EXTRAS])
 
@@ -649,12 +649,16 @@ def sample_table(f: _File, frame: Any, info: dict[str, Any],
                    "out (give --models or --scale-map)", rows=n)
         return None
     t = _as_arrow(frame)
-    t = (t.append_column("family", pa.array(np.full(n, fam, dtype=object), pa.string()))
-          .append_column("model", pa.array(np.full(n, model, dtype=object), pa.string()))
-          .append_column("scale_params", pa.array(np.full(n, scale, dtype=float)))
-          .append_column("scale_flops", pa.array(np.full(n, np.nan if flops is None else flops), pa.float64(),
-                                                 from_pandas=True))
-          .append_column("_file", pa.array(np.full(n, str(f.path), dtype=object), pa.string())))
+    no_flops = flops is None or bool(np.isnan(flops))  # a missing count is null, as pandas' NaN would be
+
+    def same(value: Any, kind: pa.DataType) -> pa.Array:  # one value n times (~80x np.full of objects)
+        return pa.repeat(pa.scalar(value, kind), n)
+
+    t = (t.append_column("family", same(fam, pa.string()))
+          .append_column("model", same(model, pa.string()))
+          .append_column("scale_params", same(float(scale), pa.float64()))
+          .append_column("scale_flops", same(None if no_flops else float(flops), pa.float64()))
+          .append_column("_file", same(str(f.path), pa.string())))
     lines = t.column("_line").to_numpy()
     try:
         t = validate_records(t, source=str(f.path))
