@@ -254,8 +254,9 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
                 tr = transform_for(metric, rg)
             if tr is not None:
                 designs = [tr.design(by_model[m]) for m in models]
-                if paired_models is None:
-                    paired_models = len({frozenset(by_model[m]["example_id"].tolist()) for m in models}) == 1
+                if paired_models is None:  # the same examples for every model (each model's sorted, unique)
+                    ids = [by_model[m]["example_id"].to_numpy() for m in models]
+                    paired_models = all(len(i) == len(ids[0]) and bool((i == ids[0]).all()) for i in ids[1:])
                 key = (family, task, metric)
                 ex = explain_curve(d["g"][xcol].to_numpy(dtype=float), designs, tr, n_boot=max(n_boot, 200),
                                    confidence=confidence, seed=curve_seed(seed, ("explain", *key)),
