@@ -37,10 +37,13 @@ def exact_match(y_true: Sequence[str], y_pred: Sequence[str], *, strip: bool = T
     t = as_text_list(y_true, "y_true")
     p = as_text_list(y_pred, "y_pred")
     check_same_length(y_true=t, y_pred=p)
-    if strip:
-        t = [s.strip() for s in t]
-        p = [s.strip() for s in p]
-    if ignore_case:
-        t = [s.casefold() for s in t]
-        p = [s.casefold() for s in p]
-    return np.fromiter((a == b for a, b in zip(t, p, strict=True)), dtype=bool, count=len(t)).astype(float)
+    n = len(t)
+    if strip and ignore_case:
+        same = (a.strip().casefold() == b.strip().casefold() for a, b in zip(t, p, strict=True))
+    elif strip:
+        same = (a.strip() == b.strip() for a, b in zip(t, p, strict=True))
+    elif ignore_case:
+        same = (a.casefold() == b.casefold() for a, b in zip(t, p, strict=True))
+    else:
+        same = (a == b for a, b in zip(t, p, strict=True))
+    return np.fromiter(same, dtype=bool, count=n).astype(float)
