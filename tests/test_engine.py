@@ -245,3 +245,23 @@ def test_a_worker_killed_mid_partition_is_named_by_the_partition_it_was_running(
     assert exc.part.key == stuck.key and exc.others == []
     assert "worker process died" in str(exc) and str(fifo) in str(exc) and f"{stuck.key[0]}/{stuck.key[1]}" in str(exc)
     assert len(list(store.root.iterdir())) == len(parts) - 1
+
+
+def test_inspect_logs_are_partitioned_and_equal_the_in_memory_audit(tmp_path):
+    """An Inspect log's samples are read by the partition's worker (the calling process keeps only
+    the scorers' curves): the same outputs as reading every log's samples into one table."""
+    from emergence_lens.sources import read_metadata
+
+    meta = read_metadata(DATA / "inspect" / "models.csv")
+    mem, part = tmp_path / "mem", tmp_path / "part"
+    audit(load_sources([DATA / "inspect"], metadata=meta), mem, n_boot=200)
+    bundle = load_sources([DATA / "inspect"], metadata=meta, defer_samples=True)
+    assert bundle.deferred is not None and bundle.records is None
+    parts = plan_partitions(bundle.deferred.jobs)
+    assert len(parts) >= 2 and {j.file.format for p in parts for j in p.jobs} == {"inspect_log"}
+    results = run_audit_partitions(parts, AuditOptions(n_boot=200), workers=2, serial_bytes=0)
+    assert all(o.sha256 for r in results for o in r.outcomes)
+    done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes}, [i for r in results for i in r.across])
+    audit(done, part, n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
+    assert _same(mem, part) == []
+    assert (part / "rescored_curves.csv").read_text().count("\n") > 1

@@ -91,9 +91,10 @@ class SourceBundle:
 
 @dataclass
 class SampleJob:
-    """One lm-eval samples file left to read (``load_sources(defer_samples=True)``): the file, its
-    task, its folder's results information, whether there was none, and its model's resolved
-    ``(scale, flops, family, source)``."""
+    """One samples file left to read (``load_sources(defer_samples=True)``): an lm-eval samples file
+    or an Inspect log's samples; the file, its task, its results information (an lm-eval folder's
+    results file, the log's header), whether there was none, and its model's resolved ``(scale,
+    flops, family, source)``."""
 
     file: _File
     task: str
@@ -281,6 +282,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
     folder_models: dict[Path, list[str]] = {}
     metadata_rows: dict[str, int] = {}
     inspect_frames: list[tuple[_File, pd.DataFrame, dict[str, Any]]] = []
+    inspect_logs: list[tuple[_File, str, dict[str, Any]]] = []  # deferred: (file, task, model info)
     record_tables: list[tuple[str, pa.Table]] = []
     samples: list[_File] = []
     for f in files:
@@ -346,7 +348,9 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                 for r in scorer_curves:
                     r.update(_file=str(f.path), _root=f.root, _file_scale=None, _checkpoint=info["checkpoint"])
                 curve_rows += scorer_curves
-                if rows:
+                if rows and defer_samples:  # its samples are read again by the partition's worker
+                    inspect_logs.append((f, str(rows[0]["task"]), info))
+                elif rows:
                     inspect_frames.append((f, pd.DataFrame(rows), info))
         except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
             f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
@@ -362,7 +366,9 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
             issues.add(folder, None, "model", f"results files of {len(names)} models in one folder "
                        f"({', '.join(repr(n) for n in names[:4])}{', ...' if len(names) > 4 else ''}): its samples "
                        f"files are attributed to the latest, {names[-1]!r}")
-    deferred = bool(defer_samples and samples and not inspect_frames and not record_tables)
+    deferred = bool(defer_samples and (samples or inspect_logs) and not record_tables)
+    if not deferred:  # records files need the whole table in memory: the logs' samples are read here after all
+        inspect_frames += [(f, pd.DataFrame(inspect_samples(f)), info) for f, _task, info in inspect_logs]
     if deferred:
         jobs = _sample_jobs(samples, issues)
         mark = len(issues)
@@ -414,6 +420,10 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
             model = str(info.get("model") or f.path.parent.name)
             plan.append(SampleJob(f, task, info, none, resolver.resolve(model, info.get("scale_params"), None, f.root,
                                                                       info.get("checkpoint"))))
+        for f, task, info in inspect_logs:  # after the lm-eval files, as the in-memory path forms records
+            model = str(info.get("model") or f.path.parent.name)
+            plan.append(SampleJob(f, task, info, False, resolver.resolve(model, info.get("scale_params"), None,
+                                                                         f.root, info.get("checkpoint"))))
         records, loaded_samples = None, {}
     else:
         records, loaded_samples = _records(sample_frames, resolver, issues, unresolved, record_tables)
@@ -543,6 +553,8 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
     """One samples file as a compact frame (Arrow table or pandas frame; ``None`` when it has no
     usable row or cannot be read, reported); sets ``f.rows_read`` and ``f.status``.  ``digest``: a
     list that gets the SHA-256 of the bytes parsed (so run.json need not read the file again)."""
+    if f.format == "inspect_log":
+        return _inspect_frame(f, digest)
     if no_results:
         issues.add(f.path, None, None, f"no lm-eval results file beside it; model name taken from the folder "
                    f"{f.path.parent.name!r}")
@@ -582,6 +594,21 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
                    rows=counter[0] - issues.rows_reported(f.path))
         return None
     f.rows_read = counter[0]
+    return pd.DataFrame(rows) if rows else None
+
+
+def inspect_samples(f: _File) -> list[dict[str, Any]]:
+    """The sample rows of an Inspect log read before (its issues, rows and scorer curves were taken
+    then: a second reading reports nothing again)."""
+    rows, _curves, _info, _n = read_inspect_log(f.path, IssueLog())
+    return rows
+
+
+def _inspect_frame(f: _File, digest: list[str] | None) -> pd.DataFrame | None:
+    """A deferred Inspect log's sample rows (in a partition's worker), hashed for ``run.json``."""
+    if digest is not None:
+        digest.append(sha256_file(f.path))
+    rows = inspect_samples(f)
     return pd.DataFrame(rows) if rows else None
 
 
