@@ -247,18 +247,22 @@ def test_a_worker_killed_mid_partition_is_named_by_the_partition_it_was_running(
     assert len(list(store.root.iterdir())) == len(parts) - 1
 
 
-def test_inspect_logs_are_partitioned_and_equal_the_in_memory_audit(tmp_path):
+@pytest.mark.parametrize("names", [("inspect",), ("lmeval_wild", "inspect", "sources")])
+def test_inspect_logs_are_partitioned_and_equal_the_in_memory_audit(names, tmp_path):
     """An Inspect log's samples are read by the partition's worker (the calling process keeps only
-    the scorers' curves): the same outputs as reading every log's samples into one table."""
+    the scorers' curves): the same outputs as reading every log's samples into one table — alone,
+    and beside lm-eval samples and damaged files."""
     from emergence_lens.sources import read_metadata
 
     meta = read_metadata(DATA / "inspect" / "models.csv")
+    inputs = [DATA / n for n in names]
     mem, part = tmp_path / "mem", tmp_path / "part"
-    audit(load_sources([DATA / "inspect"], metadata=meta), mem, n_boot=200)
-    bundle = load_sources([DATA / "inspect"], metadata=meta, defer_samples=True)
+    audit(load_sources(inputs, metadata=meta), mem, n_boot=200)
+    bundle = load_sources(inputs, metadata=meta, defer_samples=True)
     assert bundle.deferred is not None and bundle.records is None
     parts = plan_partitions(bundle.deferred.jobs)
-    assert len(parts) >= 2 and {j.file.format for p in parts for j in p.jobs} == {"inspect_log"}
+    formats = {j.file.format for p in parts for j in p.jobs}
+    assert len(parts) >= 2 and formats == ({"inspect_log"} if len(names) == 1 else {"inspect_log", "lmeval_samples"})
     results = run_audit_partitions(parts, AuditOptions(n_boot=200), workers=2, serial_bytes=0)
     assert all(o.sha256 for r in results for o in r.outcomes)
     done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes}, [i for r in results for i in r.across])
