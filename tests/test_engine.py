@@ -269,3 +269,34 @@ def test_inspect_logs_are_partitioned_and_equal_the_in_memory_audit(names, tmp_p
     audit(done, part, n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
     assert _same(mem, part) == []
     assert (part / "rescored_curves.csv").read_text().count("\n") > 1
+
+
+def test_an_inspect_log_in_utf16_or_gone_before_its_partition_runs(tmp_path):
+    """The worker decodes a log as the calling process did (a UTF-16 JSON log); a log removed in
+    between is reported with its sample rows, and every row is still accounted for."""
+    import shutil
+
+    from emergence_lens.sources import read_metadata
+
+    meta = read_metadata(DATA / "inspect" / "models.csv")
+    logs = tmp_path / "logs"
+    shutil.copytree(DATA / "inspect" / "logs", logs)
+    wide = sorted(logs.glob("*.json"))[0]
+    wide.write_text(wide.read_text(encoding="utf-8"), encoding="utf-16")  # with its BOM
+    audit(load_sources([logs], metadata=meta), tmp_path / "mem", n_boot=200)
+    bundle = load_sources([logs], metadata=meta, defer_samples=True)
+    results = run_audit_partitions(plan_partitions(bundle.deferred.jobs), AuditOptions(n_boot=200))
+    done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes}, [i for r in results for i in r.across])
+    audit(done, tmp_path / "part", n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
+    assert _same(tmp_path / "mem", tmp_path / "part") == []
+
+    bundle = load_sources([logs], metadata=meta, defer_samples=True)
+    wide.unlink()  # gone after the calling process read it
+    results = run_audit_partitions(plan_partitions(bundle.deferred.jobs), AuditOptions(n_boot=200))
+    done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes}, [i for r in results for i in r.across])
+    issues = done.issues.frame()
+    gone = issues[issues["file"] == str(wide)]
+    assert gone["message"].str.contains("could not be read again for its samples").any()
+    row = done.inputs.set_index("file").loc[str(wide)]
+    assert row["rows_loaded"] == 0 and row["rows_reported"] == row["rows_read"] > 0
+    assert not done.inputs["status"].str.contains("accounting").any()

@@ -24,6 +24,7 @@ path (folder or table) form one family named after it.  ``models.csv`` says wher
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ from emergence_lens.sources.location import LocationError, UnopenedURL, as_locat
 from emergence_lens.sources.model_names import is_size_token, parse_model_name, resolve_catalogue
 from emergence_lens.sources.sample_size import fill_sample_sizes
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
-from emergence_lens.sources.sniff import DATA_SUFFIXES, sniff
+from emergence_lens.sources.sniff import DATA_SUFFIXES, read_text, sniff
 from emergence_lens.sources.tables import WideSpec, count_rows, is_metadata_table, read_metadata, read_table
 
 __all__ = ["SourceBundle", "load_sources", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS", "MODEL_COLUMNS"]
@@ -349,7 +350,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                     r.update(_file=str(f.path), _root=f.root, _file_scale=None, _checkpoint=info["checkpoint"])
                 curve_rows += scorer_curves
                 if rows and defer_samples:  # its samples are read again by the partition's worker
-                    inspect_logs.append((f, str(rows[0]["task"]), info))
+                    inspect_logs.append((f, str(rows[0]["task"]), {**info, "_sample_rows": len(rows)}))
                 elif rows:
                     inspect_frames.append((f, pd.DataFrame(rows), info))
         except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
@@ -368,7 +369,10 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
                        f"files are attributed to the latest, {names[-1]!r}")
     deferred = bool(defer_samples and (samples or inspect_logs) and not record_tables)
     if not deferred:  # records files need the whole table in memory: the logs' samples are read here after all
-        inspect_frames += [(f, pd.DataFrame(inspect_samples(f)), info) for f, _task, info in inspect_logs]
+        for f, _task, info in inspect_logs:
+            frame = _inspect_frame(f, info, issues, None)
+            if frame is not None:
+                inspect_frames.append((f, frame, info))
     if deferred:
         jobs = _sample_jobs(samples, issues)
         mark = len(issues)
@@ -554,7 +558,7 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
     usable row or cannot be read, reported); sets ``f.rows_read`` and ``f.status``.  ``digest``: a
     list that gets the SHA-256 of the bytes parsed (so run.json need not read the file again)."""
     if f.format == "inspect_log":
-        return _inspect_frame(f, digest)
+        return _inspect_frame(f, info, issues, digest)
     if no_results:
         issues.add(f.path, None, None, f"no lm-eval results file beside it; model name taken from the folder "
                    f"{f.path.parent.name!r}")
@@ -599,16 +603,25 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
 
 def inspect_samples(f: _File) -> list[dict[str, Any]]:
     """The sample rows of an Inspect log read before (its issues, rows and scorer curves were taken
-    then: a second reading reports nothing again)."""
-    rows, _curves, _info, _n = read_inspect_log(f.path, IssueLog())
+    then: a second reading reports nothing again); a JSON log decoded as it was then (UTF-16 too)."""
+    data = None if f.encoding in ("zip", "utf-8") else json.loads(read_text(f.path, f.encoding))
+    rows, _curves, _info, _n = read_inspect_log(f.path, IssueLog(), data=data)
     return rows
 
 
-def _inspect_frame(f: _File, digest: list[str] | None) -> pd.DataFrame | None:
-    """A deferred Inspect log's sample rows (in a partition's worker), hashed for ``run.json``."""
-    if digest is not None:
-        digest.append(sha256_file(f.path))
-    rows = inspect_samples(f)
+def _inspect_frame(f: _File, info: dict[str, Any], issues: IssueLog,
+                   digest: list[str] | None) -> pd.DataFrame | None:
+    """A deferred Inspect log's sample rows (in a partition's worker), hashed for ``run.json``; a log
+    that can no longer be read (changed or removed since) is reported with the rows it had."""
+    try:
+        if digest is not None:
+            digest.append(sha256_file(f.path))
+        rows = inspect_samples(f)
+    except Exception as exc:  # noqa: BLE001 - reported, the partition goes on
+        n = int(info.get("_sample_rows", 0))
+        issues.add(f.path, None, None, f"could not be read again for its samples ({type(exc).__name__}: "
+                   f"{str(exc)[:120]}); {n} sample row(s) skipped", "error", rows=n)
+        return None
     return pd.DataFrame(rows) if rows else None
 
 
