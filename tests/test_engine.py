@@ -281,7 +281,7 @@ def test_an_inspect_log_in_utf16_or_gone_before_its_partition_runs(tmp_path):
     meta = read_metadata(DATA / "inspect" / "models.csv")
     logs = tmp_path / "logs"
     shutil.copytree(DATA / "inspect" / "logs", logs)
-    wide = sorted(logs.glob("*.json"))[0]
+    wide = min(logs.glob("*.json"))
     wide.write_text(wide.read_text(encoding="utf-8"), encoding="utf-16")  # with its BOM
     audit(load_sources([logs], metadata=meta), tmp_path / "mem", n_boot=200)
     bundle = load_sources([logs], metadata=meta, defer_samples=True)
