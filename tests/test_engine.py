@@ -300,3 +300,20 @@ def test_an_inspect_log_in_utf16_or_gone_before_its_partition_runs(tmp_path):
     row = done.inputs.set_index("file").loc[str(wide)]
     assert row["rows_loaded"] == 0 and row["rows_reported"] == row["rows_read"] > 0
     assert not done.inputs["status"].str.contains("accounting").any()
+
+
+def test_a_model_twice_in_two_folders_is_reported_alike_in_partitions_and_in_memory(tmp_path):
+    """Two folders of one model: the same documents twice. Whichever way the files were grouped, the
+    issue names the dropped file's line and its twin's file and line (not a row of one concatenated
+    table, which differs between a partition and the whole audit)."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(DATA / "lmeval", runs)
+    shutil.copytree(DATA / "lmeval" / "ladder-03", runs / "ladder-03b")
+    _in_memory(runs, tmp_path / "mem")
+    _partitioned(runs, tmp_path / "part", workers=2, serial_bytes=0)
+    assert _same(tmp_path / "mem", tmp_path / "part") == []
+    issues = (tmp_path / "part" / "issues.csv").read_text()
+    assert issues.count("samples could not form records with the other files") == 2
+    assert "ladder-03b/samples_ladder_addition_mc_" in issues and ".jsonl line 1)" in issues

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class RecordsError(ValueError):
         self.source = source
         self.row = row
         self.column = column
+        self.message = message
         where = source
         if row is not None:
             where += f", row {row} (0-based)"
@@ -149,17 +150,19 @@ def _combined_codes(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
     return combine_codes((_codes(table.column(name)) for name in columns), table.num_rows)
 
 
-def validate_across(table: pa.Table, source: str = "<memory>") -> None:
+def validate_across(table: pa.Table, source: str = "<memory>",
+                    describe: Callable[[int], str] | None = None) -> None:
     """The checks of :func:`validate_records` that span parts of a table whose parts were each
     validated on their own (e.g. one per file): ``(family, model, task, example_id)`` unique, one
     ``scale_params`` and ``pretrain_loss`` per (family, model).  Works on chunked columns without
-    copying them."""
+    copying them.  ``describe(row)``: how a message names another row (e.g. its file and line,
+    which do not depend on how the parts were put together); default ``row N``."""
     if table.num_rows:
-        _check_unique_keys(table, source)
+        _check_unique_keys(table, source, describe)
         _check_one_value_per_model(table, source)
 
 
-def _check_unique_keys(out: pa.Table, source: str) -> None:
+def _check_unique_keys(out: pa.Table, source: str, describe: Callable[[int], str] | None = None) -> None:
     """``(family, model, task, example_id)`` is unique; the error names the first duplicated row and
     its twin."""
     key = _combined_codes(out, KEY_COLUMNS)
@@ -169,7 +172,8 @@ def _check_unique_keys(out: pa.Table, source: str) -> None:
         j = same[np.argmin(order[same])]
         first, twin = int(order[j]), int(order[j + 1])
         rec = {c: out.column(c)[first].as_py() for c in KEY_COLUMNS}
-        raise RecordsError(f"duplicate record {rec} (also at row {twin})", source=source, row=first,
+        also = describe(twin) if describe is not None else f"row {twin}"
+        raise RecordsError(f"duplicate record {rec} (also at {also})", source=source, row=first,
                            column="example_id")
 
 

@@ -715,14 +715,19 @@ def records_across(kept: list[tuple[str, pa.Table]], issues: IssueLog) -> tuple[
     document twice, two sizes for one model): a file that breaks it is reported and dropped."""
     while kept:
         table = pa.concat_tables([t for _, t in kept])
+
+        def at(i: int) -> str:  # a row by its file and line: the same however the files were grouped
+            return f"{table.column('_file')[i].as_py()} line {table.column('_line')[i].as_py()}"
+
         try:
-            validate_across(table, source="lm-eval samples")
+            validate_across(table, source="lm-eval samples", describe=at)
         except RecordsError as exc:
             row = exc.row if exc.row is not None else 0
             bad_file = table.column("_file")[row].as_py() if row < table.num_rows else kept[0][0]
+            line = table.column("_line")[row].as_py() if exc.row is not None and row < table.num_rows else None
             n_bad = next(t.num_rows for name, t in kept if name == bad_file)
-            issues.add(bad_file, None, exc.column, f"samples could not form records with the other files ({exc}); "
-                       f"this file's {n_bad} row(s) dropped", "error", rows=n_bad)
+            issues.add(bad_file, line, exc.column, f"samples could not form records with the other files "
+                       f"({exc.message}); this file's {n_bad} row(s) dropped", "error", rows=n_bad)
             kept = [(name, t) for name, t in kept if name != bad_file]
             continue
         counts = pc.value_counts(table.column("_file")).to_pylist()
