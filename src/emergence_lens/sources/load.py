@@ -716,7 +716,7 @@ def records_across(kept: list[tuple[str, pa.Table]], issues: IssueLog) -> tuple[
     while kept:
         table = pa.concat_tables([t for _, t in kept])
 
-        def at(i: int) -> str:  # a row by its file and line: the same however the files were grouped
+        def at(i: int, table: pa.Table = table) -> str:  # a row by its file and line, however grouped
             return f"{table.column('_file')[i].as_py()} line {table.column('_line')[i].as_py()}"
 
         try:
