@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 __all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "iter_jsonl", "sha256_file"]
 
@@ -62,6 +63,12 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[Path], obj
     return Path(path)
 
 
+def _open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
+    """``path`` opened for reading bytes: a local path, or a location that opens itself (a ``UPath``
+    on an object store)."""
+    return path.open("rb") if hasattr(path, "open") else open(path, "rb")
+
+
 def iter_jsonl(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[tuple[int, object]]:
     """Yield ``(line_number, value)`` for each non-blank line of a JSON Lines file (1-based line
     numbers), streamed.  A line that is not valid JSON — or not text in ``encoding`` — yields a
@@ -70,8 +77,7 @@ def iter_jsonl(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterato
     import io
     import json
 
-    # a local path, or a location that opens itself (a ``UPath`` on an object store)
-    with (path.open("rb") if hasattr(path, "open") else open(path, "rb")) as fh:
+    with _open_binary(path) as fh:
         reader = io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline=None)
         lineno = 0
         while True:
@@ -98,5 +104,5 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     small buffer: constant memory for any size, and each block hashed while it is in cache."""
     import hashlib
 
-    with (path.open("rb") if hasattr(path, "open") else open(path, "rb")) as fh:
+    with _open_binary(path) as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()

@@ -36,7 +36,7 @@ import numpy as np
 
 from emergence_lens.sources.issues import IssueLog
 from emergence_lens.sources.lmeval import _as_float
-from emergence_lens.sources.location import as_location, is_remote, open_binary
+from emergence_lens.sources.location import as_location, reader_source
 
 __all__ = ["read_inspect_log", "is_inspect_log", "is_inspect_archive", "InspectLogError"]
 
@@ -54,15 +54,10 @@ def is_inspect_log(data: Any) -> bool:
             and "task" in data["eval"] and "model" in data["eval"])
 
 
-def _zip_source(path: Any) -> Any:
-    """What ``zipfile`` opens: the local path, or a remote file opened (seekable)."""
-    return open_binary(path) if is_remote(path) else path
-
-
 def is_inspect_archive(path: str | Path) -> str | None:
     """``None`` for an ``.eval`` archive, else why it is not one (a damaged zip, no header)."""
     try:
-        with zipfile.ZipFile(_zip_source(path)) as z:
+        with zipfile.ZipFile(reader_source(path)) as z:
             names = set(z.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         return f"damaged zip archive ({type(exc).__name__})"
@@ -86,8 +81,8 @@ def _zip_read(z: zipfile.ZipFile, name: str, path: Path) -> bytes:
 def _load(path: Path, data: Any = None) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
     """``(header, [(where, sample), ...])``; ``where`` names the sample for issues; ``data``: the
     JSON log already parsed."""
-    if zipfile.is_zipfile(_zip_source(path)):
-        with zipfile.ZipFile(_zip_source(path)) as z:
+    if zipfile.is_zipfile(reader_source(path)):
+        with zipfile.ZipFile(reader_source(path)) as z:
             names = z.namelist()
             head = ("header.json" if "header.json" in names  # else a run that did not finish: its start record
                     else "_journal/start.json" if "_journal/start.json" in names else None)

@@ -290,7 +290,11 @@ def _duck_connection() -> Any:
 _NOT_PLAIN = re.compile(r"[*?\[\]{}]|://|^~")
 
 
-def _plain_path(path: Path) -> bool:
+def plain_local_path(path: Any) -> bool:
+    """A local path DuckDB may read itself: not remote, no glob characters, URL scheme or ``~``
+    (DuckDB would expand them: a folder ``ladder[1]`` would match ``ladder1``), valid UTF-8."""
+    if is_remote(path):
+        return False
     text = str(path)
     try:
         text.encode("utf-8")
@@ -304,7 +308,7 @@ def _parse_fast(source: Path | bytes, kind: str):
     DuckDB's JSON reader with the fields projected — 1.2-1.4x Arrow's JSON reader here, since the
     prompt and document fields are skipped, not built; raises on any line it cannot read that way.
     From a path DuckDB reads the file itself (bytes go through a Python file object, ~11 ms more per
-    20k-row multiple-choice file); only a plain path (:func:`_plain_path`) is given to it."""
+    20k-row multiple-choice file); only a plain path (:func:`plain_local_path`) is given to it."""
     import io
 
     src = str(source) if isinstance(source, Path) else io.BytesIO(source)
@@ -337,11 +341,6 @@ def _likely_kind(data: bytes) -> str:
 
 class FileChanged(OSError):
     """The file changed after it was hashed: its rows are to be read from bytes read again."""
-
-
-def plain_local_path(path: Any) -> bool:
-    """A local path DuckDB may read itself (no glob characters, URL scheme or ``~``)."""
-    return not is_remote(path) and _plain_path(Path(path))
 
 
 def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str, data: bytes | None = None,

@@ -52,7 +52,7 @@ from emergence_lens.sources.lmeval import (
     results_rows_in,
 )
 from emergence_lens.sources.inspect_logs import InspectLogError, read_inspect_log
-from emergence_lens.sources.location import LocationError, UnopenedURL, as_location, is_remote, open_binary
+from emergence_lens.sources.location import LocationError, UnopenedURL, as_location, is_remote, reader_source
 from emergence_lens.sources.model_names import is_size_token, parse_model_name, resolve_catalogue
 from emergence_lens.sources.sample_size import fill_sample_sizes
 from emergence_lens.sources.scale import infer_family, model_basename, parse_scale
@@ -507,7 +507,7 @@ def _parquet_rows(path: Path, issues: IssueLog) -> Iterator[tuple[int, Any]]:
     the fields they then lack are reported row by row, never lost silently."""
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(open_binary(path) if is_remote(path) else path)
+    pf = pq.ParquetFile(reader_source(path))
     names = pf.schema_arrow.names
     n = 0
     for rg in range(pf.num_row_groups):
@@ -601,7 +601,7 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
     return pd.DataFrame(rows) if rows else None
 
 
-def inspect_samples(f: _File) -> list[dict[str, Any]]:
+def _inspect_samples(f: _File) -> list[dict[str, Any]]:
     """The sample rows of an Inspect log read before (its issues, rows and scorer curves were taken
     then: a second reading reports nothing again); a JSON log decoded as it was then (UTF-16 too)."""
     data = None if f.encoding in ("zip", "utf-8") else json.loads(read_text(f.path, f.encoding))
@@ -616,7 +616,7 @@ def _inspect_frame(f: _File, info: dict[str, Any], issues: IssueLog,
     try:
         if digest is not None:
             digest.append(sha256_file(f.path))
-        rows = inspect_samples(f)
+        rows = _inspect_samples(f)
     except Exception as exc:  # noqa: BLE001 - reported, the partition goes on
         n = int(info.get("_sample_rows", 0))
         issues.add(f.path, None, None, f"could not be read again for its samples ({type(exc).__name__}: "
@@ -658,7 +658,7 @@ def _records_file(f: _File, issues: IssueLog) -> tuple[str, pa.Table] | None:
     them) validated as it is: its own family and scale; ``None`` (reported) when it is not valid."""
     import pyarrow.parquet as pq
 
-    t = pq.read_table(open_binary(f.path) if is_remote(f.path) else f.path)
+    t = pq.read_table(reader_source(f.path))
     f.rows_read = t.num_rows
     try:
         t = validate_records(t, source=str(f.path))

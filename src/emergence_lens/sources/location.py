@@ -20,7 +20,8 @@ import re
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Location", "LocationError", "UnopenedURL", "as_location", "is_remote", "is_url", "open_binary", "stat_key"]
+__all__ = ["Location", "LocationError", "UnopenedURL", "as_location", "is_remote", "is_url", "open_binary",
+           "reader_source", "stat_key"]
 
 #: A local ``pathlib.Path`` or a ``upath.UPath``.
 Location = Any
@@ -94,6 +95,12 @@ def is_remote(p: Any) -> bool:
 def open_binary(p: Location) -> IO[bytes]:
     """``p`` opened for reading bytes (a seekable file object: zip and Parquet readers take it)."""
     return p.open("rb")
+
+
+def reader_source(p: Location) -> Any:
+    """What a reader that takes a path or a file object (``zipfile``, ``pyarrow.parquet``) is given:
+    the local path itself, or the remote file opened (seekable)."""
+    return open_binary(p) if is_remote(p) else p
 
 
 def stat_key(p: Location) -> tuple[int, int]:
