@@ -475,7 +475,7 @@ def test_a_samples_file_hashed_as_it_streams_is_parsed_as_hashed_even_if_rewritt
     frame = load.read_sample_file(f, {"model": "m"}, "t", False, IssueLog(), digest)
     assert f.rows_read == frame.num_rows == 100 and digest == [hashlib.sha256(path.read_bytes()).hexdigest()]
 
-    real = load.sha256_file
+    real = load.sha256_and_lines
 
     def hash_then_rewrite(p):  # a writer replaces the file right after it was hashed
         h = real(p)
@@ -483,8 +483,44 @@ def test_a_samples_file_hashed_as_it_streams_is_parsed_as_hashed_even_if_rewritt
         os.utime(path, ns=(1, 1))
         return h
 
-    monkeypatch.setattr(load, "sha256_file", hash_then_rewrite)
+    monkeypatch.setattr(load, "sha256_and_lines", hash_then_rewrite)
     path.write_text("\n".join(lines) + "\n")
     digest = []
     frame = load.read_sample_file(load._File(path, "x"), {"model": "m"}, "t", False, IssueLog(), digest)
     assert frame.num_rows == 10 and digest == [hashlib.sha256(path.read_bytes()).hexdigest()]
+
+
+def test_a_per_run_table_with_a_task_column_gives_one_curve_per_task_condition_and_metric(tmp_path):
+    """``--task-col filename`` with ``--by`` and ``--metric-cols``: every task is its own curve (never
+    averaged with the others), each point the mean over seeds, computed here by hand."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for k, model in enumerate(["gpt3-350m", "gpt3-1.3b", "gpt3-6.7b", "gpt3-175b"]):
+        for task in ("2_digit_addition", "3_digit_multiplication"):
+            for prompt in ("plain", "qa"):
+                for seed in range(3):
+                    rows.append({"model": model, "filename": task, "prompt_type": prompt, "number_of_shots": 2,
+                                 "seed": seed, "exact_match_accuracy": float(rng.uniform(0.2 * k, 0.2 * k + 0.2)),
+                                 "edit_distance": float(rng.uniform(3 - k, 4 - k))})
+    df = pd.DataFrame(rows)
+    path = tmp_path / "runs.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "out"
+    res = _audit([str(path), "--out", str(out), "--model-col", "model", "--task-col", "filename", "--metric-cols",
+                  "exact_match_accuracy,edit_distance", "--by", "prompt_type,number_of_shots"])
+    assert res.exit_code == 0, res.output
+    curves = pd.read_csv(out / "curves.csv")
+    assert curves.groupby(["task", "metric"]).ngroups == 2 * 2 * 2  # task x condition x metric
+    for (task, prompt, model), g in df.groupby(["filename", "prompt_type", "model"]):
+        for metric in ("exact_match_accuracy", "edit_distance"):
+            got = curves[(curves.task == f"{task} [prompt_type={prompt}, number_of_shots=2]")
+                         & (curves.metric == metric) & (curves.model == model)]
+            assert len(got) == 1 and got.value.iloc[0] == pytest.approx(g[metric].mean(), rel=1e-9)
+            assert got.replicates.iloc[0] == 3
+    # a table with the column named ``task`` reads the same way without the option
+    df.rename(columns={"filename": "task"}).to_csv(tmp_path / "t.csv", index=False)
+    res = _audit([str(tmp_path / "t.csv"), "--out", str(tmp_path / "o2"), "--metric-cols",
+                  "exact_match_accuracy,edit_distance", "--by", "prompt_type,number_of_shots"])
+    assert res.exit_code == 0, res.output
+    again = pd.read_csv(tmp_path / "o2" / "curves.csv")
+    assert again.groupby(["task", "metric"]).ngroups == 8

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "iter_jsonl", "sha256_file"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "iter_jsonl", "sha256_file", "count_lines",
+           "sha256_and_lines"]
 
 
 def _umask() -> int:
@@ -97,6 +98,29 @@ def iter_jsonl(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterato
                 yield lineno, exc
             except RecursionError:
                 yield lineno, json.JSONDecodeError("nested too deeply", line[:50], 0)
+
+
+def count_lines(path: str | os.PathLike[str]) -> int:
+    """Lines in a file as a JSON-lines reader counts them (a last line without its newline too)."""
+    lines, last = 0, b"\n"
+    with _open_binary(path) as fh:
+        while block := fh.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def sha256_and_lines(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """Hex SHA-256 of a file and its lines (:func:`count_lines`), in one streamed pass."""
+    import hashlib
+
+    digest, lines, last = hashlib.sha256(), 0, b"\n"
+    with _open_binary(path) as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return digest.hexdigest(), lines + (last != b"\n")
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

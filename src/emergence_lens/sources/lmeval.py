@@ -19,10 +19,12 @@ import json
 import math
 import os
 import re
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emergence_lens._io import iter_jsonl
+from emergence_lens._io import count_lines, iter_jsonl
 from emergence_lens.sources.issues import IssueLog
 from emergence_lens.sources.location import as_location, is_remote
 
@@ -149,12 +151,18 @@ def read_lmeval_results(path: str | Path, issues: IssueLog,
     return rows, info
 
 
+#: The longest string read as a stringified pair ("(-1.2345678901234567, False)" is 31 characters).
+_PAIR_CHARS = 200
+
+
 def _pair(item: Any) -> tuple[float, bool] | None:
     """``["-1.23", "False"]`` / ``[-1.23, false]`` / ``"(-1.23, False)"`` -> (-1.23, False)."""
     if isinstance(item, str):
+        if len(item) > _PAIR_CHARS:  # a pair is short; a long text is never evaluated (no deep recursion)
+            return None
         try:
             item = ast.literal_eval(item)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             return None
     if isinstance(item, (list, tuple)) and len(item) == 2:
         lp = _as_float(item[0])
@@ -171,6 +179,97 @@ def is_samples_row(obj: Any) -> bool:
     return isinstance(obj, dict) and "doc_id" in obj and ("filtered_resps" in obj or "resps" in obj)
 
 
+#: What each kind of samples row holds in ``filtered_resps`` (for the issue of a row of the other kind).
+_KIND_SHAPE = {"choice": "a list of [log_prob, is_greedy] pairs, one per option",
+               "generation": "a list holding the generated text"}
+
+
+@dataclass
+class _Sample:
+    """One samples line read: a record row of one kind (``choice``/``generation``), or the issue
+    that skips it (a ``message``, about ``field``)."""
+
+    line: int
+    kind: str = ""
+    row: dict[str, Any] | None = None
+    key: tuple[str, str] = ("", "")
+    doc_id: Any = None
+    filt: str = ""
+    found: str = ""
+    field: str | None = None
+    message: str = ""
+
+
+def _gold_text(target: Any) -> Any:
+    return target[0] if isinstance(target, list) and target else target
+
+
+def _read_sample(lineno: int, obj: Any, task: str, model: Any) -> _Sample:
+    """Classify and read one samples line (no file-level decision: see :func:`read_lmeval_samples`)."""
+    if isinstance(obj, json.JSONDecodeError):
+        return _Sample(lineno, field=None, message=f"not valid JSON ({obj.msg}); line skipped")
+    if not isinstance(obj, dict):
+        return _Sample(lineno, message="not a JSON object; line skipped")
+    resps = obj.get("filtered_resps", obj.get("resps"))
+    if resps is None:
+        return _Sample(lineno, field="filtered_resps", message="missing; line skipped")
+    doc_id = obj.get("doc_id", lineno - 1)
+    if not isinstance(doc_id, (str, int, float)) or isinstance(doc_id, bool):
+        return _Sample(lineno, field="doc_id", message=f"unusable document id {_short(doc_id)}; line skipped")
+    filt = obj.get("filter")
+    filt = str(filt) if isinstance(filt, (str, int, float)) and not isinstance(filt, bool) \
+        and str(filt) not in ("", "none") else ""
+    target = obj.get("target")
+    row: dict[str, Any] = {"model": model, "task": f"{task},{filt}" if filt else task, "example_id": str(doc_id)}
+    s = _Sample(lineno, row=row, key=(str(doc_id), filt), doc_id=doc_id, filt=filt, found=_short(resps))
+    # `resps` nests each option's pair one level deeper ([[[lp, greedy]], ...]) than `filtered_resps`
+    pairs = [_pair(r[0] if isinstance(r, list) and len(r) == 1 and isinstance(r[0], list) else r)
+             for r in resps] if isinstance(resps, list) else []
+    if len(pairs) >= 2 and all(x is not None for x in pairs):
+        s.kind = "choice"
+        correct = _as_float(target)
+        if correct is None or int(correct) != correct or not 0 <= correct < len(pairs):
+            # target given as the gold text: find it among the continuations
+            args = obj.get("arguments")
+            conts = [a.get("arg_1") for a in args.values() if isinstance(a, dict)] if isinstance(args, dict) else []
+            tgt = _gold_text(target)
+            match = [i for i, c in enumerate(conts) if isinstance(c, str) and isinstance(tgt, str)
+                     and c.strip() == tgt.strip()]
+            if len(match) != 1:
+                s.field, s.message = "target", (f"gold option {_short(target)} not found among {len(pairs)} "
+                                                "options; line skipped")
+                return s
+            correct = match[0]
+        row.update(choice_logprobs=[lp for lp, _ in pairs], correct_choice=int(correct), target=None,
+                   prediction=None)
+        return s
+    if isinstance(resps, list) and resps and isinstance(resps[0], str):
+        prediction = resps[0]
+    elif isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0] \
+            and all(isinstance(r, str) for r in resps[0]):
+        prediction = resps[0][0]  # generate_until `resps` nest the generation one level deeper: [["text"]]
+    elif len(pairs) == 1 and pairs[0] is not None:
+        s.field, s.message = "filtered_resps", ("single-continuation log-likelihood: no per-token log-probs to "
+                                                "re-score; kept only in the results file's values")
+        return s
+    else:
+        s.field, s.message = "filtered_resps", f"unrecognised response {_short(resps)}; line skipped"
+        return s
+    s.kind = "generation"
+    tgt = _gold_text(target)
+    if not isinstance(tgt, (str, int, float)) or isinstance(tgt, bool):
+        s.field, s.message = "target", f"unusable target {_short(target)}; line skipped"
+        return s
+    row.update(target=str(tgt), prediction=prediction, choice_logprobs=None, correct_choice=None)
+    return s
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """A value as an issue quotes it: its repr, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLog,
                         task: str | None = None, lines: Any = None, counter: list[int] | None = None
                         ) -> list[dict[str, Any]]:
@@ -178,99 +277,65 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
 
     One row per document per filter, as lm-eval writes them: a row whose ``filter`` is not
     ``none`` goes to task ``"<task>,<filter>"`` (lm-eval's own key style), so each (metric, filter)
-    is its own curve.  A repeated (document, filter) is a genuine duplicate: reported with its
-    line and dropped, the rest of the file loads.  ``lines``: an iterator of ``(line, object)``
-    (default: the file read as UTF-8 JSON lines); ``counter[0]`` counts the lines read.
+    is its own curve.  A file is of one kind — multiple-choice (log-likelihood pairs per option) or
+    generation (text) — as lm-eval writes one task's requests: the kind most of its usable lines
+    have.  A line of the other kind (a wrong-typed value: a pair replaced by a string, a list by a
+    text) is reported with what it held and skipped; it never turns the file into the other kind.
+    A repeated (document, filter) is a genuine duplicate: reported with its line and dropped, the
+    rest of the file loads.  ``lines``: an iterator of ``(line, object)`` (default: the file read as
+    UTF-8 JSON lines); ``counter[0]`` counts the lines read.
     """
     p = as_location(path)
     m = SAMPLES_RE.match(p.name)
     task = task or (m.group("task") if m else p.stem)
-    rows: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str], int] = {}
+    read: list[_Sample] = []
     for lineno, obj in (lines if lines is not None else iter_jsonl(p)):
         if counter is not None:
             counter[0] += 1
-        if isinstance(obj, json.JSONDecodeError):
-            issues.add(p, lineno, None, f"not valid JSON ({obj.msg}); line skipped", rows=1)
+        read.append(_read_sample(lineno, obj, task, model.get("model")))
+    kinds = Counter(s.kind for s in read if s.kind and not s.message)
+    kind = max(kinds, key=lambda k: (kinds[k], k == "choice")) if kinds else ""
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for s in read:
+        if not s.message and s.kind != kind:
+            issues.add(p, s.line, "filtered_resps", f"expected {_KIND_SHAPE[kind]} (as this file's other "
+                       f"{kinds[kind]} line(s) of {kind} requests), found {s.found}; line skipped", rows=1)
             continue
-        if not isinstance(obj, dict):
-            issues.add(p, lineno, None, "not a JSON object; line skipped", rows=1)
+        if s.message or s.row is None:
+            issues.add(p, s.line, s.field, s.message, rows=1)
             continue
-        resps = obj.get("filtered_resps", obj.get("resps"))
-        if resps is None:
-            issues.add(p, lineno, "filtered_resps", "missing; line skipped", rows=1)
+        if s.key in seen:
+            issues.add(p, s.line, "doc_id", f"duplicate of line {seen[s.key]} (document {s.doc_id!r}"
+                       f"{', filter ' + repr(s.filt) if s.filt else ''}); this line dropped", rows=1)
             continue
-        doc_id = obj.get("doc_id", lineno - 1)
-        if not isinstance(doc_id, (str, int, float)) or isinstance(doc_id, bool):
-            issues.add(p, lineno, "doc_id", f"unusable document id {doc_id!r}; line skipped", rows=1)
-            continue
-        filt = obj.get("filter")
-        filt = str(filt) if isinstance(filt, (str, int, float)) and str(filt) not in ("", "none") else ""
-        key = (str(doc_id), filt)
-        if key in seen:
-            issues.add(p, lineno, "doc_id", f"duplicate of line {seen[key]} (document {doc_id!r}"
-                       f"{', filter ' + repr(filt) if filt else ''}); this line dropped", rows=1)
-            continue
-        target = obj.get("target")
-        row: dict[str, Any] = {"model": model.get("model"), "task": f"{task},{filt}" if filt else task,
-                               "example_id": str(doc_id)}
-        # `resps` nests each option's pair one level deeper ([[[lp, greedy]], ...]) than `filtered_resps`
-        pairs = [_pair(r[0] if isinstance(r, list) and len(r) == 1 and isinstance(r[0], list) else r)
-                 for r in resps] if isinstance(resps, list) else []
-        if len(pairs) >= 2 and all(x is not None for x in pairs):
-            correct = _as_float(target)
-            if correct is None or int(correct) != correct or not 0 <= correct < len(pairs):
-                # target given as the gold text: find it among the continuations
-                conts = [a.get("arg_1") for a in (obj.get("arguments") or {}).values() if isinstance(a, dict)]
-                tgt = target[0] if isinstance(target, list) and target else target
-                match = [i for i, c in enumerate(conts) if isinstance(c, str) and isinstance(tgt, str)
-                         and c.strip() == tgt.strip()]
-                if len(match) != 1:
-                    issues.add(p, lineno, "target", f"gold option {target!r} not found among {len(pairs)} "
-                               "options; line skipped", rows=1)
-                    continue
-                correct = match[0]
-            row.update(choice_logprobs=[lp for lp, _ in pairs], correct_choice=int(correct),
-                       target=None, prediction=None)
-        elif isinstance(resps, list) and resps and isinstance(resps[0], str):
-            tgt = target[0] if isinstance(target, list) and target else target
-            if not isinstance(tgt, (str, int, float)):
-                issues.add(p, lineno, "target", f"unusable target {target!r}; line skipped", rows=1)
-                continue
-            row.update(target=str(tgt), prediction=resps[0], choice_logprobs=None, correct_choice=None)
-        elif isinstance(resps, list) and resps and isinstance(resps[0], list) and resps[0] \
-                and all(isinstance(r, str) for r in resps[0]):
-            # generate_until `resps` nest the generation one level deeper: [["text"]]
-            tgt = target[0] if isinstance(target, list) and target else target
-            if not isinstance(tgt, (str, int, float)):
-                issues.add(p, lineno, "target", f"unusable target {target!r}; line skipped", rows=1)
-                continue
-            row.update(target=str(tgt), prediction=resps[0][0], choice_logprobs=None, correct_choice=None)
-        elif len(pairs) == 1 and pairs[0] is not None:
-            issues.add(p, lineno, "filtered_resps", "single-continuation log-likelihood: no per-token "
-                       "log-probs to re-score; kept only in the results file's values", rows=1)
-            continue
-        else:
-            issues.add(p, lineno, "filtered_resps", f"unrecognised response {str(resps)[:80]!r}; line skipped", rows=1)
-            continue
-        seen[key] = lineno
-        row["_line"] = lineno
-        rows.append(row)
+        seen[s.key] = s.line
+        s.row["_line"] = s.line
+        rows.append(s.row)
     return rows
 
 
+#: The fields the fast path reads, as DuckDB types, per layout (every other field is skipped).  The
+#: scalars come as JSON, so their JSON types are checked: DuckDB would otherwise cast a number, a
+#: list or a boolean to text, and a generation's text from a list of pairs.
+_DUCK_COLUMNS = {kind: {"doc_id": "JSON", "target": "JSON", "filter": "JSON", "filtered_resps": resps}
+                 for kind, resps in (("choice", "VARCHAR[][]"), ("generation", "JSON"))}
 
-def _fast_schemas():
-    import pyarrow as pa
-
-    base = [("doc_id", pa.int64()), ("target", pa.string()), ("filter", pa.string())]
-    return {"choice": pa.schema([*base, ("filtered_resps", pa.list_(pa.list_(pa.string())))]),
-            "generation": pa.schema([*base, ("filtered_resps", pa.list_(pa.string()))])}
-
-
-#: The fields the fast path reads, as DuckDB types, per layout (every other field is skipped).
-_DUCK_COLUMNS = {kind: {"doc_id": "BIGINT", "target": "VARCHAR", "filter": "VARCHAR", "filtered_resps": resps}
-                 for kind, resps in (("choice", "VARCHAR[][]"), ("generation", "VARCHAR[]"))}
+#: Per layout, the columns the fast path selects, each with the check that a row is the plain shape
+#: lm-eval writes (an integer document id, a text filter, a gold index or text, pairs or one text);
+#: a row that fails any check sends the whole file to the line reader, which reports it.
+_DUCK_SELECT = {
+    "choice": """doc_id_ok AND filter_ok AND (json_type(target) IN ('BIGINT', 'UBIGINT')
+                  OR (json_type(target) = 'VARCHAR' AND regexp_full_match(json_extract_string(target, '$'), '[0-9]{1,18}')))
+                  AS ok, doc, filt, json_extract_string(target, '$') AS target, filtered_resps""",
+    "generation": """doc_id_ok AND filter_ok AND json_type(target) = 'VARCHAR' AND json_type(filtered_resps) = 'ARRAY'
+                  AND json_array_length(filtered_resps) = 1 AND json_type(filtered_resps, '$[0]') = 'VARCHAR'
+                  AS ok, doc, filt, json_extract_string(target, '$') AS target,
+                  json_extract_string(filtered_resps, '$[0]') AS prediction""",
+}
+_DUCK_COMMON = """SELECT *, coalesce(json_type(doc_id) IN ('BIGINT', 'UBIGINT'), false) AS doc_id_ok,
+                  TRY_CAST(doc_id AS BIGINT) AS doc, coalesce(json_type(filter) = 'VARCHAR', true) AS filter_ok,
+                  json_extract_string(filter, '$') AS filt FROM raw"""
 _duck: dict[int, Any] = {}
 
 
@@ -304,17 +369,24 @@ def plain_local_path(path: Any) -> bool:
 
 
 def _parse_fast(source: Path | bytes, kind: str):
-    """The four fields of every line of a samples file (its path, or its bytes) as an Arrow table:
-    DuckDB's JSON reader with the fields projected — 1.2-1.4x Arrow's JSON reader here, since the
-    prompt and document fields are skipped, not built; raises on any line it cannot read that way.
-    From a path DuckDB reads the file itself (bytes go through a Python file object, ~11 ms more per
-    20k-row multiple-choice file); only a plain path (:func:`plain_local_path`) is given to it."""
+    """The four fields of every line of a samples file (its path, or its bytes) as an Arrow table
+    (``ok, doc, filt, target`` and ``filtered_resps`` or ``prediction``): DuckDB's JSON reader with
+    the fields projected — the prompt and document fields are skipped, not built; raises on any line
+    it cannot read that way.  ``ok`` says whether a row is of the plain shape (:data:`_DUCK_SELECT`).
+    From a path DuckDB reads the file itself; only a plain path (:func:`plain_local_path`) is given
+    to it."""
     import io
 
     src = str(source) if isinstance(source, Path) else io.BytesIO(source)
-    rel = _duck_connection().read_json(src, columns=_DUCK_COLUMNS[kind], format="newline_delimited")
-    t = rel.select("doc_id, target, filter, filtered_resps").to_arrow_table()
-    return t.cast(_fast_schemas()[kind]) if t.schema != _fast_schemas()[kind] else t
+    con = _duck_connection()
+    raw = con.read_json(src, columns=_DUCK_COLUMNS[kind], format="newline_delimited")
+    rel = raw.query("raw", _DUCK_COMMON).query("common", f"SELECT {_DUCK_SELECT[kind]} FROM common")
+    return rel.to_arrow_table()
+
+
+def _line_count(data: bytes) -> int:
+    """Lines in ``data`` as a JSON-lines reader counts them (a last line without its newline too)."""
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
 
 
 def _unchanged(before: os.stat_result, path: Path, size: int) -> bool:
@@ -344,21 +416,23 @@ class FileChanged(OSError):
 
 
 def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str, data: bytes | None = None,
-                             stat: os.stat_result | None = None):
+                             stat: os.stat_result | None = None, n_lines: int | None = None):
     """The fast path for clean samples files: DuckDB's JSON reader parses only ``doc_id``,
     ``target``, ``filter`` and ``filtered_resps`` into Arrow (:func:`_parse_fast`); the columns
-    are converted with vectorised kernels and stay columnar.  Returns ``(arrow table, rows_read)`` (no model columns),
-    or ``None`` whenever anything is unusual
-    (a malformed line, another layout, a gold option out of range, a duplicate document) — the
-    caller then reads the file line by line with :func:`read_lmeval_samples`, which reports every
-    problem with its line.  Both paths give the same rows (a test checks it).  ``data``: the file's
-    bytes when the caller already read them (to hash them), ``stat`` its ``os.stat`` from before
-    that read; read here otherwise.  The rows are those of these bytes: DuckDB reads a plain path
-    itself only when the file is unchanged since (else, or for any other path, it parses the bytes).
-    ``stat`` without ``data``: the caller hashed the file as it streamed it, never holding its bytes
-    (a plain local path, :func:`plain_local_path`); DuckDB reads the path, and :class:`FileChanged`
-    is raised when the file is no longer the one ``stat`` describes (the caller then reads and hashes
-    its bytes and calls again with them)."""
+    are converted with vectorised kernels and stay columnar.  Returns ``(arrow table, rows_read)`` (no
+    model columns), or ``None`` whenever any line is not of the plain shape lm-eval writes (a
+    malformed line, a blank one, a value of another JSON type, another layout, a gold option out of
+    range, a duplicate document) — the caller then reads the file with :func:`read_lmeval_samples`,
+    the one reader that defines what a samples file holds and reports every problem with its line.
+    Whatever this accepts gives that reader's rows exactly: a differential test runs both over
+    mutated files.  ``data``: the file's bytes when the caller already read them (to hash them),
+    ``stat`` its ``os.stat`` from before that read; read here otherwise.  The rows are those of these
+    bytes: DuckDB reads a plain path itself only when the file is unchanged since (else, or for any
+    other path, it parses the bytes).  ``stat`` without ``data``: the caller hashed the file as it
+    streamed it, never holding its bytes (a plain local path, :func:`plain_local_path`), and counted
+    its lines (``n_lines``; counted here when not given); DuckDB reads the path, and
+    :class:`FileChanged` is raised when the file is no longer the one ``stat`` describes (the caller
+    then reads and hashes its bytes and calls again with them)."""
     import duckdb
     import numpy as np
     import pandas as pd
@@ -373,11 +447,13 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
         with open(p, "rb") as fh:
             first = fh.readline(1 << 20)
         size = stat.st_size
+        if n_lines is None:
+            n_lines = count_lines(p)
     else:
         if data is None:
             stat = None if is_remote(p) else os.stat(p)
             data = p.read_bytes()
-        first, size = data, len(data)
+        first, size, n_lines = data, len(data), _line_count(data)
     by_path = stat is not None and plain_local_path(p)
     kinds = ["choice", "generation"]
     if _likely_kind(first) == "generation":
@@ -393,11 +469,12 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
             raise
         except (duckdb.Error, pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
             continue
-        if t.num_rows == 0 or any(t.column(c).null_count for c in ("doc_id", "target", "filtered_resps")):
-            return None
         n = t.num_rows
-        filters = t.column("filter").fill_null("none")
-        doc = t.column("doc_id").to_numpy()
+        if n == 0 or n != n_lines or not pc.all(pc.fill_null(t.column("ok"), False)).as_py() \
+                or t.column("doc").null_count:
+            return None  # a blank line, or a row not of the plain shape: the line reader reports it
+        filters = t.column("filt").fill_null("none")
+        doc = t.column("doc").to_numpy()
         only = pc.unique(filters)
         if len(only) == 1:  # one filter (most files): a document may appear once; one task name
             if not pd.Index(doc).is_unique:
@@ -410,28 +487,30 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
                 return None
             names = pa.array(np.where((filt == "none") | (filt == ""), task, np.char.add(f"{task},", filt)),
                              pa.string())
-        out = {"task": names, "example_id": pc.cast(t.column("doc_id"), pa.string())}
-        fr = t.column("filtered_resps").combine_chunks()
+        out = {"task": names, "example_id": pc.cast(t.column("doc"), pa.string())}
         if kind == "choice":
+            fr = t.column("filtered_resps").combine_chunks()
+            if fr.null_count:
+                return None
             k = pc.list_value_length(fr).to_numpy(zero_copy_only=False)
             inner = pc.list_flatten(fr)
-            if (pc.list_value_length(inner).to_numpy(zero_copy_only=False) != 2).any() or (k < 2).any():
+            if inner.null_count or (pc.list_value_length(inner).to_numpy(zero_copy_only=False) != 2).any() \
+                    or (k < 2).any():
                 return None
             try:
                 lp = pc.cast(pc.list_element(inner, 0), pa.float64()).to_numpy(zero_copy_only=False)
                 target = pc.cast(t.column("target"), pa.int64()).to_numpy()
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return None
-            if np.isnan(lp).any() or (lp > 1e-6).any() or (target < 0).any() or (target >= k).any():
+            # only finite log-probabilities (the line reader reads "-inf" and nothing else infinite)
+            if not np.isfinite(lp).all() or (lp > 1e-6).any() or (target < 0).any() or (target >= k).any():
                 return None
             offsets = np.concatenate([[0], np.cumsum(k)])
             out.update(target=pa.nulls(n, pa.string()), prediction=pa.nulls(n, pa.string()),
                        choice_logprobs=pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(lp)),
                        correct_choice=pa.array(target, pa.int64()))
         else:
-            if (pc.list_value_length(fr).to_numpy(zero_copy_only=False) < 1).any():
-                return None
-            out.update(target=t.column("target").combine_chunks(), prediction=pc.list_element(fr, 0),
+            out.update(target=t.column("target").combine_chunks(), prediction=t.column("prediction").combine_chunks(),
                        choice_logprobs=pa.nulls(n, pa.list_(pa.float64())), correct_choice=pa.nulls(n, pa.int64()))
         out["_line"] = pa.array(np.arange(1, n + 1), pa.int64())
         return pa.table(out), n

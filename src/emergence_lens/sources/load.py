@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from emergence_lens._io import iter_jsonl, sha256_file
+from emergence_lens._io import iter_jsonl, sha256_and_lines, sha256_file
 from emergence_lens.records import RECORD_SCHEMA, RecordsError, records_to_pandas, validate_across, validate_records
 from emergence_lens.sources.bigbench_scores import bigbench_rows_in, read_bigbench_scores
 from emergence_lens.sources.checkpoint import checkpoint_params
@@ -570,8 +570,8 @@ def read_sample_file(f: _File, info: dict[str, Any], task: str, no_results: bool
             # reading them, then hashing), then DuckDB reads the path; the bytes only if it changed
             before = os.stat(f.path)
             try:
-                hexdigest = sha256_file(f.path) if digest is not None else ""
-                fast = read_lmeval_samples_fast(f.path, info, task, None, before)
+                hexdigest, n_lines = sha256_and_lines(f.path) if digest is not None else ("", None)
+                fast = read_lmeval_samples_fast(f.path, info, task, None, before, n_lines)
                 tried = True
                 if digest is not None:
                     digest.append(hexdigest)

@@ -12,7 +12,9 @@ curves) and replicate columns (``seed``, ``run``, ``replicate``: rows that diffe
 averaged, with a t-interval across replicates).  A value column named ``<task>_<shots>_<metric>``
 (``arc_25_acc``, ``gsm8k_5shot_exact_match``) or ``<task>_<metric>`` / ``<task> (<metric>)`` splits
 into task, shots and metric where the metric is a known one; otherwise the column is the task and
-the metric is ``score``.  Empty cells and sentinels (``-100``, ``-1`` where the column is otherwise
+the metric is ``score``.  A task column (``--task-col``, or a column named ``task`` in a table that
+is not tidy) gives each row's task instead, and each value column is then a metric named as the
+column (a per-run CSV: ``--task-col filename --metric-cols exact_match,edit_distance``).  Empty cells and sentinels (``-100``, ``-1`` where the column is otherwise
 in [0, 1], ``N/A``, ``-``) are reported, not scored.  A column ``X_stderr`` beside a value column
 ``X`` is X's stderr, and a column ``n``/``n_examples`` gives the row's values their test-set size
 (both are attributes of a value, not values).  For a wide table one input row is one cell
@@ -250,6 +252,8 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
         return [], 0
     rep_cols = [c for c in cols if c.lower().strip() in _REPLICATE_NAMES and c != model_col]
     by = list(spec.by)
+    # a task column (--task-col, or one named ``task``): each row's task, the value columns its metrics
+    task_col = "task" if "task" in cols and "task" != model_col and "task" not in by else None
     for b in by:
         if b not in cols:
             issues.add(p, None, b, f"--by {b!r} is not a column; file skipped", "error")
@@ -261,14 +265,14 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
             return [], 0
         value_cols = list(spec.metric_cols)
     else:
-        skip = {model_col, *rep_cols, *by}
+        skip = {model_col, *rep_cols, *by, task_col}
         value_cols = [c for c in cols if c not in skip and share_numeric[c] >= 0.5
                       and c.lower().split("(")[0].strip() not in _SIZE_WORDS]
         if not by:  # text columns other than the model are conditions (prompt format, ...)
             by = [c for c in cols if c not in skip and c not in value_cols and share_numeric[c] < 0.5]
     # ``n``/``n_examples`` gives every value of its row a test-set size; ``X_stderr`` is X's stderr
     n_col = next((c for c in cols if c.lower().strip() in _N_NAMES and c != model_col), None)
-    value_cols = [c for c in value_cols if c != n_col]
+    value_cols = [c for c in value_cols if c not in (n_col, task_col)]
     se_of = {c.replace("_stderr", "", 1): c for c in value_cols if "_stderr" in c
              and c.replace("_stderr", "", 1) in value_cols}
     value_cols = [c for c in value_cols if c not in se_of.values()]
@@ -286,6 +290,7 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
     for i in range(len(df)):
         model = str(df[model_col].iat[i]).strip()
         cond = tuple(str(df[b].iat[i]).strip() for b in by)
+        row_task = "" if task_col is None or pd.isna(df[task_col].iat[i]) else str(df[task_col].iat[i]).strip()
         for c in value_cols:
             n_read += 1
             raw = df[c].iat[i]
@@ -293,12 +298,15 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
             if not model:
                 issues.add(p, i + line_offset, model_col, "no model name; cell not scored", rows=1)
                 continue
+            if task_col is not None and not row_task:
+                issues.add(p, i + line_offset, spec.task_col or task_col, "no task; cell not scored", rows=1)
+                continue
             text = str(raw).strip().lower() if raw is not None else ""
             if v is None or pd.isna(v) or (v == -1 and in_unit[c]) or (v == -100):
                 why = "empty cell" if not text else f"sentinel/non-numeric value {str(raw)[:20]!r}"
                 issues.add(p, i + line_offset, c, f"{why}; not scored", rows=1)
                 continue
-            key = (model, cond, c)
+            key = (model, row_task, cond, c)
             if key not in cells:
                 cells[key] = []
                 extra[key] = {"stderr": [], "n_examples": []}
@@ -312,9 +320,10 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
 
     rows = []
     for key in order:
-        model, cond, c = key
+        model, row_task, cond, c = key
         vals = np.array(cells[key])
-        task, shots, metric = split_column(c)
+        # with a task column, a value column is a metric by its whole name; else it names task and metric
+        task, shots, metric = (row_task, None, c) if task_col is not None else split_column(c)
         if by:
             task = f"{task} [{', '.join(f'{b}={v}' for b, v in zip(by, cond, strict=True))}]"
         row = {"model": model, "task": task, "metric": metric, "value": float(vals.mean()), "shots": shots,
