@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from emergence_lens.cli import app
 from emergence_lens.sources import IssueLog, load_sources
-from emergence_lens.sources.inspect_logs import read_inspect_log
+from emergence_lens.sources.inspect_logs import InspectLogError, read_inspect_log
 
 DATA = Path(__file__).parent / "data"
 LOGS = DATA / "inspect"
@@ -117,3 +117,55 @@ def _plain_zip() -> bytes:
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("readme.txt", "not a log")
     return buf.getvalue()
+
+
+@pytest.mark.parametrize("log", sorted((DATA / "inspect_epochs").iterdir()), ids=lambda p: p.suffix)
+def test_epochs_of_one_sample_count_once_and_reduce_as_the_log_says(log: Path):
+    """A task run for two epochs (``scripts/inspect_epochs.py``): ``n`` counts the 10 samples, not 20
+    (sample, epoch) pairs; each scorer's value and stderr equal Inspect's own reported metrics (mean
+    reducer); one record per sample; the further epochs accounted for as reported rows; no field of
+    the log becomes a curve."""
+    issues = IssueLog()
+    rows, curves, _info, n_read = read_inspect_log(log, issues)
+    assert n_read == 20 and len(rows) == 10 and len({r["example_id"] for r in rows}) == 10
+    header = json.loads(log.read_text()) if log.suffix == ".json" else json.loads(
+        zipfile.ZipFile(log).read("header.json"))
+    reported = {s["name"]: s for s in header["results"]["scores"]}
+    assert {c["metric"] for c in curves} == set(reported) == {"match", "includes"}
+    for c in curves:
+        theirs = reported[c["metric"]]
+        assert c["n_examples"] == theirs["scored_samples"] == 10
+        assert c["value"] == pytest.approx(theirs["metrics"]["accuracy"]["value"], abs=1e-12)
+        assert c["stderr"] == pytest.approx(theirs["metrics"]["stderr"]["value"], abs=1e-12)
+    assert sum(i.rows for i in issues) == 10 and any(i.key == "epoch" for i in issues)
+    b = load_sources([log])
+    row = b.inputs.iloc[0]
+    assert row.rows_read == 20 and row.rows_loaded + row.rows_reported == 20
+    assert not b.curves.metric.str.contains("epoch").any()
+
+
+def test_an_archive_member_past_the_cap_is_reported_never_expanded(tmp_path: Path, monkeypatch):
+    """A sample member that expands past the cap (its declared size, or its true size when the header
+    lies) is one reported sample; the rest of the log loads."""
+    import zipfile_zstd  # noqa: F401 - the genuine archives are zstd
+
+    src = sorted((LOGS / "logs").glob("*.eval"))[0]
+    big = tmp_path / src.name
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            zout.writestr(name, zin.read(name))
+        with zout.open("samples/huge_epoch_1.json", "w", force_zip64=True) as fh:
+            for _ in range(300):  # 300 MiB of zeros, a few hundred KB compressed
+                fh.write(bytes(1 << 20))
+    issues = IssueLog()
+    rows, _curves, _info, n_read = read_inspect_log(big, issues)
+    got = [i for i in issues if "cap" in i.message]
+    assert len(got) == 1 and got[0].rows == 1 and "samples/huge_epoch_1.json" in got[0].message
+    assert n_read == len(rows) + 1
+    monkeypatch.setenv("EMERGENCE_LENS_MAX_MEMBER_MB", "400")  # raised: the member is read
+    issues = IssueLog()
+    rows2, _curves, _info, n2 = read_inspect_log(big, issues)
+    assert n2 == n_read and not [i for i in issues if "cap" in i.message]
+    monkeypatch.setenv("EMERGENCE_LENS_MAX_MEMBER_MB", "0.001")  # 1 KB: even the header is over it
+    with pytest.raises(InspectLogError, match="cap"):
+        read_inspect_log(big, IssueLog())

@@ -717,6 +717,9 @@ def audit(
     resume: Annotated[bool, typer.Option(
         help="Reuse partitions a killed run finished (OUT/.partitions; removed after a run that completes).")
     ] = True,
+    max_member_mb: Annotated[float | None, typer.Option(
+        help="Cap on one archive member's decompressed size (Inspect .eval logs), in MB; a member past it is "
+             "reported, never expanded (default 256).")] = None,
 ) -> None:
     """Meta-analysis (paper Figs. 5-6): emergence score and verdict of every curve in any result files.
 
@@ -725,6 +728,11 @@ def audit(
     """
     from emergence_lens.workers import SERIAL_BYTES, input_bytes, prestart_workers
 
+    if max_member_mb is not None:
+        if not max_member_mb > 0:
+            _fail(f"--max-member-mb {max_member_mb}: give a positive size in MB")
+            return
+        os.environ["EMERGENCE_LENS_MAX_MEMBER_MB"] = repr(max_member_mb)  # workers inherit it
     if engine == "local" and (workers or os.cpu_count() or 1) > 1 and input_bytes(paths) >= SERIAL_BYTES:
         prestart_workers()  # the workers' imports overlap this process's own
     from emergence_lens.audit import Rescored

@@ -16,8 +16,10 @@ One log is one (task, model) run.  What is read:
   ``mean``, ``stderr``, ``scored_samples``) as results-only curves.
 
 A sample with an ``error``, without an answer, or with a score that is not a number is reported
-(file, sample, field) and skipped, never dropped silently.  Several epochs of one sample are
-separate examples ``<id>@epoch<n>``.  A list target uses its first entry (reported once per file).
+(file, sample, field) and skipped, never dropped silently.  Several epochs of one sample are one
+example, counted once in ``n``: each scorer's values reduce per sample with the log's own epoch
+reducer (``eval.config.epochs_reducer``; mean, median, mode, max, min; Inspect's default mean), and
+the re-scored records read each sample's first epoch (the further epochs are reported as such).  A list target uses its first entry (reported once per file).
 
 ``.eval`` archives written by recent inspect-ai compress with zstd: Python < 3.14 reads them with
 the ``zipfile-zstd`` package (``pip install 'emergence-lens[inspect]'``; inspect-ai itself depends
@@ -27,6 +29,7 @@ on it), older deflate archives with the standard library alone.
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -38,7 +41,8 @@ from emergence_lens.sources.issues import IssueLog
 from emergence_lens.sources.lmeval import _as_float
 from emergence_lens.sources.location import as_location, reader_source
 
-__all__ = ["read_inspect_log", "is_inspect_log", "is_inspect_archive", "InspectLogError"]
+__all__ = ["read_inspect_log", "is_inspect_log", "is_inspect_archive", "InspectLogError", "MemberTooLarge",
+           "MAX_MEMBER_BYTES", "MAX_MEMBER_ENV", "max_member_bytes"]
 
 _SAMPLE_NAME = re.compile(r"^samples/(?P<id>.+)_epoch_(?P<epoch>\d+)\.json$")
 _LETTER = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
@@ -66,16 +70,51 @@ def is_inspect_archive(path: str | Path) -> str | None:
     return "a zip archive without header.json (not an Inspect log)"
 
 
-def _zip_read(z: zipfile.ZipFile, name: str, path: Path) -> bytes:
+#: The default cap on one archive member's decompressed size (``--max-member-mb`` / the environment
+#: variable :data:`MAX_MEMBER_ENV` raise it): a sample or header is kilobytes, a log's largest member
+#: a few megabytes; a member past this is reported, never expanded.
+MAX_MEMBER_BYTES = 256 << 20
+MAX_MEMBER_ENV = "EMERGENCE_LENS_MAX_MEMBER_MB"
+
+
+class MemberTooLarge(ValueError):
+    """An archive member whose decompressed size passes the cap (reported; the member is skipped)."""
+
+
+def max_member_bytes() -> int:
+    """The cap on one archive member's decompressed bytes: :data:`MAX_MEMBER_ENV` (MB) or the default."""
+    raw = os.environ.get(MAX_MEMBER_ENV, "").strip()
     try:
-        return z.read(name)
+        return max(1, int(float(raw) * (1 << 20))) if raw else MAX_MEMBER_BYTES
+    except ValueError:
+        return MAX_MEMBER_BYTES
+
+
+def _read_capped(z: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    """A member's bytes, decompressed no further than ``cap`` (its declared size is not trusted)."""
+    info = z.getinfo(name)
+    if info.file_size > cap:
+        raise MemberTooLarge(f"{name} expands to {info.file_size:,} bytes, over the {cap:,}-byte cap "
+                             f"(raise it with --max-member-mb or {MAX_MEMBER_ENV})")
+    with z.open(info) as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise MemberTooLarge(f"{name} expands past the {cap:,}-byte cap (its header said {info.file_size:,}; "
+                             f"raise the cap with --max-member-mb or {MAX_MEMBER_ENV})")
+    return data
+
+
+def _zip_read(z: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    cap = max_member_bytes()
+    try:
+        return _read_capped(z, name, cap)
     except NotImplementedError:
         try:
             import zipfile_zstd  # noqa: F401 - patches zipfile with zstd support
         except ImportError:
             raise InspectLogError(f"{path}: this .eval archive is zstd-compressed; reading it needs the "
                                   "zipfile-zstd package: pip install 'emergence-lens[inspect]'") from None
-        return z.read(name)
+        return _read_capped(z, name, cap)
 
 
 def _load(path: Path, data: Any = None) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
@@ -101,7 +140,7 @@ def _load(path: Path, data: Any = None) -> tuple[dict[str, Any], list[tuple[str,
                         samples.append((name, json.loads(_zip_read(z, name, path))))
                     except InspectLogError:
                         raise
-                    except Exception as exc:  # noqa: BLE001 - a damaged member (CRC, zstd, JSON) is one sample
+                    except Exception as exc:  # noqa: BLE001 - a damaged or oversized member is one sample
                         samples.append((name, exc))
             return header, samples
     if data is None:
@@ -118,6 +157,29 @@ def _score_value(value: Any) -> float | None:
     if isinstance(value, str) and value.strip().upper() in _LETTER:
         return _LETTER[value.strip().upper()]
     return _as_float(value)
+
+
+#: Inspect's epoch reducers that reduce one sample's values to one (``mean`` is Inspect's default).
+_REDUCERS = {"mean": np.mean, "median": np.median, "max": np.max, "min": np.min,
+             "mode": lambda v: float(_mode(v))}
+
+
+def _mode(v: np.ndarray) -> float:
+    values, counts = np.unique(v, return_counts=True)
+    return float(values[np.argmax(counts)])
+
+
+def _reducer(ev: dict[str, Any], path: Any, issues: IssueLog) -> str:
+    """The log's epoch reducer (``eval.config.epochs_reducer``); one emergence-lens does not apply
+    (``pass_at_k``, ...) is reported and the mean used."""
+    config = ev.get("config") if isinstance(ev.get("config"), dict) else {}
+    named = config.get("epochs_reducer")
+    name = named[0] if isinstance(named, list) and named else named if isinstance(named, str) else "mean"
+    if name not in _REDUCERS:
+        issues.add(path, None, "eval.config.epochs_reducer", f"epoch reducer {str(name)[:40]!r} is not applied "
+                   "here; each sample's epochs are averaged (mean)")
+        return "mean"
+    return str(name)
 
 
 def _answer(sample: dict[str, Any]) -> str | None:
@@ -165,10 +227,16 @@ def read_inspect_log(path: str | Path, issues: IssueLog, data: Any = None) -> tu
         issues.add(p, None, "status", f"the run ended with status {header.get('status')!r}; its logged samples "
                    "are read as they are")
     rows: list[dict[str, Any]] = []
-    scores: dict[str, list[float]] = {}
+    scores: dict[str, dict[str, list[float]]] = {}  # scorer -> sample id -> one value per epoch
     listed_target = False
     seen: set[str] = set()
+    first_epoch: dict[str, int] = {}  # sample id -> the epoch its record comes from
+    later: list[int] = []  # the further epochs of a sample (their scores reduce; no second record)
+    reducer = _reducer(ev, p, issues)
     for i, (where, s) in enumerate(samples, start=1):
+        if isinstance(s, MemberTooLarge):
+            issues.add(p, i, where, f"{s}; sample skipped", "error", rows=1)
+            continue
         if isinstance(s, Exception):
             issues.add(p, i, where, f"not readable ({type(s).__name__}); sample skipped", rows=1)
             continue
@@ -179,9 +247,9 @@ def read_inspect_log(path: str | Path, issues: IssueLog, data: Any = None) -> tu
         if not isinstance(sid, (str, int)) or isinstance(sid, bool) or not isinstance(epoch, int):
             issues.add(p, i, f"{where}.id", f"unusable sample id {sid!r} / epoch {epoch!r}; sample skipped", rows=1)
             continue
-        example_id = str(sid) if epoch == 1 else f"{sid}@epoch{epoch}"
-        if example_id in seen:
-            issues.add(p, i, f"{where}.id", f"sample {example_id!r} twice; this one skipped", rows=1)
+        example_id = str(sid)
+        if (example_id, epoch) in seen:
+            issues.add(p, i, f"{where}.id", f"sample {example_id!r} epoch {epoch} twice; this one skipped", rows=1)
             continue
         if s.get("error"):
             err = s["error"].get("message") if isinstance(s["error"], dict) else s["error"]
@@ -220,14 +288,27 @@ def read_inspect_log(path: str | Path, issues: IssueLog, data: Any = None) -> tu
             issues.add(p, i, f"{where}.scores.{bad[0]}", f"score value {bad[1]!r} is not a number or C/I/P/N; "
                        "sample skipped", rows=1)
             continue
-        seen.add(example_id)
+        seen.add((example_id, epoch))
         for k, f in values.items():
-            scores.setdefault(k, []).append(f)
-        rows.append({"task": task, "example_id": example_id, "target": target, "prediction": answer,
-                     "choice_logprobs": None, "correct_choice": None, "_line": i})
+            scores.setdefault(k, {}).setdefault(example_id, []).append(f)
+        row = {"task": task, "example_id": example_id, "target": target, "prediction": answer,
+               "choice_logprobs": None, "correct_choice": None, "_line": i}
+        if example_id not in first_epoch:
+            first_epoch[example_id] = len(rows)
+            rows.append((epoch, row))
+        elif epoch < rows[first_epoch[example_id]][0]:  # the record is the sample's first epoch
+            later.append(rows[first_epoch[example_id]][1]["_line"])
+            rows[first_epoch[example_id]] = (epoch, row)
+        else:
+            later.append(i)
+    if later:
+        issues.add(p, min(later), "epoch", f"{len(later)} further epoch(s) of {len(first_epoch)} sample(s): "
+                   "the re-scored metrics read each sample's first epoch, so n counts samples; the scorers' "
+                   f"curves reduce every epoch per sample ({reducer})", rows=len(later))
+    rows = [r for _, r in rows]
     curves = []
-    for name, vals in scores.items():
-        v = np.asarray(vals, dtype=float)
+    for name, per_sample in scores.items():
+        v = np.asarray([_REDUCERS[reducer](np.asarray(x, dtype=float)) for x in per_sample.values()], dtype=float)
         se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None
         curves.append({"model": info["model"], "task": task, "metric": name, "value": float(v.mean()),
                        "n_examples": float(len(v)), "stderr": se, "source": str(p), "_cells": 0})
