@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emergence_lens.emergence.bootstrap import bootstrap_means, curve_seed, percentile_ci
+from emergence_lens.emergence.bootstrap import bootstrap_column_means, bootstrap_means, curve_seed, percentile_ci
 from emergence_lens.emergence.resolution import clopper_pearson, resolution_limit
 from emergence_lens.metrics import METRICS, get_metric
 from emergence_lens.records import RECORD_SCHEMA, REQUIRED_COLUMNS
@@ -143,9 +143,22 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
             key = (str(family), str(task), spec.name)
             if keep_scores:
                 kept[key] = per_model
-            values = np.array([s.mean() for s in per_model])
+            weights = None if spec.weights is None else np.split(spec.weights(group), bounds)
+            if weights is not None and all(np.all(w == w[0]) for w in weights if w.size):
+                weights = None  # equal weights: the weighted mean is the plain mean
+            if weights is None:
+                values = np.array([s.mean() for s in per_model])
+            else:
+                values = np.array([np.sum(w * s) / np.sum(w) for w, s in zip(weights, per_model, strict=True)])
             n_ex = np.array([s.size for s in per_model])
-            if n_boot > 0:
+            if n_boot > 0 and weights is not None:
+                # a ratio estimator: resample examples with their weights, sum(w s) / sum(w) per replicate
+                designs = [np.column_stack([w * s, w]) for w, s in zip(weights, per_model, strict=True)]
+                reps = np.column_stack([r[:, 0] / r[:, 1] for r in bootstrap_column_means(
+                    designs, n_boot, curve_seed(seed, key), paired=paired)])
+                replicates[key] = reps
+                lo, hi = percentile_ci(reps, confidence)
+            elif n_boot > 0:
                 reps = bootstrap_means(per_model, n_boot, curve_seed(seed, key), paired=paired)
                 replicates[key] = reps
                 lo, hi = percentile_ci(reps, confidence)

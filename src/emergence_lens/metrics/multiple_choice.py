@@ -10,9 +10,10 @@ options, ``q_ik = exp(l_ik) / sum_k' exp(l_ik')``.
 * ``bigbench_brier_score``: BIG-bench's ``calibration_multiple_choice_brier_score``, which treats
   every (example, option) pair as a binary forecast and averages ``(q_ik - y_ik)**2`` over
   *options*; per example this is the multiclass score divided by the number of options ``K_i``
-  (range ``[0, 2/K_i]``).  With a constant ``K`` the mean over examples equals BIG-bench's pooled
-  value; with varying ``K`` BIG-bench pools option pairs, so examples with more options weigh
-  more there.
+  (range ``[0, 2/K_i]``).  BIG-bench pools option pairs, so an example with more options weighs
+  more: its registry entry carries the weights ``K_i``, and a curve's value is
+  ``sum_i K_i b_i / sum_i K_i`` — BIG-bench's own number on ragged options too (tested against
+  BIG-bench's ``task_metrics.py``); with a constant ``K`` that is the plain mean.
 """
 
 from __future__ import annotations

@@ -54,6 +54,10 @@ class MetricSpec:
             dwarf the median step.
         default: scored when no metric list is given (off for metrics that only make sense on
             records built for them, e.g. per-item accuracy over space-separated label sequences).
+        weights: ``f(records) -> per-row weights`` where the metric's reference pools examples with
+            weights (BIG-bench's Brier score averages over (example, option) pairs: weight ``K_i``);
+            a curve's value is then ``sum_i w_i s_i / sum_i w_i`` and its bootstrap resamples
+            examples with their weights.  ``None``: the plain mean over examples.
     """
 
     name: str
@@ -69,6 +73,7 @@ class MetricSpec:
     binary: bool = False
     log_scale: bool = False
     default: bool = True
+    weights: Callable[[pd.DataFrame], np.ndarray] | None = field(default=None, compare=False)
 
     @property
     def sharp(self) -> bool:
@@ -219,6 +224,11 @@ def _mc(func: Any) -> Any:
     return scorer
 
 
+def _option_counts(records: pd.DataFrame) -> np.ndarray:
+    """Each example's number of options ``K_i``: BIG-bench's Brier score pools (example, option) pairs."""
+    return np.array([len(x) for x in records["choice_logprobs"]], dtype=float)
+
+
 def _item_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:
     return label_sequence_scores(_text(records, "target"), _text(records, "prediction"), **options)[0]
 
@@ -273,7 +283,7 @@ for _spec in [
     MetricSpec("bigbench_brier_score", bigbench_brier_score, linear=False, continuous=True,
                higher_is_better=False,
                description="(1/K) sum_k (q_k - y_k)**2, BIG-bench per-option form",
-               paper="Fig. 6", requires=_MC, record_scorer=_mc(bigbench_brier_score)),
+               paper="Fig. 6", requires=_MC, record_scorer=_mc(bigbench_brier_score), weights=_option_counts),
     MetricSpec("correct_choice_probability", correct_choice_probability, linear=True, continuous=True,
                higher_is_better=True, description="q_correct, softmax probability of the right option",
                paper="Fig. 6", requires=_MC, record_scorer=_mc(correct_choice_probability)),
