@@ -1,7 +1,7 @@
 """Audit throughput: emergence scores for 100,000 curves (aim: <= 5 s).
 
 A tidy table of 100,000 (family, task, metric) curves x 8 scales (800,000 rows) through
-:func:`emergence_lens.audit.curve_scores` (vectorised by curve length), against the obvious
+:func:`emergence_lens.pipelines.audit.curve_scores` (vectorised by curve length), against the obvious
 alternative: a pandas groupby with a per-curve Python call (timed on 2,000 curves, extrapolated).
 
 Run: python benchmarks/bench_audit.py [--curves 100000] [--scales 8]
@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from emergence_lens.audit import curve_scores
+from emergence_lens.emergence.aggregate import curve_scores
 from emergence_lens.emergence import emergence_score
 
 

@@ -1,7 +1,7 @@
 """Measure how often the parametric emergence-score CI of a results-only curve covers the truth.
 
 For each shape (true per-size accuracy p_i), draw k_i ~ Binomial(n, p_i) at every size, report only
-k_i / n (as a results file would), let :func:`emergence_lens.audit.curve_scores` draw its
+k_i / n (as a results file would), let :func:`emergence_lens.pipelines.audit.curve_scores` draw its
 parametric CI, and count how often it contains the emergence score of the true curve p.  Also
 counts how often a curve is called sharp and how often it is held to the noise floor.
 
@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from emergence_lens.audit import curve_scores
+from emergence_lens.emergence.aggregate import curve_scores
 from emergence_lens.emergence import emergence_score
 
 SIZES = np.logspace(8, 11.5, 8)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emergence_lens.audit import curve_scores
+from emergence_lens.emergence.aggregate import curve_scores
 from emergence_lens.emergence.parametric import curve_score_ci, parametric_replicates
 from emergence_lens.sources import fill_sample_sizes, load_sources, parse_n_examples
 
@@ -85,7 +85,7 @@ def test_aggregate_curves_with_n_or_stderr_get_a_ci_and_the_others_do_not():
 
 
 def test_parametric_ci_is_seeded_and_chunking_does_not_change_it(monkeypatch):
-    import emergence_lens.audit as audit_mod
+    import emergence_lens.pipelines.audit as audit_mod
 
     curves = pd.concat([_curve(np.clip(np.linspace(0, 1, 8) ** k, 0, 1), task=f"t{k}", n_examples=400)
                         for k in (1, 2, 3)], ignore_index=True)

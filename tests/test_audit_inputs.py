@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from emergence_lens.audit import curve_scores
+from emergence_lens.emergence.aggregate import curve_scores
 from emergence_lens.cli import app
 from emergence_lens.sources import load_sources, lookup_model, read_metadata, split_column, sniff
 from emergence_lens.sources.checkpoint import checkpoint_params

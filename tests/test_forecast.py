@@ -28,7 +28,7 @@ from emergence_lens.emergence.forecast import (
     two_step_predict,
 )
 from emergence_lens.emergence.transforms import LINKS
-from emergence_lens.predictability import (
+from emergence_lens.pipelines.predict import (
     FORECAST_BACKTEST_COLUMNS,
     FORECAST_PREDICTION_COLUMNS,
     WINS_COLUMNS,

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from emergence_lens.audit import Rescored, audit
+from emergence_lens.pipelines.audit import write_audit as audit
+from emergence_lens.scoring import Rescored
 from emergence_lens.cli import app
 from emergence_lens.engine import AuditOptions, plan_partitions, run_audit_partitions
 from emergence_lens.sources import load_sources

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from emergence_lens.audit import curve_scores
+from emergence_lens.emergence.aggregate import curve_scores
 from emergence_lens.cli import app
 from emergence_lens.sources import infer_family, load_scale_map, load_sources, parse_scale
 

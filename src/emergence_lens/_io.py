@@ -11,10 +11,10 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "iter_jsonl", "sha256_file", "count_lines",
-           "sha256_and_lines"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_write_with", "iter_jsonl", "sha256_file",
+           "count_lines", "sha256_and_lines", "set_write_hook", "write_csv"]
 
 
 def _umask() -> int:
@@ -23,13 +23,27 @@ def _umask() -> int:
     return mask
 
 
+_write_hook: Callable[[Path], None] | None = None
+
+
+def set_write_hook(hook: Callable[[Path], None] | None) -> Callable[[Path], None] | None:
+    """Have every atomic write ask ``hook(target)`` first (it raises to refuse); returns the hook it
+    replaces.  :mod:`emergence_lens.outputs` sets it for the run open in this process."""
+    global _write_hook
+    previous, _write_hook = _write_hook, hook
+    return previous
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched.  The open run's
+    write hook (:func:`set_write_hook`) is asked before anything is written.
     """
     target = Path(path)
+    if _write_hook is not None:
+        _write_hook(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -62,6 +76,12 @@ def atomic_write_with(path: str | os.PathLike[str], writer: Callable[[Path], obj
     with atomic_path(path) as tmp:
         writer(tmp)
     return Path(path)
+
+
+def write_csv(df: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a DataFrame as CSV atomically with a fixed float format (same data, same bytes).  Cells
+    are written as they are: a data tool never rewrites the names or values it was given."""
+    return atomic_write_text(path, df.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
 
 
 def _open_binary(path: str | os.PathLike[str]) -> IO[bytes]:

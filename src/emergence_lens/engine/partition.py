@@ -3,7 +3,7 @@
 Every curve of the audit's per-example part belongs to one (family, task) and is seeded by its own
 key (:func:`~emergence_lens.emergence.curve_seed`), so re-scoring the partitions one by one and
 concatenating their parts in key order gives the same tables as re-scoring everything at once
-(:class:`~emergence_lens.audit.Rescored`).  A worker holds one partition's rows: peak memory depends
+(:class:`~emergence_lens.pipelines.audit.Rescored`).  A worker holds one partition's rows: peak memory depends
 on the largest (family, task), not on the number of files or rows.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from emergence_lens.audit import Rescored, rescore
+from emergence_lens.scoring import Rescored, rescore
 from emergence_lens.emergence.compare import DEFAULT_THRESHOLD
 from emergence_lens.sources.issues import IssueLog, SourceIssue
 from emergence_lens.sources.load import (

@@ -10,16 +10,18 @@ Nothing is unpickled: JSON and Parquet only.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 
-from emergence_lens.audit import Rescored
+from emergence_lens.scoring import Rescored
 from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult
 from emergence_lens.sources.issues import SourceIssue
 from emergence_lens.sources.load import FileOutcome
@@ -33,6 +35,10 @@ _TABLES = ("audit_rows", "verdicts", "curves", "predictions")
 
 def _issue(d: dict) -> SourceIssue:
     return SourceIssue(d["file"], d["line"], d["key"], d["message"], d["severity"], d["rows"])
+
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{32}")
+_TEMPORARY = re.compile(r"\.[0-9a-f]{32}\.tmp\d+")
 
 
 class PartitionStore:
@@ -93,7 +99,18 @@ class PartitionStore:
         return final
 
     def clear(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Remove the partitions this store wrote (a 32-hex fingerprint folder holding
+        ``result.json``, or one of its temporary folders) and the folder itself if nothing else is
+        left in it: a file of anyone else's under ``.partitions`` stays."""
+        if not self.root.is_dir():
+            return
+        for entry in self.root.iterdir():
+            if entry.is_dir() and not entry.is_symlink() and (
+                    (_FINGERPRINT.fullmatch(entry.name) and (entry / "result.json").is_file())
+                    or _TEMPORARY.fullmatch(entry.name)):
+                shutil.rmtree(entry, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.root.rmdir()  # only when empty
 
 
 def _jsonable(v: object) -> object:

@@ -48,14 +48,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emergence_lens._io import atomic_write_text
-from emergence_lens.analysis import write_csv
+from emergence_lens._io import atomic_write_text, write_csv
 from emergence_lens.curves import compute_curves
-from emergence_lens.emergence import emergence_table, verdict_table
 from emergence_lens.experiments import Experiment, ExperimentOptionError, ExperimentResult, register_experiment
+from emergence_lens.pipelines.score import verdict_counts
 from emergence_lens.records import read_records, write_records
-from emergence_lens.analysis import verdict_counts
 from emergence_lens.report import markdown_table, plot_curves, plot_resolution, plot_seed_spread, plot_verdicts
+from emergence_lens.scoring import score_records
 from emergence_lens.tasks import TaskExample, generate_arithmetic
 
 __all__ = ["run_arithmetic", "TASKS", "SEED_TASKS", "make_examples", "seed_spread_table", "goal_checks"]
@@ -247,9 +246,7 @@ def _seed_outputs(records: pd.DataFrame, seed_records: pd.DataFrame, verdicts: p
                                   evaluated=run_seed, xlabel="non-embedding parameters (log scale)",
                                   title=f"addition on the ladder trained with seeds {seeds}: each seed and their "
                                         f"mean ({n_large} held-out problems per length)"))
-    seed_curves = compute_curves(seed_records, METRICS, n_boot=n_boot, seed=seed, keep_scores=True)
-    seed_vr = verdict_table(seed_records, seed_curves, emergence_table(seed_curves.table, seed_curves.replicates),
-                            n_boot=n_boot, seed=seed)
+    seed_vr = score_records(seed_records, METRICS, n_boot=n_boot, seed=seed).verdicts
     sv = pd.concat([verdicts[verdicts.task.isin(SEED_TASKS)], seed_vr.verdicts], ignore_index=True)
     sv = sv[(sv.metric == "exact_match") & (sv.partner == "per_token_accuracy")]
     sv = sv.assign(seed=[_seed_of(f, run_seed) for f in sv.family])
@@ -361,9 +358,8 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     pass_rates = pass_rate_table(pass_records, seed=seed)
     files.append(write_csv(pass_rates, out / "pass_rates.csv"))
     n_boot = 500 if quick else 1000
-    curves = compute_curves(records, METRICS, n_boot=n_boot, seed=seed, keep_scores=True)
-    em = emergence_table(curves.table, curves.replicates)
-    vr = verdict_table(records, curves, em, n_boot=n_boot, seed=seed, fit_on=FIT_ON)
+    scored = score_records(records, METRICS, n_boot=n_boot, seed=seed, fit_on=FIT_ON)
+    curves, em, vr = scored.curves, scored.emergence, scored.verdicts
     verdicts = vr.verdicts
     summary = _split(curves.table)[["task_name", "model", "scale_params", "target_length", "metric", "value",
                                     "ci_low", "ci_high", "n_examples", "n_correct", "cp_low", "cp_high"]]

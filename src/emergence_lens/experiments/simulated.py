@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emergence_lens.analysis import analyze, verdict_counts, write_csv
+from emergence_lens._io import write_csv
+from emergence_lens.pipelines.score import analyze, verdict_counts
 from emergence_lens.curves import compute_curves
 from emergence_lens.experiments import Experiment, ExperimentResult, register_experiment
 from emergence_lens.records import write_records

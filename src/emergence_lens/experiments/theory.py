@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emergence_lens.analysis import write_csv
+from emergence_lens._io import write_csv
 from emergence_lens.emergence import emergence_score
 from emergence_lens.experiments import Experiment, ExperimentResult, register_experiment
 from emergence_lens.report import markdown_table, plot_theory

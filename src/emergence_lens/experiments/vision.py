@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 
 from emergence_lens._io import atomic_write_text
-from emergence_lens.analysis import analyze, verdict_counts, write_csv
+from emergence_lens._io import write_csv
+from emergence_lens.pipelines.score import analyze, verdict_counts
 from emergence_lens.experiments import Experiment, ExperimentOptionError, ExperimentResult, register_experiment
 from emergence_lens.metrics import metric_name
 from emergence_lens.models.pinned import run_pinned

@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from emergence_lens import __version__  # noqa: E402
+from emergence_lens.outputs import own_files
 from emergence_lens._io import atomic_write_text  # noqa: E402
 from emergence_lens.report.figures import STYLE  # noqa: E402
 from emergence_lens.report.provenance import read_run_info  # noqa: E402
@@ -148,6 +149,13 @@ def _points(folder: Path) -> pd.DataFrame:
     return out.drop_duplicates(["family", "task", "metric", "model"], keep="first")
 
 
+def _own_figures(folder: Path) -> list[Path]:
+    """The PNG figures of ``folder`` that its run wrote (:func:`emergence_lens.outputs.own_files`):
+    never a picture someone else left there, nor an earlier run's."""
+    own = own_files(folder)
+    return sorted(p for p in folder.glob("*.png") if own is None or p.resolve() in own)
+
+
 def _sections(directory: Path) -> list[_Section]:
     out = []
     candidates = [directory, *sorted(p for p in directory.iterdir() if p.is_dir() and p.name not in _SKIP_DIRS)]
@@ -159,7 +167,7 @@ def _sections(directory: Path) -> list[_Section]:
         for c in ("family", "task", "metric", "partner"):
             if c in verdicts.columns:
                 verdicts[c] = verdicts[c].astype(object).fillna("").astype(str)
-        figures = sorted(p for p in folder.glob("*.png"))
+        figures = _own_figures(folder)
         name = "run" if folder == directory else folder.name
         out.append(_Section(name, folder, verdicts, points, _read_csv(folder / "predictions.csv"), figures))
     return out
@@ -357,7 +365,8 @@ _VERDICT_COLUMNS = [
 ]
 
 
-def _slug(text: str) -> str:
+def _css_class(text: str) -> str:
+    """A CSS class name for a verdict word (the page's colours), not a file name."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
@@ -446,7 +455,7 @@ def _verdict_rows(sections: list[_Section], executor: Executor | None = None
             for col, _label, numeric in _VERDICT_COLUMNS:
                 val = vals.get(col)
                 if col == "verdict":
-                    cls = "v-" + _slug(verdict.split(" (")[0])
+                    cls = "v-" + _css_class(verdict.split(" (")[0])
                     cells.append(f'<td class="expl" data-v="{_esc(verdict)}"><details><summary><span class="v {cls}">'
                                  f'{_esc(verdict)}</span></summary>{_esc(vals.get("explanation"))}</details></td>')
                 elif col == "task" and png is not None:
@@ -534,7 +543,7 @@ def write_report(directory: str | os.PathLike[str], *, title: str | None = None,
         for fut in pending:
             fut.result()
         for s in sections:
-            s.figures = sorted(p for p in s.path.glob("*.png"))
+            s.figures = _own_figures(s.path)
     verdict_names = sorted({re.search(r'data-verdict="([^"]*)"', r).group(1) for r in rows})
     options = "".join(f'<option value="{v}">{v}</option>' for v in verdict_names)
     head = "".join(f"<th>{_esc(label)}</th>" for _, label, _ in _VERDICT_COLUMNS)

@@ -1,37 +1,29 @@
-"""The meta-analysis (paper Figs. 5-6): an emergence score for every curve of any source.
+"""The audit's statistics for results-only curves (paper Figs. 5-6): curves read from results files
+and tables — one value per model, with ``n`` or a stderr where the source gives one — have no
+per-example data to resample.  Each gets its emergence score with a parametric-bootstrap CI
+(binomial from ``n``, normal from a stderr), the resolution of its points, a noise floor, Wei's
+criterion against chance, its sharpness state and a verdict; where the same family reports an
+aggregate ingredient (per-token accuracy beside exact match), the sharp curve is tested against the
+metric's transform of it (flagged ``approximate``).
 
-Curves are (family, task, subtask, shots, metric) across model scale.  Each gets the emergence
-score (oriented so that higher is better where the metric's direction is known) and, where the
-source has per-sample logs (lm-eval samples), a bootstrap CI from re-scoring them under our
-metrics.  Each curve gets a verdict: its sharpness state, and where a smooth partner metric was
-measured on the same outputs, the comparison (``metric artifact``, ``persists``, ...).
+Curves with per-example records are scored by :mod:`emergence_lens.scoring` instead.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from emergence_lens._io import atomic_write_text
-from emergence_lens.analysis import write_csv
-from emergence_lens.curves import compute_curves
 from emergence_lens.emergence import (
     DEFAULT_THRESHOLD,
     Explanation,
-    explain_aggregate,
-    VERDICT_COLUMNS,
     classify_sharpness,
     clopper_pearson,
     emergence_scores,
-    emergence_table,
-    verdict_table,
+    explain_aggregate,
     x_column,
     x_position,
 )
@@ -40,20 +32,18 @@ from emergence_lens.emergence.resolution import MIN_EFFECT, resolution_limit
 from emergence_lens.emergence.score import MIN_POINTS
 from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
 from emergence_lens.emergence.verdict import decide
-from emergence_lens.report import markdown_table
-from emergence_lens.sources import SourceBundle
 from emergence_lens.sources.metric_kinds import (
     AUDIT_PARTNERS,
     CHOICE_ACCURACY,
     GENERATION_ACCURACY,
     VALUE_RANGES,
     is_log_scale,
-    metric_kind,
     metric_properties,
 )
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
-__all__ = ["curve_scores", "audit", "rescore", "Rescored", "AUDIT_COLUMNS", "RESCORED_SOURCE"]
+__all__ = ["curve_scores", "results_only", "AUDIT_COLUMNS", "KEYS", "RESCORED_SOURCE"]
+
 
 AUDIT_COLUMNS = ["family", "task", "subtask", "shots", "metric", "metric_kind", "n_scales", "scale_min",
                  "scale_max", "emergence_score", "ci_low", "ci_high", "ci_method", "resolution", "noise_floor",
@@ -381,282 +371,33 @@ def _verdicts(table: pd.DataFrame, explanations: Mapping[tuple, Explanation] | N
     return out
 
 
-@dataclass
-class Rescored:
-    """What the per-example records of some (family, task) groups give the audit: their rows of
-    ``audit.csv`` and ``verdicts.csv``, the re-scored curves and the predictions.  The records are
-    grouped by (family, task) and every curve is seeded by its own key, so the parts of disjoint
-    groups, concatenated in (family, task) order, equal the part of their union
-    (:meth:`concat`; the partitioned engines rely on it)."""
 
-    audit_rows: pd.DataFrame
-    verdicts: pd.DataFrame
-    curves: pd.DataFrame
-    predictions: pd.DataFrame
-
-    @staticmethod
-    def concat(parts: Sequence[Rescored]) -> Rescored | None:
-        if not parts:
-            return None
-        return Rescored(*(_concat([getattr(p, f) for p in parts])
-                          for f in ("audit_rows", "verdicts", "curves", "predictions")))
-
-
-def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate with the dtypes one frame of all the rows would have had: empty parts add nothing,
-    and a column that is all-missing in some parts (object there) stays numeric where the others are."""
-    full = [f for f in frames if len(f)] or list(frames[:1])
-    out = pd.concat(full, ignore_index=True) if len(full) > 1 else full[0].reset_index(drop=True)
-    for col in out.columns:
-        if out[col].dtype != object:
-            continue
-        kinds = {f[col].dtype for f in full if f[col].notna().any()}
-        if kinds and all(pd.api.types.is_numeric_dtype(k) and not pd.api.types.is_bool_dtype(k) for k in kinds):
-            out[col] = pd.to_numeric(out[col])
-    return out
-
-
-def rescore(records: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
-            x_axis: str = "params", chance: Mapping[str, float] | None = None) -> Rescored:
-    """Curves, emergence scores and full verdicts of per-example ``records`` (the audit's
-    re-scored part)."""
-    rc = compute_curves(records, n_boot=n_boot, seed=seed, keep_scores=True)
-    em = emergence_table(rc.table, rc.replicates, x=x_column(x_axis))
-    vr = verdict_table(records, rc, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot, seed=seed)
-    v = vr.verdicts
-    first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])
-    em = em.assign(subtask=em["task"], shots=np.nan, source=RESCORED_SOURCE, aggregate=False,
-                   ci_method="per-example bootstrap", resolution=np.nan, noise_floor=np.nan)
-    key = pd.MultiIndex.from_frame(em[["family", "task", "metric"]])
-    for col in ("metric_state", "chance", "emerges_at", "wei_emergent", "verdict"):
-        em[col] = first[col].reindex(key).to_numpy()
-    rows = em[KEYS + ["source", "aggregate", "n_scales", "scale_min", "scale_max", "emergence_score", "ci_low",
-                      "ci_high", "ci_method", "resolution", "noise_floor", "status", "metric_state", "chance",
-                      "emerges_at", "wei_emergent", "verdict"]]
-    return Rescored(rows, v.assign(approximate=False), rc.table, vr.predictions)
-
-
-def audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: int = 0,
-          threshold: float = DEFAULT_THRESHOLD, high: float | None = None, x_axis: str = "params",
-          chance: Mapping[str, float] | None = None, rescored_parts: Rescored | None = None,
-          executor: Executor | None = None, pending: list[Future[None]] | None = None) -> pd.DataFrame:
-    """Write ``audit.csv``, ``verdicts.csv``, ``fig5_scores_by_metric.png``, ``fig6_mcg_vs_brier.png``
-    (when a family has both), ``issues.csv``, ``unresolved.csv`` and ``summary.md`` into ``out``.
-
-    Curves re-scored from per-sample logs get the full verdicts
-    (:func:`~emergence_lens.emergence.verdict_table`: paired sharpness, explained by the metric);
-    results-only curves get those their aggregates allow (sharpness, resolution, Wei's criterion,
-    the partner's state), marked ``source`` accordingly.  ``high``: emergence score counted as
-    "high" in the Figure 5 summary (default: the sharpness threshold times (n_scales - 1)).
-    ``rescored_parts``: the re-scored part already computed (by partitions,
-    :mod:`emergence_lens.engine`); default: :func:`rescore` of ``bundle.records``.  ``executor``:
-    worker processes to draw the figures on (the same files either way); ``pending``: a list that
-    gets the figures' futures instead of waiting for them (the caller waits, e.g. the report, which
-    draws its panels meanwhile).
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    parts = []
-    rescored = None
-    verdict_rows = []
-    if len(bundle.curves):
-        cs = curve_scores(bundle.curves, x_axis=x_axis, chance=chance, n_boot=n_boot, seed=seed)
-        cs["metric_state"] = _states(cs, threshold)
-        agg_ex = _aggregate_explanations(bundle.curves, cs, x_axis)
-        cs["verdict"] = _verdicts(cs, agg_ex)
-        ex_of = [agg_ex.get((r.family, r.task, r.subtask, r.shots if not pd.isna(r.shots) else None, r.metric))
-                 for r in cs[KEYS].itertuples(index=False)]
-        parts.append(cs)
-        verdict_rows.append(pd.DataFrame({
-            "family": cs["family"], "task": cs["subtask"], "metric": cs["metric"], "partner": "",
-            "x_axis": x_axis, "n_scales": cs["n_scales"], "metric_score": cs["emergence_score"],
-            "metric_ci_low": cs["ci_low"], "metric_ci_high": cs["ci_high"], "metric_state": cs["metric_state"],
-            "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan, "paired_diff_low": np.nan,
-            "paired_diff_high": np.nan,
-            "explained": ["" if e is None else ("explained" if e.explained else "beyond") for e in ex_of],
-            "ingredient": ["" if e is None else e.ingredient for e in ex_of], "approximate": True,
-            "max_departure": [np.nan if e is None else e.max_departure for e in ex_of],
-            "departs_at": ["" if e is None else ";".join(f"{x:.6g}" for x, _, _ in sorted(e.departures)) for e in ex_of],
-            "emerges_at": cs["emerges_at"],
-            "wei_emergent": cs["wei_emergent"], "chance": cs["chance"], "verdict": cs["verdict"],
-            "explanation": "results only (no per-example data): " + cs["verdict"].astype(str)
-            + np.where(cs["measurable_reason"].astype(str) != "", "; " + cs["measurable_reason"].astype(str), "")
-            + np.array(["" if e is None else "; " + e.text() for e in ex_of], dtype=object)}))
-    if rescored_parts is None and bundle.records is not None and len(bundle.records):
-        rescored_parts = rescore(bundle.records, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x_axis,
-                                 chance=chance)
-    if rescored_parts is not None:
-        parts.append(rescored_parts.audit_rows)
-        verdict_rows.append(rescored_parts.verdicts)
-        rescored = rescored_parts.curves
-        write_csv(rescored, out / "rescored_curves.csv")
-        write_csv(rescored_parts.predictions, out / "predictions.csv")
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AUDIT_COLUMNS + ["status"])
-    for col in ("emergence_score", "ci_low", "ci_high", "n_scales", "scale_min", "scale_max", "chance", "emerges_at",
-                "resolution", "noise_floor"):
-        table[col] = pd.to_numeric(table[col], errors="coerce")
-    table["wei_emergent"] = table["wei_emergent"].astype(object).where(table["wei_emergent"].notna(), False).astype(bool)
-    table["metric_kind"] = table["metric"].map(metric_kind)
-    table["aggregate"] = table["aggregate"].fillna(False).astype(bool) if "aggregate" in table else False
-    if len(table):
-        table.loc[table["status"] != "ok", "verdict"] = "not scored: " + table["status"]
-    result = table[AUDIT_COLUMNS].sort_values(["family", "task", "subtask", "metric"], kind="stable")
-    write_csv(result, out / "audit.csv")
-    verdicts = (pd.concat(verdict_rows, ignore_index=True)[VERDICT_COLUMNS] if verdict_rows
-                else pd.DataFrame(columns=VERDICT_COLUMNS))
-    write_csv(verdicts, out / "verdicts.csv")
-    write_csv(bundle.issues.frame(), out / "issues.csv")
-    write_csv(bundle.unresolved, out / "unresolved.csv")
-    write_csv(bundle.inputs, out / "inputs.csv")
-    write_csv(bundle.models, out / "models.csv")
-    if len(bundle.curves):
-        write_csv(bundle.curves, out / "curves.csv")
-    _figures(result, bundle, rescored, out, threshold, executor, pending)
-    _summary(result, bundle, out, threshold)
-    return result
-
-
-def _is_high(t: pd.DataFrame, threshold: float) -> pd.Series:
-    return (t["emergence_score"] / (t["n_scales"] - 1)) >= threshold
-
-
-def _figures(t: pd.DataFrame, bundle: SourceBundle, rescored: pd.DataFrame | None, out: Path,
-             threshold: float, executor: Executor | None = None, pending: list[Future[None]] | None = None) -> None:
-    """Figures 5 and 6 (cf. the paper's), each drawn by ``executor``'s workers when given (then
-    waited for here, or their futures appended to ``pending``)."""
-    jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
-    # a group's aggregate re-counts its subtasks' examples: it is never in the meta-analysis
-    scored = t[np.isfinite(t["emergence_score"]) & ~t["aggregate"].astype(bool)]
-    if scored.empty:
-        return
-    jobs.append((_fig5, (scored[["metric", "emergence_score", "n_scales"]], threshold,
-                         out / "fig5_scores_by_metric.png")))
-    # Figure 6 analog: multiple-choice grade vs Brier for one family, same tasks.
-    cur = bundle.curves
-    pairs = [("multiple_choice_grade", "calibration_multiple_choice_brier_score"), ("acc", "brier_score")]
-    src = cur
-    if rescored is not None:
-        rescored = rescored.assign(subtask=rescored.task, shots=np.nan)
-        src = pd.concat([cur, rescored[cur.columns.intersection(rescored.columns)]], ignore_index=True)
-        pairs.insert(0, ("multiple_choice_grade", "brier_score"))
-    for a, b in pairs:
-        fam = src[src.metric.isin([a, b])].groupby("family")["metric"].nunique()
-        fam = fam[fam == 2]
-        if fam.empty:
-            continue
-        family = fam.index[0]
-        d = src[(src.family == family) & src.metric.isin([a, b])]
-        tasks = sorted(set(d[d.metric == a].subtask) & set(d[d.metric == b].subtask))[:8]
-        if not tasks:
-            continue
-        d = d[d.subtask.isin(tasks)][["metric", "subtask", "scale_params", "value"]]
-        jobs.append((_fig6, (d, tasks, a, b, str(family), out / "fig6_mcg_vs_brier.png")))
-        break
-    if executor is None or (len(jobs) < 2 and pending is None):
-        for fn, args in jobs:
-            fn(*args)
-        return
-    futures = [executor.submit(fn, *args) for fn, args in jobs]
-    if pending is not None:
-        pending.extend(futures)
-    else:
-        for fut in futures:
-            fut.result()
-
-
-def _fig5(scored: pd.DataFrame, threshold: float, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    from emergence_lens.report.figures import STYLE, save_figure
-
-    metrics = scored.groupby("metric")["emergence_score"].median().sort_values().index.tolist()
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8, 0.45 * len(metrics) + 1.8), constrained_layout=True)
-        rng = np.random.default_rng(0)
-        for i, m in enumerate(metrics):
-            d = scored[scored.metric == m]
-            high = _is_high(d, threshold)
-            ax.scatter(d.emergence_score, i + rng.uniform(-0.15, 0.15, len(d)), s=14,
-                       c=np.where(high, "tab:red", "tab:blue"), alpha=0.7)
-        ax.set_yticks(range(len(metrics)), [f"{m} ({metric_kind(m)})" for m in metrics])
-        ax.set_xscale("symlog", linthresh=1.0)
-        lo, hi = float(scored.emergence_score.min()), float(scored.emergence_score.max())
-        ax.set_xlim(min(-1.0, lo * 1.6), max(1.0, hi * 1.6))
-        ax.set_xlabel("emergence score (oriented: higher = improves with scale; symlog scale)")
-        ax.set_title(f"Emergence score of every curve, by metric (cf. Fig. 5); red: sharpness >= {threshold:g}")
-        save_figure(fig, path)
-
-
-def _fig6(d: pd.DataFrame, tasks: list[str], a: str, b: str, family: str, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    from emergence_lens.report.figures import STYLE, save_figure
-
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-        cmap = plt.get_cmap("viridis")
-        for ax, m in zip(axes, (a, b), strict=True):
-            for i, task in enumerate(tasks):
-                g = d[(d.metric == m) & (d.subtask == task)].groupby("scale_params")["value"].mean()
-                ax.plot(g.index, g.values, marker="o", ms=3, color=cmap(i / max(len(tasks) - 1, 1)),
-                        label=str(task))
-            props = metric_properties(m)
-            better = "" if props is None else (" (higher is better)" if props[2] else " (lower is better)")
-            ax.set(xscale="log", xlabel="parameters (log scale)", ylabel=m.replace("_", " ") + better,
-                   title=f"{family}: {m}")
-            ax.legend(fontsize=6)
-        fig.suptitle("Same outputs: multiple-choice grade vs Brier score (cf. Fig. 6)")
-        save_figure(fig, path)
-
-
-def _resolution_line(t: pd.DataFrame) -> str:
-    words = t["verdict"].astype(str).str.split(" (", regex=False).str[0].str.split(":").str[0]
-    counts = ", ".join(f"{k}: {int(c)}" for k, c in words.value_counts().items())
-    return (f"Resolution and Wei's criterion: {int((t['metric_state'] == 'no measurable ability').sum())} curves "
-            f"show no measurable ability (never clearly above chance, so never called sharp); "
-            f"{int(t['wei_emergent'].fillna(False).astype(bool).sum())} are Wei-emergent (near chance at >= 2 "
-            f"smaller scales, then above); {int(t['emerges_at'].notna().sum())} have an `emerges_at`. "
-            f"Verdicts: {counts}.\n\n" + _uncertainty_line(t))
-
-
-def _uncertainty_line(t: pd.DataFrame) -> str:
-    agg = t[t["source"].astype(str) != RESCORED_SOURCE]
-    if agg.empty:
-        return ""
-    method = agg["ci_method"].fillna("").astype(str)
-    floor = pd.to_numeric(agg["noise_floor"], errors="coerce")
-    res = pd.to_numeric(agg["resolution"], errors="coerce")
-    return (f"Results-only curves: {int((method != '').sum())} of {len(agg)} have an emergence-score CI from a "
-            f"parametric bootstrap ({int(method.str.contains('binomial').sum())} binomial from n, "
-            f"{int(method.str.contains('stderr').sum())} normal from a stderr); of the {int(floor.notna().sum())} "
-            f"accuracy curves held to the noise floor max(0.01, 2 x resolution), "
-            f"{int((floor.notna() & res.isna()).sum())} have resolution unknown (no n or stderr: the 0.01 floor "
-            f"alone; give `--n-examples TASK=N`).\n")
-
-
-def _summary(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float) -> None:
-    scored = t[np.isfinite(t["emergence_score"]) & ~t["aggregate"].astype(bool)]
-    high = scored[_is_high(scored, threshold)]
-    by_metric = scored.groupby("metric").agg(curves=("emergence_score", "size"),
-                                             median_score=("emergence_score", "median"),
-                                             high=("emergence_score", lambda s: int(_is_high(scored.loc[s.index],
-                                                                                             threshold).sum())))
-    share = (high["metric"].str.split("[").str[0].isin(
-        ["multiple_choice_grade", "exact_str_match", "exact_match", "acc"]).mean() if len(high) else float("nan"))
-    text = ["# audit\n", f"{len(bundle.files)} source files; {len(t)} curves "
-            f"({len(scored)} scored); {t['family'].nunique()} famil(ies); {t['metric'].nunique()} metrics.\n",
-            f"High emergence (sharpness >= {threshold:g}): {len(high)} curves from "
-            f"{high['metric'].nunique()} of {scored['metric'].nunique()} metrics; share from multiple-choice "
-            f"grade / exact match / accuracy: {share:.0%}.\n" if len(scored) else "No curve could be scored.\n",
-            _resolution_line(t),
-            "Families: " + "; ".join(f"{fam} ({', '.join(sorted(set(g['family_source'])))}, {len(g)} models)"
-                                     for fam, g in bundle.models.groupby("family")) + ". Sizes: "
-            + ", ".join(f"{k.split(':')[0]} {int(v)}" for k, v in bundle.models["size_source"].value_counts().items())
-            + " (`models.csv`).\n" if len(bundle.models) else "",
-            "## By metric\n", markdown_table(by_metric.reset_index()),
-            "## Curves\n", markdown_table(t.drop(columns=["source"]).head(200))]
-    if len(bundle.unresolved):
-        text += ["## Models with unresolved scale (held out)\n", markdown_table(bundle.unresolved)]
-    if len(bundle.issues):
-        text += [f"## Input problems ({len(bundle.issues)})\n", markdown_table(bundle.issues.frame().head(100))]
-    atomic_write_text(out / "summary.md", "\n".join(text))
+def results_only(curves: pd.DataFrame, *, x_axis: str = "params", chance: Mapping[str, float] | None = None,
+                 n_boot: int = 1000, seed: int = 0, threshold: float = DEFAULT_THRESHOLD
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The audit of results-only curves (no per-example data): their rows of ``audit.csv`` (emergence
+    score with a parametric CI, resolution, noise floor, Wei's criterion, state, verdict) and their
+    rows of ``verdicts.csv`` (``approximate``: what their aggregates allow, the explanation by the
+    metric's transform of an aggregate ingredient where one was measured)."""
+    cs = curve_scores(curves, x_axis=x_axis, chance=chance, n_boot=n_boot, seed=seed)
+    cs["metric_state"] = _states(cs, threshold)
+    agg_ex = _aggregate_explanations(curves, cs, x_axis)
+    cs["verdict"] = _verdicts(cs, agg_ex)
+    ex_of = [agg_ex.get((r.family, r.task, r.subtask, r.shots if not pd.isna(r.shots) else None, r.metric))
+             for r in cs[KEYS].itertuples(index=False)]
+    verdicts = pd.DataFrame({
+        "family": cs["family"], "task": cs["subtask"], "metric": cs["metric"], "partner": "",
+        "x_axis": x_axis, "n_scales": cs["n_scales"], "metric_score": cs["emergence_score"],
+        "metric_ci_low": cs["ci_low"], "metric_ci_high": cs["ci_high"], "metric_state": cs["metric_state"],
+        "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan, "paired_diff_low": np.nan,
+        "paired_diff_high": np.nan,
+        "explained": ["" if e is None else ("explained" if e.explained else "beyond") for e in ex_of],
+        "ingredient": ["" if e is None else e.ingredient for e in ex_of], "approximate": True,
+        "max_departure": [np.nan if e is None else e.max_departure for e in ex_of],
+        "departs_at": ["" if e is None else ";".join(f"{x:.6g}" for x, _, _ in sorted(e.departures)) for e in ex_of],
+        "emerges_at": cs["emerges_at"],
+        "wei_emergent": cs["wei_emergent"], "chance": cs["chance"], "verdict": cs["verdict"],
+        "explanation": "results only (no per-example data): " + cs["verdict"].astype(str)
+        + np.where(cs["measurable_reason"].astype(str) != "", "; " + cs["measurable_reason"].astype(str), "")
+        + np.array(["" if e is None else "; " + e.text() for e in ex_of], dtype=object)})
+    return cs, verdicts

@@ -1,5 +1,5 @@
-"""records / tables -> backtests with every forecast method -> files: the pipeline behind
-``emergence-lens predict``.
+"""The pipeline behind ``emergence-lens predict``: records / tables -> backtests with every forecast
+method -> files (:func:`predict` reads the command's inputs; :func:`run_backtest` backtests curves).
 
 Could the larger models' scores have been predicted from the smaller ones?  Every curve (family,
 task, metric) is turned into a :class:`~emergence_lens.emergence.forecast.CurveData` — from
@@ -27,17 +27,16 @@ leave-future-out residuals (:mod:`emergence_lens.emergence.forecast.calibrate`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from emergence_lens._io import atomic_write_text
-from emergence_lens.analysis import write_csv
+from emergence_lens._io import atomic_write_text, write_csv
 from emergence_lens.emergence import X_LABELS, curve_seed, transform_for, x_column, x_position
 from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
 from emergence_lens.emergence.forecast import (
@@ -58,11 +57,12 @@ from emergence_lens.emergence.forecast import (
 from emergence_lens.emergence.parametric import parametric_replicates
 from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS, LINKS
 from emergence_lens.metrics import get_metric
+from emergence_lens.naming import slug
 from emergence_lens.report import markdown_table
 from emergence_lens.report.forecast import plot_forecast, write_forecast_report
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
-__all__ = ["ForecastCurve", "PredictResult", "curves_from_records", "curves_from_table", "attach_pools",
+__all__ = ["predict", "PredictError", "PredictRun", "records_in", "ForecastCurve", "PredictResult", "curves_from_records", "curves_from_table", "attach_pools",
            "run_backtest", "predict_records", "predict_table", "predict_sweep", "FORECAST_PREDICTION_COLUMNS",
            "FORECAST_BACKTEST_COLUMNS", "WINS_COLUMNS", "SWEEP_COLUMNS", "DEFAULT_PREDICT_METRICS"]
 
@@ -293,10 +293,6 @@ def _scale_of(t: float, x_axis: str) -> float:
     return float(-t) if x_axis == "loss" else float(10 ** t)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_")[:120]
-
-
 def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: int | None = None,
                  fit_below: float | None = None, methods: str | Iterable[str] | None = None, x_axis: str = "params",
                  confidence: float = 0.95, title: str = "forecast backtest", skipped: Sequence[dict] = (),
@@ -387,7 +383,7 @@ def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: in
             obs = pd.DataFrame({"scale": d.x, "observed": d.observed, "observed_low": o_lo, "observed_high": o_hi})
             cut = (float(fit_below) if fit_below is not None else
                    float(np.sqrt(d.x[K - 1] * d.x[K])) if x_axis != "loss" else float((d.x[K - 1] + d.x[K]) / 2))
-            figs.append(plot_forecast(obs, p, out / "figures" / f"{_slug(f'{c.family}__{c.task}__{c.metric}')}.png",
+            figs.append(plot_forecast(obs, p, out / "figures" / f"{slug(f'{c.family}__{c.task}__{c.metric}', limit=120)}.png",
                                       title=f"{c.family} / {c.task} / {c.metric}: fit on {K} models"
                                       + (f" below {fit_below:g}" if fit_below is not None else ""),
                                       xlabel=X_LABELS[x_axis], ylabel=c.metric, log_x=x_axis != "loss", cutoff=cut,
@@ -501,3 +497,120 @@ def predict_sweep(curves: Sequence[ForecastCurve], out: str | Path, *, fit_ons: 
         "curves that crossed half the metric's range the method put the crossing within a factor 2.\n",
         markdown_table(sweep), "\n## Which method wins\n", markdown_table(wins)])))
     return PredictResult(preds, summ, files, wins)
+
+
+class PredictError(ValueError):
+    """Options or inputs that cannot be backtested (one line)."""
+
+
+@dataclass
+class PredictRun:
+    """Attributes:
+        result: the backtest (its ``wins`` is "which method wins"; empty when nothing could be
+            backtested) and the files written.
+        issues: the input problems of tables read (file, line, field), as ``issues.csv`` lists them.
+        tables: whether tables of aggregates were read (``issues.csv`` and ``inputs.csv`` written).
+    """
+
+    result: PredictResult
+    issues: list[Any]
+    tables: bool
+
+
+def records_in(paths: Sequence[Path]) -> tuple[list[Path], dict[str, list[str]]]:
+    """Records files under ``paths`` (files as given; folders: every ``records.parquet`` inside), and per
+    family the sharp metrics a ``verdicts.csv`` beside them names."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found += sorted(p.rglob("records.parquet"))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"not found: {p}")
+    if not found:
+        raise FileNotFoundError(f"no records.parquet under {', '.join(map(str, paths))}")
+    extra: dict[str, list[str]] = {}
+    for f in found:
+        v = f.parent / "verdicts.csv"
+        if v.exists():
+            t = pd.read_csv(v, usecols=["family", "metric", "partner"], keep_default_na=False)
+            for fam, g in t[t["partner"] != ""].groupby("family"):
+                extra.setdefault(str(fam), []).extend(sorted(set(g["metric"])))
+    return found, extra
+
+
+def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[int] = (4,),
+            fit_below: float | None = None, methods: str | Iterable[str] = "all", metric: Sequence[str] | None = None,
+            x: str = "params", models: str | Path | None = None, n_boot: int = 1000, confidence: float = 0.95,
+            seed: int = 0, figures: bool = True) -> PredictRun:
+    """Backtest forecasts of every curve under ``paths`` (records files or folders, an audit folder,
+    or tables of aggregates) into ``out``; the options are the command's (``emergence-lens predict
+    --help``): one ``fit_on`` value, several (a sweep: ``out/fit_on_K/`` per K), or ``fit_below``.
+
+    Raises:
+        PredictError: bad options or unreadable inputs; :class:`emergence_lens.outputs.OutputConflict`:
+            an output folder or file this run must not write.
+    """
+    from emergence_lens.emergence.forecast import resolve_methods
+    from emergence_lens.outputs import output_run
+    from emergence_lens.records import RecordsError, read_records
+    from emergence_lens.sources import load_sources, read_metadata
+
+    ks = list(fit_on)
+    if not ks or min(ks) < 2:
+        raise PredictError(f"--fit-on {','.join(map(str, ks))}: expected K or a list K1,K2,... of whole numbers >= 2")
+    if fit_below is not None and len(ks) > 1:
+        raise PredictError("--fit-below and a list of --fit-on exclude each other: give one")
+    try:
+        resolve_methods(methods)
+    except KeyError as exc:
+        raise PredictError(str(exc.args[0])) from None
+    paths = [Path(p) for p in paths]
+    out = Path(out)
+    tables = [p for p in paths if p.is_file() and p.suffix.lower() in (".csv", ".tsv")]
+    audits = [p for p in paths if p.is_dir() and not any(p.rglob("records.parquet"))]
+    issues: list[Any] = []
+    with output_run(out, [*paths, models], "predict"):
+        try:
+            if tables or audits:
+                # an audit's results-only curves and its curves re-scored from samples (per-example n)
+                frames = [pd.read_csv(c) for a in audits for c in sorted([*a.rglob("curves.csv"),
+                                                                          *a.rglob("rescored_curves.csv")])]
+                if audits and not frames:
+                    raise FileNotFoundError(f"no records.parquet and no curves.csv under {', '.join(map(str, audits))}")
+                if tables:
+                    bundle = load_sources(tables, metadata=read_metadata(models) if models else None)
+                    # as audit: every input file accounted for, every problem with its file, line, field
+                    out.mkdir(parents=True, exist_ok=True)
+                    write_csv(bundle.issues.frame(), out / "issues.csv")
+                    write_csv(bundle.inputs, out / "inputs.csv")
+                    issues = list(bundle.issues)
+                    frames.append(bundle.curves)
+                curves, skipped = curves_from_table(pd.concat(frames, ignore_index=True), metrics=metric, x_axis=x,
+                                                    n_boot=n_boot, seed=seed)
+                title = "forecast backtest (aggregates)"
+            else:
+                files, extra = records_in(paths)
+                df = pd.concat([read_records(f) for f in files], ignore_index=True)
+                rates = [pd.read_csv(f.parent / "pass_rates.csv") for f in files
+                         if (f.parent / "pass_rates.csv").exists()]
+                curves, skipped = curves_from_records(df, metrics=metric, x_axis=x, n_boot=n_boot, seed=seed,
+                                                      extra_metrics=None if metric else extra,
+                                                      pass_rates=pd.concat(rates, ignore_index=True) if rates else None)
+                title = "forecast backtest"
+            attach_pools(curves)
+            kw = dict(methods=methods, x_axis=x, confidence=confidence, title=title, figures=figures)
+            if fit_below is not None:
+                res = run_backtest(curves, out, fit_below=fit_below, skipped=skipped, **kw)  # type: ignore[arg-type]
+            elif len(ks) == 1:
+                res = run_backtest(curves, out, fit_on=ks[0], skipped=skipped, **kw)  # type: ignore[arg-type]
+            else:
+                res = predict_sweep(curves, out, fit_ons=ks, skipped=skipped, **kw)
+        except (RecordsError, FileNotFoundError, KeyError, ValueError, OSError, pd.errors.ParserError) as exc:
+            from emergence_lens.outputs import OutputConflict
+
+            if isinstance(exc, OutputConflict):
+                raise
+            raise PredictError(str(exc)) from exc
+    return PredictRun(res, issues, bool(tables))

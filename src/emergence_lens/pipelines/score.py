@@ -1,4 +1,7 @@
-"""records -> curves -> emergence -> verdicts -> files: the pipeline behind ``emergence-lens score``.
+"""The pipeline behind ``emergence-lens score``: records -> curves -> emergence -> verdicts -> files.
+
+:func:`score` reads records files and writes an output folder of its own; :func:`analyze` scores a
+records table into a folder (the experiments call it).
 
 Writes into ``out``:
 
@@ -22,28 +25,26 @@ Writes into ``out``:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from emergence_lens._io import atomic_write_text
-from emergence_lens.curves import CurveSet, compute_curves
+from emergence_lens._io import atomic_write_text, write_csv
+from emergence_lens.curves import CurveSet
 from emergence_lens.emergence import (
     DEFAULT_THRESHOLD,
     X_LABELS,
     VerdictResult,
-    emergence_table,
     pass_rate_table,
-    verdict_table,
-    x_column,
 )
+from emergence_lens.naming import slug
 from emergence_lens.report import markdown_table, plot_curves, plot_verdicts
+from emergence_lens.scoring import score_records
 
-__all__ = ["Analysis", "analyze", "write_csv"]
+__all__ = ["Analysis", "analyze", "score", "ScoreError", "ScoreRun", "verdict_counts"]
 
 
 @dataclass
@@ -57,15 +58,6 @@ class Analysis:
     @property
     def verdict_table(self) -> pd.DataFrame:
         return self.verdicts.verdicts
-
-
-def write_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Write a CSV atomically with a fixed float format (same data, same bytes)."""
-    return atomic_write_text(path, df.to_csv(index=False, float_format="%.10g", lineterminator="\n"))
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "family"
 
 
 def verdict_counts(verdicts: pd.DataFrame) -> str:
@@ -95,12 +87,9 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    xcol = x_column(x_axis)
-    curves = compute_curves(records, metrics, metric_options=metric_options, n_boot=n_boot,
-                            confidence=confidence, seed=seed, keep_scores=True)
-    em = emergence_table(curves.table, curves.replicates, confidence=confidence, x=xcol)
-    vr = verdict_table(records, curves, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot,
-                       confidence=confidence, seed=seed, fit_on=fit_on)
+    scored = score_records(records, metrics, metric_options=metric_options, n_boot=n_boot, confidence=confidence,
+                           seed=seed, threshold=threshold, x_axis=x_axis, chance=chance, fit_on=fit_on)
+    curves, em, vr = scored.curves, scored.emergence, scored.verdicts
     files = [write_csv(curves.table, out / "curves.csv"), write_csv(em, out / "emergence.csv"),
              write_csv(vr.verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv"),
              write_csv(curves.skipped, out / "skipped.csv")]
@@ -110,13 +99,13 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
     for family, g in curves.table.groupby("family", sort=True) if figures else ():
         notes = {(r.metric, str(r.task)): f"ES {r.emergence_score:.3g}"
                  for r in em[em["family"] == family].itertuples() if pd.notna(r.emergence_score)}
-        files.append(plot_curves(g, out / f"{figure_prefix}_{_slug(str(family))}.png",
+        files.append(plot_curves(g, out / f"{figure_prefix}_{slug(str(family))}.png",
                                  annotations=notes,
                                  title=f"{family}: every metric on the same outputs "
                                        f"(bars: {confidence:.0%} bootstrap CI; ES = emergence score)"))
     for family, p in vr.predictions.groupby("family", sort=True):
         f = plot_verdicts(p, vr.verdicts[vr.verdicts["family"] == family],
-                          out / f"verdicts_{_slug(str(family))}.png", xlabel=X_LABELS[x_axis],
+                          out / f"verdicts_{slug(str(family))}.png", xlabel=X_LABELS[x_axis],
                           log_x=x_axis != "loss",
                           title=f"{family}: sharp metrics vs the prediction from their smooth ingredient")
         if f is not None:
@@ -142,3 +131,56 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
     summary = "\n".join(lines)
     files.append(atomic_write_text(out / "summary.md", summary))
     return Analysis(curves, em, vr, files, summary)
+
+
+class ScoreError(ValueError):
+    """Options or records that cannot be scored (one line; nothing was written)."""
+
+
+@dataclass
+class ScoreRun:
+    """Attributes:
+        analysis: the scored curves, emergence scores, verdicts and the files written.
+        report: the line about ``report.html`` (written, or why not).
+    """
+
+    analysis: Analysis
+    report: str
+
+
+def score(records: Sequence[str | Path], out: str | Path, *, metric: Sequence[str] | None = None,
+          tokenizer: str = "characters", n_boot: int = 1000, confidence: float = 0.95,
+          threshold: float = DEFAULT_THRESHOLD, seed: int = 0, x: str = "params",
+          chance: Mapping[str, float] | None = None, fit_on: int | None = None, command_line: str = "") -> ScoreRun:
+    """Score records files under every metric pair into ``out`` (the options are the command's: see
+    ``emergence-lens score --help``).
+
+    Raises:
+        ScoreError: bad options or records; :class:`emergence_lens.outputs.OutputConflict`: an output
+            folder or file this run must not write.
+    """
+    import time
+
+    from emergence_lens.outputs import output_run
+    from emergence_lens.pipelines.run import finish_run
+    from emergence_lens.records import RecordsError, read_records, validate_records
+
+    started = time.time()
+    if tokenizer not in ("characters", "whitespace"):
+        raise ScoreError("--tokenizer must be 'characters' or 'whitespace' (use the Python API for a callable)")
+    with output_run(out, records, "score"):
+        try:
+            frames = [read_records(f) for f in records]
+            df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            if len(frames) > 1:
+                validate_records(df, source=" + ".join(map(str, records)))
+            opts = {}
+            if metric is None or "token_edit_distance" in metric:
+                opts["token_edit_distance"] = {"tokenizer": tokenizer}
+            res = analyze(df, out, metrics=metric, metric_options=opts, n_boot=n_boot, confidence=confidence,
+                          seed=seed, threshold=threshold, x_axis=x, chance=chance, fit_on=fit_on)
+        except (RecordsError, FileNotFoundError, KeyError, ValueError) as exc:
+            raise ScoreError(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)) from exc
+        report = finish_run(Path(out), command="score", started=started, seed=seed, inputs=list(records),
+                            command_line=command_line)
+    return ScoreRun(res, report)

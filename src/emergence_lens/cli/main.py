@@ -1,0 +1,44 @@
+"""The ``emergence-lens`` application: every command module's function registered under its name, in
+the order a user needs them (audit and forecast first, the paper's reproduction next, development
+last)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from emergence_lens import __version__
+from emergence_lens.cli import audit, evaluate, listing, predict, report, reproduce, score, serve, theory, train
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Is a sudden jump in a scaling curve a property of the models or of the metric?")
+
+_AUDIT, _RUN, _PAPER, _DEV = "Audit and forecast", "Run models", "Reproduce the paper", "Develop"
+for fn, name, panel in [
+    (audit.audit, "audit", _AUDIT), (predict.predict, "predict", _AUDIT), (score.score, "score", _AUDIT),
+    (report.report, "report", _AUDIT), (listing.validate, "validate", _AUDIT), (listing.list_metrics_cmd, "metrics", _AUDIT),
+    (evaluate.evaluate, "evaluate", _RUN), (serve.serve, "serve", _RUN),
+    (reproduce.reproduce, "reproduce", _PAPER), (listing.list_experiments, "experiments", _PAPER),
+    (theory.theory, "theory", _PAPER),
+    (train.train_ladder_cmd, "train-ladder", _DEV), (train.train_vision_cmd, "train-vision", _DEV),
+]:
+    app.command(name, rich_help_panel=panel)(fn)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", help="Print the version.", is_eager=True,
+                                                 callback=_print_version)] = False) -> None:
+    """Is a sudden jump in a scaling curve a property of the models or of the metric?"""
+
+
+def main() -> None:
+    app()
