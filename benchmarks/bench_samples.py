@@ -53,11 +53,11 @@ print(time.perf_counter() - t)
 
 INMEMORY = r"""
 import sys, time
-from emergence_lens.pipelines.audit import write_audit as audit
+from emergence_lens.pipelines.audit import write_audit
 from emergence_lens.sources import load_sources
 t = time.perf_counter()
 bundle = load_sources([sys.argv[1]])
-audit(bundle, sys.argv[2])
+write_audit(bundle, sys.argv[2])
 print(time.perf_counter() - t)
 """
 

@@ -85,7 +85,7 @@ def test_aggregate_curves_with_n_or_stderr_get_a_ci_and_the_others_do_not():
 
 
 def test_parametric_ci_is_seeded_and_chunking_does_not_change_it(monkeypatch):
-    import emergence_lens.pipelines.audit as audit_mod
+    import emergence_lens.emergence.aggregate as audit_mod
 
     curves = pd.concat([_curve(np.clip(np.linspace(0, 1, 8) ** k, 0, 1), task=f"t{k}", n_examples=400)
                         for k in (1, 2, 3)], ignore_index=True)
@@ -199,3 +199,19 @@ def test_a_wide_table_of_bare_task_columns_below_one_percent_is_never_sharp(tmp_
     cs = curve_scores(load_sources([tmp_path]).curves).set_index("task")
     assert (cs["metric"] == "score").all()
     assert not cs.loc["ipa_transliterate", "measurable"] and cs.loc["modular_arithmetic", "measurable"]
+
+
+def test_bounded_scores_below_a_point_of_their_own_scale_show_no_measurable_ability():
+    """BLEU 0.0032-0.0038 (every value under 0.01, on 0-100 or 0-1 alike): no measurable ability; BLEU
+    on 0-1 rising to 0.45 and chrF on 0-100 rising to 60 are measured (floors 0.01 and 1 point)."""
+    rows = []
+    for task, metric, vals in [("flat", "bleu", [0.0032, 0.0033, 0.0035, 0.0038]), ("unit", "bleu", [0.1, 0.15, 0.3, 0.45]),
+                               ("pct", "chrf", [10, 20, 35, 60]), ("pct_low", "chrf", [0.2, 0.4, 0.5, 0.9]),
+                               ("rouge_pct_flat", "rouge2", [0.3, 0.6, 1.5, 0.9])]:
+        rows.append(_curve(vals, metric=metric, task=task))
+    t = curve_scores(pd.concat(rows, ignore_index=True)).set_index("task")
+    assert not t.loc["flat", "measurable"] and "0.01 on its 0-1 scale" in t.loc["flat", "measurable_reason"]
+    assert t.loc["unit", "measurable"] and t.loc["unit", "noise_floor"] == 0.01
+    assert t.loc["pct", "measurable"] and t.loc["pct", "noise_floor"] == 1.0
+    assert t.loc["pct_low", "measurable"]  # read on 0-1 (no value past 1): 0.9 is measured
+    assert t.loc["rouge_pct_flat", "measurable"]  # 1.5 on 0-100 passes the 1-point floor

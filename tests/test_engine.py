@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from emergence_lens.pipelines.audit import write_audit as audit
+from emergence_lens.pipelines.audit import write_audit
 from emergence_lens.scoring import Rescored
 from emergence_lens.cli import app
 from emergence_lens.engine import AuditOptions, PartitionFailed, PartitionStore, plan_partitions, run_audit_partitions
@@ -24,7 +24,7 @@ cli = CliRunner()
 
 
 def _in_memory(path: Path, out: Path) -> None:
-    audit(load_sources([path]), out, n_boot=200)
+    write_audit(load_sources([path]), out, n_boot=200)
 
 
 def _partitioned(path: Path, out: Path, **kw) -> list:
@@ -33,7 +33,7 @@ def _partitioned(path: Path, out: Path, **kw) -> list:
     parts = plan_partitions(bundle.deferred.jobs)
     results = run_audit_partitions(parts, AuditOptions(n_boot=200), **kw)
     done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes}, [i for r in results for i in r.across])
-    audit(done, out, n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
+    write_audit(done, out, n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
     return parts
 
 
@@ -141,7 +141,7 @@ def test_report_and_figures_drawn_by_worker_processes_are_the_same_bytes(referen
     write_report(serial, title="same")
     with EngineSession("local", workers=2) as session:
         assert session.executor is not None
-        audit(load_sources([DATA / "lmeval_wild"]), tmp_path, n_boot=200, executor=session.executor)
+        write_audit(load_sources([DATA / "lmeval_wild"]), tmp_path, n_boot=200, executor=session.executor)
         write_report(tmp_path, title="same", executor=session.executor)
     pngs = sorted(p.name for p in serial.glob("*.png"))
     assert pngs and pngs == sorted(p.name for p in tmp_path.glob("*.png"))
@@ -258,7 +258,7 @@ def test_inspect_logs_are_partitioned_and_equal_the_in_memory_audit(names, tmp_p
     meta = read_metadata(DATA / "inspect" / "models.csv")
     inputs = [DATA / n for n in names]
     mem, part = tmp_path / "mem", tmp_path / "part"
-    audit(load_sources(inputs, metadata=meta), mem, n_boot=200)
+    write_audit(load_sources(inputs, metadata=meta), mem, n_boot=200)
     bundle = load_sources(inputs, metadata=meta, defer_samples=True)
     assert bundle.deferred is not None and bundle.records is None
     parts = plan_partitions(bundle.deferred.jobs)
@@ -267,7 +267,7 @@ def test_inspect_logs_are_partitioned_and_equal_the_in_memory_audit(names, tmp_p
     results = run_audit_partitions(parts, AuditOptions(n_boot=200), workers=2, serial_bytes=0)
     assert all(o.sha256 for r in results for o in r.outcomes)
     done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes}, [i for r in results for i in r.across])
-    audit(done, part, n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
+    write_audit(done, part, n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
     assert _same(mem, part) == []
     assert (part / "rescored_curves.csv").read_text().count("\n") > 1
 
@@ -284,11 +284,11 @@ def test_an_inspect_log_in_utf16_or_gone_before_its_partition_runs(tmp_path):
     shutil.copytree(DATA / "inspect" / "logs", logs)
     wide = min(logs.glob("*.json"))
     wide.write_text(wide.read_text(encoding="utf-8"), encoding="utf-16")  # with its BOM
-    audit(load_sources([logs], metadata=meta), tmp_path / "mem", n_boot=200)
+    write_audit(load_sources([logs], metadata=meta), tmp_path / "mem", n_boot=200)
     bundle = load_sources([logs], metadata=meta, defer_samples=True)
     results = run_audit_partitions(plan_partitions(bundle.deferred.jobs), AuditOptions(n_boot=200))
     done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes}, [i for r in results for i in r.across])
-    audit(done, tmp_path / "part", n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
+    write_audit(done, tmp_path / "part", n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
     assert _same(tmp_path / "mem", tmp_path / "part") == []
 
     bundle = load_sources([logs], metadata=meta, defer_samples=True)

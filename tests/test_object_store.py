@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from emergence_lens.pipelines.audit import write_audit as audit
+from emergence_lens.pipelines.audit import write_audit
 from emergence_lens.scoring import Rescored
 from emergence_lens.cli import app
 from emergence_lens.engine import AuditOptions, plan_partitions, run_audit_partitions
@@ -100,8 +100,8 @@ def test_partitions_read_from_s3_by_worker_processes_with_the_options_of_the_url
     assert all(o.sha256 for r in results for o in r.outcomes)  # hashed where read, on the workers
     done = complete_bundle(bundle, {o.path: o for r in results for o in r.outcomes},
                            [i for r in results for i in r.across])
-    audit(done, tmp_path / "s3", n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
-    audit(load_sources([DATA / "lmeval_wild"]), tmp_path / "local", n_boot=200)
+    write_audit(done, tmp_path / "s3", n_boot=200, rescored_parts=Rescored.concat([r.rescored for r in results if r.rescored]))
+    write_audit(load_sources([DATA / "lmeval_wild"]), tmp_path / "local", n_boot=200)
     assert _differ(tmp_path / "local", str(DATA / "lmeval_wild"), tmp_path / "s3", str(root)) == []
 
 

@@ -36,6 +36,7 @@ from emergence_lens.sources.metric_kinds import (
     AUDIT_PARTNERS,
     CHOICE_ACCURACY,
     GENERATION_ACCURACY,
+    SCALED_SCORES,
     VALUE_RANGES,
     is_log_scale,
     metric_properties,
@@ -285,12 +286,18 @@ def _chance_tests(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, head
     acc_curve = (np.isin(base, list(BINOMIAL_METRICS)) | unknown) & in_unit
     rise = np.maximum.reduceat(np.where(np.isfinite(v), v, -np.inf), starts) - c_floor
     any_above = np.maximum.reduceat(above.astype(int), starts).astype(bool)
-    below_floor = acc_curve & (rise < floor)
+    # BLEU, ROUGE, chrF, F1: a point of their own scale (1 on 0-100, 0.01 on 0-1) is the floor
+    scaled = np.isin(base, list(SCALED_SCORES)) & ~acc_curve
+    top = np.maximum.reduceat(np.where(np.isfinite(v), v, -np.inf), starts)
+    floor = np.where(scaled, np.where(top > 1.0, 1.0, MIN_EFFECT), floor)
+    below_floor = (acc_curve | scaled) & (rise < floor)
     unresolved = applies & ~any_above & ~below_floor
     measurable = ~(below_floor | unresolved)
     reason = np.full(n_curves, "", dtype=object)
     for i in np.flatnonzero(below_floor):
-        how = (f"max of {MIN_EFFECT:g} and 2x the resolution limit {resolution[i]:.3g} of {int(n_min[i])} examples"
+        how = (("1 point on its 0-100 scale" if floor[i] == 1.0 else f"{MIN_EFFECT:g} on its 0-1 scale")
+               if scaled[i] else
+               f"max of {MIN_EFFECT:g} and 2x the resolution limit {resolution[i]:.3g} of {int(n_min[i])} examples"
                if known[i] else f"{MIN_EFFECT:g}; resolution unknown: no n or stderr")
         above_what = f"chance {c[i]:.3g}" if np.isfinite(c[i]) else "0 (chance unknown)"
         reason[i] = (f"never above the noise floor: largest rise above {above_what} is {rise[i]:.3g}, below "
@@ -298,7 +305,7 @@ def _chance_tests(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, head
     reason[unresolved] = f"no point's {confidence:.0%} CI lower bound is above chance"
     return {"chance": c, "emerges_at": emerges, "wei_emergent": wei, "measurable": measurable,
             "measurable_reason": reason, "resolution": resolution,
-            "noise_floor": np.where(acc_curve, floor, np.nan)}
+            "noise_floor": np.where(acc_curve | scaled, floor, np.nan)}
 
 
 def _states(table: pd.DataFrame, threshold: float) -> list[str]:

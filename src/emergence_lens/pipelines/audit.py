@@ -22,6 +22,7 @@ import pandas as pd
 from emergence_lens._io import atomic_write_text, write_csv
 from emergence_lens.emergence import DEFAULT_THRESHOLD, VERDICT_COLUMNS
 from emergence_lens.emergence.aggregate import AUDIT_COLUMNS, RESCORED_SOURCE, results_only
+from emergence_lens.naming import code_span
 from emergence_lens.report import markdown_table
 from emergence_lens.report.audit_figures import draw_audit_figures, is_high
 from emergence_lens.scoring import Rescored, rescore
@@ -133,7 +134,7 @@ def _summary(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float)
             f"{high['metric'].nunique()} of {scored['metric'].nunique()} metrics; share from multiple-choice "
             f"grade / exact match / accuracy: {share:.0%}.\n" if len(scored) else "No curve could be scored.\n",
             _resolution_line(t),
-            "Families: " + "; ".join(f"{fam} ({', '.join(sorted(set(g['family_source'])))}, {len(g)} models)"
+            "Families: " + "; ".join(f"{code_span(fam)} ({', '.join(sorted(set(g['family_source'])))}, {len(g)} models)"
                                      for fam, g in bundle.models.groupby("family")) + ". Sizes: "
             + ", ".join(f"{k.split(':')[0]} {int(v)}" for k, v in bundle.models["size_source"].value_counts().items())
             + " (`models.csv`).\n" if len(bundle.models) else "",

@@ -1,7 +1,8 @@
 """Sources: lm-evaluation-harness results and samples, BIG-bench score files, tidy and wide tables,
 recognised by content; model sizes from files, checkpoints, names, metadata and a catalogue."""
 
-from emergence_lens.sources.catalogue import CatalogueEntry, lookup_model
+from emergence_lens.sources.catalogue import CatalogueEntry
+from emergence_lens.sources.model_names import lookup_model
 from emergence_lens.sources.issues import IssueLog, SourceIssue
 from emergence_lens.sources.load import INPUT_COLUMNS, MODEL_COLUMNS, SourceBundle, load_sources
 from emergence_lens.sources.sample_size import fill_sample_sizes, parse_n_examples

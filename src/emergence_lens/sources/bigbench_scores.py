@@ -49,6 +49,20 @@ def bigbench_rows_in(data: Any) -> int:
                for e in scores)
 
 
+def _text(value: Any, path: Any, field: str, issues: IssueLog, instead: str) -> str | None:
+    """A text field as text; a value of another type is reported (expected vs found) and ``None``
+    returned, so the caller falls back to ``instead`` — never ``str(True)`` as a family."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        issues.add(path, None, field, f"expected text, found the number {value!r}; read as the name '{value}'")
+        return str(value)
+    issues.add(path, None, field, f"expected text, found {str(value)[:40]!r}; {instead}")
+    return None
+
+
 def read_bigbench_scores(path: str | Path, issues: IssueLog,
                          scale_key: str = "non_embedding_params", data: Any = None) -> list[dict[str, Any]]:
     """Curve rows from one score file (one per score entry x metric in its ``score_dict``);
@@ -68,8 +82,9 @@ def read_bigbench_scores(path: str | Path, issues: IssueLog,
         issues.add(p, None, "model" if not isinstance(model, dict) else "scores", "missing; file skipped", "error",
                    rows=bigbench_rows_in(data))
         return []
-    name = model.get("model_name")
-    family = model.get("model_family")
+    name = _text(model.get("model_name"), p, "model.model_name", issues, "treated as missing")
+    family = _text(model.get("model_family"), p, "model.model_family", issues, "the family comes from the name or the "
+                   "input folder")
     scale = _num(model.get(scale_key))
     if scale is None:
         issues.add(p, None, f"model.{scale_key}", f"{model.get(scale_key)!r} is not a number; scale from name/map")
@@ -79,8 +94,13 @@ def read_bigbench_scores(path: str | Path, issues: IssueLog,
         if not isinstance(entry, dict) or not isinstance(entry.get("score_dict"), dict):
             issues.add(p, None, f"scores[{i}].score_dict", "missing; entry skipped", rows=1)
             continue
-        sub = entry.get("subtask_description") or task
-        shots = _num(entry.get("number_of_shots"))
+        sub = _text(entry.get("subtask_description"), p, f"scores[{i}].subtask_description", issues,
+                    f"the task {task!r} used") or task
+        raw_shots = entry.get("number_of_shots")
+        shots = _num(raw_shots)
+        if raw_shots is not None and shots is None:
+            issues.add(p, None, f"scores[{i}].number_of_shots", f"expected a number, found {str(raw_shots)[:40]!r}; "
+                       "shots unknown")
         for metric, raw in entry["score_dict"].items():
             value = _num(raw)
             if value is None:

@@ -9,7 +9,8 @@ compute is ``C = 6 N D`` (Kaplan et al. 2020).
 
 Lookup is by the model's basename, case-insensitive, as :mod:`.model_names` reads names
 (revisions, cache paths, version/dtype/format tokens ignored; a variant or fine-tune takes its
-base): ``EleutherAI/pythia-1.4b-deduped`` -> ``pythia-1.4b``.
+base): ``EleutherAI/pythia-1.4b-deduped`` -> ``pythia-1.4b``; :func:`.model_names.lookup_model`
+looks a name up.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["CatalogueEntry", "catalogue", "lookup_model"]
+__all__ = ["CatalogueEntry", "catalogue"]
 
 @dataclass(frozen=True)
 class CatalogueEntry:
@@ -46,15 +47,3 @@ def catalogue() -> dict[str, CatalogueEntry]:
         out[row["model"].lower()] = CatalogueEntry(row["model"], row["family"], float(row["params"]), tokens,
                                                    row["source"])
     return out
-
-
-def lookup_model(name: str | None) -> CatalogueEntry | None:
-    """The catalogue entry of a model name, or ``None``: the same resolution ``audit`` uses
-    (:func:`emergence_lens.sources.model_names.resolve_catalogue`: revisions, cache paths,
-    version/dtype/format tokens, and the base of a variant or fine-tune)."""
-    from emergence_lens.sources.model_names import parse_model_name, resolve_catalogue  # imports this module
-
-    if not name:
-        return None
-    match = resolve_catalogue(parse_model_name(str(name)))
-    return None if match is None else match.entry

@@ -9,7 +9,7 @@ from __future__ import annotations
 from emergence_lens.metrics import METRICS
 
 __all__ = ["metric_kind", "metric_properties", "is_log_scale", "chance_for", "AUDIT_PARTNERS", "LOG_SCALE_METRICS",
-           "VALUE_RANGES",
+           "VALUE_RANGES", "SCALED_SCORES",
            "GENERATION_ACCURACY", "CHOICE_ACCURACY"]
 
 _D, _C = (False, False), (False, True)
@@ -45,6 +45,13 @@ GENERATION_ACCURACY = frozenset({"exact_match", "em", "exact_str_match", "case_i
                                  "model_graded_fact"})
 #: Accuracy-like metrics of multiple-choice tasks: chance 1/K, known only from samples or --chance.
 CHOICE_ACCURACY = frozenset({"acc", "acc_norm", "multiple_choice_grade", "choice"})
+
+#: Bounded scores held to a noise floor of their own scale (paper: "no measurable ability" below it):
+#: BLEU, ROUGE and chrF are published on 0-100 (floor: 1 point) or on 0-1 (floor 0.01), F1 on 0-1.  A
+#: curve is read on 0-100 when any of its values passes 1; one whose every value lies under 0.01 is
+#: below the floor either way.
+SCALED_SCORES = frozenset({"bleu", "sacrebleu", "rouge1", "rouge2", "rougeL", "rougeLsum", "chrf", "f1",
+                           "sequence_f1"})
 
 #: Metrics whose per-example values lie in a known range: with ``n`` but no stderr, a results-only
 #: mean ``m`` still has ``Var <= (m - lo)(hi - m)`` (Bhatia-Davis), a conservative stderr.

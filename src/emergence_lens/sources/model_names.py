@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from emergence_lens.sources.catalogue import CatalogueEntry, catalogue
 
-__all__ = ["ModelName", "parse_model_name", "resolve_catalogue", "CatalogueMatch", "is_size_token"]
+__all__ = ["ModelName", "parse_model_name", "resolve_catalogue", "CatalogueMatch", "is_size_token", "lookup_model"]
 
 _SIZE_ONLY = re.compile(r"^\d+(?:\.\d+)?[kKmMbBtT]$")
 #: Tokens that name a numeric format, a file format or a packaging, never a different model.
@@ -133,3 +133,13 @@ def resolve_catalogue(parsed: ModelName) -> CatalogueMatch | None:
         return CatalogueMatch(entry, family, f"catalogue: base {entry.model} of {parsed.core} (a variant or "
                                              f"fine-tune: size from the base, family {family})")
     return None
+
+
+def lookup_model(name: str | None) -> CatalogueEntry | None:
+    """The catalogue entry of a model name, or ``None``: the same resolution ``audit`` uses
+    (:func:`emergence_lens.sources.model_names.resolve_catalogue`: revisions, cache paths,
+    version/dtype/format tokens, and the base of a variant or fine-tune)."""
+    if not name:
+        return None
+    match = resolve_catalogue(parse_model_name(str(name)))
+    return None if match is None else match.entry

@@ -1,0 +1,113 @@
+"""The package's shape, checked on its source: imports run one way with no circle, statistics never
+import torch, the core knows no CLI, no private name crosses a package, and every command has its
+pipeline module of the same name."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "emergence_lens"
+#: Packages and modules that hold statistics or data handling: never torch (it is an optional extra).
+NO_TORCH = ("emergence", "curves", "metrics", "records", "sources", "scoring", "report", "pipelines", "engine",
+            "outputs", "naming", "_io")
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for p in SRC.rglob("*.py"):
+        parts = p.relative_to(SRC.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = p
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str) -> list[tuple[str, str]]:
+    """``(module imported, name)`` of every import in a module (top level and inside functions)."""
+    p = MODULES[name]
+    is_pkg = p.name == "__init__.py"
+    out = []
+    for node in ast.walk(ast.parse(p.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(a.name, "") for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = name.split(".") if is_pkg else name.split(".")[:-1]
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            out += [(base, a.name) for a in node.names]
+    return out
+
+
+def _target(module: str, name: str) -> str | None:
+    """The module of ours an import loads: ``module.name`` when that is a submodule, else ``module``."""
+    if f"{module}.{name}" in MODULES:
+        return f"{module}.{name}"
+    while module and module not in MODULES:
+        module = module.rpartition(".")[0]
+    return module or None
+
+
+def test_no_import_circle():
+    graph = {m: set() for m in MODULES}
+    for m in MODULES:
+        for module, name in _imports(m):
+            t = _target(module, name) if module.startswith("emergence_lens") else None
+            # a package's __init__ re-exporting its own submodules is not an edge of the flow
+            if t and t != m and not t.startswith(m + "."):
+                graph[m].add(t)
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(v: str) -> None:
+        state[v] = 1
+        path.append(v)
+        for w in sorted(graph[v]):
+            if state.get(w) == 1:
+                raise AssertionError("import circle: " + " -> ".join(path[path.index(w):] + [w]))
+            if w not in state:
+                visit(w)
+        path.pop()
+        state[v] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+
+
+def test_statistics_never_import_torch_and_the_core_knows_no_cli():
+    bad = []
+    for name in sorted(MODULES):
+        short = name.removeprefix("emergence_lens.")
+        imported = {module.split(".")[0] for module, _ in _imports(name)}
+        if short.split(".")[0] in NO_TORCH and "torch" in imported:
+            bad.append(f"{name} imports torch")
+        if not short.startswith(("cli", "__main__")) and (
+                "typer" in imported or any(m.startswith("emergence_lens.cli") for m, _ in _imports(name))):
+            bad.append(f"{name} imports the CLI")
+    assert not bad, bad
+
+
+def test_no_private_name_crosses_a_package():
+    bad = []
+    for name in sorted(MODULES):
+        own_package = name if MODULES[name].name == "__init__.py" else name.rpartition(".")[0]
+        for module, imported in _imports(name):
+            if not module.startswith("emergence_lens") or not imported.startswith("_") or imported.startswith("__"):
+                continue
+            package = module if MODULES.get(module, Path()).name == "__init__.py" else module.rpartition(".")[0]
+            if package != own_package:
+                bad.append(f"{name} imports {module}.{imported}")
+    assert not bad, bad
+
+
+def test_every_command_has_its_pipeline_and_cli_module_of_the_same_name():
+    from emergence_lens.cli import app
+
+    commands = {c.name for c in app.registered_commands}
+    for command in ("audit", "predict", "score", "report", "evaluate", "reproduce"):
+        assert command in commands
+        assert f"emergence_lens.pipelines.{command}" in MODULES and f"emergence_lens.cli.{command}" in MODULES
