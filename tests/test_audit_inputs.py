@@ -463,14 +463,15 @@ def test_a_samples_file_hashed_as_it_streams_is_parsed_as_hashed_even_if_rewritt
     import hashlib
     import os
 
-    import emergence_lens.sources.load as load
+    import emergence_lens.sources.samples as load
+    from emergence_lens.sources.files import InputFile
     from emergence_lens.sources.issues import IssueLog
 
     src = next(LMEVAL.glob("ladder-04/samples_ladder_addition_mc_*.jsonl"))
     lines = src.read_text().splitlines()
     path = tmp_path / "samples_t_2024-01-01T00-00-00.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    f = load._File(path, "x")
+    f = InputFile(path, "x")
     digest: list[str] = []
     frame = load.read_sample_file(f, {"model": "m"}, "t", False, IssueLog(), digest)
     assert f.rows_read == frame.num_rows == 100 and digest == [hashlib.sha256(path.read_bytes()).hexdigest()]
@@ -486,7 +487,7 @@ def test_a_samples_file_hashed_as_it_streams_is_parsed_as_hashed_even_if_rewritt
     monkeypatch.setattr(load, "sha256_and_lines", hash_then_rewrite)
     path.write_text("\n".join(lines) + "\n")
     digest = []
-    frame = load.read_sample_file(load._File(path, "x"), {"model": "m"}, "t", False, IssueLog(), digest)
+    frame = load.read_sample_file(InputFile(path, "x"), {"model": "m"}, "t", False, IssueLog(), digest)
     assert frame.num_rows == 10 and digest == [hashlib.sha256(path.read_bytes()).hexdigest()]
 
 

@@ -27,11 +27,12 @@ from emergence_lens.emergence import (
     x_column,
     x_position,
 )
+from emergence_lens.emergence.paired import orient
 from emergence_lens.emergence.parametric import curve_score_ci, parametric_replicates
 from emergence_lens.emergence.resolution import MIN_EFFECT, resolution_limit
 from emergence_lens.emergence.score import MIN_POINTS
 from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
-from emergence_lens.emergence.verdict import decide
+from emergence_lens.emergence.verdict import decide, verdict_frame
 from emergence_lens.sources.metric_kinds import (
     AUDIT_PARTNERS,
     CHOICE_ACCURACY,
@@ -55,22 +56,15 @@ RESCORED_SOURCE = "per-sample logs (re-scored)"
 
 
 def _orientation(metric: pd.Series, hib_col: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the sign (-1 where lower is better) and whether the metric is scored on log10."""
+    """Per row: whether higher is better (the file's own ``higher_is_better`` first, else the
+    metric's properties) and whether the metric is scored on log10."""
     props = {m: metric_properties(m) for m in metric.unique()}
     logs = {m: is_log_scale(m) for m in metric.unique()}
-    sign = metric.map(lambda m: -1.0 if props[m] is not None and not props[m][2] else 1.0).to_numpy()
+    hib = metric.map(lambda m: props[m] is None or bool(props[m][2])).to_numpy(dtype=bool)
     if hib_col is not None:
         h = hib_col.astype(object)
-        sign = np.where(h == False, -1.0, np.where(h == True, 1.0, sign))  # noqa: E712
-    return sign.astype(float), metric.map(logs).to_numpy(dtype=bool)
-
-
-def _oriented(value: np.ndarray, sign: np.ndarray, log: np.ndarray) -> np.ndarray:
-    """Values as scored: log10 for power-law-falling metrics (perplexity, loss, ...), then negated
-    when lower is better, so a positive score always means "improves with scale"."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = np.where(log, np.where(value > 0, np.log10(np.where(value > 0, value, 1.0)), np.nan), value)
-    return v * sign
+        hib = np.where(h == False, False, np.where(h == True, True, hib))  # noqa: E712
+    return hib.astype(bool), metric.map(logs).to_numpy(dtype=bool)
 
 
 def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
@@ -99,10 +93,10 @@ def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
     if xcol not in df:
         df[xcol] = np.nan
     df["_pos"] = x_position(pd.to_numeric(df[xcol], errors="coerce").to_numpy(dtype=float), x_axis)
-    sign, log = _orientation(df["metric"], df["higher_is_better"] if "higher_is_better" in df else None)
-    df["_sign"] = sign
+    hib, log = _orientation(df["metric"], df["higher_is_better"] if "higher_is_better" in df else None)
+    df["_hib"] = hib
     df["_log"] = log
-    df["_y"] = _oriented(df["value"].to_numpy(float), sign, log)
+    df["_y"] = orient(df["value"].to_numpy(float), hib, log)
     df["_v"] = df["value"].to_numpy(float)
     df["_n"] = pd.to_numeric(df["n_examples"], errors="coerce") if "n_examples" in df else np.nan
     df["_se"] = pd.to_numeric(df["stderr"], errors="coerce") if "stderr" in df else np.nan
@@ -112,7 +106,7 @@ def curve_scores(curves: pd.DataFrame, *, x_axis: str = "params",
     df["aggregate"] = df["aggregate"].fillna(False).astype(bool)
     g = df[~missing_x].groupby(KEYS + ["_pos"], sort=True, dropna=False).agg(
         _y=("_y", "mean"), _v=("_v", "mean"), _n=("_n", "min"), _se=("_se", "mean"), _x=(xcol, "first"),
-        _sign=("_sign", "first"), _log=("_log", "first"),
+        _hib=("_hib", "first"), _log=("_log", "first"),
         source=("source", "first"), aggregate=("aggregate", "max")).reset_index()
     # a repeated model's mean has neither one n nor one stderr
     repeated = df[~missing_x].groupby(KEYS + ["_pos"], sort=True, dropna=False).size().to_numpy() > 1
@@ -213,7 +207,7 @@ def _parametric_cis(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, sc
     method[every] = np.where(all_n[every], "parametric: binomial n",
                              np.where(any_bound[every], "parametric: stderr bound from n (conservative)",
                                       "parametric: stderr (normal)"))
-    sign = g["_sign"].to_numpy(dtype=float)
+    hib = g["_hib"].to_numpy(dtype=bool)
     log = g["_log"].to_numpy(dtype=bool)
     rng = np.random.default_rng(seed)
     for k in np.unique(lengths[every]):
@@ -223,7 +217,7 @@ def _parametric_cis(g: pd.DataFrame, starts: np.ndarray, lengths: np.ndarray, sc
             chunk = sel[c0:c0 + per_chunk]
             idx = (starts[chunk][:, None] + np.arange(k)[None, :]).ravel()
             reps = parametric_replicates(v[idx], n[idx], se[idx], by_n[idx], n_boot, rng)
-            y = _oriented(reps, sign[idx][None, :], log[idx][None, :]).reshape(n_boot * len(chunk), int(k))
+            y = orient(reps, hib[idx][None, :], log[idx][None, :]).reshape(n_boot * len(chunk), int(k))
             rs = np.full(len(y), np.nan)
             ok = np.isfinite(y).all(axis=1)
             if ok.any():
@@ -392,12 +386,10 @@ def results_only(curves: pd.DataFrame, *, x_axis: str = "params", chance: Mappin
     cs["verdict"] = _verdicts(cs, agg_ex)
     ex_of = [agg_ex.get((r.family, r.task, r.subtask, r.shots if not pd.isna(r.shots) else None, r.metric))
              for r in cs[KEYS].itertuples(index=False)]
-    verdicts = pd.DataFrame({
-        "family": cs["family"], "task": cs["subtask"], "metric": cs["metric"], "partner": "",
+    verdicts = verdict_frame({
+        "family": cs["family"], "task": cs["subtask"], "metric": cs["metric"],
         "x_axis": x_axis, "n_scales": cs["n_scales"], "metric_score": cs["emergence_score"],
         "metric_ci_low": cs["ci_low"], "metric_ci_high": cs["ci_high"], "metric_state": cs["metric_state"],
-        "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan, "paired_diff_low": np.nan,
-        "paired_diff_high": np.nan,
         "explained": ["" if e is None else ("explained" if e.explained else "beyond") for e in ex_of],
         "ingredient": ["" if e is None else e.ingredient for e in ex_of], "approximate": True,
         "max_departure": [np.nan if e is None else e.max_departure for e in ex_of],

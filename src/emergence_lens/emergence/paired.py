@@ -47,14 +47,19 @@ class PairedSharpness:
         return "not different"
 
 
-def orient(values: np.ndarray, higher_is_better: bool, log_scale: bool) -> np.ndarray:
+def orient(values: np.ndarray, higher_is_better: bool | np.ndarray, log_scale: bool | np.ndarray) -> np.ndarray:
     """A curve (or replicate curves) as the emergence score reads it: log10 for ``log_scale``
-    metrics (non-positive values become NaN), then negated when lower is better."""
+    metrics (non-positive values become NaN), then negated when lower is better, so a positive score
+    always means "improves with scale".  ``higher_is_better`` and ``log_scale`` are one flag for the
+    whole array or one per value (broadcast): the one orientation of every curve, with records or
+    results only."""
     v = np.asarray(values, dtype=float)
-    if log_scale:
+    log = np.asarray(log_scale, dtype=bool)
+    if log.any():
         with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan)
-    return v if higher_is_better else -v
+            v = np.where(log, np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan), v)
+    hib = np.asarray(higher_is_better, dtype=bool)
+    return v if hib.all() else np.where(hib, v, -v)
 
 
 def paired_sharpness(metric_scores: Sequence[np.ndarray], partner_scores: Sequence[np.ndarray], *,

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from emergence_lens.metrics import get_metric, label_sequence_scores
+from emergence_lens.metrics import get_metric
 from emergence_lens.metrics.ragged import as_ragged
 
 __all__ = ["Transform", "transform_for", "Link", "LINKS", "AGGREGATE_INGREDIENTS"]

@@ -49,7 +49,7 @@ can conclude ``beyond the metric``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,6 +77,32 @@ VERDICT_COLUMNS = ["family", "task", "metric", "partner", "x_axis", "n_scales", 
 PREDICTION_COLUMNS = ["family", "task", "metric", "model", "scale", "fit_on", "observed", "observed_low",
                       "observed_high", "predicted", "predicted_low", "predicted_high", "baseline_predicted",
                       "baseline_low", "baseline_high", "consistent", "baseline_consistent", "error", "baseline_error"]
+#: What a verdict row says where no partner was measured on the same outputs.
+NO_PARTNER: dict[str, object] = {"partner": "", "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan,
+                                 "paired_diff_low": np.nan, "paired_diff_high": np.nan}
+
+
+def verdict_frame(rows: Sequence[Mapping[str, object]] | Mapping[str, object]) -> pd.DataFrame:
+    """The one builder of ``verdicts.csv``: rows (a list of dicts, or a dict of columns) as a table of
+    :data:`VERDICT_COLUMNS` in order; a row that names no partner gets :data:`NO_PARTNER`.  Used for
+    curves with records (:func:`verdict_table`) and for results-only curves
+    (:func:`emergence_lens.emergence.aggregate.results_only`) alike.
+
+    Raises:
+        KeyError: a verdict column other than the partner's is missing.
+    """
+    frame = pd.DataFrame(rows)
+    if frame.empty and not len(frame.columns):
+        return pd.DataFrame(columns=VERDICT_COLUMNS)
+    for col, default in NO_PARTNER.items():
+        if col not in frame:
+            frame[col] = default
+    missing = [c for c in VERDICT_COLUMNS if c not in frame]
+    if missing:
+        raise KeyError(f"verdict rows lack {missing}")
+    return frame[VERDICT_COLUMNS]
+
+
 VERDICTS = ("not scored", "no measurable ability", "persists", "metric artifact", "beyond the metric",
             "no emergence", "inconclusive")
 PARAMETRIC_TOLERANCE = 0.05
@@ -293,8 +319,7 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
             for partner in partners or [None]:
                 ps = None
                 pstate = None
-                prow = {"partner": "", "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan,
-                        "paired_diff_low": np.nan, "paired_diff_high": np.nan}
+                prow = dict(NO_PARTNER)
                 if partner is not None:
                     pd_ = info[partner]
                     pstate = pd_["state"]
@@ -322,6 +347,6 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
                     status = em.status if em is not None else "no emergence score"
                     text = f"not scored: {status}"
                 rows.append({**base, **prow, "verdict": verdict, "explanation": text})
-    verdicts = pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    verdicts = verdict_frame(rows)
     predictions = pd.DataFrame(preds, columns=PREDICTION_COLUMNS)
     return VerdictResult(verdicts, predictions, explanations, backtests)

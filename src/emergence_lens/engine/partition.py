@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from emergence_lens.scoring import Rescored, rescore
 from emergence_lens.emergence.compare import DEFAULT_THRESHOLD
 from emergence_lens.sources.issues import IssueLog, SourceIssue
-from emergence_lens.sources.load import (
+from emergence_lens.sources.samples import (
     FileOutcome,
     SampleJob,
     read_sample_file,

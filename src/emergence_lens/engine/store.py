@@ -24,7 +24,7 @@ import pandas as pd
 from emergence_lens.scoring import Rescored
 from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult
 from emergence_lens.sources.issues import SourceIssue
-from emergence_lens.sources.load import FileOutcome
+from emergence_lens.sources.samples import FileOutcome
 from emergence_lens.sources.location import stat_key
 
 __all__ = ["PartitionStore", "STORE_DIR"]

@@ -464,7 +464,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         f"{', '.join(f'{k}: {v}' for k, v in small_spaces.items())} distinct ones where the held-out space is "
         "smaller), none of them trained on.\n\n"
         + markdown_table(ladder)
-        + f"\nGoals (`goals.csv`: this run's ladder from `summary.csv`"
+        + "\nGoals (`goals.csv`: this run's ladder from `summary.csv`"
         + ("" if spread is None else ", and the mean over the three seeds from `seed_spread.csv`")
         + f"): {n_met} of {len(goals)} met.\n\n"
         + markdown_table(goals)

@@ -2,9 +2,9 @@
 recognised by content; model sizes from files, checkpoints, names, metadata and a catalogue."""
 
 from emergence_lens.sources.catalogue import CatalogueEntry
-from emergence_lens.sources.model_names import lookup_model
 from emergence_lens.sources.issues import IssueLog, SourceIssue
 from emergence_lens.sources.load import INPUT_COLUMNS, MODEL_COLUMNS, SourceBundle, load_sources
+from emergence_lens.sources.model_names import lookup_model
 from emergence_lens.sources.sample_size import fill_sample_sizes, parse_n_examples
 from emergence_lens.sources.scale import infer_family, load_scale_map, parse_scale
 from emergence_lens.sources.sniff import sniff

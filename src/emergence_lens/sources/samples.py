@@ -1,0 +1,343 @@
+"""Per-example sources: lm-eval samples files (JSON lines or Parquet) and Inspect logs' samples, read
+into compact frames (:func:`read_sample_file`), then validated records (:func:`sample_table`,
+:func:`records_across`); the jobs a partitioned engine reads (:class:`SampleJob`) and what each gives
+back (:class:`FileOutcome`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from emergence_lens._io import iter_jsonl, sha256_and_lines, sha256_file
+from emergence_lens.records import RECORD_SCHEMA, RecordsError, records_to_pandas, validate_across, validate_records
+from emergence_lens.sources.files import InputFile
+from emergence_lens.sources.identity import ModelResolver, ResolvedModel
+from emergence_lens.sources.inspect_logs import read_inspect_log
+from emergence_lens.sources.issues import IssueLog, SourceIssue
+from emergence_lens.sources.lmeval import (
+    SAMPLES_RE,
+    FileChanged,
+    plain_local_path,
+    read_lmeval_samples,
+    read_lmeval_samples_fast,
+)
+from emergence_lens.sources.location import is_remote, reader_source
+from emergence_lens.sources.sniff import read_text
+
+__all__ = ["SampleJob", "FileOutcome", "DeferredSamples", "read_sample_file", "sample_table", "records_across",
+           "records_file", "records_from_samples", "read_samples", "sample_jobs", "sample_info", "inspect_frame",
+           "parquet_rows", "SAMPLE_EXTRAS"]
+
+
+@dataclass
+class SampleJob:
+    """One samples file left to read (``load_sources(defer_samples=True)``): an lm-eval samples file
+    or an Inspect log's samples; the file, its task, its results information (an lm-eval folder's
+    results file, the log's header), whether there was none, and its model's resolved ``(scale,
+    flops, family, source)``."""
+
+    file: InputFile
+    task: str
+    info: dict[str, Any]
+    no_results: bool
+    resolved: ResolvedModel
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The partition: (family, task) — the records of one key are one group of curves."""
+        return (self.resolved.family, self.task)
+
+
+@dataclass
+class FileOutcome:
+    """What reading one deferred samples file gave: rows read, status, the issues of reading it and
+    of forming its records (in that order of the whole audit), rows loaded, unresolved rows."""
+
+    path: str
+    rows_read: int
+    status: str
+    read_issues: list[SourceIssue]
+    record_issues: list[SourceIssue]
+    loaded: int
+    unresolved: list[dict[str, Any]]
+    sha256: str = ""  # of the bytes read (for run.json), computed where they were read
+
+
+@dataclass
+class DeferredSamples:
+    """The samples files ``load_sources(defer_samples=True)`` did not read, and what it needs to
+    finish the bundle once they are (:func:`complete_bundle`)."""
+
+    jobs: list[SampleJob]
+    files: list[InputFile]
+    loaded_count: dict[str, int]
+    mark: int  # issues before this index come before the samples' reading issues
+
+
+def parquet_rows(path: Path, issues: IssueLog) -> Iterator[tuple[int, Any]]:
+    """``(row_number, row)`` of a Parquet file of lm-eval samples (1-based, as lines are), one row
+    group at a time.  Each column is decoded on its own: a column that cannot be (a damaged page,
+    bytes that are not UTF-8) is reported once per row group and the rows are read without it, so
+    the fields they then lack are reported row by row, never lost silently."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(reader_source(path))
+    names = pf.schema_arrow.names
+    n = 0
+    for rg in range(pf.num_row_groups):
+        n_rows = pf.metadata.row_group(rg).num_rows
+        cols: dict[str, list[Any]] = {}
+        for name in names:
+            try:
+                values = pf.read_row_group(rg, columns=[name]).column(0).to_pylist()
+                if len(values) != n_rows:
+                    raise ValueError(f"{len(values)} values for {n_rows} rows")
+                cols[name] = values
+            except Exception as exc:  # noqa: BLE001 - one damaged column never ends the file
+                issues.add(path, None, name, f"column not readable in rows {n + 1}-{n + n_rows} "
+                           f"({type(exc).__name__}: {str(exc)[:100]}); those rows read without it")
+        for i in range(n_rows):
+            n += 1
+            yield n, {k: v[i] for k, v in cols.items()}
+
+
+def sample_jobs(samples: list[InputFile], issues: IssueLog) -> list[tuple[InputFile, str]]:
+    """The samples files to read, in path order, with their task; older files of the same (folder,
+    task) are superseded and reported."""
+    latest: dict[tuple[Path, str], InputFile] = {}
+    for f in samples:
+        m = SAMPLES_RE.match(f.path.name)
+        task = m.group("task") if m else f.path.stem
+        key = (f.path.parent, task)
+        if key in latest:
+            old = latest[key]
+            old.status = f"skipped: superseded by the later {f.path.name}"
+            issues.add(old.path, None, None, f"superseded by the later {f.path.name}; not used")
+        latest[key] = f
+    return [(f, task) for (_, task), f in sorted(latest.items(), key=lambda kv: str(kv[1].path))]
+
+
+def sample_info(f: InputFile, dir_info: Mapping[Path, dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """The results-file information of the folder of ``f`` (model, scale, checkpoint), and whether
+    there was none (the model name is then the folder's)."""
+    info = dir_info.get(f.path.parent)
+    if info is None:
+        return {"model": f.path.parent.name, "scale_params": None, "checkpoint": None}, True
+    return info, False
+
+
+def read_sample_file(f: InputFile, info: dict[str, Any], task: str, no_results: bool, issues: IssueLog,
+                     digest: list[str] | None = None) -> Any:
+    """One samples file as a compact frame (Arrow table or pandas frame; ``None`` when it has no
+    usable row or cannot be read, reported); sets ``f.rows_read`` and ``f.status``.  ``digest``: a
+    list that gets the SHA-256 of the bytes parsed (so run.json need not read the file again)."""
+    if f.format == "inspect_log":
+        return inspect_frame(f, info, issues, digest)
+    if no_results:
+        issues.add(f.path, None, None, f"no lm-eval results file beside it; model name taken from the folder "
+                   f"{f.path.parent.name!r}")
+    counter = [0]
+    try:
+        fast, tried = None, False
+        if f.encoding == "utf-8" and plain_local_path(f.path):
+            # hashed as it streams (its bytes never held whole: ~15 ms less per 29 MB file than
+            # reading them, then hashing), then DuckDB reads the path; the bytes only if it changed
+            before = os.stat(f.path)
+            try:
+                hexdigest, n_lines = sha256_and_lines(f.path) if digest is not None else ("", None)
+                fast = read_lmeval_samples_fast(f.path, info, task, None, before, n_lines)
+                tried = True
+                if digest is not None:
+                    digest.append(hexdigest)
+            except FileChanged:
+                pass
+        if not tried and (digest is not None or f.encoding == "utf-8"):  # other encodings: the line reader reads them
+            before = None if is_remote(f.path) else os.stat(f.path)
+            data = f.path.read_bytes()
+            if digest is not None:
+                digest.append(hashlib.sha256(data).hexdigest())
+            if f.encoding == "utf-8":
+                fast = read_lmeval_samples_fast(f.path, info, task, data, before)
+            del data
+        if fast is not None:
+            frame, f.rows_read = fast
+            pa.default_memory_pool().release_unused()  # the parser's blocks, back to the OS per file
+            return frame
+        lines = parquet_rows(f.path, issues) if f.encoding == "parquet" else iter_jsonl(f.path, f.encoding)
+        rows = read_lmeval_samples(f.path, info, issues, task=task, lines=lines, counter=counter)
+    except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
+        f.rows_read = counter[0]
+        f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
+        issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}); file skipped", "error",
+                   rows=counter[0] - issues.rows_reported(f.path))
+        return None
+    f.rows_read = counter[0]
+    return pd.DataFrame(rows) if rows else None
+
+
+def _inspect_samples(f: InputFile) -> list[dict[str, Any]]:
+    """The sample rows of an Inspect log read before (its issues, rows and scorer curves were taken
+    then: a second reading reports nothing again); a JSON log decoded as it was then (UTF-16 too)."""
+    data = None if f.encoding in ("zip", "utf-8") else json.loads(read_text(f.path, f.encoding))
+    rows, _curves, _info, _n = read_inspect_log(f.path, IssueLog(), data=data)
+    return rows
+
+
+def inspect_frame(f: InputFile, info: dict[str, Any], issues: IssueLog,
+                   digest: list[str] | None) -> pd.DataFrame | None:
+    """A deferred Inspect log's sample rows (in a partition's worker), hashed for ``run.json``; a log
+    that can no longer be read (changed or removed since) is reported with the rows it had."""
+    try:
+        if digest is not None:
+            digest.append(sha256_file(f.path))
+        rows = _inspect_samples(f)
+    except Exception as exc:  # noqa: BLE001 - reported, the partition goes on
+        n = int(info.get("_sample_rows", 0))
+        issues.add(f.path, None, None, f"could not be read again for its samples ({type(exc).__name__}: "
+                   f"{str(exc)[:120]}); {n} sample row(s) skipped", "error", rows=n)
+        return None
+    return pd.DataFrame(rows) if rows else None
+
+
+def read_samples(samples: list[InputFile], dir_info: Mapping[Path, dict[str, Any]],
+                  issues: IssueLog) -> list[tuple[InputFile, pd.DataFrame, dict[str, Any]]]:
+    """Stream every samples file into a compact frame (one per file); older files of the same
+    (folder, task) are superseded and reported."""
+    out = []
+    for f, task in sample_jobs(samples, issues):
+        info, none = sample_info(f, dir_info)
+        frame = read_sample_file(f, info, task, none, issues)
+        if frame is not None:
+            out.append((f, frame, info))
+    return out
+
+
+SAMPLE_EXTRAS = ("_file", "_line")
+
+
+SAMPLE_SCHEMA = pa.schema([("task", pa.string()), ("example_id", pa.string()), ("target", pa.string()),
+                            ("prediction", pa.string()), ("choice_logprobs", pa.list_(pa.float64())),
+                            ("correct_choice", pa.int64()), ("_line", pa.int64())])
+
+
+def as_arrow(frame: Any) -> pa.Table:
+    """A samples file's rows (a frame from the line-by-line reader, or the fast path's table)."""
+    if isinstance(frame, pa.Table):
+        return frame
+    return pa.Table.from_pandas(frame[SAMPLE_SCHEMA.names], schema=SAMPLE_SCHEMA, preserve_index=False)
+
+
+def records_file(f: InputFile, issues: IssueLog) -> tuple[str, pa.Table] | None:
+    """A records file (Parquet with the records schema's required columns, as ``evaluate`` writes
+    them) validated as it is: its own family and scale; ``None`` (reported) when it is not valid."""
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(reader_source(f.path))
+    f.rows_read = t.num_rows
+    try:
+        t = validate_records(t, source=str(f.path))
+    except RecordsError as exc:
+        issues.add(f.path, None if exc.row is None else exc.row + 1, exc.column,
+                   f"not valid records ({exc}); this file's {f.rows_read} row(s) dropped", "error", rows=f.rows_read)
+        return None
+    n = t.num_rows
+    t = (t.append_column("_file", pa.repeat(pa.scalar(str(f.path), pa.string()), n))
+          .append_column("_line", pa.array(np.arange(1, n + 1), pa.int64())))
+    return str(f.path), t.select([*RECORD_SCHEMA.names, *SAMPLE_EXTRAS])
+
+
+def sample_table(f: InputFile, frame: Any, info: dict[str, Any],
+                 resolved: ResolvedModel, issues: IssueLog,
+                 unresolved: list[dict[str, Any]]) -> tuple[str, pa.Table] | None:
+    """One samples file's rows as validated records (Arrow, with ``_file``/``_line``), given its
+    model's resolved ``(scale, flops, family, source)``; ``None`` when the model has no size or the
+    rows cannot form records (reported, rows accounted)."""
+    model = str(info.get("model") or f.path.parent.name)
+    n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+    scale, flops, fam, _src = resolved
+    if scale is None:
+        unresolved.append({"model": model, "source": str(f.path), "rows": n,
+                           "reason": "no parameter count in the results file, checkpoint, name, metadata, scale "
+                                     "map or catalogue"})
+        issues.add(f.path, None, "model", f"model {model!r} has no known size; {n} sample row(s) held "
+                   "out (give --models or --scale-map)", rows=n)
+        return None
+    t = as_arrow(frame)
+    no_flops = flops is None or bool(np.isnan(flops))  # a missing count is null, as pandas' NaN would be
+
+    def same(value: Any, kind: pa.DataType) -> pa.Array:  # one value n times (~80x np.full of objects)
+        return pa.repeat(pa.scalar(value, kind), n)
+
+    t = (t.append_column("family", same(fam, pa.string()))
+          .append_column("model", same(model, pa.string()))
+          .append_column("scale_params", same(float(scale), pa.float64()))
+          .append_column("scale_flops", same(None if no_flops else float(flops), pa.float64()))
+          .append_column("_file", same(str(f.path), pa.string())))
+    lines = t.column("_line").to_numpy()
+    try:
+        t = validate_records(t, source=str(f.path))
+    except RecordsError as exc:
+        line = int(lines[exc.row]) if exc.row is not None and exc.row < len(lines) else None
+        issues.add(f.path, line, exc.column, f"samples could not form records ({exc}); this file's {n} row(s) "
+                   "dropped", "error", rows=n)
+        return None
+    return str(f.path), t.select([*RECORD_SCHEMA.names, *SAMPLE_EXTRAS])
+
+
+def records_across(kept: list[tuple[str, pa.Table]], issues: IssueLog) -> tuple[pd.DataFrame | None, dict[str, int]]:
+    """The one records table from every file's validated records, checked for what spans files (a
+    document twice, two sizes for one model): a file that breaks it is reported and dropped."""
+    while kept:
+        table = pa.concat_tables([t for _, t in kept])
+
+        def at(i: int, table: pa.Table = table) -> str:  # a row by its file and line, however grouped
+            return f"{table.column('_file')[i].as_py()} line {table.column('_line')[i].as_py()}"
+
+        try:
+            validate_across(table, source="lm-eval samples", describe=at)
+        except RecordsError as exc:
+            row = exc.row if exc.row is not None else 0
+            bad_file = table.column("_file")[row].as_py() if row < table.num_rows else kept[0][0]
+            line = table.column("_line")[row].as_py() if exc.row is not None and row < table.num_rows else None
+            n_bad = next(t.num_rows for name, t in kept if name == bad_file)
+            issues.add(bad_file, line, exc.column, f"samples could not form records with the other files "
+                       f"({exc.message}); this file's {n_bad} row(s) dropped", "error", rows=n_bad)
+            kept = [(name, t) for name, t in kept if name != bad_file]
+            continue
+        counts = pc.value_counts(table.column("_file")).to_pylist()
+        loaded = {c["values"]: int(c["counts"]) for c in counts}
+        kept.clear()
+        records = records_to_pandas(table.drop_columns(list(SAMPLE_EXTRAS)))
+        del table
+        pa.default_memory_pool().release_unused()
+        return records, loaded
+    return None, {}
+
+
+def records_from_samples(frames: list[tuple[InputFile, Any, dict[str, Any]]], resolver: ModelResolver, issues: IssueLog,
+             unresolved: list[dict[str, Any]],
+             ready: list[tuple[str, pa.Table]] | None = None) -> tuple[pd.DataFrame | None, dict[str, int]]:
+    """Validated records from the samples files, kept columnar (Arrow) until the one final table: each
+    file is validated on its own (a file whose rows cannot form records is reported with the first
+    problem and dropped, the others kept), then the whole for what spans files (a document twice,
+    two sizes for one model)."""
+    kept: list[tuple[str, pa.Table]] = list(ready or [])
+    frames.reverse()
+    while frames:  # each file's raw rows are released as soon as its records are built
+        f, frame, info = frames.pop()
+        model = str(info.get("model") or f.path.parent.name)
+        resolved = resolver.resolve(model, info.get("scale_params"), None, f.root, info.get("checkpoint"))
+        got = sample_table(f, frame, info, resolved, issues, unresolved)
+        if got is not None:
+            kept.append(got)
+    return records_across(kept, issues)
