@@ -111,3 +111,37 @@ def test_every_command_has_its_pipeline_and_cli_module_of_the_same_name():
     for command in ("audit", "predict", "score", "report", "evaluate", "reproduce"):
         assert command in commands
         assert f"emergence_lens.pipelines.{command}" in MODULES and f"emergence_lens.cli.{command}" in MODULES
+
+
+def _recipes() -> dict[str, str]:
+    """The python code block under each ``### `` heading of docs/architecture.md."""
+    import re
+
+    text = (SRC.parents[1] / "docs" / "architecture.md").read_text()
+    out = {}
+    for m in re.finditer(r"^### (?P<title>.+?)\n(?P<body>.*?)(?=^### |\Z)", text, re.S | re.M):
+        code = re.findall(r"```python\n(.*?)```", m.group("body"), re.S)
+        if code:
+            out[m.group("title").strip()] = code[0]
+    return out
+
+
+def test_the_architecture_recipes_run_as_written(monkeypatch):
+    """Every recipe of docs/architecture.md runs as written (from the repository root) and its own
+    asserts hold; what it registered is taken out again, so no other test sees it."""
+    from emergence_lens.emergence.forecast import PREDICTORS
+    from emergence_lens.metrics import METRICS
+    from emergence_lens.sources.load import READERS
+    from emergence_lens.sources.sniff import JSON_FORMATS
+
+    recipes = _recipes()
+    assert set(recipes) == {"Add a metric", "Add a reader", "Add a forecast method", "Add a command"}
+    monkeypatch.chdir(SRC.parents[1])
+    before = {id(r): dict(r) for r in (METRICS, PREDICTORS, READERS, JSON_FORMATS)}
+    try:
+        for title, code in recipes.items():
+            exec(compile(code, f"docs/architecture.md: {title}", "exec"), {"__name__": f"recipe_{len(title)}"})  # noqa: S102
+    finally:
+        for registry in (METRICS, PREDICTORS, READERS, JSON_FORMATS):
+            registry.clear()
+            registry.update(before[id(registry)])

@@ -4,6 +4,7 @@ last)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -11,21 +12,29 @@ import typer
 from emergence_lens import __version__
 from emergence_lens.cli import audit, evaluate, listing, predict, report, reproduce, score, serve, theory, train
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Is a sudden jump in a scaling curve a property of the models or of the metric?")
+__all__ = ["app", "main", "build_app", "COMMANDS"]
 
 _AUDIT, _RUN, _PAPER, _DEV = "Audit and forecast", "Run models", "Reproduce the paper", "Develop"
-for fn, name, panel in [
+#: Every command: (the function of its CLI module, its name, its help panel), in the order of ``--help``.
+COMMANDS: list[tuple[Callable[..., None], str, str]] = [
     (audit.audit, "audit", _AUDIT), (predict.predict, "predict", _AUDIT), (score.score, "score", _AUDIT),
-    (report.report, "report", _AUDIT), (listing.validate, "validate", _AUDIT), (listing.list_metrics_cmd, "metrics", _AUDIT),
+    (report.report, "report", _AUDIT), (listing.validate, "validate", _AUDIT),
+    (listing.list_metrics_cmd, "metrics", _AUDIT),
     (evaluate.evaluate, "evaluate", _RUN), (serve.serve, "serve", _RUN),
     (reproduce.reproduce, "reproduce", _PAPER), (listing.list_experiments, "experiments", _PAPER),
     (theory.theory, "theory", _PAPER),
     (train.train_ladder_cmd, "train-ladder", _DEV), (train.train_vision_cmd, "train-vision", _DEV),
-]:
-    app.command(name, rich_help_panel=panel)(fn)
+]
+
+
+def build_app(commands: list[tuple[Callable[..., None], str, str]] = COMMANDS) -> typer.Typer:
+    """The Typer application with ``commands`` registered (their names and help panels)."""
+    application = typer.Typer(add_completion=False, no_args_is_help=True,
+                              help="Is a sudden jump in a scaling curve a property of the models or of the metric?")
+    for fn, name, panel in commands:
+        application.command(name, rich_help_panel=panel)(fn)
+    application.callback()(_main)
+    return application
 
 
 def _print_version(value: bool) -> None:
@@ -34,10 +43,12 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _main(version: Annotated[bool, typer.Option("--version", help="Print the version.", is_eager=True,
                                                  callback=_print_version)] = False) -> None:
     """Is a sudden jump in a scaling curve a property of the models or of the metric?"""
+
+
+app = build_app()
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emergence_lens.registry import Registry
+
 __all__ = ["Experiment", "ExperimentResult", "ExperimentOptionError", "EXPERIMENTS", "register_experiment",
            "get_experiment"]
 
@@ -45,14 +47,14 @@ class Experiment:
     requires: tuple[str, ...] = ()
 
 
-EXPERIMENTS: dict[str, Experiment] = {}
+EXPERIMENTS: Registry[Experiment] = Registry("experiment")
 
 
 def register_experiment(exp: Experiment) -> Experiment:
+    """Add ``exp`` to :data:`EXPERIMENTS` (a name once)."""
     if exp.name in EXPERIMENTS:
         raise ValueError(f"experiment {exp.name!r} is already registered")
-    EXPERIMENTS[exp.name] = exp
-    return exp
+    return EXPERIMENTS.register(exp.name, exp)
 
 
 def get_experiment(name: str) -> Experiment:

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emergence_lens.registry import Registry
+
 __all__ = ["MetricSpec", "register_metric", "register_metric_factory", "get_metric", "list_metrics",
            "metric_name", "METRICS"]
 
@@ -109,15 +111,14 @@ class MetricSpec:
         return np.asarray(self.record_scorer(records, options), dtype=float)
 
 
-METRICS: dict[str, MetricSpec] = {}
+METRICS: Registry[MetricSpec] = Registry("metric")
 
 
 def register_metric(spec: MetricSpec, *, overwrite: bool = False) -> MetricSpec:
     """Add ``spec`` to the registry (error on a duplicate name unless ``overwrite``)."""
     if spec.name in METRICS and not overwrite:
         raise ValueError(f"metric {spec.name!r} is already registered")
-    METRICS[spec.name] = spec
-    return spec
+    return METRICS.register(spec.name, spec, overwrite=True)
 
 
 MetricFactory = Callable[[dict[str, float]], MetricSpec]

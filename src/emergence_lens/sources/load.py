@@ -34,6 +34,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from emergence_lens.registry import Registry
 from emergence_lens.sources.bigbench_scores import bigbench_rows_in, read_bigbench_scores
 from emergence_lens.sources.files import INPUT_COLUMNS, InputFile, account_inputs, expand_paths
 from emergence_lens.sources.identity import MODEL_COLUMNS, ModelResolver, pretrained_path
@@ -55,7 +56,7 @@ from emergence_lens.sources.samples import (
 from emergence_lens.sources.sniff import DATA_SUFFIXES, Sniffed, sniff
 from emergence_lens.sources.tables import WideSpec, count_rows, is_metadata_table, read_metadata, read_table
 
-__all__ = ["SourceBundle", "load_sources", "complete_bundle", "READERS", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS",
+__all__ = ["SourceBundle", "load_sources", "complete_bundle", "READERS", "Loading", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS",
            "MODEL_COLUMNS"]
 
 CURVE_ROW_COLUMNS = ["family", "model", "scale_params", "scale_source", "scale_flops", "task", "subtask",
@@ -86,9 +87,10 @@ class SourceBundle:
 
 
 @dataclass
-class _Loading:
-    """What one :func:`load_sources` call gathers as it reads its files (the readers of
-    :data:`READERS` add to it)."""
+class Loading:
+    """What one :func:`load_sources` call gathers as it reads its files: each reader of
+    :data:`READERS` is ``reader(file, sniffed, loading)`` and adds to it (curve rows with
+    :meth:`add_curves`, samples files, records tables, model sizes) and sets ``file.rows_read``."""
 
     issues: IssueLog
     resolver: ModelResolver
@@ -111,7 +113,7 @@ class _Loading:
         self.curve_rows += rows
 
 
-def _read_results(f: InputFile, s: Sniffed, st: _Loading) -> None:
+def _read_results(f: InputFile, s: Sniffed, st: Loading) -> None:
     """An lm-eval results file: its curves, and its model for the samples files beside it."""
     f.rows_read = results_rows_in(s.data)
     rows, info = read_lmeval_results(f.path, st.issues, data=s.data)
@@ -124,14 +126,14 @@ def _read_results(f: InputFile, s: Sniffed, st: _Loading) -> None:
         st.dir_info[f.path.parent] = info  # sorted order: the latest results file wins
 
 
-def _read_bigbench(f: InputFile, s: Sniffed, st: _Loading) -> None:
+def _read_bigbench(f: InputFile, s: Sniffed, st: Loading) -> None:
     """A BIG-bench score file: its curves."""
     f.rows_read = bigbench_rows_in(s.data)
     rows = read_bigbench_scores(f.path, st.issues, st.bigbench_scale, data=s.data)
     st.add_curves(f, rows, _file_scale=lambda r: r.get("scale_params"))
 
 
-def _read_table(f: InputFile, s: Sniffed, st: _Loading) -> None:
+def _read_table(f: InputFile, s: Sniffed, st: Loading) -> None:
     """A table: model sizes (a metadata table, recognised by content) or results (tidy or wide)."""
     if is_metadata_table(f.path, s.encoding):
         f.format = "metadata"
@@ -145,19 +147,19 @@ def _read_table(f: InputFile, s: Sniffed, st: _Loading) -> None:
     st.add_curves(f, rows, _file_scale=lambda r: r.get("scale_params"))
 
 
-def _read_samples_later(f: InputFile, s: Sniffed, st: _Loading) -> None:
+def _read_samples_later(f: InputFile, s: Sniffed, st: Loading) -> None:
     """An lm-eval samples file: read once every results file is known (:mod:`.samples`)."""
     st.samples.append(f)
 
 
-def _read_records(f: InputFile, s: Sniffed, st: _Loading) -> None:
+def _read_records(f: InputFile, s: Sniffed, st: Loading) -> None:
     """A records file (``evaluate``/``score``'s Parquet), validated whole."""
     got = records_file(f, st.issues)
     if got is not None:
         st.record_tables.append(got)
 
 
-def _read_inspect(f: InputFile, s: Sniffed, st: _Loading) -> None:
+def _read_inspect(f: InputFile, s: Sniffed, st: Loading) -> None:
     """An Inspect log: its scorers' curves now, its samples now or (deferred) in a partition."""
     try:
         rows, scorer_curves, info, f.rows_read = read_inspect_log(f.path, st.issues, data=s.data)
@@ -174,14 +176,12 @@ def _read_inspect(f: InputFile, s: Sniffed, st: _Loading) -> None:
 
 #: The reader of each format :func:`emergence_lens.sources.sniff.sniff` recognises: the one place a
 #: format is dispatched (a new format is a sniff rule and a reader here).
-READERS: dict[str, Callable[[InputFile, Sniffed, _Loading], None]] = {
-    "lmeval_results": _read_results,
-    "bigbench_scores": _read_bigbench,
-    "table": _read_table,
-    "lmeval_samples": _read_samples_later,
-    "records": _read_records,
-    "inspect_log": _read_inspect,
-}
+READERS: Registry[Callable[[InputFile, Sniffed, Loading], None]] = Registry("input format")
+for _format, _reader in (("lmeval_results", _read_results), ("bigbench_scores", _read_bigbench),
+                         ("table", _read_table), ("lmeval_samples", _read_samples_later),
+                         ("records", _read_records), ("inspect_log", _read_inspect)):
+    READERS.register(_format, _reader)
+del _format, _reader
 
 
 def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping[str, Any]] | None = None,
@@ -209,7 +209,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
     """
     issues = IssueLog()
     files = expand_paths(paths, issues)
-    st = _Loading(issues, ModelResolver(dict(scale_map or {}), dict(metadata or {}), family), table_spec,
+    st = Loading(issues, ModelResolver(dict(scale_map or {}), dict(metadata or {}), family), table_spec,
                   bigbench_scale, defer_samples)
     for f in files:
         if f.status != "ok":

@@ -28,12 +28,14 @@ import codecs
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
+from emergence_lens.registry import Registry
 from emergence_lens.sources.inspect_logs import is_inspect_archive, is_inspect_log
 from emergence_lens.sources.location import as_location, is_remote, open_binary
 
-__all__ = ["Sniffed", "sniff", "read_text", "DATA_SUFFIXES", "TextError"]
+__all__ = ["Sniffed", "sniff", "read_text", "DATA_SUFFIXES", "TextError", "JSON_FORMATS"]
 
 DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".parquet", ".eval")
 _HEAD = 1 << 16
@@ -76,15 +78,18 @@ def read_text(path: Path, encoding: str | None = None) -> str:
         raise TextError(f"not UTF-8 or UTF-16 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
 
 
+#: JSON document formats, each with the test that recognises a parsed document, tried in order (an
+#: Inspect log has a ``results`` object too, so it is tried before lm-eval).  A new JSON format
+#: registers its test here and its reader in :data:`emergence_lens.sources.load.READERS`.
+JSON_FORMATS: Registry[Callable[[Any], bool]] = Registry("JSON format")
+JSON_FORMATS.register("inspect_log", is_inspect_log)
+JSON_FORMATS.register("lmeval_results", lambda d: isinstance(d, dict) and isinstance(d.get("results"), dict))
+JSON_FORMATS.register("bigbench_scores", lambda d: isinstance(d, dict) and isinstance(d.get("model"), dict)
+                      and isinstance(d.get("scores"), list))
+
+
 def _classify_json(data: Any) -> str | None:
-    if is_inspect_log(data):  # before lm-eval: an Inspect log has a ``results`` object too
-        return "inspect_log"
-    if isinstance(data, dict):
-        if isinstance(data.get("results"), dict):
-            return "lmeval_results"
-        if isinstance(data.get("model"), dict) and isinstance(data.get("scores"), list):
-            return "bigbench_scores"
-    return None
+    return next((name for name, recognises in JSON_FORMATS.items() if recognises(data)), None)
 
 
 def sniff(path: str | Path) -> Sniffed:

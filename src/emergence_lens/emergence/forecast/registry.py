@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emergence_lens.emergence.forecast.data import CurveData, Forecast
+from emergence_lens.registry import Registry
 
 __all__ = ["PredictorSpec", "PREDICTORS", "register_predictor", "get_predictor", "predictor_names",
            "resolve_methods"]
@@ -49,15 +50,12 @@ class PredictorSpec:
     metric_driven: bool = False
 
 
-PREDICTORS: dict[str, PredictorSpec] = {}
+PREDICTORS: Registry[PredictorSpec] = Registry("predictor")
 
 
 def register_predictor(spec: PredictorSpec) -> PredictorSpec:
     """Add ``spec`` to :data:`PREDICTORS` (a name can be registered once)."""
-    if spec.name in PREDICTORS and PREDICTORS[spec.name] is not spec:
-        raise ValueError(f"predictor {spec.name!r} is already registered")
-    PREDICTORS[spec.name] = spec
-    return spec
+    return PREDICTORS.register(spec.name, spec)
 
 
 def get_predictor(name: str) -> PredictorSpec:
