@@ -230,21 +230,38 @@ class HFBackend:
                 greedy.append((logp[i, rows].argmax(-1) == tt).tolist())
         return out, greedy
 
-    def text_logprobs(self, text: str) -> tuple[list[str], list[int], list[float | None]]:
-        """Tokens of ``text``, their character offsets and teacher-forced log-probs (the first
-        token has none) — what an OpenAI-style ``echo=True, logprobs=0`` request returns."""
+    def text_logprobs(self, text: str, top: int = 0) -> tuple[list[str], list[int], list[float | None],
+                                                          list[dict[str, float] | None]]:
+        """Tokens of ``text``, their character offsets, teacher-forced log-probs (the first token has
+        none) and, per position, the ``top`` most likely tokens with their log-probs — what an
+        OpenAI-style ``echo=True, logprobs=top`` request returns.  One forward pass over the text's own
+        tokens."""
+        import torch
+
         ids = self._encode(text)
         if not ids:
-            return [], [], []
+            return [], [], [], []
+        self._check_length(len(ids), f"a text of {len(ids)} tokens")
         toks = [self.tokenizer.decode([i]) for i in ids]
         offsets, pos = [], 0
         for t in toks:
             offsets.append(pos)
             pos += len(t)
-        rest: list[float] = []
+        vals: list[float | None] = [None]
+        tops: list[dict[str, float] | None] = [None]
         if len(ids) > 1:
-            rest = self._score([self.tokenizer.decode(ids[:1])], [self.tokenizer.decode(ids[1:])])[0]
-        return toks, offsets, [None, *rest]
+            with torch.no_grad():
+                logits = self.model(input_ids=torch.tensor([ids], device=self.device)).logits[0]
+                logp = torch.log_softmax(logits.float(), dim=-1).cpu()
+            target = torch.tensor(ids[1:])
+            vals += logp[torch.arange(len(ids) - 1), target].tolist()
+            if top > 0:
+                best_v, best_i = logp[:-1].topk(min(top, logp.shape[-1]), dim=-1)
+                for v_row, i_row in zip(best_v.tolist(), best_i.tolist(), strict=True):
+                    tops.append({self.tokenizer.decode([i]): v for i, v in zip(i_row, v_row, strict=True)})
+            else:
+                tops += [{} for _ in ids[1:]]
+        return toks, offsets, vals, tops
 
     def target_logprobs(self, prompts: Sequence[str], targets: Sequence[str]) -> list[list[float]]:
         return self._score(prompts, targets)
