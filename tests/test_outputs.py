@@ -137,3 +137,26 @@ def test_slug_is_bounded_safe_and_never_the_same_for_two_names():
     assert len(set(slugs)) == len(names)
     assert all(0 < len(s) <= 80 and all(c.isascii() and (c.isalnum() or c in "._=-") for c in s) for s in slugs)
     assert not any(s.startswith((".", "-")) for s in slugs)
+
+
+def test_predict_writes_every_figure_of_families_that_share_their_first_120_characters(tmp_path):
+    from emergence_lens.records import write_records
+    from emergence_lens.simulate import simulate_records
+
+    stem = "family-" + "x" * 130
+    names = [stem + "-one", stem + "-two", "a/b", "a_b"]
+    recs = [simulate_records(tuple(np.logspace(7, 10.5, 6)), (2,), 80, seed=i).assign(family=name)
+            for i, name in enumerate(names)]
+    folder = tmp_path / "run"
+    folder.mkdir()
+    write_records(pd.concat(recs, ignore_index=True), folder / "records.parquet")
+    out = tmp_path / "out"
+    res = _run("predict", str(folder), "--out", str(out), "--fit-on", "3", "--n-boot", "40", "--methods", "naive",
+               "--metric", "exact_match")
+    assert res.exit_code == 0, res.output
+    figures = sorted((out / "figures").glob("*.png"))
+    assert len(figures) == len(names), [f.name for f in figures]
+    assert all(len(f.name) <= 130 for f in figures)
+    written = int(res.output.split("wrote ")[1].split(" files")[0])
+    listed = json.loads((out / MANIFEST).read_text())["files"]
+    assert written == len(listed) and all((out / f).is_file() for f in listed)  # every file said is there
