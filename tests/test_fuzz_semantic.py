@@ -60,7 +60,13 @@ def _json(src: Path, rng: random.Random) -> bytes:
     return json.dumps(_change(json.loads(src.read_text()), rng)).encode()
 
 
-def _samples_parquet(src: Path, rng: random.Random, scratch: Path) -> bytes:
+def _parquet_bytes(table: pa.Table) -> bytes:
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf)
+    return buf.getvalue().to_pybytes()
+
+
+def _samples_parquet(src: Path, rng: random.Random) -> bytes:
     """One cell of one row changed within its column's type (Parquet holds one type per column): a
     null, an empty or wrong text, an empty or flattened list, a wrong number."""
     t = pq.read_table(src)
@@ -82,12 +88,7 @@ def _samples_parquet(src: Path, rng: random.Random, scratch: Path) -> bytes:
             continue
         if value != old:
             break
-    t = t.set_column(t.column_names.index(col), col, array)
-    dest = scratch / f"p{rng.randrange(10**9)}.parquet"
-    pq.write_table(t, dest)
-    data = dest.read_bytes()
-    dest.unlink()
-    return data
+    return _parquet_bytes(t.set_column(t.column_names.index(col), col, array))
 
 
 def _eval(src: Path, rng: random.Random) -> bytes:
@@ -112,7 +113,7 @@ def _inspect_json(src: Path, rng: random.Random) -> bytes:
     return json.dumps(doc).encode()
 
 
-def _records(src: Path, rng: random.Random, scratch: Path) -> bytes:
+def _records(src: Path, rng: random.Random) -> bytes:
     t = pq.read_table(src)
     col = rng.choice([c for c in t.column_names if c in ("scale_params", "example_id", "prediction", "target",
                                                          "model", "family", "task")])
@@ -120,12 +121,7 @@ def _records(src: Path, rng: random.Random, scratch: Path) -> bytes:
     values = t.column(col).to_pylist()
     kind = t.schema.field(col).type
     values[i] = rng.choice([None, float("nan"), -1.0, 0.0] if pa.types.is_floating(kind) else [None, "", "x" * 300])
-    t = t.set_column(t.column_names.index(col), col, pa.array(values, kind))
-    dest = scratch / f"r{rng.randrange(10**9)}.parquet"
-    pq.write_table(t, dest)
-    data = dest.read_bytes()
-    dest.unlink()
-    return data
+    return _parquet_bytes(t.set_column(t.column_names.index(col), col, pa.array(values, kind)))
 
 
 def _csv(src: Path, rng: random.Random) -> bytes:
@@ -170,14 +166,14 @@ def units(tmp_path_factory) -> list[tuple[str, Path, Path, object]]:
     pq_dir = scratch / "pq"
     pq_dir.mkdir()
     mc_pq = jsonl_to_parquet(mc, pq_dir / (mc.stem + ".parquet"))
-    unit("lmeval_samples_parquet", [results, mc_pq], mc_pq.name, lambda s, r: _samples_parquet(s, r, scratch))
+    unit("lmeval_samples_parquet", [results, mc_pq], mc_pq.name, _samples_parquet)
     logs = sorted((DATA / "inspect" / "logs").iterdir())
     ev = next(p for p in logs if p.suffix == ".eval")
     js = next(p for p in logs if p.suffix == ".json")
     unit("inspect_eval", [ev, DATA / "inspect" / "models.csv"], ev.name, _eval)
     unit("inspect_json", [js, DATA / "inspect" / "models.csv"], js.name, _inspect_json)
     unit("records", [DATA / "inspect_records.parquet"], "inspect_records.parquet",
-         lambda s, r: _records(s, r, scratch))
+         _records)
     bb = sorted((DATA / "sources" / "bigbench").rglob("*.json"))[0]
     unit("bigbench", [bb], bb.name, _json)
     unit("tidy_table", [DATA / "sources" / "table.csv"], "table.csv", _csv)
