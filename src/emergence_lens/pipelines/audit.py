@@ -28,6 +28,7 @@ from emergence_lens.report.audit_figures import draw_audit_figures, is_high
 from emergence_lens.scoring import Rescored, rescore
 from emergence_lens.sources import SourceBundle
 from emergence_lens.sources.metric_kinds import metric_kind
+from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
 __all__ = ["audit", "AuditError", "AuditRun", "write_audit", "AUDIT_COLUMNS", "RESCORED_SOURCE"]
 
@@ -126,13 +127,13 @@ def _summary(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float)
                                              median_score=("emergence_score", "median"),
                                              high=("emergence_score", lambda s: int(is_high(scored.loc[s.index],
                                                                                              threshold).sum())))
-    share = (high["metric"].str.split("[").str[0].isin(
-        ["multiple_choice_grade", "exact_str_match", "exact_match", "acc"]).mean() if len(high) else float("nan"))
+    # accuracy-like metrics (a mean of 0/1 per example): the ones the paper says manufacture the jumps
+    share = (high["metric"].str.split("[").str[0].isin(BINOMIAL_METRICS).mean() if len(high) else float("nan"))
     text = ["# audit\n", f"{len(bundle.files)} source files; {len(t)} curves "
             f"({len(scored)} scored); {t['family'].nunique()} famil(ies); {t['metric'].nunique()} metrics.\n",
             f"High emergence (sharpness >= {threshold:g}): {len(high)} curves from "
-            f"{high['metric'].nunique()} of {scored['metric'].nunique()} metrics; share from multiple-choice "
-            f"grade / exact match / accuracy: {share:.0%}.\n" if len(scored) else "No curve could be scored.\n",
+            f"{high['metric'].nunique()} of {scored['metric'].nunique()} metrics; share from accuracy-like metrics "
+            f"(multiple-choice grade, exact match, accuracy, ...): {share:.0%}.\n" if len(scored) else "No curve could be scored.\n",
             _resolution_line(t),
             "Families: " + "; ".join(f"{code_span(fam)} ({', '.join(sorted(set(g['family_source'])))}, {len(g)} models)"
                                      for fam, g in bundle.models.groupby("family")) + ". Sizes: "
