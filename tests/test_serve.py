@@ -168,7 +168,7 @@ output_type: generate_until
 doc_to_text: "{{{{context}}}}"
 doc_to_target: "{{{{completion}}}}"
 generation_kwargs:
-  until: ["\\\\n", "="]
+  until: ["\\n", "="]
   max_gen_toks: 6
   do_sample: false
 metric_list:
@@ -241,3 +241,17 @@ def test_lm_eval_local_completions_against_serve_equals_lm_eval_on_the_model_its
             assert abs(float(lp_a) - float(lp_b)) < 1e-5 and greedy_a == greedy_b
     assert api["results"]["serve_gen"]["exact_match,none"] == hf["results"]["serve_gen"]["exact_match,none"]
     assert api["results"]["serve_mc"]["acc,none"] == hf["results"]["serve_mc"]["acc,none"]
+    # and both equal what `evaluate --backend hf` computes on the same examples (its backend, its records)
+    from emergence_lens.models.evaluate import evaluate_examples
+    from emergence_lens.tasks import TaskExample
+
+    ours = HFBackend(MODEL, device="cpu")
+    docs = [json.loads(line) for line in (tmp_path / "mc.jsonl").read_text().splitlines()]
+    mc = [TaskExample("serve_mc", str(i), d["question"], d["choices"][d["label"]], tuple(d["choices"]), d["label"])
+          for i, d in enumerate(docs)]
+    recs = evaluate_examples(ours, mc, family="ladder", model="ladder-03", scale_params=1.0, answer_prefix="")
+    for i, lps in enumerate(recs["choice_logprobs"]):
+        theirs = [float(lp) for lp, _ in api["serve_mc"][i]["filtered_resps"]]
+        np.testing.assert_allclose(list(lps), theirs, atol=1e-5)
+    gens = ours.generate([e.prompt for e in ex], 6, ["\n", "="])
+    assert [api["serve_gen"][i]["filtered_resps"][0] for i in range(len(ex))] == gens
