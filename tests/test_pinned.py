@@ -82,8 +82,30 @@ def _report_pid_and_sleep(path: str, queue) -> None:
     time.sleep(120)
 
 
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for task in os.listdir(f"/proc/{p}/task"):
+            with open(f"/proc/{p}/task/{task}/children") as f:
+                kids = [int(c) for c in f.read().split()]
+            out += kids
+            todo += kids
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (an exited orphan shows as a zombie until init reaps it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return not f.read().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return False
+
+
 def test_a_worker_whose_parent_is_killed_exits(tmp_path):
-    """A killed `train-ladder` (SIGKILL: no cleanup runs) must not leave its members training on."""
+    """A killed `train-ladder` (SIGKILL: no cleanup runs) must leave no process behind: not its
+    members training on, not the queue's server, not the resource tracker."""
     import signal
     import subprocess
     import sys
@@ -100,21 +122,19 @@ def test_a_worker_whose_parent_is_killed_exits(tmp_path):
             assert time.time() < deadline and parent.poll() is None, "worker never started"
             time.sleep(0.2)
         worker = int(pid_file.read_text())
+        children = _descendants(parent.pid)  # the worker, the queue's server, the resource tracker
         parent.send_signal(signal.SIGKILL)
         parent.wait()
+        assert worker in children and len(children) >= 2
         deadline = time.time() + 15
         while time.time() < deadline:
-            try:
-                os.kill(worker, 0)
-            except ProcessLookupError:
+            alive = [pid for pid in children if _alive(pid)]
+            if not alive:
                 return
-            # an exited orphan is reaped by init; until then it shows as a zombie
-            with open(f"/proc/{worker}/stat") as f:
-                if f.read().split(") ")[1].startswith("Z"):
-                    return
             time.sleep(0.2)
-        os.kill(worker, signal.SIGKILL)
-        pytest.fail("the worker outlived its killed parent by 15 s")
+        for pid in alive:
+            os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"processes {alive} outlived their killed parent by 15 s")
     finally:
         if parent.poll() is None:
             parent.kill()

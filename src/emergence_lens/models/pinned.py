@@ -69,7 +69,11 @@ def run_pinned(fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, jobs
     os.environ.update(PINNED_ENV)  # inherited by the spawned workers, read before torch loads there
     manager = pool = None
     try:
-        manager = ctx.Manager()
+        from multiprocessing.managers import SyncManager
+
+        # the queue's server process leaves with its parent too (a SIGKILLed caller runs no cleanup)
+        manager = SyncManager(ctx=ctx)
+        manager.start(_exit_with_parent, (os.getpid(),))
         pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, initializer=_exit_with_parent,
                                    initargs=(os.getpid(),))
         q = manager.Queue()
@@ -110,8 +114,8 @@ def run_pinned(fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]], *, jobs
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: leave when the process that started the pool is gone (killed, not just
-    interrupted), instead of training on as an orphan."""
+    """Worker (and queue server) initializer: leave when the process that started the pool is gone
+    (killed, not just interrupted), instead of training on as an orphan."""
     import threading
     import time
 
