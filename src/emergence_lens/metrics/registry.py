@@ -227,7 +227,9 @@ def _mc(func: Any) -> Any:
 
 def _option_counts(records: pd.DataFrame) -> np.ndarray:
     """Each example's number of options ``K_i``: BIG-bench's Brier score pools (example, option) pairs."""
-    return np.array([len(x) for x in records["choice_logprobs"]], dtype=float)
+    from emergence_lens.metrics.ragged import as_ragged
+
+    return as_ragged(records["choice_logprobs"], "choice_logprobs")[1].astype(float)
 
 
 def _item_records(records: pd.DataFrame, options: Mapping[str, Any]) -> np.ndarray:

@@ -316,26 +316,15 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
 
 
 #: The fields the fast path reads, as DuckDB types, per layout (every other field is skipped).  The
-#: scalars come as JSON, so their JSON types are checked: DuckDB would otherwise cast a number, a
-#: list or a boolean to text, and a generation's text from a list of pairs.
+#: scalars come as their raw JSON text, so their JSON types are checked (:func:`_plain_scalars`):
+#: DuckDB would otherwise cast a number, a list or a boolean to text, or ``5.0`` to the integer 5.
 _DUCK_COLUMNS = {kind: {"doc_id": "JSON", "target": "JSON", "filter": "JSON", "filtered_resps": resps}
                  for kind, resps in (("choice", "VARCHAR[][]"), ("generation", "JSON"))}
-
-#: Per layout, the columns the fast path selects, each with the check that a row is the plain shape
-#: lm-eval writes (an integer document id, a text filter, a gold index or text, pairs or one text);
-#: a row that fails any check sends the whole file to the line reader, which reports it.
-_DUCK_SELECT = {
-    "choice": """doc_id_ok AND filter_ok AND (json_type(target) IN ('BIGINT', 'UBIGINT')
-                  OR (json_type(target) = 'VARCHAR' AND regexp_full_match(json_extract_string(target, '$'), '[0-9]{1,18}')))
-                  AS ok, doc, filt, json_extract_string(target, '$') AS target, filtered_resps""",
-    "generation": """doc_id_ok AND filter_ok AND json_type(target) = 'VARCHAR' AND json_type(filtered_resps) = 'ARRAY'
-                  AND json_array_length(filtered_resps) = 1 AND json_type(filtered_resps, '$[0]') = 'VARCHAR'
-                  AS ok, doc, filt, json_extract_string(target, '$') AS target,
-                  json_extract_string(filtered_resps, '$[0]') AS prediction""",
-}
-_DUCK_COMMON = """SELECT *, coalesce(json_type(doc_id) IN ('BIGINT', 'UBIGINT'), false) AS doc_id_ok,
-                  TRY_CAST(doc_id AS BIGINT) AS doc, coalesce(json_type(filter) = 'VARCHAR', true) AS filter_ok,
-                  json_extract_string(filter, '$') AS filt FROM raw"""
+#: A generation's ``filtered_resps`` must be a list of exactly one JSON string (checked in DuckDB).
+_GENERATION_SELECT = """SELECT doc_id, target, filter,
+    coalesce(json_type(filtered_resps) = 'ARRAY' AND json_array_length(filtered_resps) = 1
+             AND json_type(filtered_resps, '$[0]') = 'VARCHAR', false) AS plain_resp,
+    json_extract_string(filtered_resps, '$[0]') AS prediction FROM raw"""
 _duck: dict[int, Any] = {}
 
 
@@ -369,19 +358,62 @@ def plain_local_path(path: Any) -> bool:
 
 
 def _parse_fast(source: Path | bytes, kind: str):
-    """The four fields of every line of a samples file (its path, or its bytes) as an Arrow table
-    (``ok, doc, filt, target`` and ``filtered_resps`` or ``prediction``): DuckDB's JSON reader with
-    the fields projected — the prompt and document fields are skipped, not built; raises on any line
-    it cannot read that way.  ``ok`` says whether a row is of the plain shape (:data:`_DUCK_SELECT`).
-    From a path DuckDB reads the file itself; only a plain path (:func:`plain_local_path`) is given
-    to it."""
+    """The four fields of every line of a samples file (its path, or its bytes) as an Arrow table:
+    ``doc_id``, ``target`` and ``filter`` as raw JSON text, ``filtered_resps`` as lists of pairs
+    (``choice``) or, for ``generation``, ``plain_resp`` (a list of one string) and ``prediction``.
+    DuckDB's JSON reader with the fields projected — the prompt and document fields are skipped, not
+    built; raises on any line it cannot read that way.  From a path DuckDB reads the file itself;
+    only a plain path (:func:`plain_local_path`) is given to it."""
     import io
 
     src = str(source) if isinstance(source, Path) else io.BytesIO(source)
-    con = _duck_connection()
-    raw = con.read_json(src, columns=_DUCK_COLUMNS[kind], format="newline_delimited")
-    rel = raw.query("raw", _DUCK_COMMON).query("common", f"SELECT {_DUCK_SELECT[kind]} FROM common")
-    return rel.to_arrow_table()
+    raw = _duck_connection().read_json(src, columns=_DUCK_COLUMNS[kind], format="newline_delimited")
+    return (raw.query("raw", _GENERATION_SELECT) if kind == "generation" else raw).to_arrow_table()
+
+
+def _json_strings(raw: Any) -> Any:
+    """Raw JSON text that must be strings without escapes (``"abc"``) as their text; ``None`` when any
+    value is another JSON type or holds an escape (the line reader decodes those)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    raw = raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw
+    if len(raw) and not (pc.all(pc.starts_with(raw, '"')).as_py() and pc.all(pc.ends_with(raw, '"')).as_py()
+                         and pc.all(pc.greater_equal(pc.utf8_length(raw), 2)).as_py()
+                         and not pc.any(pc.match_substring(raw, "\\")).as_py()):
+        return None
+    return pc.utf8_slice_codeunits(raw, 1, -1)
+
+
+def _plain_scalars(t: Any, kind: str) -> tuple[Any, Any, Any] | None:
+    """``(doc_id as int64, filter text with nulls, target)`` from the raw JSON columns — target as
+    int64 (``choice``: a JSON integer or a string of digits) or text (``generation``: a JSON string) —
+    or ``None`` when any row is not of that plain shape."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if t.column("doc_id").null_count or t.column("target").null_count:
+        return None
+    try:
+        doc = pc.cast(t.column("doc_id"), pa.int64())  # a JSON integer's text, strictly (not 5.0, not "5")
+        filt = t.column("filter").combine_chunks()
+        present = filt.filter(pc.is_valid(filt))
+        text = _json_strings(present)
+        if text is None:
+            return None
+        filt = pc.replace_with_mask(filt, pc.is_valid(filt), text) if filt.null_count else text
+        target = t.column("target").combine_chunks()
+        if kind == "choice":
+            quoted = pc.starts_with(target, '"')
+            digits = pc.if_else(quoted, pc.utf8_slice_codeunits(target, 1, -1), target)
+            target = pc.cast(digits, pa.int64())  # strict: "1.0", " 1", "1e2", "true" raise, not cast
+        else:
+            target = _json_strings(target)
+            if target is None:
+                return None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return doc, filt, target
 
 
 def _line_count(data: bytes) -> int:
@@ -470,11 +502,12 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
         except (duckdb.Error, pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
             continue
         n = t.num_rows
-        if n == 0 or n != n_lines or not pc.all(pc.fill_null(t.column("ok"), False)).as_py() \
-                or t.column("doc").null_count:
+        plain = None if n == 0 or n != n_lines else _plain_scalars(t, kind)
+        if plain is None or (kind == "generation" and not pc.all(t.column("plain_resp")).as_py()):
             return None  # a blank line, or a row not of the plain shape: the line reader reports it
-        filters = t.column("filt").fill_null("none")
-        doc = t.column("doc").to_numpy()
+        doc_ids, filters, target = plain
+        filters = filters.fill_null("none")
+        doc = doc_ids.to_numpy()
         only = pc.unique(filters)
         if len(only) == 1:  # one filter (most files): a document may appear once; one task name
             if not pd.Index(doc).is_unique:
@@ -487,7 +520,7 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
                 return None
             names = pa.array(np.where((filt == "none") | (filt == ""), task, np.char.add(f"{task},", filt)),
                              pa.string())
-        out = {"task": names, "example_id": pc.cast(t.column("doc"), pa.string())}
+        out = {"task": names, "example_id": pc.cast(doc_ids, pa.string())}
         if kind == "choice":
             fr = t.column("filtered_resps").combine_chunks()
             if fr.null_count:
@@ -499,9 +532,9 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
                 return None
             try:
                 lp = pc.cast(pc.list_element(inner, 0), pa.float64()).to_numpy(zero_copy_only=False)
-                target = pc.cast(t.column("target"), pa.int64()).to_numpy()
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return None
+            target = target.to_numpy(zero_copy_only=False)
             # only finite log-probabilities (the line reader reads "-inf" and nothing else infinite)
             if not np.isfinite(lp).all() or (lp > 1e-6).any() or (target < 0).any() or (target >= k).any():
                 return None
@@ -510,7 +543,7 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
                        choice_logprobs=pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(lp)),
                        correct_choice=pa.array(target, pa.int64()))
         else:
-            out.update(target=t.column("target").combine_chunks(), prediction=t.column("prediction").combine_chunks(),
+            out.update(target=target, prediction=t.column("prediction").combine_chunks(),
                        choice_logprobs=pa.nulls(n, pa.list_(pa.float64())), correct_choice=pa.nulls(n, pa.int64()))
         out["_line"] = pa.array(np.arange(1, n + 1), pa.int64())
         return pa.table(out), n
