@@ -331,7 +331,6 @@ def test_fast_and_line_by_line_sample_readers_agree(path):
 
 
 def _mutations():
-    import json as _json
 
     def numbers(o):  # logprobs and the gold index as JSON numbers, not the strings lm-eval writes
         fr = o.get("filtered_resps")
@@ -472,9 +471,8 @@ def test_a_samples_file_hashed_as_it_streams_is_parsed_as_hashed_even_if_rewritt
     path = tmp_path / "samples_t_2024-01-01T00-00-00.jsonl"
     path.write_text("\n".join(lines) + "\n")
     f = InputFile(path, "x")
-    digest: list[str] = []
-    frame = load.read_sample_file(f, {"model": "m"}, "t", False, IssueLog(), digest)
-    assert f.rows_read == frame.num_rows == 100 and digest == [hashlib.sha256(path.read_bytes()).hexdigest()]
+    frame, digest = load.read_sample_file(f, {"model": "m"}, "t", False, IssueLog(), hash_bytes=True)
+    assert f.rows_read == frame.num_rows == 100 and digest == hashlib.sha256(path.read_bytes()).hexdigest()
 
     real = load.sha256_and_lines
 
@@ -486,9 +484,8 @@ def test_a_samples_file_hashed_as_it_streams_is_parsed_as_hashed_even_if_rewritt
 
     monkeypatch.setattr(load, "sha256_and_lines", hash_then_rewrite)
     path.write_text("\n".join(lines) + "\n")
-    digest = []
-    frame = load.read_sample_file(InputFile(path, "x"), {"model": "m"}, "t", False, IssueLog(), digest)
-    assert frame.num_rows == 10 and digest == [hashlib.sha256(path.read_bytes()).hexdigest()]
+    frame, digest = load.read_sample_file(InputFile(path, "x"), {"model": "m"}, "t", False, IssueLog(), hash_bytes=True)
+    assert frame.num_rows == 10 and digest == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_a_per_run_table_with_a_task_column_gives_one_curve_per_task_condition_and_metric(tmp_path):

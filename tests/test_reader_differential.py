@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from emergence_lens.sources.issues import IssueLog
-from emergence_lens.sources.lmeval import read_lmeval_samples, read_lmeval_samples_fast
+from emergence_lens.sources.lmeval import LinesRead, read_lmeval_samples, read_lmeval_samples_fast
 
 DATA = Path(__file__).parent / "data"
 N_MUTANTS = 1200
@@ -78,9 +78,9 @@ def _mutant(src: Path, rng: random.Random) -> tuple[str, str]:
 
 
 def _rows(path: Path, task: str) -> tuple[pd.DataFrame, list, int]:
-    issues, counter = IssueLog(), [0]
+    issues, counter = IssueLog(), LinesRead()
     rows = read_lmeval_samples(path, {"model": "m"}, issues, task=task, counter=counter)
-    return pd.DataFrame(rows), list(issues), counter[0]
+    return pd.DataFrame(rows), list(issues), counter.lines
 
 
 def _same(fast: pd.DataFrame, slow: pd.DataFrame) -> None:

@@ -33,7 +33,7 @@ from emergence_lens.emergence.resolution import MIN_EFFECT, resolution_limit
 from emergence_lens.emergence.score import MIN_POINTS
 from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS
 from emergence_lens.emergence.verdict import decide, verdict_frame
-from emergence_lens.sources.metric_kinds import (
+from emergence_lens.metrics.reported import (
     AUDIT_PARTNERS,
     CHOICE_ACCURACY,
     GENERATION_ACCURACY,
@@ -60,7 +60,7 @@ def _orientation(metric: pd.Series, hib_col: pd.Series | None) -> tuple[np.ndarr
     metric's properties) and whether the metric is scored on log10."""
     props = {m: metric_properties(m) for m in metric.unique()}
     logs = {m: is_log_scale(m) for m in metric.unique()}
-    hib = metric.map(lambda m: props[m] is None or bool(props[m][2])).to_numpy(dtype=bool)
+    hib = metric.map(lambda m: props[m] is None or bool(props[m].higher_is_better)).to_numpy(dtype=bool)
     if hib_col is not None:
         h = hib_col.astype(object)
         hib = np.where(h == False, False, np.where(h == True, True, hib))  # noqa: E712

@@ -89,15 +89,14 @@ def run_partition(part: Partition, options: AuditOptions) -> PartitionResult:
         f = job.file
         read_issues, record_issues = IssueLog(), IssueLog()
         unresolved: list[dict] = []
-        digest: list[str] = []
-        frame = read_sample_file(f, job.info, job.task, job.no_results, read_issues, digest)
+        frame, sha256 = read_sample_file(f, job.info, job.task, job.no_results, read_issues, hash_bytes=True)
         if frame is not None:
             got = sample_table(f, frame, job.info, job.resolved, record_issues, unresolved)
             del frame
             if got is not None:
                 kept.append(got)
         outcomes.append(FileOutcome(str(f.path), f.rows_read, f.status, list(read_issues), list(record_issues), 0,
-                                    unresolved, digest[0] if digest else ""))
+                                    unresolved, sha256))
     across = IssueLog()
     records, loaded = records_across(kept, across)
     for o in outcomes:

@@ -27,7 +27,7 @@ from emergence_lens.report import markdown_table
 from emergence_lens.report.audit_figures import draw_audit_figures, is_high
 from emergence_lens.scoring import Rescored, rescore
 from emergence_lens.sources import SourceBundle
-from emergence_lens.sources.metric_kinds import metric_kind
+from emergence_lens.metrics.reported import metric_kind
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
 __all__ = ["audit", "AuditError", "AuditRun", "write_audit", "AUDIT_COLUMNS", "RESCORED_SOURCE"]

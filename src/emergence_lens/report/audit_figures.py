@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from emergence_lens.outputs import current_run
-from emergence_lens.sources.metric_kinds import metric_kind, metric_properties
+from emergence_lens.metrics.reported import metric_kind, metric_properties
 
 __all__ = ["draw_audit_figures", "is_high"]
 
@@ -109,7 +109,7 @@ def _fig6(d: pd.DataFrame, tasks: list[str], a: str, b: str, family: str, path: 
                 ax.plot(g.index, g.values, marker="o", ms=3, color=cmap(i / max(len(tasks) - 1, 1)),
                         label=str(task))
             props = metric_properties(m)
-            better = "" if props is None else (" (higher is better)" if props[2] else " (lower is better)")
+            better = "" if props is None else (" (higher is better)" if props.higher_is_better else " (lower is better)")
             ax.set(xscale="log", xlabel="parameters (log scale)", ylabel=m.replace("_", " ") + better,
                    title=f"{family}: {m}")
             ax.legend(fontsize=6)

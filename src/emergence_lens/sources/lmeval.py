@@ -28,7 +28,7 @@ from emergence_lens._io import count_lines, iter_jsonl
 from emergence_lens.sources.issues import IssueLog
 from emergence_lens.sources.location import as_location, is_remote
 
-__all__ = ["read_lmeval_results", "read_lmeval_samples", "read_lmeval_samples_fast", "lmeval_model_info",
+__all__ = ["read_lmeval_results", "read_lmeval_samples", "LinesRead", "read_lmeval_samples_fast", "lmeval_model_info",
            "results_rows_in",
            "is_samples_row", "SAMPLES_RE"]
 
@@ -270,8 +270,15 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+@dataclass
+class LinesRead:
+    """How many lines a reader has read so far (kept when it stops on an error midway)."""
+
+    lines: int = 0
+
+
 def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLog,
-                        task: str | None = None, lines: Any = None, counter: list[int] | None = None
+                        task: str | None = None, lines: Any = None, counter: LinesRead | None = None
                         ) -> list[dict[str, Any]]:
     """Record rows (without family/scale) from a samples file; bad lines are reported and skipped.
 
@@ -283,7 +290,7 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
     text) is reported with what it held and skipped; it never turns the file into the other kind.
     A repeated (document, filter) is a genuine duplicate: reported with its line and dropped, the
     rest of the file loads.  ``lines``: an iterator of ``(line, object)`` (default: the file read as
-    UTF-8 JSON lines); ``counter[0]`` counts the lines read.
+    UTF-8 JSON lines); ``counter.lines`` counts the lines read.
     """
     p = as_location(path)
     m = SAMPLES_RE.match(p.name)
@@ -291,7 +298,7 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
     read: list[_Sample] = []
     for lineno, obj in (lines if lines is not None else iter_jsonl(p)):
         if counter is not None:
-            counter[0] += 1
+            counter.lines += 1
         read.append(_read_sample(lineno, obj, task, model.get("model")))
     kinds = Counter(s.kind for s in read if s.kind and not s.message)
     kind = max(kinds, key=lambda k: (kinds[k], k == "choice")) if kinds else ""

@@ -249,7 +249,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
     deferred = bool(defer_samples and (samples or inspect_logs) and not record_tables)
     if not deferred:  # records files need the whole table in memory: the logs' samples are read here after all
         for f, _task, info in inspect_logs:
-            frame = inspect_frame(f, info, issues, None)
+            frame = inspect_frame(f, info, issues).frame
             if frame is not None:
                 inspect_frames.append((f, frame, info))
     if deferred:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from emergence_lens.sources.metric_kinds import CHOICE_ACCURACY, GENERATION_ACCURACY
+from emergence_lens.metrics.reported import CHOICE_ACCURACY, GENERATION_ACCURACY
 
 __all__ = ["fill_sample_sizes", "parse_n_examples", "BINOMIAL_METRICS"]
 

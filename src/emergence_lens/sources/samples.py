@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from emergence_lens.sources.issues import IssueLog, SourceIssue
 from emergence_lens.sources.lmeval import (
     SAMPLES_RE,
     FileChanged,
+    LinesRead,
     plain_local_path,
     read_lmeval_samples,
     read_lmeval_samples_fast,
@@ -34,7 +35,7 @@ from emergence_lens.sources.lmeval import (
 from emergence_lens.sources.location import is_remote, reader_source
 from emergence_lens.sources.sniff import read_text
 
-__all__ = ["SampleJob", "FileOutcome", "DeferredSamples", "read_sample_file", "sample_table", "records_across",
+__all__ = ["SampleJob", "SampleRead", "FileOutcome", "DeferredSamples", "read_sample_file", "sample_table", "records_across",
            "records_file", "records_from_samples", "read_samples", "sample_jobs", "sample_info", "inspect_frame",
            "parquet_rows", "SAMPLE_EXTRAS"]
 
@@ -136,17 +137,26 @@ def sample_info(f: InputFile, dir_info: Mapping[Path, dict[str, Any]]) -> tuple[
     return info, False
 
 
+class SampleRead(NamedTuple):
+    """One samples file read: its rows as a compact frame (Arrow table or pandas frame; ``None`` when
+    it has no usable row or could not be read), and the SHA-256 of the bytes parsed (``""`` when not
+    asked for), so ``run.json`` need not read the file again."""
+
+    frame: Any
+    sha256: str
+
+
 def read_sample_file(f: InputFile, info: dict[str, Any], task: str, no_results: bool, issues: IssueLog,
-                     digest: list[str] | None = None) -> Any:
-    """One samples file as a compact frame (Arrow table or pandas frame; ``None`` when it has no
-    usable row or cannot be read, reported); sets ``f.rows_read`` and ``f.status``.  ``digest``: a
-    list that gets the SHA-256 of the bytes parsed (so run.json need not read the file again)."""
+                     hash_bytes: bool = False) -> SampleRead:
+    """One samples file (see :class:`SampleRead`); problems reported; sets ``f.rows_read`` and
+    ``f.status``.  ``hash_bytes``: hash the bytes parsed."""
     if f.format == "inspect_log":
-        return inspect_frame(f, info, issues, digest)
+        return inspect_frame(f, info, issues, hash_bytes)
     if no_results:
         issues.add(f.path, None, None, f"no lm-eval results file beside it; model name taken from the folder "
                    f"{f.path.parent.name!r}")
-    counter = [0]
+    counter = LinesRead()
+    hexdigest = ""
     try:
         fast, tried = None, False
         if f.encoding == "utf-8" and plain_local_path(f.path):
@@ -154,35 +164,33 @@ def read_sample_file(f: InputFile, info: dict[str, Any], task: str, no_results: 
             # reading them, then hashing), then DuckDB reads the path; the bytes only if it changed
             before = os.stat(f.path)
             try:
-                hexdigest, n_lines = sha256_and_lines(f.path) if digest is not None else ("", None)
+                hexdigest, n_lines = sha256_and_lines(f.path) if hash_bytes else ("", None)
                 fast = read_lmeval_samples_fast(f.path, info, task, None, before, n_lines)
                 tried = True
-                if digest is not None:
-                    digest.append(hexdigest)
             except FileChanged:
-                pass
-        if not tried and (digest is not None or f.encoding == "utf-8"):  # other encodings: the line reader reads them
+                hexdigest = ""
+        if not tried and (hash_bytes or f.encoding == "utf-8"):  # other encodings: the line reader reads them
             before = None if is_remote(f.path) else os.stat(f.path)
             data = f.path.read_bytes()
-            if digest is not None:
-                digest.append(hashlib.sha256(data).hexdigest())
+            if hash_bytes:
+                hexdigest = hashlib.sha256(data).hexdigest()
             if f.encoding == "utf-8":
                 fast = read_lmeval_samples_fast(f.path, info, task, data, before)
             del data
         if fast is not None:
             frame, f.rows_read = fast
             pa.default_memory_pool().release_unused()  # the parser's blocks, back to the OS per file
-            return frame
+            return SampleRead(frame, hexdigest)
         lines = parquet_rows(f.path, issues) if f.encoding == "parquet" else iter_jsonl(f.path, f.encoding)
         rows = read_lmeval_samples(f.path, info, issues, task=task, lines=lines, counter=counter)
     except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
-        f.rows_read = counter[0]
+        f.rows_read = counter.lines
         f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
         issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}); file skipped", "error",
-                   rows=counter[0] - issues.rows_reported(f.path))
-        return None
-    f.rows_read = counter[0]
-    return pd.DataFrame(rows) if rows else None
+                   rows=counter.lines - issues.rows_reported(f.path))
+        return SampleRead(None, hexdigest)
+    f.rows_read = counter.lines
+    return SampleRead(pd.DataFrame(rows) if rows else None, hexdigest)
 
 
 def _inspect_samples(f: InputFile) -> list[dict[str, Any]]:
@@ -193,20 +201,21 @@ def _inspect_samples(f: InputFile) -> list[dict[str, Any]]:
     return rows
 
 
-def inspect_frame(f: InputFile, info: dict[str, Any], issues: IssueLog,
-                   digest: list[str] | None) -> pd.DataFrame | None:
-    """A deferred Inspect log's sample rows (in a partition's worker), hashed for ``run.json``; a log
-    that can no longer be read (changed or removed since) is reported with the rows it had."""
+def inspect_frame(f: InputFile, info: dict[str, Any], issues: IssueLog, hash_bytes: bool = False) -> SampleRead:
+    """A deferred Inspect log's sample rows (in a partition's worker), hashed for ``run.json`` when
+    asked; a log that can no longer be read (changed or removed since) is reported with the rows it
+    had."""
+    hexdigest = ""
     try:
-        if digest is not None:
-            digest.append(sha256_file(f.path))
+        if hash_bytes:
+            hexdigest = sha256_file(f.path)
         rows = _inspect_samples(f)
     except Exception as exc:  # noqa: BLE001 - reported, the partition goes on
         n = int(info.get("_sample_rows", 0))
         issues.add(f.path, None, None, f"could not be read again for its samples ({type(exc).__name__}: "
                    f"{str(exc)[:120]}); {n} sample row(s) skipped", "error", rows=n)
-        return None
-    return pd.DataFrame(rows) if rows else None
+        return SampleRead(None, hexdigest)
+    return SampleRead(pd.DataFrame(rows) if rows else None, hexdigest)
 
 
 def read_samples(samples: list[InputFile], dir_info: Mapping[Path, dict[str, Any]],
@@ -216,7 +225,7 @@ def read_samples(samples: list[InputFile], dir_info: Mapping[Path, dict[str, Any
     out = []
     for f, task in sample_jobs(samples, issues):
         info, none = sample_info(f, dir_info)
-        frame = read_sample_file(f, info, task, none, issues)
+        frame = read_sample_file(f, info, task, none, issues).frame
         if frame is not None:
             out.append((f, frame, info))
     return out

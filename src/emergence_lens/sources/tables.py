@@ -80,7 +80,7 @@ def unit_factor(header: str) -> float | None:
 
 def _known_metric(name: str) -> bool:
     from emergence_lens.metrics import METRICS
-    from emergence_lens.sources.metric_kinds import metric_properties
+    from emergence_lens.metrics.reported import metric_properties
 
     return name in METRICS or metric_properties(name) is not None
 
