@@ -207,6 +207,27 @@ def _explain_text(metric: str, partner: str | None, verdict: str, state: str, me
     return f"{verdict}: " + "; ".join(parts)
 
 
+def _band_rows(ex: Explanation, family: str, task: str, metric: str, models: Sequence[str]) -> list[dict]:
+    """Rows of ``predictions.csv`` for the sharp metric predicted from its ingredient at every model
+    (``fit_on = all``), with the joint band and whether the observation lies in it."""
+    return [{"family": family, "task": task, "metric": metric, "model": m, "scale": ex.x[j], "fit_on": "all",
+             "observed": ex.observed[j], "observed_low": ex.observed_low[j], "observed_high": ex.observed_high[j],
+             "predicted": ex.predicted[j], "predicted_low": ex.predicted_low[j], "predicted_high": ex.predicted_high[j],
+             "baseline_predicted": np.nan, "baseline_low": np.nan, "baseline_high": np.nan,
+             "consistent": bool(ex.predicted_low[j] - 1e-12 <= ex.observed[j] <= ex.predicted_high[j] + 1e-12),
+             "baseline_consistent": pd.NA, "error": ex.observed[j] - ex.predicted[j], "baseline_error": np.nan}
+            for j, m in enumerate(models)]
+
+
+def _explanation_cols(ex: Explanation | None) -> dict[str, object]:
+    """The verdict columns that say whether the metric's transform of its ingredient explains the curve."""
+    if ex is None:
+        return {"explained": "", "ingredient": "", "approximate": False, "max_departure": np.nan, "departs_at": ""}
+    return {"explained": "explained" if ex.explained else "beyond", "ingredient": ex.ingredient,
+            "approximate": ex.approximate, "max_departure": ex.max_departure,
+            "departs_at": ";".join(f"{s:.6g}" for s, _, _ in sorted(ex.departures))}
+
+
 def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "params",
                   chance: Mapping[str, float] | None = None, threshold: float = DEFAULT_THRESHOLD,
                   n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
@@ -234,15 +255,15 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
     preds: list[dict] = []
     explanations: dict[tuple[str, str, str], Explanation] = {}
     backtests: dict[tuple[str, str, str], Backtest] = {}
-    rec_groups = {(str(f), str(t)): g for (f, t), g in records.groupby(["family", "task"], sort=True)}
+    rec_groups = {(str(f), str(t)): points for (f, t), points in records.groupby(["family", "task"], sort=True)}
 
-    for (family, task), tg in table.groupby(["family", "task"], sort=True):
+    for (family, task), group_curves in table.groupby(["family", "task"], sort=True):
         family, task = str(family), str(task)
-        rg = rec_groups.get((family, task))
-        by_model = ({m: grp.sort_values("example_id", kind="stable") for m, grp in rg.groupby("model")}
-                    if rg is not None else {})
+        group_records = rec_groups.get((family, task))
+        by_model = ({m: grp.sort_values("example_id", kind="stable") for m, grp in group_records.groupby("model")}
+                    if group_records is not None else {})
         # model order along the axis (curve tables are in scale_params order)
-        first_metric = tg[tg["metric"] == tg["metric"].iloc[0]]
+        first_metric = group_curves[group_curves["metric"] == group_curves["metric"].iloc[0]]
         pos_all = x_position(first_metric[xcol].to_numpy(dtype=float), x_axis)
         order = np.argsort(pos_all, kind="stable")
         models = first_metric["model"].to_numpy()[order]
@@ -250,103 +271,95 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
         state_of: dict[str, str] = {}
         info: dict[str, dict] = {}
         paired_models: bool | None = None  # do the models share their examples? (per group, once)
-        for metric, g in tg.groupby("metric", sort=True):
+        for metric, points in group_curves.groupby("metric", sort=True):
             metric = str(metric)
-            g = g.set_index("model").loc[models].reset_index()
-            em = em_index.get((family, task, metric))
-            n_scales = int(em.n_scales) if em is not None else len(g)
-            score = float(em.emergence_score) if em is not None else np.nan
-            state = (classify_sharpness(score, em.ci_low, em.ci_high, n_scales, threshold)
-                     if em is not None else "not scored")
+            points = points.set_index("model").loc[models].reset_index()
+            score_row = em_index.get((family, task, metric))
+            n_scales = int(score_row.n_scales) if score_row is not None else len(points)
+            score = float(score_row.emergence_score) if score_row is not None else np.nan
+            state = (classify_sharpness(score, score_row.ci_low, score_row.ci_high, n_scales, threshold)
+                     if score_row is not None else "not scored")
             lvl = levels.get((family, task, metric), np.nan)
-            lo, hi = _point_bounds(g)
-            tests = curve_tests(g[xcol].to_numpy(dtype=float), g["value"].to_numpy(dtype=float), lo, hi, lvl,
-                                int(g["n_examples"].min()), confidence=confidence, ordered=axis_ok)
+            lo, hi = _point_bounds(points)
+            tests = curve_tests(points[xcol].to_numpy(dtype=float), points["value"].to_numpy(dtype=float), lo, hi,
+                                lvl, int(points["n_examples"].min()), confidence=confidence, ordered=axis_ok)
             reason, em_at, wei = tests.reason, tests.emerges_at, tests.wei_emergent
             if state != "not scored" and not tests.measurable:
                 state = "no measurable ability"
             state_of[metric] = state
-            info[metric] = {"em": em, "score": score, "state": state, "reason": reason, "chance": lvl,
-                            "emerges_at": em_at, "wei": wei, "n_scales": n_scales, "g": g}
+            info[metric] = {"em": score_row, "score": score, "state": state, "reason": reason, "chance": lvl,
+                            "emerges_at": em_at, "wei": wei, "n_scales": n_scales, "g": points}
 
-        for metric, d in info.items():
+        for metric, curve in info.items():
             spec = METRICS.get(metric) or (METRICS.get(metric.split("[", 1)[0]) if "[" in metric else None)
-            em = d["em"]
-            sharp_txt = format_ci(em.sharpness, em.ci_low / max(d["n_scales"] - 1, 1),
-                             em.ci_high / max(d["n_scales"] - 1, 1)) if em is not None else "n/a"
-            ex: Explanation | None = None
-            tr = None
-            if spec is not None and spec.sharp and rg is not None and axis_ok and d["state"] != "not scored":
-                tr = transform_for(metric, rg)
-            if tr is not None:
-                designs = [tr.design(by_model[m]) for m in models]
+            score_row = curve["em"]
+            sharp_txt = format_ci(score_row.sharpness, score_row.ci_low / max(curve["n_scales"] - 1, 1),
+                             score_row.ci_high / max(curve["n_scales"] - 1, 1)) if score_row is not None else "n/a"
+            explanation: Explanation | None = None
+            transform = None
+            scored = curve["state"] != "not scored"
+            if spec is not None and spec.sharp and group_records is not None and axis_ok and scored:
+                transform = transform_for(metric, group_records)
+            if transform is not None:
+                designs = [transform.design(by_model[m]) for m in models]
                 if paired_models is None:  # the same examples for every model (each model's sorted, unique)
                     ids = [by_model[m]["example_id"].to_numpy() for m in models]
                     paired_models = all(len(i) == len(ids[0]) and bool((i == ids[0]).all()) for i in ids[1:])
                 key = (family, task, metric)
-                ex = explain_curve(d["g"][xcol].to_numpy(dtype=float), designs, tr, n_boot=max(n_boot, 200),
-                                   confidence=confidence, seed=curve_seed(seed, ("explain", *key)),
-                                   paired=paired_models, tolerance=PARAMETRIC_TOLERANCE if tr.parametric else 0.0)
-                explanations[key] = ex
-                for j, m in enumerate(models):
-                    preds.append({"family": family, "task": task, "metric": metric, "model": m,
-                                  "scale": ex.x[j], "fit_on": "all", "observed": ex.observed[j],
-                                  "observed_low": ex.observed_low[j], "observed_high": ex.observed_high[j],
-                                  "predicted": ex.predicted[j], "predicted_low": ex.predicted_low[j],
-                                  "predicted_high": ex.predicted_high[j], "baseline_predicted": np.nan,
-                                  "baseline_low": np.nan, "baseline_high": np.nan, "consistent": bool(
-                                      ex.predicted_low[j] - 1e-12 <= ex.observed[j] <= ex.predicted_high[j] + 1e-12),
-                                  "baseline_consistent": pd.NA, "error": ex.observed[j] - ex.predicted[j],
-                                  "baseline_error": np.nan})
+                xs = curve["g"][xcol].to_numpy(dtype=float)
+                explanation = explain_curve(xs, designs, transform, n_boot=max(n_boot, 200), confidence=confidence,
+                                            seed=curve_seed(seed, ("explain", *key)), paired=paired_models,
+                                            tolerance=PARAMETRIC_TOLERANCE if transform.parametric else 0.0)
+                explanations[key] = explanation
+                preds += _band_rows(explanation, family, task, metric, models)
                 if fit_on is not None and 2 <= fit_on < len(models):
-                    bt = backtest_curve(x_position(d["g"][xcol].to_numpy(dtype=float), x_axis), designs, tr,
-                                        fit_on=fit_on, x=d["g"][xcol].to_numpy(dtype=float), n_boot=max(n_boot, 200),
-                                        confidence=confidence, seed=curve_seed(seed, ("backtest", *key)),
-                                        paired=paired_models)
+                    bt = backtest_curve(x_position(xs, x_axis), designs, transform, fit_on=fit_on, x=xs,
+                                        n_boot=max(n_boot, 200), confidence=confidence,
+                                        seed=curve_seed(seed, ("backtest", *key)), paired=paired_models)
                     backtests[key] = bt
                     preds += bt.prediction_rows(family, task, list(models))
 
             partners = [p for p in (spec.partners if spec is not None and spec.sharp else ()) if p in info]
-            explained = None if ex is None else ex.explained
-            base = {"family": family, "task": task, "metric": metric, "x_axis": x_axis, "n_scales": d["n_scales"],
-                    "metric_score": d["score"], "metric_ci_low": em.ci_low if em is not None else np.nan,
-                    "metric_ci_high": em.ci_high if em is not None else np.nan, "metric_state": d["state"],
-                    "explained": "" if ex is None else ("explained" if ex.explained else "beyond"),
-                    "ingredient": "" if ex is None else ex.ingredient, "approximate": False if ex is None else ex.approximate,
-                    "max_departure": np.nan if ex is None else ex.max_departure,
-                    "departs_at": "" if ex is None else ";".join(f"{s:.6g}" for s, _, _ in sorted(ex.departures)),
-                    "emerges_at": d["emerges_at"], "wei_emergent": d["wei"], "chance": d["chance"]}
+            explained = None if explanation is None else explanation.explained
+            base = {"family": family, "task": task, "metric": metric, "x_axis": x_axis, "n_scales": curve["n_scales"],
+                    "metric_score": curve["score"],
+                    "metric_ci_low": score_row.ci_low if score_row is not None else np.nan,
+                    "metric_ci_high": score_row.ci_high if score_row is not None else np.nan,
+                    "metric_state": curve["state"], **_explanation_cols(explanation),
+                    "emerges_at": curve["emerges_at"], "wei_emergent": curve["wei"], "chance": curve["chance"]}
             for partner in partners or [None]:
-                ps = None
+                paired = None
                 pstate = None
-                prow = dict(NO_PARTNER)
+                partner_cols = dict(NO_PARTNER)
                 if partner is not None:
-                    pd_ = info[partner]
-                    pstate = pd_["state"]
-                    prow.update(partner=partner, partner_score=pd_["score"], partner_state=pstate)
+                    partner_info = info[partner]
+                    pstate = partner_info["state"]
+                    partner_cols.update(partner=partner, partner_score=partner_info["score"], partner_state=pstate)
                     ka, kb = (family, task, metric), (family, task, partner)
-                    if (axis_ok and ka in curves.scores and kb in curves.scores and d["n_scales"] >= 3
-                            and "not scored" not in (d["state"], pstate)):
+                    if (axis_ok and ka in curves.scores and kb in curves.scores and curve["n_scales"] >= 3
+                            and "not scored" not in (curve["state"], pstate)):
                         # curve scores are in scale_params order: reorder to the axis order
                         sa = [curves.scores[ka][i] for i in order]
                         sb = [curves.scores[kb][i] for i in order]
                         pspec = METRICS.get(partner)
-                        ps = paired_sharpness(
+                        paired = paired_sharpness(
                             sa, sb, metric_higher_is_better=spec.higher_is_better,
                             partner_higher_is_better=pspec.higher_is_better if pspec else True,
                             metric_log_scale=spec.log_scale, partner_log_scale=bool(pspec and pspec.log_scale),
                             n_boot=max(n_boot, 200), confidence=confidence,
                             seed=curve_seed(seed, ("paired", *ka, partner)),
-                            paired_models=bool(tg["paired"].iloc[0]) if "paired" in tg else False)
-                        prow.update(paired_diff=ps.diff, paired_diff_low=ps.diff_low, paired_diff_high=ps.diff_high)
-                verdict = decide(d["state"], pstate, d["wei"], ps, explained, ex is not None and ex.parametric,
+                            paired_models=bool(group_curves["paired"].iloc[0]) if "paired" in group_curves else False)
+                        partner_cols.update(paired_diff=paired.diff, paired_diff_low=paired.diff_low,
+                                            paired_diff_high=paired.diff_high)
+                verdict = decide(curve["state"], pstate, curve["wei"], paired, explained,
+                                 explanation is not None and explanation.parametric,
                                  bool(partner is not None and info[partner]["wei"]))
-                text = _explain_text(metric, partner, verdict, d["state"], d["reason"], ps, ex, d["emerges_at"],
-                                     d["wei"], d["chance"], sharp_txt, pstate)
-                if d["state"] == "not scored":
-                    status = em.status if em is not None else "no emergence score"
+                text = _explain_text(metric, partner, verdict, curve["state"], curve["reason"], paired, explanation,
+                                     curve["emerges_at"], curve["wei"], curve["chance"], sharp_txt, pstate)
+                if curve["state"] == "not scored":
+                    status = score_row.status if score_row is not None else "no emergence score"
                     text = f"not scored: {status}"
-                rows.append({**base, **prow, "verdict": verdict, "explanation": text})
+                rows.append({**base, **partner_cols, "verdict": verdict, "explanation": text})
     verdicts = verdict_frame(rows)
     predictions = pd.DataFrame(preds, columns=PREDICTION_COLUMNS)
     return VerdictResult(verdicts, predictions, explanations, backtests)

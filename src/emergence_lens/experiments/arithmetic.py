@@ -53,7 +53,14 @@ from emergence_lens.curves import compute_curves
 from emergence_lens.experiments import Experiment, ExperimentOptionError, ExperimentResult, register_experiment
 from emergence_lens.pipelines.score import verdict_counts
 from emergence_lens.records import read_records, write_records
-from emergence_lens.report import markdown_table, plot_curves, plot_resolution, plot_seed_spread, plot_verdicts
+from emergence_lens.report import (
+    markdown_table,
+    plot_curves,
+    plot_length_grid,
+    plot_resolution,
+    plot_seed_spread,
+    plot_verdicts,
+)
 from emergence_lens.scoring import score_records
 from emergence_lens.tasks import TaskExample, generate_arithmetic
 
@@ -386,32 +393,12 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     files.append(write_csv(ladder, out / "ladder.csv"))
 
     # Figure 3 analog: both tasks, three metrics, one line per target length.
-    import matplotlib.pyplot as plt
-
-    from emergence_lens.report.figures import STYLE, metric_label, save_figure
-
-    t = _split(curves.table)
-    panels = ["exact_match", "token_edit_distance", "target_token_probability"]
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
-        cmap = plt.get_cmap("viridis")
-        for r, task_name in enumerate(["multiplication", "addition"]):
-            lengths = sorted(t[t.task_name == task_name].target_length.unique())
-            for c, metric in enumerate(panels):
-                ax = axes[r, c]
-                for i, L in enumerate(lengths):
-                    sel = (t.task_name == task_name) & (t.metric == metric) & (t.target_length == L)
-                    g = t[sel].sort_values("scale_params")
-                    es = em[(em.task == f"{task_name}-L{L}") & (em.metric == metric)].emergence_score
-                    label = f"L={L}" + (f" (ES {es.iloc[0]:.3g})" if len(es) and np.isfinite(es.iloc[0]) else "")
-                    ax.errorbar(g.scale_params, g.value, yerr=np.vstack([g.value - g.ci_low, g.ci_high - g.value]),
-                                marker="o", ms=3, capsize=2, color=cmap(i / max(len(lengths) - 1, 1)), label=label)
-                ax.set(xscale="log", xlabel="non-embedding parameters (log scale)", ylabel=metric_label(metric),
-                       title=f"{task_name}: {metric.replace('_', ' ')}")
-                ax.legend(title="target length", fontsize=6)
-        fig.suptitle(f"CPU-trained ladder, same outputs under three metrics (cf. Fig. 3); "
-                     f"{n_large} held-out problems per target length, 95% bootstrap CIs, ES = emergence score")
-        files.append(save_figure(fig, out / "fig3_metrics.png"))
+    files.append(plot_length_grid(_split(curves.table), em, out / "fig3_metrics.png",
+                                  tasks=["multiplication", "addition"],
+                                  metrics=["exact_match", "token_edit_distance", "target_token_probability"],
+                                  title=f"CPU-trained ladder, same outputs under three metrics (cf. Fig. 3); "
+                                        f"{n_large} held-out problems per target length, 95% bootstrap CIs, "
+                                        "ES = emergence score"))
 
     # Figure 4 analog: first n_small examples vs all n_large.
     acc = curves.table[curves.table.metric == "exact_match"]

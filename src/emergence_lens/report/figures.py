@@ -17,7 +17,8 @@ import pandas as pd  # noqa: E402
 from emergence_lens._io import atomic_write_bytes  # noqa: E402
 from emergence_lens.metrics import METRICS  # noqa: E402
 
-__all__ = ["STYLE", "save_figure", "plot_theory", "plot_curves", "plot_resolution", "plot_seed_spread", "metric_label"]
+__all__ = ["STYLE", "save_figure", "plot_theory", "plot_curves", "plot_resolution", "plot_seed_spread", "metric_label",
+           "plot_length_grid"]
 
 STYLE = {"axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
           "grid.alpha": 0.3, "font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7,
@@ -241,4 +242,29 @@ def plot_seed_spread(spread: pd.DataFrame, path: str | os.PathLike[str], *, metr
                     ax.legend(fontsize=6)
         if title:
             fig.suptitle(title)
+        return save_figure(fig, path)
+
+
+def plot_length_grid(t: pd.DataFrame, em: pd.DataFrame, path: str | os.PathLike[str], *, tasks: list[str],
+                     metrics: list[str], title: str) -> Path:
+    """Paper Fig. 3's layout: one row per task, one panel per metric, one line per target length
+    (``t``: curves with ``task_name`` and ``target_length``; ``em``: emergence scores for the legend)."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(len(tasks), len(metrics), figsize=(13, 7), constrained_layout=True)
+        cmap = plt.get_cmap("viridis")
+        for r, task_name in enumerate(tasks):
+            lengths = sorted(t[t.task_name == task_name].target_length.unique())
+            for c, metric in enumerate(metrics):
+                ax = axes[r, c]
+                for i, L in enumerate(lengths):
+                    sel = (t.task_name == task_name) & (t.metric == metric) & (t.target_length == L)
+                    g = t[sel].sort_values("scale_params")
+                    es = em[(em.task == f"{task_name}-L{L}") & (em.metric == metric)].emergence_score
+                    label = f"L={L}" + (f" (ES {es.iloc[0]:.3g})" if len(es) and np.isfinite(es.iloc[0]) else "")
+                    ax.errorbar(g.scale_params, g.value, yerr=np.vstack([g.value - g.ci_low, g.ci_high - g.value]),
+                                marker="o", ms=3, capsize=2, color=cmap(i / max(len(lengths) - 1, 1)), label=label)
+                ax.set(xscale="log", xlabel="non-embedding parameters (log scale)", ylabel=metric_label(metric),
+                       title=f"{task_name}: {metric.replace('_', ' ')}")
+                ax.legend(title="target length", fontsize=6)
+        fig.suptitle(title)
         return save_figure(fig, path)
