@@ -133,7 +133,8 @@ def _summary(t: pd.DataFrame, bundle: SourceBundle, out: Path, threshold: float)
             f"({len(scored)} scored); {t['family'].nunique()} famil(ies); {t['metric'].nunique()} metrics.\n",
             f"High emergence (sharpness >= {threshold:g}): {len(high)} curves from "
             f"{high['metric'].nunique()} of {scored['metric'].nunique()} metrics; share from accuracy-like metrics "
-            f"(multiple-choice grade, exact match, accuracy, ...): {share:.0%}.\n" if len(scored) else "No curve could be scored.\n",
+            f"(multiple-choice grade, exact match, accuracy, ...): {share:.0%}.\n" if len(scored)
+            else "No curve could be scored.\n",
             _resolution_line(t),
             "Families: " + "; ".join(f"{code_span(fam)} ({', '.join(sorted(set(g['family_source'])))}, {len(g)} models)"
                                      for fam, g in bundle.models.groupby("family")) + ". Sizes: "

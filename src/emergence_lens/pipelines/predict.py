@@ -62,7 +62,8 @@ from emergence_lens.report import markdown_table
 from emergence_lens.report.forecast import plot_forecast, write_forecast_report
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
-__all__ = ["predict", "PredictError", "PredictRun", "records_in", "ForecastCurve", "PredictResult", "curves_from_records", "curves_from_table", "attach_pools",
+__all__ = ["predict", "PredictError", "PredictRun", "records_in", "ForecastCurve", "PredictResult",
+           "curves_from_records", "curves_from_table", "attach_pools",
            "run_backtest", "predict_records", "predict_table", "predict_sweep", "FORECAST_PREDICTION_COLUMNS",
            "FORECAST_BACKTEST_COLUMNS", "WINS_COLUMNS", "SWEEP_COLUMNS", "DEFAULT_PREDICT_METRICS"]
 
@@ -383,7 +384,8 @@ def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: in
             obs = pd.DataFrame({"scale": d.x, "observed": d.observed, "observed_low": o_lo, "observed_high": o_hi})
             cut = (float(fit_below) if fit_below is not None else
                    float(np.sqrt(d.x[K - 1] * d.x[K])) if x_axis != "loss" else float((d.x[K - 1] + d.x[K]) / 2))
-            figs.append(plot_forecast(obs, p, out / "figures" / f"{slug(f'{c.family}__{c.task}__{c.metric}', limit=120)}.png",
+            name = slug(f"{c.family}__{c.task}__{c.metric}", limit=120)
+            figs.append(plot_forecast(obs, p, out / "figures" / f"{name}.png",
                                       title=f"{c.family} / {c.task} / {c.metric}: fit on {K} models"
                                       + (f" below {fit_below:g}" if fit_below is not None else ""),
                                       xlabel=X_LABELS[x_axis], ylabel=c.metric, log_x=x_axis != "loss", cutoff=cut,

@@ -109,7 +109,8 @@ def _fig6(d: pd.DataFrame, tasks: list[str], a: str, b: str, family: str, path: 
                 ax.plot(g.index, g.values, marker="o", ms=3, color=cmap(i / max(len(tasks) - 1, 1)),
                         label=str(task))
             props = metric_properties(m)
-            better = "" if props is None else (" (higher is better)" if props.higher_is_better else " (lower is better)")
+            better = ("" if props is None else " (higher is better)" if props.higher_is_better
+                      else " (lower is better)")
             ax.set(xscale="log", xlabel="parameters (log scale)", ylabel=m.replace("_", " ") + better,
                    title=f"{family}: {m}")
             ax.legend(fontsize=6)
