@@ -71,14 +71,14 @@ def test_the_openai_client_gets_completions_logprobs_usage_and_chat(server):
     prompt = "12+34="
     got = client.completions.create(model="ladder-03", prompt=prompt, max_tokens=4, temperature=0, stop=["\n"])
     assert got.choices[0].text == hf.generate([prompt], 4, ["\n"])[0]
-    assert got.usage.prompt_tokens == len(hf._encode(prompt)) and got.usage.completion_tokens >= 1
+    assert got.usage.prompt_tokens == hf.token_count(prompt) and got.usage.completion_tokens >= 1
     # a log-likelihood request as lm-eval makes it: echo, no new tokens, logprobs 1
     target = "46"
     ll = client.completions.create(model="ladder-03", prompt=prompt + target, max_tokens=0, echo=True,
                                    logprobs=1, temperature=0)
     lp = ll.choices[0].logprobs
     assert ll.choices[0].text == prompt + target and lp.token_logprobs[0] is None and lp.top_logprobs[0] is None
-    n_prompt = len(hf._encode(prompt))
+    n_prompt = hf.token_count(prompt)
     theirs = np.array(lp.token_logprobs[n_prompt:])
     np.testing.assert_allclose(theirs, hf.target_logprobs([prompt], [target])[0], atol=1e-5)
     for value, top in zip(lp.token_logprobs[1:], lp.top_logprobs[1:], strict=True):

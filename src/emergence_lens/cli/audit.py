@@ -133,9 +133,8 @@ def audit(
 
 
 def _print_answer(table) -> None:
-    """The answer on the console: how many curves jump under their metric, and how the verdicts fall."""
-    if table.empty:
-        return
-    words = table["verdict"].astype(str).str.split(" (", regex=False).str[0].str.split(":").str[0]
-    counts = ", ".join(f"{k}: {int(c)}" for k, c in words.value_counts().items())
-    say(f"verdicts of {len(table)} curves: {counts} (verdicts.csv, summary.md, report.html)")
+    """The answer on the console: how the verdicts of the curves fall."""
+    from emergence_lens.pipelines.audit import verdict_counts
+
+    if len(table):
+        say(f"verdicts of {len(table)} curves: {verdict_counts(table)} (verdicts.csv, summary.md, report.html)")

@@ -35,7 +35,7 @@ def reproduce(
     same settings skips completed experiments (resume after an interruption) unless --force.
     """
     from emergence_lens.outputs import OutputConflict
-    from emergence_lens.pipelines.reproduce import ReproduceError, plan_experiments
+    from emergence_lens.pipelines.reproduce import ReproduceError
     from emergence_lens.pipelines.reproduce import reproduce as run_reproduce
 
     options: dict[str, str] = {}
@@ -44,12 +44,9 @@ def reproduce(
         if not sep or not key.strip():
             fail(f"--option {item!r}: expected KEY=VALUE")
         options[key.strip()] = value.strip()
-    try:
-        _exps, skipped = plan_experiments(experiments, options)
-    except ReproduceError as exc:
-        fail(str(exc))
-    for message in skipped:
+    def on_skipped(message: str) -> None:
         console.print(f"[yellow]skipped: {escape(message)}[/]")
+
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as progress:
         bar = progress.add_task("reproduce", total=None)
@@ -63,8 +60,8 @@ def reproduce(
 
         try:
             run = run_reproduce(experiments, out, quick=quick, seed=seed, force=force, options=options,
-                                retrain=retrain, command_line=command_line(ctx, "reproduce"), on_start=on_start,
-                                on_done=on_done)
+                                retrain=retrain, command_line=command_line(ctx, "reproduce"),
+                                on_skipped=on_skipped, on_start=on_start, on_done=on_done)
         except (ReproduceError, OutputConflict) as exc:
             fail(str(exc))
     say(f"wrote {run.summary}")

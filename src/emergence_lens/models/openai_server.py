@@ -103,7 +103,7 @@ class _Model:
         self.context = self.backend.max_positions
 
     def tokens(self, text: str) -> int:
-        return len(self.backend._encode(text))  # noqa: SLF001 - the backend's own tokenizer
+        return self.backend.token_count(text)
 
     def budget(self, prompt: str, max_tokens: int) -> tuple[int, int]:
         """``(prompt tokens, new tokens allowed)``: ``max_tokens`` clamped to the context left."""

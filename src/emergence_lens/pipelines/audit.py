@@ -30,7 +30,7 @@ from emergence_lens.sources import SourceBundle
 from emergence_lens.metrics.reported import metric_kind
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
-__all__ = ["audit", "AuditError", "AuditRun", "write_audit", "AUDIT_COLUMNS", "RESCORED_SOURCE"]
+__all__ = ["audit", "AuditError", "AuditRun", "write_audit", "verdict_counts", "AUDIT_COLUMNS", "RESCORED_SOURCE"]
 
 
 def write_audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: int = 0,
@@ -95,9 +95,15 @@ def write_audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, se
     return result
 
 
-def _resolution_line(t: pd.DataFrame) -> str:
+def verdict_counts(t: pd.DataFrame) -> str:
+    """How the verdicts of an audit table fall, most frequent first (``no emergence: 9, ...``): each
+    verdict's word without its qualifier (``inconclusive (brier_score smooth)`` is ``inconclusive``)."""
     words = t["verdict"].astype(str).str.split(" (", regex=False).str[0].str.split(":").str[0]
-    counts = ", ".join(f"{k}: {int(c)}" for k, c in words.value_counts().items())
+    return ", ".join(f"{k}: {int(c)}" for k, c in words.value_counts().items())
+
+
+def _resolution_line(t: pd.DataFrame) -> str:
+    counts = verdict_counts(t)
     return (f"Resolution and Wei's criterion: {int((t['metric_state'] == 'no measurable ability').sum())} curves "
             f"show no measurable ability (never clearly above chance, so never called sharp); "
             f"{int(t['wei_emergent'].fillna(False).astype(bool).sum())} are Wei-emergent (near chance at >= 2 "

@@ -555,7 +555,7 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
             an output folder or file this run must not write.
     """
     from emergence_lens.emergence.forecast import resolve_methods
-    from emergence_lens.outputs import output_run
+    from emergence_lens.outputs import OutputConflict, output_run
     from emergence_lens.records import RecordsError, read_records
     from emergence_lens.sources import load_sources, read_metadata
 
@@ -609,10 +609,8 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
                 res = run_backtest(curves, out, fit_on=ks[0], skipped=skipped, **kw)  # type: ignore[arg-type]
             else:
                 res = predict_sweep(curves, out, fit_ons=ks, skipped=skipped, **kw)
+        except OutputConflict:
+            raise
         except (RecordsError, FileNotFoundError, KeyError, ValueError, OSError, pd.errors.ParserError) as exc:
-            from emergence_lens.outputs import OutputConflict
-
-            if isinstance(exc, OutputConflict):
-                raise
             raise PredictError(str(exc)) from exc
     return PredictRun(res, issues, bool(tables))

@@ -79,15 +79,17 @@ def plan_experiments(names: Sequence[str] | None, options: Mapping[str, str]) ->
 
 def reproduce(names: Sequence[str] | None, out: str | Path, *, quick: bool = False, seed: int = 0,
               force: bool = False, options: Mapping[str, str] | None = None, retrain: bool = False,
-              command_line: str = "", on_start: Callable[[str, int, int], None] | None = None,
+              command_line: str = "", on_skipped: Callable[[str], None] | None = None,
+              on_start: Callable[[str, int, int], None] | None = None,
               on_done: Callable[[str, str], None] | None = None) -> ReproduceRun:
     """Run the experiments ``names`` (default: every registered one whose extras are installed) into
-    ``out``; ``on_start(name, i, n)`` and ``on_done(name, message)`` report progress.
+    ``out``; ``on_skipped(message)`` (an experiment left out for a missing extra), ``on_start(name, i,
+    n)`` and ``on_done(name, message)`` report progress.
 
     Raises:
         ReproduceError: bad names or options, or an experiment's data error.
     """
-    from emergence_lens.experiments import ExperimentOptionError
+    from emergence_lens.experiments import EXPERIMENTS, ExperimentOptionError
     from emergence_lens.outputs import output_run
     from emergence_lens.pipelines.run import finish_run
     from emergence_lens.vision.data import DatasetError
@@ -95,6 +97,8 @@ def reproduce(names: Sequence[str] | None, out: str | Path, *, quick: bool = Fal
     started = time.time()
     options = dict(options or {})
     exps, skipped = plan_experiments(names, options)
+    for message in skipped if on_skipped else ():
+        on_skipped(message)
     out = Path(out)
     run = ReproduceRun(skipped=skipped)
     sections: list[str] = []
@@ -134,8 +138,6 @@ def reproduce(names: Sequence[str] | None, out: str | Path, *, quick: bool = Fal
             if on_done:
                 on_done(exp.name, f"{len(files)} files in {exp_dir} ({elapsed:.1f} s)")
         opt_text = "".join(f" -o {k}={v}" for k, v in options.items())
-        from emergence_lens.experiments import EXPERIMENTS
-
         shown = " ".join(names or list(EXPERIMENTS))
         header = (f"# emergence-lens reproduce\n\nSettings: quick={quick}, seed={seed}, version "
                   f"{__version__}. Command: `emergence-lens reproduce {shown}"

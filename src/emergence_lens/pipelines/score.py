@@ -161,7 +161,7 @@ def score(records: Sequence[str | Path], out: str | Path, *, metric: Sequence[st
     """
     import time
 
-    from emergence_lens.outputs import output_run
+    from emergence_lens.outputs import OutputConflict, output_run
     from emergence_lens.pipelines.run import finish_run
     from emergence_lens.records import RecordsError, read_records, validate_records
 
@@ -179,6 +179,8 @@ def score(records: Sequence[str | Path], out: str | Path, *, metric: Sequence[st
                 opts["token_edit_distance"] = {"tokenizer": tokenizer}
             res = analyze(df, out, metrics=metric, metric_options=opts, n_boot=n_boot, confidence=confidence,
                           seed=seed, threshold=threshold, x_axis=x, chance=chance, fit_on=fit_on)
+        except OutputConflict:
+            raise
         except (RecordsError, FileNotFoundError, KeyError, ValueError) as exc:
             raise ScoreError(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)) from exc
         report = finish_run(Path(out), command="score", started=started, seed=seed, inputs=list(records),

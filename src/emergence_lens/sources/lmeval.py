@@ -423,11 +423,6 @@ def _plain_scalars(t: Any, kind: str) -> tuple[Any, Any, Any] | None:
     return doc, filt, target
 
 
-def _line_count(data: bytes) -> int:
-    """Lines in ``data`` as a JSON-lines reader counts them (a last line without its newline too)."""
-    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-
-
 def _unchanged(before: os.stat_result, path: Path, size: int) -> bool:
     """The file at ``path`` is the one ``before`` describes and ``size`` bytes long: what DuckDB
     read from the path is what was read (and hashed) before."""
@@ -492,7 +487,7 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
         if data is None:
             stat = None if is_remote(p) else os.stat(p)
             data = p.read_bytes()
-        first, size, n_lines = data, len(data), _line_count(data)
+        first, size, n_lines = data, len(data), count_lines(data)
     by_path = stat is not None and plain_local_path(p)
     kinds = ["choice", "generation"]
     if _likely_kind(first) == "generation":

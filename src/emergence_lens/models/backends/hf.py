@@ -94,6 +94,10 @@ class HFBackend:
     def _encode(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def token_count(self, text: str) -> int:
+        """Tokens ``text`` encodes to (no special tokens), as every method here encodes it."""
+        return len(self._encode(text))
+
     def _ids_containing(self, text: str) -> list[int]:
         """Vocabulary ids whose decoded text contains ``text`` (cached per string)."""
         cache = self._contains_cache
