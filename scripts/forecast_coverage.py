@@ -24,7 +24,8 @@ import pandas as pd
 
 from emergence_lens._io import write_csv
 from emergence_lens.experiments.simulated import LENGTHS, SCALES
-from emergence_lens.pipelines.predict import attach_pools, curves_from_records, predict_sweep
+from emergence_lens.backtesting import attach_pools, curves_from_records
+from emergence_lens.pipelines.predict import predict_sweep
 from emergence_lens.simulate import simulate_records
 
 KINDS = (("default (Gamma(4) difficulty)", 4.0), ("equal difficulty", 1e9))

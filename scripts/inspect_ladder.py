@@ -40,7 +40,7 @@ def main() -> None:
                       INSPECT_LOG_LEVEL="warning")
     from inspect_ai import Task, eval
     from inspect_ai.dataset import Sample
-    from inspect_ai.scorer import Score, Target, accuracy, match, mean, scorer, stderr
+    from inspect_ai.scorer import Score, Target, match, mean, scorer, stderr
     from inspect_ai.solver import TaskState, generate
 
     from emergence_lens.experiments.arithmetic import make_examples

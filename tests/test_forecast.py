@@ -13,28 +13,20 @@ from emergence_lens.cli import app
 from emergence_lens.emergence.forecast import (
     PREDICTORS,
     CurveData,
-    Pool,
     Series,
     calibrated_interval,
     calibration_quantile,
     conformal_quantile,
-    forecast_methods,
     half_range_crossing,
     horizon_factor,
     metric_moved,
-    predict_observational,
     predict_passuntil,
     resolve_methods,
     two_step_predict,
 )
 from emergence_lens.emergence.transforms import LINKS
-from emergence_lens.pipelines.predict import (
-    FORECAST_BACKTEST_COLUMNS,
-    FORECAST_PREDICTION_COLUMNS,
-    WINS_COLUMNS,
-    predict_records,
-    predict_table,
-)
+from emergence_lens.backtesting import BACKTEST_COLUMNS, PREDICTION_COLUMNS, WINS_COLUMNS
+from emergence_lens.pipelines.predict import predict_records, predict_table
 from emergence_lens.records import write_records
 from emergence_lens.simulate import simulate_records
 
@@ -149,8 +141,8 @@ def test_predict_records_writes_every_method_with_calibrated_intervals(tmp_path)
         assert (tmp_path / name).exists(), name
     assert len(list((tmp_path / "figures").glob("*.png"))) == 3
     p = pd.read_csv(tmp_path / "predictions.csv")
-    assert list(p.columns) == FORECAST_PREDICTION_COLUMNS
-    assert list(pd.read_csv(tmp_path / "backtest.csv").columns) == FORECAST_BACKTEST_COLUMNS
+    assert list(p.columns) == PREDICTION_COLUMNS
+    assert list(pd.read_csv(tmp_path / "backtest.csv").columns) == BACKTEST_COLUMNS
     assert list(res.wins.columns) == WINS_COLUMNS
     assert (p.calibrated_low <= p.predicted_low + 1e-12).all() and (p.calibrated_high >= p.predicted_high - 1e-12).all()
     s = res.summary.set_index(["task", "method"])

@@ -81,3 +81,97 @@ def test_model_col_and_metric_cols_choose_the_columns_of_a_wide_table(tmp_path):
     res = CliRunner().invoke(app, ["audit", str(path), "--out", str(tmp_path / "x"), "--model-col", "nope"])
     issues = pd.read_csv(tmp_path / "x" / "issues.csv")
     assert res.exit_code == 1 and issues.message.str.contains("--model-col 'nope' is not a column").any()
+    # --metric is the same option (--metric-cols its old spelling)
+    new = _curves(_audit(tmp_path, "new", str(path), "--model-col", "name", "--metric", "arc_acc"))
+    assert new.equals(one)
+
+
+# -- one option name per idea across audit, score and predict ---------------------------------------
+
+LMEVAL = DATA / "lmeval"
+
+
+def test_audit_x_axis_and_its_old_spelling_agree_and_a_disagreement_is_refused(tmp_path):
+    new = pd.read_csv(_audit(tmp_path, "new", str(LMEVAL), "--family", "ladder", "--n-boot", "50",
+                             "--no-figures", "--x-axis", "params") / "audit.csv")
+    old = pd.read_csv(_audit(tmp_path, "old", str(LMEVAL), "--family", "ladder", "--n-boot", "50",
+                             "--no-figures", "--x", "params") / "audit.csv")
+    pd.testing.assert_frame_equal(new, old)
+    res = CliRunner().invoke(app, ["audit", str(LMEVAL), "--out", str(tmp_path / "x"), "--x-axis", "flops",
+                                   "--x", "loss"])
+    assert res.exit_code == 2 and "disagree" in res.output
+
+
+def test_audit_confidence_and_metric_change_the_result_and_the_console_gives_the_answer(tmp_path):
+    res = CliRunner().invoke(app, ["audit", str(LMEVAL), "--family", "ladder", "--n-boot", "200", "--no-figures",
+                                   "--out", str(tmp_path / "95")])
+    assert res.exit_code == 0, res.output
+    assert "verdicts of" in res.output and "sharpest" in res.output and "report.html" in res.output
+    assert res.output.index("verdicts of") < res.output.index("curves ->")  # the answer before the file list
+    base = pd.read_csv(tmp_path / "95" / "audit.csv")
+    narrow = pd.read_csv(_audit(tmp_path, "80", str(LMEVAL), "--family", "ladder", "--n-boot", "200",
+                                "--no-figures", "--confidence", "0.8") / "audit.csv")
+    key = ["task", "metric", "source"]
+    a, b = base.set_index(key).sort_index(), narrow.set_index(key).sort_index()
+    assert a.index.equals(b.index) and (a.emergence_score == b.emergence_score).all()
+    ok = a.ci_low.notna()
+    assert ((b.ci_high - b.ci_low)[ok] <= (a.ci_high - a.ci_low)[ok] + 1e-12).all()
+    assert ((b.ci_high - b.ci_low)[ok] < (a.ci_high - a.ci_low)[ok]).any()
+    only = pd.read_csv(_audit(tmp_path, "em", str(LMEVAL), "--family", "ladder", "--n-boot", "50", "--no-figures",
+                              "--metric", "exact_match") / "audit.csv")
+    assert set(only.metric) == {"exact_match"} and set(only.source) == set(base.source)
+    bad = CliRunner().invoke(app, ["audit", str(LMEVAL), "--out", str(tmp_path / "bad"), "--metric", "bogus"])
+    assert bad.exit_code == 2 and "bogus" in bad.output and "exact_match" in bad.output
+    assert not (tmp_path / "95" / "fig5_scores_by_metric.png").exists()  # --no-figures
+
+
+def test_score_and_predict_take_the_same_options_and_score_runs_predicts_backtest(tmp_path):
+    from emergence_lens.backtesting import BACKTEST_COLUMNS, PREDICTION_COLUMNS, WINS_COLUMNS
+    from emergence_lens.records import write_records
+    from emergence_lens.simulate import simulate_records
+
+    import numpy as np
+
+    recs = tmp_path / "r.parquet"
+    write_records(simulate_records(np.logspace(7, 10.5, 7), (1, 4), 200, seed=2), recs)
+    common = ["--n-boot", "100", "--x-axis", "params", "--confidence", "0.9", "--metric", "exact_match"]
+    res = CliRunner().invoke(app, ["score", str(recs), "--out", str(tmp_path / "s"), *common,
+                                   "--fit-on", "3,4", "--methods", "transform,naive", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert "verdicts of" in res.output and not list((tmp_path / "s").glob("*.png"))
+    p = pd.read_csv(tmp_path / "s" / "predictions.csv", dtype={"fit_on": str})
+    assert list(p.columns) == PREDICTION_COLUMNS and set(p.fit_on.astype(str)) == {"all", "3", "4"}
+    assert set(p.method) == {"transform", "naive"} and set(p.metric) == {"exact_match"}
+    assert set(p[p.fit_on.astype(str) == "all"].method) == {"transform"}  # the verdicts' band
+    assert list(pd.read_csv(tmp_path / "s" / "backtest.csv").columns) == BACKTEST_COLUMNS
+    assert list(pd.read_csv(tmp_path / "s" / "wins.csv").columns) == WINS_COLUMNS
+    # predict runs the same backtest: the same rows for the same K, methods and seed
+    res = CliRunner().invoke(app, ["predict", str(recs), "--out", str(tmp_path / "p"), *common, "--fit-on", "4",
+                                   "--methods", "transform,naive", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    q = pd.read_csv(tmp_path / "p" / "predictions.csv", dtype={"fit_on": str})
+    pd.testing.assert_frame_equal(q, p[p.fit_on == "4"].reset_index(drop=True))
+    # options that only tables of aggregates take are refused for records, never ignored
+    res = CliRunner().invoke(app, ["predict", str(recs), "--out", str(tmp_path / "f"), "--family", "x"])
+    assert res.exit_code == 2 and "--family" in res.output
+
+
+def test_a_whole_range_interval_never_ranks_first():
+    """Ranked by interval score, a method whose interval spans the metric's whole range would win over
+    a sharp miss; it says nothing, so it ranks after every method that says something."""
+    from emergence_lens.backtesting import BACKTEST_COLUMNS, interval_score, wins_table
+
+    y = 0.9
+    rows = []
+    for method, lo, hi in (("wide", 0.0, 1.0), ("sharp", 0.5, 0.7), ("close", 0.8, 0.95)):
+        rows.append({"family": "f", "task": "t", "metric": "exact_match", "method": method, "fit_on": "4",
+                     "n_heldout": 1, "mae": abs(y - (lo + hi) / 2), "coverage": float(lo <= y <= hi),
+                     "mean_width": hi - lo, "informative": hi - lo < 0.99, "status": "ok",
+                     "interval_score": float(interval_score([y], [lo], [hi], 0.95)[0])})
+    summary = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
+    wins = wins_table(summary).set_index("method")
+    assert wins.loc["wide", "interval_score"] < wins.loc["sharp", "interval_score"]  # the score alone prefers it
+    assert wins.loc["close", "rank"] == 1 and wins.loc["sharp", "rank"] == 2 and wins.loc["wide", "rank"] == 3
+    assert wins.loc["wide", "n_uninformative"] == 1
+    # the interval score itself: width, plus 2/alpha times the miss
+    assert interval_score([0.9], [0.5], [0.7], 0.95)[0] == pytest.approx(0.2 + 40 * 0.2)

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from emergence_lens.backtesting import backtest_curves, curves_from_records
 from emergence_lens.curves import compute_curves
 from emergence_lens.emergence import (
     PREDICTION_COLUMNS,
     VERDICT_COLUMNS,
-    backtest_curve,
     bootstrap_column_means,
     chance_level,
     chance_levels,
@@ -24,7 +24,6 @@ from emergence_lens.emergence import (
     transform_for,
     verdict_table,
     wei_emergent,
-    x_position,
 )
 from emergence_lens.emergence.transforms import Transform
 from emergence_lens.records import RecordsError, validate_records
@@ -42,10 +41,10 @@ def _designs(records: pd.DataFrame, metric: str) -> tuple[Transform, np.ndarray,
     return tr, scale.to_numpy(), designs
 
 
-def _verdicts(records: pd.DataFrame, *, fit_on: int | None = None, n_boot: int = 400, metrics=None, **kw):
+def _verdicts(records: pd.DataFrame, *, n_boot: int = 400, metrics=None, **kw):
     cs = compute_curves(records, metrics, n_boot=n_boot, seed=0, keep_scores=True)
     em = emergence_table(cs.table, cs.replicates, x=kw.pop("xcol", "scale_params"))
-    return verdict_table(records, cs, em, n_boot=n_boot, seed=0, fit_on=fit_on, **kw)
+    return verdict_table(records, cs, em, n_boot=n_boot, seed=0, **kw)
 
 
 # -- closed-form theory: the transform is exact ---------------------------------------------------
@@ -93,26 +92,29 @@ def test_simulated_family_is_explained_at_every_length(paper_family):
 
 
 def test_backtest_from_four_smallest_predicts_the_four_largest_but_the_naive_baseline_does_not(paper_family):
-    """Three simulated test sets x five lengths x four held-out models = 60 predictions."""
-    consistent, baseline, err, berr = [], [], [], []
+    """Three simulated test sets x five lengths x four held-out models = 60 predictions, through the
+    one backtest (the one ``predict`` and ``score --fit-on`` run)."""
     families = [paper_family] + [simulate_records(SCALES, (1, 2, 3, 4, 5), 1000, seed=s, heterogeneity=1e6)
                                  for s in (10, 11)]
-    for task, g in pd.concat(families, keys=range(3), names=["set"]).groupby(["set", "task"]):
-        task = task[1]
-        tr, x, designs = _designs(g, "exact_match")
-        bt = backtest_curve(x_position(x, "params"), designs, tr, fit_on=4, x=x, n_boot=400, seed=1, paired=True)
-        assert set(bt.ingredient_fit) <= {f"a[{j}]: power law (per-token CE = C x^alpha)" for j in range(1, 6)} | \
-            {f"a[{j}]: linear in log-scale" for j in range(1, 6)}
-        consistent += list(bt.table["consistent"])
-        if int(task[-1]) >= 3:  # where exact match looks emergent (near 0 for the four smallest)
-            baseline += list(bt.table["baseline_consistent"])
-        err.append(bt.mean_error)
-        berr.append(bt.mean_baseline_error)
-    # the prediction from per-token accuracy is consistent with (nearly) every held-out point
-    assert np.mean(consistent) >= 0.9, consistent
-    # the naive extrapolation of exact match itself misses the long targets' rise
-    assert np.mean(baseline) <= 0.2, baseline
-    assert np.mean(err) < 0.25 * np.mean(berr)
+    preds, summaries = [], []
+    for k, fam in enumerate(families):
+        curves, _ = curves_from_records(fam.assign(family=f"set{k}"), metrics=["exact_match"], n_boot=400, seed=1)
+        bt = backtest_curves(curves, fit_on=4, methods="transform,naive")
+        preds.append(bt.predictions)
+        summaries.append(bt.summary)
+    p, s = pd.concat(preds), pd.concat(summaries)
+    tr, naive = p[p.method == "transform"], p[p.method == "naive"]
+    assert len(tr) == len(naive) == 60
+    fits = set("; ".join(s[s.method == "transform"].fit).split("; "))
+    assert fits <= {f"a[{j}]: power law (per-token CE = C x^alpha)" for j in range(1, 6)} | \
+        {f"a[{j}]: linear in log-scale" for j in range(1, 6)}, fits
+    # the prediction from per-token accuracy: (nearly) every held-out point inside its calibrated interval
+    assert tr.inside.mean() >= 0.9, tr.inside.mean()
+    # the naive extrapolation of exact match itself misses the long targets' rise: its bootstrap band
+    # holds almost none of them, and its error is four times the transform's
+    long = naive[naive.task.str[-1].astype(int) >= 3]
+    assert ((long.observed >= long.predicted_low) & (long.observed <= long.predicted_high)).mean() <= 0.2
+    assert tr.error.abs().mean() < 0.25 * naive.error.abs().mean()
 
 
 # -- a genuine jump beyond the transform ----------------------------------------------------------

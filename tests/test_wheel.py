@@ -56,3 +56,22 @@ def test_unpacked_wheel_alone_reads_its_catalogue(wheel, tmp_path):
                           str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert int(res.stdout.strip()) > 50
+
+
+def test_core_install_reads_inspect_zstd_logs(wheel):
+    """Inspect AI writes zstd-compressed ``.eval`` logs by default: the core requirements (no extra)
+    carry the reader Python < 3.14 needs, and the shipped zstd logs open with it."""
+    meta = next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".dist-info/METADATA"))
+    requires = [line.split(":", 1)[1].strip() for line in zipfile.ZipFile(wheel).read(meta).decode().splitlines()
+                if line.startswith("Requires-Dist:")]
+    core = [r for r in requires if "extra ==" not in r]
+    assert any(r.startswith("zipfile-zstd") and "python_version < \"3.14\"" in r for r in core), core
+    from emergence_lens.sources.inspect_logs import read_inspect_log
+    from emergence_lens.sources.issues import IssueLog
+
+    logs = sorted((ROOT / "tests" / "data" / "inspect").rglob("*.eval"))
+    zstd = [p for p in logs if any(i.compress_type == 93 for i in zipfile.ZipFile(p).infolist())]
+    assert zstd, "no zstd-compressed .eval log among the test data"
+    issues = IssueLog()
+    rows, *_ = read_inspect_log(zstd[0], issues)
+    assert rows and not [i for i in issues if i.severity == "error"], list(issues)

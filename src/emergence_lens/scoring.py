@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emergence_lens.backtesting import Backtested, attach_pools, backtest_curves, curves_from_records
 from emergence_lens.curves import CurveSet, compute_curves
 from emergence_lens.emergence import DEFAULT_THRESHOLD, VerdictResult, emergence_table, verdict_table, x_column
 from emergence_lens.emergence.aggregate import KEYS, RESCORED_SOURCE
+from emergence_lens.metrics import METRICS
 
 __all__ = ["Scored", "score_records", "Rescored", "rescore"]
 
@@ -28,33 +30,59 @@ class Scored:
     """Attributes:
         curves: per-model values with bootstrap replicates and per-example scores (:class:`CurveSet`).
         emergence: one row per curve (:func:`emergence_lens.emergence.emergence_table`).
-        verdicts: verdict rows and per-model predictions (:class:`VerdictResult`).
+        verdicts: verdict rows and the band rows of the predictions (:class:`VerdictResult`).
+        backtest: with ``fit_on``, the backtest of every sharp metric
+            (:func:`emergence_lens.backtesting.backtest_curves`, the one ``predict`` runs).
     """
 
     curves: CurveSet
     emergence: pd.DataFrame
     verdicts: VerdictResult
+    backtest: Backtested | None = None
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        """``predictions.csv``: the verdicts' band at every model (``fit_on = all``), then the backtest's rows."""
+        if self.backtest is None or self.backtest.predictions.empty:
+            return self.verdicts.predictions
+        return pd.concat([self.verdicts.predictions, self.backtest.predictions], ignore_index=True)
 
 
 def score_records(records: pd.DataFrame, metrics: Iterable[str] | None = None, *,
                   metric_options: Mapping[str, Mapping[str, Any]] | None = None, n_boot: int = 1000,
                   confidence: float = 0.95, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
                   x_axis: str = "params", chance: Mapping[str, float] | None = None,
-                  fit_on: int | None = None) -> Scored:
+                  fit_on: int | Sequence[int] | None = None,
+                  methods: str | Iterable[str] | None = None) -> Scored:
     """Score ``records`` under ``metrics`` (default: every applicable registered metric), then the
     emergence score of every curve and the verdict of every (sharp metric, partner) pair.
 
     Args:
         x_axis: ``params``, ``flops`` or ``loss``.
         chance: per-task chance levels (default: 1/K for multiple choice, 0 for generation).
-        fit_on: also backtest each sharp metric from its ``fit_on`` smallest models.
+        fit_on: also backtest each sharp metric from its ``fit_on`` smallest models (or each ``K`` of a
+            list) with ``methods`` (default: every registered forecast method).
     """
     curves = compute_curves(records, metrics, metric_options=metric_options, n_boot=n_boot,
                             confidence=confidence, seed=seed, keep_scores=True)
     em = emergence_table(curves.table, curves.replicates, confidence=confidence, x=x_column(x_axis))
     vr = verdict_table(records, curves, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot,
-                       confidence=confidence, seed=seed, fit_on=fit_on)
-    return Scored(curves, em, vr)
+                       confidence=confidence, seed=seed)
+    backtest = None
+    if fit_on is not None:
+        table = curves.table
+        keys = {(str(f), str(t), str(m)) for f, t, m in zip(table["family"], table["task"], table["metric"],
+                                                             strict=True) if m in METRICS and METRICS[m].sharp}
+        forecast, skipped = curves_from_records(records, metrics=sorted({k[2] for k in keys}), x_axis=x_axis,
+                                                n_boot=n_boot, seed=seed)
+        # a sharp metric is backtested where it has a curve, not on tasks it does not apply to
+        forecast = [c for c in forecast if (c.family, c.task, c.metric) in keys]
+        skipped = [s for s in skipped if (s["family"], s["task"], s["metric"]) in keys]
+        attach_pools(forecast)
+        runs = [backtest_curves(forecast, fit_on=k, methods=methods, x_axis=x_axis, confidence=confidence,
+                                skipped=skipped) for k in ([fit_on] if isinstance(fit_on, int) else fit_on)]
+        backtest = runs[0] if len(runs) == 1 else Backtested.concat(runs)
+    return Scored(curves, em, vr, backtest)
 
 
 @dataclass
@@ -93,10 +121,12 @@ def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def rescore(records: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
-            x_axis: str = "params", chance: Mapping[str, float] | None = None) -> Rescored:
+            x_axis: str = "params", chance: Mapping[str, float] | None = None, confidence: float = 0.95,
+            metrics: Iterable[str] | None = None) -> Rescored:
     """Curves, emergence scores and full verdicts of per-example ``records`` (the audit's
     re-scored part)."""
-    scored = score_records(records, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x_axis, chance=chance)
+    scored = score_records(records, metrics, n_boot=n_boot, confidence=confidence, seed=seed, threshold=threshold,
+                           x_axis=x_axis, chance=chance)
     rc, em, vr = scored.curves, scored.emergence, scored.verdicts
     v = vr.verdicts
     first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])

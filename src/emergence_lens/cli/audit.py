@@ -9,7 +9,29 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from emergence_lens.cli.common import command_line, console, fail, parse_chance, say, split_list
+from emergence_lens.cli.common import (
+    Chance,
+    Confidence,
+    Family,
+    Models,
+    NBoot,
+    NExamples,
+    OldX,
+    Out,
+    ScaleMap,
+    Seed,
+    Threshold,
+    XAxis,
+    alias,
+    command_line,
+    console,
+    fail,
+    metric_list,
+    parse_chance,
+    print_answer,
+    say,
+    split_list,
+)
 
 
 def audit(
@@ -17,36 +39,35 @@ def audit(
     paths: Annotated[list[str], typer.Argument(
         help="Files or folders, recognised by content: lm-eval results and samples (any file name), BIG-bench "
              "score files, tidy or wide CSV/TSV/Parquet tables; local paths or URLs fsspec opens (s3://bucket/runs, "
-             "gs://..., with that filesystem's package installed).", metavar="PATH...")],
-    out: Annotated[Path, typer.Option(help="Output directory (not inside an input folder).")],
-    models: Annotated[Path | None, typer.Option(
-        "--models", help="Metadata table: a model column and sizes with units in the header, e.g. 'Size (B)', "
-                         "'Tokens (T)', 'FLOPs (1E21)'; optional family.")] = None,
-    scale_map: Annotated[Path | None, typer.Option(
-        help="CSV/JSON mapping model -> scale_params[, family] for models whose size is unknown.")] = None,
-    family: Annotated[str | None, typer.Option(help="Use this family name for every model.")] = None,
+             "gs://..., with that filesystem's package installed).", metavar="PATH")],
+    out: Out,
+    models: Models = None,
+    scale_map: ScaleMap = None,
+    family: Family = None,
     model_col: Annotated[str | None, typer.Option(help="Wide tables: the model column.")] = None,
     task_col: Annotated[str | None, typer.Option(
         help="Tables: the task column (each row's task; each value column is then a metric).")] = None,
-    metric_cols: Annotated[str | None, typer.Option(
-        help="Wide tables: comma-separated value columns (default: every numeric column that is not a size).")
-    ] = None,
+    metric: Annotated[list[str] | None, typer.Option(
+        help="Only this metric (repeatable or comma-separated): for wide tables the value columns to read "
+             "(default: every numeric column that is not a size), for every other source a filter on its "
+             "metric names (as reported, or ours for re-scored samples: emergence-lens metrics).")] = None,
+    metric_cols: Annotated[str | None, typer.Option("--metric-cols", hidden=True)] = None,
     by: Annotated[str | None, typer.Option(
         help="Wide tables: comma-separated condition columns (prompt format, shots, ...), kept as separate "
              "curves.")] = None,
     bigbench_scale: Annotated[str, typer.Option(
         help="BIG-bench scale: non_embedding_params, total_params or flop_matched_non_embedding_params.")
     ] = "non_embedding_params",
-    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for per-sample sources.")] = 1000,
-    threshold: Annotated[float, typer.Option(help="Sharpness threshold.")] = 2.0,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
-    x: Annotated[str, typer.Option("--x", help="x-axis: params, flops or loss.")] = "params",
-    chance: Annotated[list[str] | None, typer.Option(
-        help="TASK=LEVEL (or TASK:METRIC=LEVEL) chance level, e.g. for multiple-choice accuracy in results "
-             "files that do not say how many options there are (repeatable).")] = None,
-    n_examples: Annotated[list[str] | None, typer.Option(
-        "--n-examples", help="TASK=N test-set size for results-only values that carry neither n nor a stderr "
-                             "(repeatable); gives their points a resolution and their curves a CI.")] = None,
+    n_boot: NBoot = 1000,
+    confidence: Confidence = 0.95,
+    threshold: Threshold = 2.0,
+    seed: Seed = 0,
+    x_axis: XAxis = "params",
+    x: OldX = None,
+    chance: Chance = None,
+    n_examples: NExamples = None,
+    figures: Annotated[bool, typer.Option(
+        help="Draw Figures 5-6 (--no-figures: tables and report without them, faster).")] = True,
     engine: Annotated[str, typer.Option(
         help="Where lm-eval samples are read and re-scored, one (family, task) partition at a time: 'local' "
              "(this machine's cores) or 'dask' (Dask distributed; --scheduler for a cluster). Same outputs, byte "
@@ -80,6 +101,8 @@ def audit(
     from emergence_lens.pipelines.audit import audit as run_audit
     from emergence_lens.sources import parse_n_examples
 
+    axis = alias(x_axis, x, "params", "--x-axis", "--x")
+    metrics = metric_list([*(metric or []), *([metric_cols] if metric_cols else [])])
     try:
         levels = parse_chance(chance)
         sizes = parse_n_examples(n_examples)
@@ -104,9 +127,9 @@ def audit(
 
         try:
             run = run_audit(paths, out, models=models, scale_map=scale_map, family=family, model_col=model_col,
-                            task_col=task_col, metric_cols=split_list(metric_cols), by=split_list(by),
-                            bigbench_scale=bigbench_scale, n_boot=n_boot, threshold=threshold, seed=seed, x=x,
-                            chance=levels, n_examples=sizes, engine=engine, scheduler=scheduler, workers=workers,
+                            task_col=task_col, metric=metrics, by=split_list(by),
+                            bigbench_scale=bigbench_scale, n_boot=n_boot, threshold=threshold, seed=seed, x=axis,
+                            chance=levels, n_examples=sizes, confidence=confidence, figures=figures, engine=engine, scheduler=scheduler, workers=workers,
                             resume=resume, command_line=command_line(ctx, "audit"), on_file=on_file,
                             on_plan=on_plan, on_partition=on_partition)
         except (AuditError, OutputConflict) as exc:
@@ -123,18 +146,10 @@ def audit(
             "(give --models or --scale-map)", style="yellow")
     inputs = bundle.inputs
     say(f"{len(inputs)} files ({int((inputs['format'] != '').sum())} recognised, "
-        f"{int(inputs['rows_loaded'].sum())} rows loaded, {int(inputs['rows_reported'].sum())} reported); "
-        f"{len(run.table)} curves -> {out / 'audit.csv'}, verdicts.csv, models.csv, inputs.csv, figures, summary.md")
-    _print_answer(run.table)
-    say(run.report)
+        f"{int(inputs['rows_loaded'].sum())} rows loaded, {int(inputs['rows_reported'].sum())} reported)")
+    print_answer(run.table, run.report)
+    say(f"{len(run.table)} curves -> {out / 'audit.csv'}, verdicts.csv, models.csv, inputs.csv, "
+        + ("figures, " if figures else "") + "summary.md")
     if not run.audited:
         console.print("[bold red]error:[/] nothing could be audited: see issues.csv and inputs.csv")
         raise typer.Exit(code=1)
-
-
-def _print_answer(table) -> None:
-    """The answer on the console: how the verdicts of the curves fall."""
-    from emergence_lens.pipelines.audit import verdict_counts
-
-    if len(table):
-        say(f"verdicts of {len(table)} curves: {verdict_counts(table)} (verdicts.csv, summary.md, report.html)")

@@ -3,17 +3,84 @@ command line as the user typed it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["console", "fail", "require", "command_line", "parse_chance", "split_list", "say",
+           "alias", "parse_fit_on", "print_answer", "metric_list", "XAxis", "OldX", "Confidence", "Metric", "Chance", "NExamples",
+           "Family", "Models", "ScaleMap", "Figures", "FitOn", "NBoot", "Seed", "Threshold", "Out"]
 
-__all__ = ["console", "fail", "require", "command_line", "parse_chance", "split_list", "print_verdicts", "say"]
+T = TypeVar("T")
+
+# -- one option name per idea: the commands that share an idea share its option ------------------
+XAxis = Annotated[str, typer.Option("--x-axis", help="x-axis: params, flops (6ND) or loss (pretraining loss).")]
+#: The old spelling of --x-axis, still accepted.
+OldX = Annotated[str | None, typer.Option("--x", hidden=True)]
+Confidence = Annotated[float, typer.Option(help="Level of every interval (CIs, bands, calibrated intervals).")]
+Metric = Annotated[list[str] | None, typer.Option(
+    help="Only this metric (repeatable or comma-separated; default: every one that applies). Parametrised "
+         "metrics by name, e.g. 'reconstruction_at[c=0.003]'.")]
+Chance = Annotated[list[str] | None, typer.Option(
+    help="TASK=LEVEL (or TASK:METRIC=LEVEL) chance level, repeatable (default: mean 1/K for multiple choice, 0 "
+         "for generation; needed for accuracy in results files that do not say how many options there are).")]
+NExamples = Annotated[list[str] | None, typer.Option(
+    "--n-examples", help="TASK=N test-set size for results-only values that carry neither n nor a stderr "
+                         "(repeatable); gives their points a resolution and their curves a CI.")]
+Family = Annotated[str | None, typer.Option(help="Use this family name for every model.")]
+Models = Annotated[Path | None, typer.Option(
+    "--models", help="Metadata table: a model column and sizes with units in the header, e.g. 'Size (B)', "
+                     "'Tokens (T)', 'FLOPs (1E21)'; optional family.")]
+ScaleMap = Annotated[Path | None, typer.Option(
+    help="CSV/JSON mapping model -> scale_params[, family] for models whose size is unknown.")]
+Figures = Annotated[bool, typer.Option(help="Draw the figures (--no-figures: tables only, faster).")]
+FitOn = Annotated[str | None, typer.Option(
+    help="Fit on the K smallest models of each family and predict the rest; a list (3,4,5,6) runs each K.")]
+NBoot = Annotated[int, typer.Option(help="Bootstrap resamples.")]
+Seed = Annotated[int, typer.Option(help="Seed of every resample (same seed, same bytes).")]
+Threshold = Annotated[float, typer.Option(help="Sharpness threshold (emergence score / (n_scales - 1)).")]
+Out = Annotated[Path, typer.Option(help="Output directory (this run's own; never inside an input folder).")]
+
+
+def alias(value: T, old: T | None, default: T, name: str, old_name: str) -> T:
+    """The value of an option given under its name or its old spelling (both: they must agree)."""
+    if old is None:
+        return value
+    if value != default and value != old:
+        fail(f"{name} {value!r} and {old_name} {old!r} disagree: give one")
+    return old
+
+
+def parse_fit_on(text: str | None) -> list[int]:
+    """``--fit-on 4`` or ``--fit-on 3,4,5``: whole numbers >= 2 (exit 2 naming the option otherwise)."""
+    try:
+        ks = [int(k) for k in (text or "").split(",") if k.strip()]
+    except ValueError:
+        ks = []
+    if not ks or min(ks) < 2:
+        fail(f"--fit-on {text!r}: expected K or a list K1,K2,... of whole numbers >= 2")
+    return list(dict.fromkeys(ks))
+
+
+def metric_list(items: list[str] | None) -> tuple[str, ...]:
+    """``--metric`` given repeatedly, comma-separated, or both, as names in order (a parametrised
+    name's own commas, inside ``[...]``, are kept)."""
+    out: list[str] = []
+    for item in items or []:
+        depth, start = 0, 0
+        for i, ch in enumerate(item + ","):
+            depth += ch == "["
+            depth -= ch == "]"
+            if ch == "," and depth == 0:
+                if item[start:i].strip():
+                    out.append(item[start:i].strip())
+                start = i + 1
+    return tuple(dict.fromkeys(out))
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -80,14 +147,34 @@ def split_list(text: str | None) -> tuple[str, ...]:
     return tuple(c.strip() for c in (text or "").split(",") if c.strip())
 
 
-def print_verdicts(verdicts: pd.DataFrame) -> None:
-    """The verdict of every sharp metric against its first partner, and every other curve's."""
-    if verdicts.empty:
+#: How many of the sharpest curves the console lists.
+SHARPEST = 5
+
+
+def print_answer(curves: pd.DataFrame, report: str, *, what: str = "curves") -> None:
+    """The answer, before the list of files: how the verdicts fall, the sharpest curves with their
+    emergence score, CI and verdict, and where the report is.  ``curves``: one row per curve with
+    ``family, task, metric, n_scales, emergence_score, ci_low, ci_high, verdict`` (``audit.csv``)."""
+    if curves.empty:
+        say(report)
         return
-    first = verdicts.drop_duplicates(["family", "task", "metric"], keep="first")
-    table = Table("family", "task", "metric", "partner", "state", "explained", "verdict")
-    for r in first.itertuples():
-        if r.partner or r.verdict not in ("no emergence",):
-            table.add_row(*(escape(str(v)) for v in (r.family, r.task, r.metric, r.partner, r.metric_state,
-                                                      r.explained, r.verdict)))
-    Console().print(table)
+    words = curves["verdict"].astype(str).str.split(" (", regex=False).str[0].str.split(":").str[0]
+    counts = Table("verdict", what, title=f"verdicts of {len(curves)} {what}", title_justify="left")
+    for verdict, n in words.value_counts().items():
+        counts.add_row(escape(str(verdict)), str(int(n)))
+    wide = Console(stderr=True, width=max(console.width, 120), soft_wrap=False)
+    wide.print(counts)
+    scored = curves[curves["emergence_score"].notna()].copy()
+    if len(scored):
+        steps = (scored["n_scales"].astype(float) - 1).clip(lower=1)
+        scored["_sharpness"] = scored["emergence_score"].astype(float) / steps
+        top = scored.sort_values(["_sharpness", "family", "task", "metric"], ascending=[False, True, True, True],
+                                 kind="stable").head(SHARPEST)
+        sharp = Table("family", "task", "metric", "models", "emergence score (CI)", "verdict",
+                      title=f"the {len(top)} sharpest of {len(scored)} scored", title_justify="left")
+        for r in top.itertuples():
+            ci = (f" ({r.ci_low:.3g} .. {r.ci_high:.3g})" if pd.notna(r.ci_low) and pd.notna(r.ci_high) else "")
+            sharp.add_row(*(escape(str(v)) for v in (r.family, r.task, r.metric, int(r.n_scales),
+                                                      f"{r.emergence_score:.3g}{ci}", r.verdict)))
+        wide.print(sharp)
+    say(report)

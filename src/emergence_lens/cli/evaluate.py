@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from emergence_lens.cli.common import console, fail, require, say
+from emergence_lens.cli.common import alias, console, fail, require, say
 
 
 def evaluate(
@@ -24,7 +24,8 @@ def evaluate(
     api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API key.")] = "OPENAI_API_KEY",
     tensor_parallel_size: Annotated[int, typer.Option(help="vLLM tensor parallelism.")] = 1,
     shots: Annotated[int, typer.Option(help="Solved examples prepended (GPT-3 JSONL / generate).")] = 2,
-    n: Annotated[int | None, typer.Option(help="Evaluate at most N examples.")] = None,
+    n_examples: Annotated[int | None, typer.Option("--n-examples", help="Evaluate at most N examples.")] = None,
+    n: Annotated[int | None, typer.Option("--n", hidden=True)] = None,
     device: Annotated[str, typer.Option(help="hf: auto, cpu or cuda.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed for generated tasks and for sampling.")] = 0,
     sample_until_pass: Annotated[int | None, typer.Option(
@@ -42,6 +43,7 @@ def evaluate(
     from emergence_lens.pipelines.evaluate import evaluate as run_evaluate
     from emergence_lens.tasks import TaskFormatError
 
+    n = alias(n_examples, n, None, "--n-examples", "--n")
     try:
         with console.status(f"evaluating {model} on {task}"):
             df = run_evaluate(model, task, out, backend=backend, family=family, scale_params=scale_params,

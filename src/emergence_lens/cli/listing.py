@@ -34,7 +34,8 @@ def list_metrics_cmd() -> None:
     Console(width=200).print(table)
 
 
-def validate(files: Annotated[list[Path], typer.Argument(help="Records files (.parquet or .jsonl).")]) -> None:
+def validate(files: Annotated[list[Path], typer.Argument(help="Records files (.parquet or .jsonl).",
+                                                       metavar="RECORDS")]) -> None:
     """Validate records files; report the first problem with file, row and column."""
     from emergence_lens.records import RecordsError, read_records
 

@@ -1,6 +1,5 @@
 """The ``emergence-lens`` application: every command module's function registered under its name, in
-the order a user needs them (audit and forecast first, the paper's reproduction next, development
-last)."""
+groups of ``--help``: Analyse (audit first), Run models, Paper, Inspect."""
 
 from __future__ import annotations
 
@@ -14,16 +13,16 @@ from emergence_lens.cli import audit, evaluate, listing, predict, report, reprod
 
 __all__ = ["app", "main", "build_app", "COMMANDS"]
 
-_AUDIT, _RUN, _PAPER, _DEV = "Audit and forecast", "Run models", "Reproduce the paper", "Develop"
+_ANALYSE, _RUN, _PAPER, _INSPECT = "Analyse", "Run models", "Paper", "Inspect"
 #: Every command: (the function of its CLI module, its name, its help panel), in the order of ``--help``.
 COMMANDS: list[tuple[Callable[..., None], str, str]] = [
-    (audit.audit, "audit", _AUDIT), (predict.predict, "predict", _AUDIT), (score.score, "score", _AUDIT),
-    (report.report, "report", _AUDIT), (listing.validate, "validate", _AUDIT),
-    (listing.list_metrics_cmd, "metrics", _AUDIT),
+    (audit.audit, "audit", _ANALYSE), (score.score, "score", _ANALYSE), (predict.predict, "predict", _ANALYSE),
+    (report.report, "report", _ANALYSE),
     (evaluate.evaluate, "evaluate", _RUN), (serve.serve, "serve", _RUN),
-    (reproduce.reproduce, "reproduce", _PAPER), (listing.list_experiments, "experiments", _PAPER),
-    (theory.theory, "theory", _PAPER),
-    (train.train_ladder_cmd, "train-ladder", _DEV), (train.train_vision_cmd, "train-vision", _DEV),
+    (reproduce.reproduce, "reproduce", _PAPER), (theory.theory, "theory", _PAPER),
+    (train.train_ladder_cmd, "train-ladder", _PAPER), (train.train_vision_cmd, "train-vision", _PAPER),
+    (listing.list_metrics_cmd, "metrics", _INSPECT), (listing.list_experiments, "experiments", _INSPECT),
+    (listing.validate, "validate", _INSPECT),
 ]
 
 

@@ -10,50 +10,76 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from emergence_lens.cli.common import console, fail, say
+from emergence_lens.cli.common import (
+    Confidence,
+    Family,
+    Figures,
+    FitOn,
+    Metric,
+    Models,
+    NBoot,
+    NExamples,
+    OldX,
+    Out,
+    ScaleMap,
+    Seed,
+    XAxis,
+    alias,
+    console,
+    fail,
+    metric_list,
+    parse_fit_on,
+    say,
+)
 
 
 def predict(
     paths: Annotated[list[Path], typer.Argument(
         help="Records files, folders of a `reproduce` / `score` run (every records.parquet inside, with a "
              "pass_rates.csv beside it for passuntil), an `audit` folder (its curves.csv and rescored_curves.csv), or "
-             "tables of aggregates (CSV/TSV, wide or tidy, as `audit` reads them).", metavar="PATH...")],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
-    fit_on: Annotated[str, typer.Option(
-        help="Fit on the K smallest models of each family; a list (3,4,5,6) sweeps K: OUT/fit_on_K/ per K and "
-             "OUT/sweep.csv.")] = "4",
+             "tables of aggregates (CSV/TSV, wide or tidy, as `audit` reads them).", metavar="PATH")],
+    out: Out,
+    fit_on: FitOn = "4",
     fit_below: Annotated[float | None, typer.Option(
         help="Instead of K: fit on every model below this value of the x-axis (parameters, FLOPs; for loss: "
              "above it), across families, and predict the rest.")] = None,
     methods: Annotated[str, typer.Option(
         help="Forecast methods, comma-separated, or 'all': transform, two-step, passuntil, naive, "
              "observational.")] = "all",
-    metric: Annotated[list[str] | None, typer.Option(
-        help="Metric to backtest (repeatable; default for records: exact_match, multiple_choice_grade and the "
-             "sharp metrics of a verdicts.csv beside them; for tables: every metric in [0, 1]).")] = None,
-    x: Annotated[str, typer.Option("--x", help="x-axis: params, flops or loss.")] = "params",
-    models: Annotated[Path | None, typer.Option(
-        help="Metadata table (model, size, ...) for tables whose model names carry no size.")] = None,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
-    confidence: Annotated[float, typer.Option(help="Interval level.")] = 0.95,
-    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
-    figures: Annotated[bool, typer.Option(help="One figure per curve with every method's fan.")] = True,
+    metric: Metric = None,
+    x_axis: XAxis = "params",
+    x: OldX = None,
+    models: Models = None,
+    family: Family = None,
+    scale_map: ScaleMap = None,
+    n_examples: NExamples = None,
+    n_boot: NBoot = 1000,
+    confidence: Confidence = 0.95,
+    seed: Seed = 0,
+    figures: Figures = True,
 ) -> None:
     """Backtest forecasts: fit on the smaller models (the K smallest of each family, or every model below a
     cut-off), predict the larger ones with every method (the metric's transform, two-step, PassUntil, naive,
-    observational), with calibrated intervals; "which method wins" in summary.md and report.html."""
+    observational), with calibrated intervals; "which method wins" (by interval score) in summary.md and
+    report.html.  Default metrics for records: exact_match, multiple_choice_grade and the sharp metrics of a
+    verdicts.csv beside them; for tables: every metric in [0, 1]."""
     from emergence_lens.outputs import OutputConflict
     from emergence_lens.pipelines.predict import PredictError
     from emergence_lens.pipelines.predict import predict as run_predict
+    from emergence_lens.sources import parse_n_examples
 
+    axis = alias(x_axis, x, "params", "--x-axis", "--x")
+    ks = parse_fit_on(fit_on)
     try:
-        ks = [int(k) for k in fit_on.split(",") if k.strip()]
-    except ValueError:
-        fail(f"--fit-on {fit_on!r}: expected K or a list K1,K2,... of whole numbers >= 2")
+        sizes = parse_n_examples(n_examples)
+    except ValueError as exc:
+        fail(str(exc))
     try:
         with console.status("reading, resampling and backtesting"):
-            run = run_predict(paths, out, fit_on=ks, fit_below=fit_below, methods=methods, metric=metric, x=x,
-                              models=models, n_boot=n_boot, confidence=confidence, seed=seed, figures=figures)
+            run = run_predict(paths, out, fit_on=ks, fit_below=fit_below, methods=methods,
+                              metric=metric_list(metric) or None, x=axis, models=models, family=family,
+                              scale_map=scale_map, n_examples=sizes or None, n_boot=n_boot, confidence=confidence,
+                              seed=seed, figures=figures)
     except (PredictError, OutputConflict) as exc:
         fail(str(exc))
     for issue in run.issues[:20]:
@@ -62,11 +88,15 @@ def predict(
         say(f"... {len(run.issues) - 20} more in {out / 'issues.csv'}")
     res = run.result
     if not res.wins.empty:
-        table = Table("family", "metric", "K", "method", "curves", "error", "coverage", "width", "best on")
+        table = Table("family", "metric", "K", "rank", "method", "curves", "interval score", "error", "coverage",
+                      "width", "whole-range", "best on", title="which method wins (rank: interval score, a proper "
+                      "score; whole-range intervals say nothing: a method giving them on most curves ranks last)", title_justify="left")
         for r in res.wins.itertuples():
-            table.add_row(escape(str(r.family)), escape(str(r.metric)), str(r.fit_on), str(r.method), str(r.n_curves),
-                          f"{r.mae:.3g}", f"{r.coverage:.0%}", f"{r.mean_width:.3g}", str(r.n_best))
-        Console(width=max(Console().width, 140)).print(table)  # "which method wins": never truncate its names
+            table.add_row(escape(str(r.family)), escape(str(r.metric)), str(r.fit_on), str(r.rank), str(r.method),
+                          str(r.n_curves), f"{r.interval_score:.3g}", f"{r.mae:.3g}", f"{r.coverage:.0%}",
+                          f"{r.mean_width:.3g}", str(r.n_uninformative), str(r.n_best))
+        Console(stderr=True, width=max(console.width, 140)).print(table)  # never truncate its names
+    say(f"report: {out / 'report.html'}" if (out / "report.html").exists() else "no report")
     written = len({str(f) for f in res.files})
     say(f"wrote {written} files into {out} (summary.md, report.html, backtest.csv, predictions.csv, wins.csv"
         + (", issues.csv, inputs.csv)" if run.tables else ")"))

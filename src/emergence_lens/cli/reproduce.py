@@ -15,7 +15,7 @@ from emergence_lens.cli.common import command_line, console, fail, say
 def reproduce(
     ctx: typer.Context,
     experiments: Annotated[list[str] | None, typer.Argument(
-        help="Experiments to run (default: all). See `emergence-lens experiments`.", metavar="[EXPERIMENT]...")
+        help="Experiments to run (default: all). See `emergence-lens experiments`.", metavar="EXPERIMENT")
     ] = None,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("results"),
     quick: Annotated[bool, typer.Option(help="Smaller, faster settings.")] = False,

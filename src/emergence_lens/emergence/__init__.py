@@ -37,7 +37,6 @@ from emergence_lens.emergence.passuntil import (
     pass_rate_table,
     problem_pass_rates,
 )
-from emergence_lens.emergence.forecast import Backtest, backtest_curve
 from emergence_lens.emergence.resolution import (
     clopper_pearson,
     detection_probability,
@@ -77,6 +76,6 @@ __all__ = [
     "chance_level", "chance_levels", "emerges_at", "wei_emergent",
     "emergence_table", "compare_metrics", "classify_sharpness", "DEFAULT_THRESHOLD",
     "PairedSharpness", "paired_sharpness", "Transform", "transform_for", "Explanation", "explain_curve",
-    "explain_aggregate", "Backtest", "backtest_curve", "VerdictResult", "verdict_table", "VERDICT_COLUMNS",
+    "explain_aggregate", "VerdictResult", "verdict_table", "VERDICT_COLUMNS",
     "PREDICTION_COLUMNS", "VERDICTS", "X_AXES", "X_LABELS", "x_column", "x_position",
 ]

@@ -313,7 +313,8 @@ def _states(table: pd.DataFrame, threshold: float) -> list[str]:
     return states
 
 
-def _aggregate_explanations(curves: pd.DataFrame, table: pd.DataFrame, x_axis: str) -> dict[tuple, Explanation]:
+def _aggregate_explanations(curves: pd.DataFrame, table: pd.DataFrame, x_axis: str,
+                            confidence: float = 0.95) -> dict[tuple, Explanation]:
     """The aggregate version of "explained by the metric" for results-only curves: where a sharp
     metric's ingredient curve is reported on the same (family, task, subtask, shots), with the
     number of examples, and the target length is in the task name (``*-L<n>``), test the curve
@@ -343,7 +344,7 @@ def _aggregate_explanations(curves: pd.DataFrame, table: pd.DataFrame, x_axis: s
         se_a = np.sqrt(np.clip(j.v_a * (1 - j.v_a), 1e-12, None) / (j.n_a * int(m.group(1))))
         ex = explain_aggregate(j.index.to_numpy(float), j.v.to_numpy(), se_o.to_numpy(), j.v_a.to_numpy(),
                                se_a.to_numpy(), int(m.group(1)), metric=str(row.metric),
-                               ingredient_name=f"{ing} (aggregate)", n=j.n.to_numpy(float))
+                               ingredient_name=f"{ing} (aggregate)", n=j.n.to_numpy(float), confidence=confidence)
         out[(row.family, row.task, row.subtask, row.shots if not pd.isna(row.shots) else None, row.metric)] = ex
     return out
 
@@ -374,15 +375,15 @@ def _verdicts(table: pd.DataFrame, explanations: Mapping[tuple, Explanation] | N
 
 
 def results_only(curves: pd.DataFrame, *, x_axis: str = "params", chance: Mapping[str, float] | None = None,
-                 n_boot: int = 1000, seed: int = 0, threshold: float = DEFAULT_THRESHOLD
+                 n_boot: int = 1000, seed: int = 0, threshold: float = DEFAULT_THRESHOLD, confidence: float = 0.95
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The audit of results-only curves (no per-example data): their rows of ``audit.csv`` (emergence
     score with a parametric CI, resolution, noise floor, Wei's criterion, state, verdict) and their
     rows of ``verdicts.csv`` (``approximate``: what their aggregates allow, the explanation by the
     metric's transform of an aggregate ingredient where one was measured)."""
-    cs = curve_scores(curves, x_axis=x_axis, chance=chance, n_boot=n_boot, seed=seed)
+    cs = curve_scores(curves, x_axis=x_axis, chance=chance, n_boot=n_boot, seed=seed, confidence=confidence)
     cs["metric_state"] = _states(cs, threshold)
-    agg_ex = _aggregate_explanations(curves, cs, x_axis)
+    agg_ex = _aggregate_explanations(curves, cs, x_axis, confidence)
     cs["verdict"] = _verdicts(cs, agg_ex)
     ex_of = [agg_ex.get((r.family, r.task, r.subtask, r.shots if not pd.isna(r.shots) else None, r.metric))
              for r in cs[KEYS].itertuples(index=False)]

@@ -61,7 +61,7 @@ from emergence_lens.emergence.chance import chance_levels, emerges_at, wei_emerg
 from emergence_lens.emergence.compare import DEFAULT_THRESHOLD, classify_sharpness, format_ci
 from emergence_lens.emergence.explain import Explanation, explain_curve
 from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
-from emergence_lens.emergence.forecast import Backtest, backtest_curve
+from emergence_lens.emergence.forecast import PREDICTION_COLUMNS
 from emergence_lens.emergence.resolution import measurable_ability
 from emergence_lens.emergence.transforms import transform_for
 from emergence_lens.emergence.xaxis import x_column, x_position
@@ -74,9 +74,6 @@ VERDICT_COLUMNS = ["family", "task", "metric", "partner", "x_axis", "n_scales", 
                    "metric_ci_high", "metric_state", "partner_score", "partner_state", "paired_diff",
                    "paired_diff_low", "paired_diff_high", "explained", "ingredient", "approximate",
                    "max_departure", "departs_at", "emerges_at", "wei_emergent", "chance", "verdict", "explanation"]
-PREDICTION_COLUMNS = ["family", "task", "metric", "model", "scale", "fit_on", "observed", "observed_low",
-                      "observed_high", "predicted", "predicted_low", "predicted_high", "baseline_predicted",
-                      "baseline_low", "baseline_high", "consistent", "baseline_consistent", "error", "baseline_error"]
 #: What a verdict row says where no partner was measured on the same outputs.
 NO_PARTNER: dict[str, object] = {"partner": "", "partner_score": np.nan, "partner_state": "", "paired_diff": np.nan,
                                  "paired_diff_low": np.nan, "paired_diff_high": np.nan}
@@ -121,7 +118,6 @@ class VerdictResult:
     verdicts: pd.DataFrame
     predictions: pd.DataFrame
     explanations: dict[tuple[str, str, str], Explanation] = field(default_factory=dict)
-    backtests: dict[tuple[str, str, str], Backtest] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -209,13 +205,13 @@ def _explain_text(metric: str, partner: str | None, verdict: str, state: str, me
 
 def _band_rows(ex: Explanation, family: str, task: str, metric: str, models: Sequence[str]) -> list[dict]:
     """Rows of ``predictions.csv`` for the sharp metric predicted from its ingredient at every model
-    (``fit_on = all``), with the joint band and whether the observation lies in it."""
-    return [{"family": family, "task": task, "metric": metric, "model": m, "scale": ex.x[j], "fit_on": "all",
-             "observed": ex.observed[j], "observed_low": ex.observed_low[j], "observed_high": ex.observed_high[j],
-             "predicted": ex.predicted[j], "predicted_low": ex.predicted_low[j], "predicted_high": ex.predicted_high[j],
-             "baseline_predicted": np.nan, "baseline_low": np.nan, "baseline_high": np.nan,
-             "consistent": bool(ex.predicted_low[j] - 1e-12 <= ex.observed[j] <= ex.predicted_high[j] + 1e-12),
-             "baseline_consistent": pd.NA, "error": ex.observed[j] - ex.predicted[j], "baseline_error": np.nan}
+    (``method = transform``, ``fit_on = all``), with the joint band and whether the observation lies in it."""
+    return [{"family": family, "task": task, "metric": metric, "method": "transform", "model": m, "scale": ex.x[j],
+             "fit_on": "all", "observed": ex.observed[j], "observed_low": ex.observed_low[j],
+             "observed_high": ex.observed_high[j], "predicted": ex.predicted[j], "predicted_low": ex.predicted_low[j],
+             "predicted_high": ex.predicted_high[j], "calibrated_low": np.nan, "calibrated_high": np.nan,
+             "error": ex.observed[j] - ex.predicted[j],
+             "inside": bool(ex.predicted_low[j] - 1e-12 <= ex.observed[j] <= ex.predicted_high[j] + 1e-12)}
             for j, m in enumerate(models)]
 
 
@@ -230,8 +226,7 @@ def _explanation_cols(ex: Explanation | None) -> dict[str, object]:
 
 def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "params",
                   chance: Mapping[str, float] | None = None, threshold: float = DEFAULT_THRESHOLD,
-                  n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
-                  fit_on: int | None = None) -> VerdictResult:
+                  n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> VerdictResult:
     """Verdicts for every curve and (sharp metric, partner) pair; predictions per model.
 
     Args:
@@ -240,8 +235,6 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
         emergence: :func:`~emergence_lens.emergence.emergence_table` of ``curves`` on ``x_axis``.
         x_axis: ``params``, ``flops`` or ``loss``.
         chance: per-task chance overrides.
-        fit_on: also backtest every sharp metric with a transform from its ``fit_on`` smallest
-            models (rows with ``fit_on = K`` in the predictions).
 
     Returns:
         :class:`VerdictResult` with :data:`VERDICT_COLUMNS` and :data:`PREDICTION_COLUMNS` tables.
@@ -254,7 +247,6 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
     rows: list[dict] = []
     preds: list[dict] = []
     explanations: dict[tuple[str, str, str], Explanation] = {}
-    backtests: dict[tuple[str, str, str], Backtest] = {}
     rec_groups = {(str(f), str(t)): points for (f, t), points in records.groupby(["family", "task"], sort=True)}
 
     for (family, task), group_curves in table.groupby(["family", "task"], sort=True):
@@ -312,12 +304,6 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
                                             tolerance=PARAMETRIC_TOLERANCE if transform.parametric else 0.0)
                 explanations[key] = explanation
                 preds += _band_rows(explanation, family, task, metric, models)
-                if fit_on is not None and 2 <= fit_on < len(models):
-                    bt = backtest_curve(x_position(xs, x_axis), designs, transform, fit_on=fit_on, x=xs,
-                                        n_boot=max(n_boot, 200), confidence=confidence,
-                                        seed=curve_seed(seed, ("backtest", *key)), paired=paired_models)
-                    backtests[key] = bt
-                    preds += bt.prediction_rows(family, task, list(models))
 
             partners = [p for p in (spec.partners if spec is not None and spec.sharp else ()) if p in info]
             explained = None if explanation is None else explanation.explained
@@ -362,4 +348,4 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
                 rows.append({**base, **partner_cols, "verdict": verdict, "explanation": text})
     verdicts = verdict_frame(rows)
     predictions = pd.DataFrame(preds, columns=PREDICTION_COLUMNS)
-    return VerdictResult(verdicts, predictions, explanations, backtests)
+    return VerdictResult(verdicts, predictions, explanations)

@@ -35,6 +35,9 @@ class AuditOptions:
     threshold: float = DEFAULT_THRESHOLD
     x_axis: str = "params"
     chance: tuple[tuple[str, float], ...] = ()
+    confidence: float = 0.95
+    #: Only these metrics are re-scored (``None``: every one that applies; empty: none).
+    metrics: tuple[str, ...] | None = None
 
     @property
     def chance_map(self) -> Mapping[str, float] | None:
@@ -102,7 +105,8 @@ def run_partition(part: Partition, options: AuditOptions) -> PartitionResult:
     for o in outcomes:
         o.loaded = int(loaded.get(o.path, 0))
     rescored = None
-    if records is not None and len(records):
+    if records is not None and len(records) and options.metrics != ():
         rescored = rescore(records, n_boot=options.n_boot, seed=options.seed, threshold=options.threshold,
-                           x_axis=options.x_axis, chance=options.chance_map)
+                           x_axis=options.x_axis, chance=options.chance_map, confidence=options.confidence,
+                           metrics=options.metrics)
     return PartitionResult(part.key, outcomes, list(across), rescored)

@@ -61,6 +61,7 @@ from emergence_lens.report import (
     plot_seed_spread,
     plot_verdicts,
 )
+from emergence_lens.backtesting import side_by_side
 from emergence_lens.scoring import score_records
 from emergence_lens.tasks import TaskExample, generate_arithmetic
 
@@ -383,8 +384,11 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     goals = goals[["ladder"] + [c for c in goals.columns if c != "ladder"]]
     files += [write_csv(summary, out / "summary.csv"), write_csv(goals, out / "goals.csv"), write_csv(curves.table, out / "curves.csv"),
               write_csv(em, out / "emergence.csv"),
-              write_csv(verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv")]
-    files.append(plot_verdicts(vr.predictions, verdicts, out / "verdicts_ladder.png",
+              write_csv(verdicts, out / "verdicts.csv"), write_csv(scored.predictions, out / "predictions.csv")]
+    if scored.backtest is not None:
+        files += [write_csv(scored.backtest.summary, out / "backtest.csv"),
+                  write_csv(scored.backtest.wins, out / "wins.csv")]
+    files.append(plot_verdicts(scored.predictions, verdicts, out / "verdicts_ladder.png",
                                title="ladder: exact match vs a**L of per-token greedy accuracy; backtest from the "
                                      f"{FIT_ON} smallest models"))
     ladder = pd.DataFrame([{"model": m["name"], "n_layer": m["size"]["n_layer"], "d_model": m["size"]["d_model"],
@@ -426,12 +430,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
     em_rows = verdicts[(verdicts.metric == "exact_match") & (verdicts.partner == "per_token_accuracy")]
     table_v = em_rows[["task", "metric_state", "partner_state", "paired_diff", "paired_diff_low", "paired_diff_high",
                        "explained", "max_departure", "emerges_at", "wei_emergent", "verdict"]]
-    bt = vr.predictions[vr.predictions.fit_on != "all"]
-    bt_sum = (bt.assign(err=(bt.observed - bt.predicted).abs(), berr=(bt.observed - bt.baseline_predicted).abs())
-              .groupby("task").agg(mean_abs_error=("err", "mean"), baseline_mean_abs_error=("berr", "mean"),
-                                   n_consistent=("consistent", "sum"),
-                                   baseline_n_consistent=("baseline_consistent", "sum"),
-                                   n_held_out=("consistent", "size")).reset_index())
+    bt_sum = side_by_side(scored.backtest.summary) if scored.backtest is not None else pd.DataFrame()
     counts = records.groupby("task").example_id.nunique()
     small_spaces = {t: int(c) for t, c in counts.items() if c < n_large}
     zero_greedy = pass_rates[pass_rates.greedy_correct == 0]
@@ -471,9 +470,10 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         + f"\nVerdicts ({verdict_counts(verdicts)}). Exact match against its ingredient, per-token greedy "
         "accuracy a (prediction mean_i a**L_i, joint 95% band over the 8 sizes; paired sharpness difference "
         "on the same resampled examples):\n\n" + markdown_table(table_v)
-        + f"\nBacktest: a fitted on the {FIT_ON} smallest models, extrapolated, mapped through a**L, against the "
-        "4 larger models' exact match; next to it the naive extrapolation of exact match itself "
-        "(`predictions.csv`, `verdicts_ladder.png`):\n\n" + markdown_table(bt_sum)
+        + f"\nBacktest (the one `predict` runs): fitted on the {FIT_ON} smallest models, every forecast method "
+        "predicts the 4 larger ones; here `transform` (a extrapolated, mapped through a**L) next to `naive` (exact "
+        "match extrapolated itself), each with its calibrated 95% interval's coverage, width and interval score "
+        "(`predictions.csv`, `backtest.csv`, `wins.csv`, `verdicts_ladder.png`):\n\n" + markdown_table(bt_sum)
         + f"\nResolution: {len(zeros)} (task, model) points score 0 on the first {n_small} examples; "
         f"{int((resolved.cp_low > 0).sum())} of them are resolved above 0 on all {n_large}.\n\n"
         f"Sampling until {PASS_K} passes (temperature 1, at most {max_samples} draws per problem, the first "

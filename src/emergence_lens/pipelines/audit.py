@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from emergence_lens.report import markdown_table
 from emergence_lens.report.audit_figures import draw_audit_figures, is_high
 from emergence_lens.scoring import Rescored, rescore
 from emergence_lens.sources import SourceBundle
+from emergence_lens.metrics import METRICS
 from emergence_lens.metrics.reported import metric_kind
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
@@ -35,8 +37,10 @@ __all__ = ["audit", "AuditError", "AuditRun", "write_audit", "verdict_counts", "
 
 def write_audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, seed: int = 0,
           threshold: float = DEFAULT_THRESHOLD, high: float | None = None, x_axis: str = "params",
-          chance: Mapping[str, float] | None = None, rescored_parts: Rescored | None = None,
-          executor: Executor | None = None, pending: list[Future[None]] | None = None) -> pd.DataFrame:
+          chance: Mapping[str, float] | None = None, confidence: float = 0.95,
+          metrics: Sequence[str] | None = None, rescored_parts: Rescored | None = None,
+          figures: bool = True, executor: Executor | None = None,
+          pending: list[Future[None]] | None = None) -> pd.DataFrame:
     """Write ``audit.csv``, ``verdicts.csv``, ``fig5_scores_by_metric.png``, ``fig6_mcg_vs_brier.png``
     (when a family has both), ``issues.csv``, ``unresolved.csv`` and ``summary.md`` into ``out``.
 
@@ -45,7 +49,8 @@ def write_audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, se
     results-only curves get those their aggregates allow (sharpness, resolution, Wei's criterion,
     the partner's state), marked ``source`` accordingly.  ``high``: emergence score counted as
     "high" in the Figure 5 summary (default: the sharpness threshold times (n_scales - 1)).
-    ``rescored_parts``: the re-scored part already computed (by partitions,
+    ``metrics``: the registered metrics to re-score records under (``None``: every one that
+    applies; empty: none).  ``rescored_parts``: the re-scored part already computed (by partitions,
     :mod:`emergence_lens.engine`); default: :func:`rescore` of ``bundle.records``.  ``executor``:
     worker processes to draw the figures on (the same files either way); ``pending``: a list that
     gets the figures' futures instead of waiting for them (the caller waits, e.g. the report, which
@@ -58,12 +63,12 @@ def write_audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, se
     verdict_rows = []
     if len(bundle.curves):
         cs, rows = results_only(bundle.curves, x_axis=x_axis, chance=chance, n_boot=n_boot, seed=seed,
-                                threshold=threshold)
+                                threshold=threshold, confidence=confidence)
         parts.append(cs)
         verdict_rows.append(rows)
-    if rescored_parts is None and bundle.records is not None and len(bundle.records):
+    if rescored_parts is None and bundle.records is not None and len(bundle.records) and metrics != ():
         rescored_parts = rescore(bundle.records, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x_axis,
-                                 chance=chance)
+                                 chance=chance, confidence=confidence, metrics=metrics)
     if rescored_parts is not None:
         parts.append(rescored_parts.audit_rows)
         verdict_rows.append(rescored_parts.verdicts)
@@ -90,9 +95,34 @@ def write_audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, se
     write_csv(bundle.models, out / "models.csv")
     if len(bundle.curves):
         write_csv(bundle.curves, out / "curves.csv")
-    draw_audit_figures(result, bundle.curves, rescored, out, threshold, executor, pending)
+    if figures:
+        draw_audit_figures(result, bundle.curves, rescored, out, threshold, executor, pending)
     _summary(result, bundle, out, threshold)
     return result
+
+
+def _rescored_metrics(metrics: Sequence[str]) -> tuple[str, ...] | None:
+    """``--metric`` as the registered metrics records are re-scored under (``None``: not given, all)."""
+    if not metrics:
+        return None
+    return tuple(m for m in metrics if m in METRICS or m.split("[", 1)[0] in METRICS)
+
+
+def _only_metrics(bundle: SourceBundle, metrics: Sequence[str]) -> SourceBundle:
+    """The bundle whose results-only curves are those of ``metrics``: tables were read with them
+    (wide: the value columns; tidy: the rows, the rest reported); every other source's curves of
+    other metrics stay loaded (``inputs.csv``) and are not audited.  A name that is neither among the
+    inputs' metrics nor registered (so re-scorable) nor a table's is refused, naming the ones found."""
+    curves = bundle.curves
+    tables = set(bundle.inputs.loc[bundle.inputs["format"] == "table", "file"].astype(str))
+    from_table = curves["source"].astype(str).isin(tables)
+    found = set(curves.loc[~from_table, "metric"].astype(str))
+    unknown = [m for m in metrics if m not in found and m not in (_rescored_metrics(metrics) or ()) and not tables]
+    if unknown:
+        raise AuditError(f"--metric {', '.join(unknown)}: not a metric of the inputs (they report "
+                         f"{', '.join(sorted(found)) or 'none'}) nor a registered one (emergence-lens metrics)")
+    keep = from_table | curves["metric"].astype(str).isin(metrics)
+    return dataclasses.replace(bundle, curves=curves[keep].reset_index(drop=True))
 
 
 def verdict_counts(t: pd.DataFrame) -> str:
@@ -176,17 +206,18 @@ class AuditRun:
 
 def audit(paths: Sequence[str | Path], out: str | Path, *, models: str | Path | None = None,
           scale_map: str | Path | None = None, family: str | None = None, model_col: str | None = None,
-          task_col: str | None = None, metric_cols: Sequence[str] = (), by: Sequence[str] = (),
+          task_col: str | None = None, metric: Sequence[str] = (), by: Sequence[str] = (),
           bigbench_scale: str = "non_embedding_params", n_boot: int = 1000, threshold: float = DEFAULT_THRESHOLD,
           seed: int = 0, x: str = "params", chance: Mapping[str, float] | None = None,
-          n_examples: Mapping[str, int] | None = None, engine: str = "local", scheduler: str | None = None,
+          n_examples: Mapping[str, int] | None = None, confidence: float = 0.95, figures: bool = True, engine: str = "local", scheduler: str | None = None,
           workers: int | None = None, resume: bool = True, command_line: str = "",
           on_file: Callable[[str], None] | None = None, on_plan: Callable[[int], None] | None = None,
           on_partition: Callable[[Any, bool], None] | None = None) -> AuditRun:
     """Audit every file under ``paths`` into ``out`` (the options are the command's: see
     ``emergence-lens audit --help``).  Per-sample logs are re-scored per (family, task) partition on
-    ``engine``; a killed run resumes from ``out/.partitions``.  ``on_file(name)``, ``on_plan(n)`` and
-    ``on_partition(result, resumed)`` report progress.
+    ``engine``; a killed run resumes from ``out/.partitions``.  ``metric``: only these (the value
+    columns of wide tables, a filter on every other source's metric names).  ``on_file(name)``,
+    ``on_plan(n)`` and ``on_partition(result, resumed)`` report progress.
 
     Raises:
         AuditError: options that cannot be used; :class:`emergence_lens.outputs.OutputConflict`: an
@@ -211,6 +242,9 @@ def audit(paths: Sequence[str | Path], out: str | Path, *, models: str | Path | 
     from emergence_lens.workers import SERIAL_BYTES
 
     started = time.time()
+    if not 0 < confidence < 1:
+        raise AuditError(f"--confidence {confidence!r}: give a level between 0 and 1, e.g. 0.95")
+    metrics = tuple(dict.fromkeys(metric))
     if engine not in ENGINES:
         raise AuditError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if scheduler is not None and engine != "dask":
@@ -221,12 +255,14 @@ def audit(paths: Sequence[str | Path], out: str | Path, *, models: str | Path | 
         meta = read_metadata(models) if models else None
     except (ValueError, OSError) as exc:
         raise AuditError(str(exc)) from exc
-    spec = WideSpec(model_col=model_col, task_col=task_col, metric_cols=tuple(metric_cols), by=tuple(by))
+    spec = WideSpec(model_col=model_col, task_col=task_col, metric_cols=metrics, by=tuple(by))
     out = Path(out)
     inputs = [p for p in (*paths, models, scale_map) if p is not None]
     with output_run(out, inputs, "audit"), contextlib.ExitStack() as stack:
         bundle = load_sources(paths, scale_map=mapping, family=family, bigbench_scale=bigbench_scale, metadata=meta,
                               table_spec=spec, progress=on_file, n_examples=n_examples, defer_samples=True)
+        if metrics:
+            bundle = _only_metrics(bundle, metrics)
         rescored, store, session, digests = None, None, None, {}
         if bundle.deferred is not None:
             parts = plan_partitions(bundle.deferred.jobs)
@@ -235,7 +271,8 @@ def audit(paths: Sequence[str | Path], out: str | Path, *, models: str | Path | 
             # the workers started for the partitions draw the report's panels too; closed at the end
             session = stack.enter_context(EngineSession(engine, workers=workers, scheduler=scheduler,
                                                         parallel=sum(p.size for p in parts) >= SERIAL_BYTES))
-            options = AuditOptions(n_boot, seed, threshold, x, tuple(sorted((chance or {}).items())))
+            options = AuditOptions(n_boot, seed, threshold, x, tuple(sorted((chance or {}).items())), confidence,
+                                   _rescored_metrics(metrics))
             store = PartitionStore(out, options)
             if not resume:
                 store.clear()
@@ -247,7 +284,8 @@ def audit(paths: Sequence[str | Path], out: str | Path, *, models: str | Path | 
         executor = None if session is None else session.executor
         pending: list[Future[None]] = []  # the audit's figures, drawn by the workers while the report starts
         table = write_audit(bundle, out, n_boot=n_boot, seed=seed, threshold=threshold, x_axis=x, chance=chance,
-                            rescored_parts=rescored, executor=executor, pending=pending)
+                            confidence=confidence, metrics=_rescored_metrics(metrics), rescored_parts=rescored,
+                            figures=figures, executor=executor, pending=pending)
         if store is not None:
             store.clear()  # the run completed: nothing to resume
         report = finish_run(out, command="audit", started=started, seed=seed, inputs=inputs,

@@ -1,25 +1,17 @@
-"""The pipeline behind ``emergence-lens predict``: records / tables -> backtests with every forecast
-method -> files (:func:`predict` reads the command's inputs; :func:`run_backtest` backtests curves).
+"""The pipeline behind ``emergence-lens predict``: inputs -> curves -> the backtest -> files.
 
-Could the larger models' scores have been predicted from the smaller ones?  Every curve (family,
-task, metric) is turned into a :class:`~emergence_lens.emergence.forecast.CurveData` — from
-records (a bootstrap over examples, the ingredient and proxy of the metric's transform, PassUntil
-pass rates from a ``pass_rates.csv`` beside them) or from a table of aggregates (a parametric redraw
-from ``n``/stderr, the ingredient's curve where the table has it) — and every requested predictor
-(:mod:`emergence_lens.emergence.forecast.registry`) is fitted on the models below the cut-off:
-the ``K`` smallest of the family (``fit_on``) or every model below a scale (``fit_below``, the
-same cut for every family).  Intervals are calibrated per (family, metric, method) from
-leave-future-out residuals (:mod:`emergence_lens.emergence.forecast.calibrate`).  Writes into
-``out``:
+:func:`predict` reads the command's inputs (records, an audit folder, tables of aggregates) into
+curves; :func:`run_backtest` runs the one backtest (:mod:`emergence_lens.backtesting`, which ``score
+--fit-on`` runs too) and writes into ``out``:
 
 * ``predictions.csv`` — per held-out model and method: observed (CI), predicted, bootstrap band,
-  calibrated interval, error;
-* ``backtest.csv`` — per (family, task, metric, method, fit_on): ``n_heldout, mae, coverage,
-  mean_width`` (of the calibrated interval), the bootstrap band's coverage and width, the
-  calibration used, and the scale where the method predicts the metric to cross half its range
-  next to where it did;
-* ``wins.csv`` — "which method wins": per (family, metric, fit_on) each method's error, coverage,
-  width, and on how many curves it had the smallest error;
+  calibrated interval, error (:data:`~emergence_lens.backtesting.PREDICTION_COLUMNS`);
+* ``backtest.csv`` — per (family, task, metric, method, fit_on): ``n_heldout, mae,
+  interval_score, coverage, mean_width`` (of the calibrated interval), whether the interval says
+  anything (``informative``), the bootstrap band's coverage and width, the calibration used, and
+  the scale where the method predicts the metric to cross half its range next to where it did;
+* ``wins.csv`` — "which method wins": per (family, metric, fit_on) each method ranked by interval
+  score (a whole-range interval never first), with error, coverage and width beside;
 * ``figures/*.png`` — one per curve, every method's fan; ``summary.md`` and ``report.html``.
 
 :func:`predict_sweep` repeats it for several ``K`` (``out/fit_on_K/``, ``out/sweep.csv``).
@@ -34,62 +26,28 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from emergence_lens._io import atomic_write_text, write_csv
-from emergence_lens.emergence import X_LABELS, curve_seed, transform_for, x_column, x_position
-from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
-from emergence_lens.emergence.forecast import (
-    CurveData,
-    Ingredient,
-    Pool,
-    Series,
-    calibrated_interval,
-    calibration_quantile,
-    curve_from_designs,
-    forecast_methods,
-    get_predictor,
-    half_range_crossing,
-    horizon_factor,
-    metric_moved,
-    resolve_methods,
+from emergence_lens.backtesting import (
+    WINS_COLUMNS,
+    ForecastCurve,
+    attach_pools,
+    backtest_curves,
+    curves_from_records,
+    curves_from_table,
 )
-from emergence_lens.emergence.parametric import parametric_replicates
-from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS, LINKS
-from emergence_lens.metrics import get_metric
+from emergence_lens.emergence import X_LABELS
+from emergence_lens.emergence.bootstrap import percentile_ci
+from emergence_lens.emergence.forecast import resolve_methods
 from emergence_lens.naming import slug
 from emergence_lens.report import markdown_table
 from emergence_lens.report.forecast import plot_forecast, write_forecast_report
-from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
-__all__ = ["predict", "PredictError", "PredictRun", "records_in", "ForecastCurve", "PredictResult",
-           "curves_from_records", "curves_from_table", "attach_pools",
-           "run_backtest", "predict_records", "predict_table", "predict_sweep", "FORECAST_PREDICTION_COLUMNS",
-           "FORECAST_BACKTEST_COLUMNS", "WINS_COLUMNS", "SWEEP_COLUMNS", "DEFAULT_PREDICT_METRICS"]
+__all__ = ["predict", "PredictError", "PredictRun", "records_in", "PredictResult", "run_backtest", "predict_records",
+           "predict_table", "predict_sweep", "SWEEP_COLUMNS"]
 
-DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
-FORECAST_PREDICTION_COLUMNS = ["family", "task", "metric", "method", "model", "scale", "fit_on", "observed",
-                               "observed_low", "observed_high", "predicted", "predicted_low", "predicted_high",
-                               "calibrated_low", "calibrated_high", "error", "inside"]
-FORECAST_BACKTEST_COLUMNS = ["family", "task", "metric", "method", "x_axis", "fit_on", "cutoff", "n_models",
-                             "n_heldout", "fit", "mae", "coverage", "mean_width", "band_coverage", "band_mean_width",
-                             "n_calibration", "calibration_q", "calibration_rule", "predicted_crossing",
-                             "observed_crossing", "status"]
-WINS_COLUMNS = ["family", "metric", "fit_on", "method", "n_curves", "n_heldout", "mae", "coverage", "mean_width",
-                "n_best", "rank"]
-SWEEP_COLUMNS = ["family", "metric", "method", "fit_on", "n_curves", "n_heldout", "mae", "coverage", "mean_width",
-                 "band_coverage", "n_foreseen", "n_crossing"]
-
-
-@dataclass
-class ForecastCurve:
-    """One curve to backtest: its models (in ``t`` order) and data."""
-
-    family: str
-    task: str
-    metric: str
-    models: list[str]
-    data: CurveData
+SWEEP_COLUMNS = ["family", "metric", "method", "fit_on", "n_curves", "n_heldout", "interval_score", "mae", "coverage",
+                 "mean_width", "band_coverage", "n_foreseen", "n_crossing"]
 
 
 @dataclass
@@ -100,287 +58,31 @@ class PredictResult:
     wins: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WINS_COLUMNS))
 
 
-# -- inputs -----------------------------------------------------------------------------------
-
-
-def _pass_series(rates: pd.DataFrame, family: str, task: str, models: Sequence[str], n_boot: int,
-                 seed: int) -> Series | None:
-    """PassUntil pass rates of ``models`` (``pass_rates.csv`` rows) as a series; replicates
-    log-normal with the spread of each rate's CI (NaN where a model has none)."""
-    r = rates[(rates["family"].astype(str) == family) & (rates["task"].astype(str) == task)].set_index("model")
-    if r.empty:
-        return None
-    v = np.array([float(r.at[m, "pass_rate"]) if m in r.index else np.nan for m in models])
-    lo = np.array([float(r.at[m, "pass_rate_low"]) if m in r.index else np.nan for m in models])
-    hi = np.array([float(r.at[m, "pass_rate_high"]) if m in r.index else np.nan for m in models])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = (np.log(hi) - np.log(lo)) / (2 * special.ndtri(0.975))  # pass_rates.csv intervals are 95%
-    rng = np.random.default_rng(curve_seed(seed, ("passuntil", family, task)))
-    z = rng.standard_normal((n_boot, len(models)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        reps = np.exp(np.log(v)[None, :] + np.nan_to_num(s, nan=0.0)[None, :] * z)
-    return Series(v, np.clip(reps, 0.0, 1.0), (LINKS["power law"], LINKS["log-linear"]), True, "pass rate")
-
-
-def curves_from_records(records: pd.DataFrame, *, metrics: Iterable[str] | None = None, x_axis: str = "params",
-                        n_boot: int = 1000, seed: int = 0, extra_metrics: Mapping[str, Iterable[str]] | None = None,
-                        pass_rates: pd.DataFrame | None = None) -> tuple[list[ForecastCurve], list[dict]]:
-    """One :class:`ForecastCurve` per (family, task, metric) of ``records`` (default metrics:
-    :data:`DEFAULT_PREDICT_METRICS` where they apply, plus ``extra_metrics`` per family), and a
-    status row for each curve that cannot be backtested."""
-    xcol = x_column(x_axis)
-    explicit = metrics is not None
-    base = list(metrics) if explicit else list(DEFAULT_PREDICT_METRICS)
-    curves: list[ForecastCurve] = []
-    skipped: list[dict] = []
-    for (family, task), g in records.groupby(["family", "task"], sort=True):
-        family, task = str(family), str(task)
-        wanted = list(dict.fromkeys([*base, *(extra_metrics or {}).get(family, ())]))
-        per_model = g.groupby("model", sort=False)[xcol].first()
-        pos = x_position(per_model.to_numpy(dtype=float), x_axis)
-        order = np.argsort(pos, kind="stable")
-        models = [str(m) for m in per_model.index.to_numpy()[order]]
-        xs = per_model.to_numpy(dtype=float)[order]
-        ts = pos[order]
-        by_model = {str(m): grp.sort_values("example_id", kind="stable") for m, grp in g.groupby("model")}
-        paired = len({frozenset(by_model[m]["example_id"]) for m in models}) == 1
-        for metric in wanted:
-            info = {"family": family, "task": task, "metric": metric, "x_axis": x_axis, "n_models": len(models)}
-            if not np.isfinite(ts).all() or np.unique(ts).size != ts.size:
-                skipped.append({**info, "status": f"models lack distinct {xcol} values"})
-                continue
-            cseed = curve_seed(seed, ("backtest", family, task, metric))
-            tr = transform_for(metric, g)
-            if tr is not None:
-                d = curve_from_designs(ts, [tr.design(by_model[m]) for m in models], tr, x=xs, n_boot=n_boot,
-                                       seed=cseed, paired=paired)
-            else:
-                if not explicit:
-                    continue
-                try:
-                    spec = get_metric(metric)
-                    scores = [np.asarray(spec.score_records(by_model[m]), dtype=float)[:, None] for m in models]
-                except (KeyError, ValueError, TypeError) as exc:
-                    skipped.append({**info, "status": f"cannot score {metric} on these records: {exc}"})
-                    continue
-                reps = bootstrap_column_means(scores, n_boot, cseed, paired=paired)
-                d = CurveData(ts, np.array([s.mean() for s in scores]), np.column_stack([r[:, 0] for r in reps]),
-                              x=xs)
-            if not (np.nanmin(d.observed) >= 0 and np.nanmax(d.observed) <= 1):
-                skipped.append({**info, "status": "values outside [0, 1]: only metrics in [0, 1] are forecast"})
-                continue
-            if pass_rates is not None and metric == "exact_match":
-                d.pass_rate = _pass_series(pass_rates, family, task, models, d.n_boot, seed)
-            curves.append(ForecastCurve(family, task, metric, models, d))
-    return curves, skipped
-
-
-def _task_label(r: pd.Series, multi_shots: bool) -> str:
-    task = str(r["task"])
-    sub = str(r.get("subtask", "") or "")
-    label = f"{task}/{sub}" if sub and sub not in (task, "nan") else task
-    return f"{label} ({r['shots']}-shot)" if multi_shots and pd.notna(r.get("shots")) else label
-
-
-def curves_from_table(table: pd.DataFrame, *, metrics: Iterable[str] | None = None, x_axis: str = "params",
-                      n_boot: int = 1000, seed: int = 0) -> tuple[list[ForecastCurve], list[dict]]:
-    """One :class:`ForecastCurve` per (family, task, metric) of a long table of aggregates (the
-    ``curves.csv`` of ``audit``, or what :func:`~emergence_lens.sources.load_sources` reads from a
-    wide or tidy table).  Replicates: a binomial redraw where the metric is a binomial one with
-    ``n_examples``, a normal one from ``stderr``, none (the point repeated) otherwise.  Where the
-    table has a sharp metric's ingredient curve (:data:`AGGREGATE_INGREDIENTS`) and the target
-    length (``target_length``/``subset_size`` column or a task named ``*-L<n>``), the ``transform``
-    (``a**L``) and ``two-step`` predictors get it."""
-    xcol = x_column(x_axis)
-    df = table.copy()
-    for col, default in (("family", "family"), ("subtask", ""), ("shots", np.nan), ("n_examples", np.nan),
-                         ("stderr", np.nan)):
-        if col not in df:
-            df[col] = default
-    missing = [c for c in ("model", "task", "metric", "value", xcol) if c not in df]
-    if missing:
-        raise KeyError(f"the table lacks column(s) {', '.join(missing)} (x-axis {x_axis!r} needs {xcol!r})")
-    multi = df.groupby("task")["shots"].nunique(dropna=True).gt(1)
-    df["_task"] = [_task_label(r, bool(multi.get(r["task"], False))) for _, r in df.iterrows()]
-    df["value"] = pd.to_numeric(df["value"], errors="coerce")
-    L_col = next((c for c in ("target_length", "subset_size") if c in df), None)
-    lengths = (pd.to_numeric(df[L_col], errors="coerce") if L_col else
-               df["task"].astype(str).str.extract(r"-L(\d+)$")[0].astype(float))
-    df["_L"] = lengths
-    wanted = None if metrics is None else set(metrics)
-    curves: list[ForecastCurve] = []
-    skipped: list[dict] = []
-    for (family, task, metric), g in df.groupby(["family", "_task", "metric"], sort=True):
-        family, task, metric = str(family), str(task), str(metric)
-        if metric in AGGREGATE_INGREDIENTS.values() or (wanted is not None and metric not in wanted):
-            continue
-        info = {"family": family, "task": task, "metric": metric, "x_axis": x_axis}
-        g = g.assign(_t=x_position(pd.to_numeric(g[xcol], errors="coerce").to_numpy(float), x_axis))
-        g = g.dropna(subset=["_t", "value"]).drop_duplicates("model").sort_values("_t", kind="stable")
-        info["n_models"] = len(g)
-        if len(g) < 3 or g["_t"].nunique() != len(g):
-            skipped.append({**info, "status": f"needs at least 3 models with distinct {xcol} values"})
-            continue
-        v = g["value"].to_numpy(float)
-        if not (v.min() >= 0 and v.max() <= 1):
-            skipped.append({**info, "status": "values outside [0, 1]: only metrics in [0, 1] are forecast"})
-            continue
-        rng = np.random.default_rng(curve_seed(seed, ("table-backtest", family, task, metric)))
-        binomial = np.full(len(g), metric.split("[")[0] in BINOMIAL_METRICS)
-        reps = parametric_replicates(v, pd.to_numeric(g["n_examples"], errors="coerce").to_numpy(float),
-                                     pd.to_numeric(g["stderr"], errors="coerce").to_numpy(float), binomial, n_boot, rng)
-        reps = np.where(np.isfinite(reps), reps, v[None, :])
-        models = [str(m) for m in g["model"]]
-        d = CurveData(g["_t"].to_numpy(float), v, np.clip(reps, 0.0, 1.0), x=pd.to_numeric(g[xcol]).to_numpy(float))
-        ing_name = AGGREGATE_INGREDIENTS.get(metric)
-        L = g["_L"].dropna().unique()
-        if ing_name is not None and len(L) == 1:
-            a = df[(df["family"].astype(str) == family) & (df["_task"] == task) & (df["metric"] == ing_name)]
-            a = a.drop_duplicates("model")
-            a = a.set_index(a["model"].astype(str))
-            if set(models) <= set(a.index):
-                av = pd.to_numeric(a.loc[models, "value"], errors="coerce").to_numpy(float)
-                arng = np.random.default_rng(curve_seed(seed, ("table-ingredient", family, task, metric)))
-                areps = parametric_replicates(av, pd.to_numeric(a.loc[models, "n_examples"], errors="coerce")
-                                              .to_numpy(float) * float(L[0]),
-                                              pd.to_numeric(a.loc[models, "stderr"], errors="coerce").to_numpy(float),
-                                              np.ones(len(models), bool), n_boot, arng)
-                areps = np.clip(np.where(np.isfinite(areps), areps, av[None, :]), 0.0, 1.0)
-                power = float(L[0])
-                links = (LINKS["power law"], LINKS["linear"])
-                d.ingredient = Ingredient(av[:, None], areps[:, :, None], (links,), ("a",),
-                                          lambda th, i, rep, p=power: np.clip(th[:, 0], 0.0, 1.0) ** p,
-                                          f"{ing_name} (aggregate), L = {int(power)}")
-                d.proxy = Series(av, areps, links, True, ing_name)
-        curves.append(ForecastCurve(family, task, metric, models, d))
-    return curves, skipped
-
-
-def attach_pools(curves: Sequence[ForecastCurve]) -> None:
-    """Give every curve the benchmark matrix of its metric (models of every family x tasks) for the
-    ``observational`` predictor: features = the other tasks' values (NaN where a model lacks one)."""
-    by_metric: dict[str, list[ForecastCurve]] = {}
-    for c in curves:
-        by_metric.setdefault(c.metric, []).append(c)
-    for group in by_metric.values():
-        tasks = sorted({c.task for c in group})
-        if len(tasks) < 2:
-            continue
-        rows: dict[tuple[str, str], int] = {}
-        t_of: list[float] = []
-        for c in group:
-            for m, t in zip(c.models, c.data.t, strict=True):
-                if (c.family, m) not in rows:
-                    rows[(c.family, m)] = len(t_of)
-                    t_of.append(float(t))
-        mat = np.full((len(t_of), len(tasks)), np.nan)
-        for c in group:
-            j = tasks.index(c.task)
-            for m, v in zip(c.models, c.data.observed, strict=True):
-                mat[rows[(c.family, m)], j] = v
-        for c in group:
-            j = tasks.index(c.task)
-            keep = [k for k in range(len(tasks)) if k != j]
-            c.data.pool = Pool(np.array(t_of), mat[:, keep], mat[:, j],
-                               np.array([rows[(c.family, m)] for m in c.models]), tuple(tasks[k] for k in keep))
-
-
 # -- backtest ---------------------------------------------------------------------------------
-
-
-def _scale_of(t: float, x_axis: str) -> float:
-    if not np.isfinite(t):
-        return float("nan")
-    return float(-t) if x_axis == "loss" else float(10 ** t)
 
 
 def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: int | None = None,
                  fit_below: float | None = None, methods: str | Iterable[str] | None = None, x_axis: str = "params",
                  confidence: float = 0.95, title: str = "forecast backtest", skipped: Sequence[dict] = (),
                  figures: bool = True) -> PredictResult:
-    """Backtest every curve with every method (module docstring) and write the files."""
-    if (fit_on is None) == (fit_below is None):
-        raise ValueError("give exactly one of fit_on (the K smallest models) and fit_below (a scale cut-off)")
+    """Backtest every curve with every method (:func:`emergence_lens.backtesting.backtest_curves`)
+    and write the files (module docstring)."""
     names = resolve_methods(methods)
+    bt = backtest_curves(curves, fit_on=fit_on, fit_below=fit_below, methods=names, x_axis=x_axis,
+                         confidence=confidence, skipped=skipped)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    label = str(fit_on) if fit_on is not None else f"below {fit_below:g}"
-    t_cut = None if fit_below is None else float(x_position(np.array([fit_below]), x_axis)[0])
-    if t_cut is not None and not np.isfinite(t_cut):
-        raise ValueError(f"--fit-below {fit_below!r}: not a valid {x_axis} value")
-    rows: list[dict] = []
-    summary: list[dict] = [{**s, "fit_on": label} for s in skipped]
-    pending: dict[tuple[str, str, str], list] = {}
-    per_curve: list[tuple[ForecastCurve, int, np.ndarray, np.ndarray]] = []
-    for c in curves:
-        d = c.data
-        K = int(fit_on) if fit_on is not None else int(np.sum(d.t < t_cut))
-        info = {"family": c.family, "task": c.task, "metric": c.metric, "x_axis": x_axis, "fit_on": label,
-                "cutoff": fit_below if fit_below is not None else (float(d.x[K - 1]) if 1 <= K <= d.n_models else
-                                                                   np.nan),
-                "n_models": d.n_models}
-        if not 2 <= K < d.n_models:
-            summary.append({**info, "status": f"{K} model(s) below the cut-off of {d.n_models}: needs 2 .. "
-                                              f"{d.n_models - 1}"})
-            continue
-        level = d.bounds[0] + (d.bounds[1] - d.bounds[0]) / 2
-        obs_cross = _scale_of(half_range_crossing(d.t, d.observed, level), x_axis)
-        o_lo, o_hi = percentile_ci(d.replicates, confidence)
-        per_curve.append((c, K, o_lo, o_hi))
-        for f in forecast_methods(d, K, names, confidence=confidence):
-            base = {**info, "method": f.method, "n_heldout": d.n_models - K}
-            if f.status != "ok":
-                summary.append({**base, "status": f.status})
-                continue
-            start = len(rows)
-            for i, j in enumerate(range(K, d.n_models)):
-                rows.append({"family": c.family, "task": c.task, "metric": c.metric, "method": f.method,
-                             "model": c.models[j], "scale": float(d.x[j]), "fit_on": label,
-                             "observed": float(d.observed[j]), "observed_low": float(o_lo[j]),
-                             "observed_high": float(o_hi[j]), "predicted": float(f.point[i]),
-                             "predicted_low": float(f.low[i]), "predicted_high": float(f.high[i])})
-            hz = horizon_factor(d.t[:K], d.t[K:])
-            flat = get_predictor(f.method).metric_driven and not metric_moved(d, K, confidence)
-            pending.setdefault((c.family, c.metric, f.method), []).append((start, len(rows), len(summary), f, hz,
-                                                                           flat))
-            summary.append({**base, "fit": f.fit, "predicted_crossing": _scale_of(f.crossing, x_axis),
-                            "observed_crossing": obs_cross, "status": "ok"})
-    preds = pd.DataFrame(rows, columns=FORECAST_PREDICTION_COLUMNS)
-    for col in ("calibrated_low", "calibrated_high", "error"):
-        preds[col] = preds[col].astype(float)
-    preds["inside"] = False
-    for group in pending.values():
-        q, rule = calibration_quantile(np.concatenate([g[3].residuals for g in group]), confidence)
-        n_cal = int(sum(g[3].residuals.size for g in group))
-        for a, b, k, f, hz, flat in group:
-            p = preds.iloc[a:b]
-            lo, hi = calibrated_interval(p["predicted"], p["predicted_low"], p["predicted_high"],
-                                         np.inf if flat else q, horizon=hz)
-            obs = p["observed"].to_numpy(float)
-            inside = (obs >= lo) & (obs <= hi)
-            idx = preds.index[a:b]
-            preds.loc[idx, "calibrated_low"] = lo
-            preds.loc[idx, "calibrated_high"] = hi
-            preds.loc[idx, "error"] = obs - p["predicted"].to_numpy(float)
-            preds.loc[idx, "inside"] = inside
-            band = (obs >= p["predicted_low"]) & (obs <= p["predicted_high"])
-            summary[k].update(mae=float(np.mean(np.abs(obs - p["predicted"]))), coverage=float(np.mean(inside)),
-                              mean_width=float(np.mean(hi - lo)), band_coverage=float(np.mean(band)),
-                              band_mean_width=float(np.mean(p["predicted_high"] - p["predicted_low"])),
-                              n_calibration=n_cal, calibration_q=q,
-                              calibration_rule="whole range: the metric did not move over the fitted models"
-                              if flat else rule)
-    summ = pd.DataFrame(summary, columns=FORECAST_BACKTEST_COLUMNS)
-    wins = _wins(summ)
+    preds, summ, wins = bt.predictions, bt.summary, bt.wins
     files = [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv"),
              write_csv(wins, out / "wins.csv")]
     figs: list[Path] = []
     if figures:
-        for c, K, o_lo, o_hi in per_curve:
+        for c, K in bt.fitted:
             p = preds[(preds["family"] == c.family) & (preds["task"] == c.task) & (preds["metric"] == c.metric)]
             if p.empty:
                 continue
             d = c.data
+            o_lo, o_hi = percentile_ci(d.replicates, confidence)
             obs = pd.DataFrame({"scale": d.x, "observed": d.observed, "observed_low": o_lo, "observed_high": o_hi})
             cut = (float(fit_below) if fit_below is not None else
                    float(np.sqrt(d.x[K - 1] * d.x[K])) if x_axis != "loss" else float((d.x[K - 1] + d.x[K]) / 2))
@@ -404,28 +106,6 @@ def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: in
     files.append(write_forecast_report(out, title=title, intro=intro, wins=wins, backtest=summ.drop(columns=["x_axis"]),
                                        figures=figs))
     return PredictResult(preds, summ, files, wins)
-
-
-def _wins(summ: pd.DataFrame) -> pd.DataFrame:
-    """Per (family, metric, fit_on) and method: held-out-weighted error, coverage and width, and on
-    how many curves the method had the smallest error; ``rank`` by error (1 = wins)."""
-    ok = summ[summ["status"] == "ok"]
-    if ok.empty:
-        return pd.DataFrame(columns=WINS_COLUMNS)
-    best = ok.loc[ok.groupby(["family", "task", "metric", "fit_on"], sort=False)["mae"].idxmin()]
-    n_best = best.groupby(["family", "metric", "fit_on", "method"]).size()
-    rows = []
-    for (family, metric, fit_on, method), g in ok.groupby(["family", "metric", "fit_on", "method"], sort=True):
-        w = g["n_heldout"].to_numpy(float)
-        rows.append({"family": family, "metric": metric, "fit_on": fit_on, "method": method, "n_curves": len(g),
-                     "n_heldout": int(w.sum()), "mae": float(np.average(g["mae"], weights=w)),
-                     "coverage": float(np.average(g["coverage"], weights=w)),
-                     "mean_width": float(np.average(g["mean_width"], weights=w)),
-                     "n_best": int(n_best.get((family, metric, fit_on, method), 0))})
-    wins = pd.DataFrame(rows)
-    wins["rank"] = wins.groupby(["family", "metric", "fit_on"])["mae"].rank(method="min").astype(int)
-    return wins.sort_values(["family", "metric", "fit_on", "rank", "method"], kind="stable")[WINS_COLUMNS] \
-        .reset_index(drop=True)
 
 
 # -- entry points -----------------------------------------------------------------------------
@@ -482,7 +162,9 @@ def predict_sweep(curves: Sequence[ForecastCurve], out: str | Path, *, fit_ons: 
         crossed = g[np.isfinite(oc) & (oc > g["cutoff"].astype(float))]
         ratio = crossed["predicted_crossing"].astype(float) / crossed["observed_crossing"].astype(float)
         rows.append({"family": family, "metric": metric, "method": method, "fit_on": int(k), "n_curves": len(g),
-                     "n_heldout": int(w.sum()), "mae": float(np.average(g["mae"], weights=w)),
+                     "n_heldout": int(w.sum()),
+                     "interval_score": float(np.average(g["interval_score"], weights=w)),
+                     "mae": float(np.average(g["mae"], weights=w)),
                      "coverage": float(np.average(g["coverage"], weights=w)),
                      "mean_width": float(np.average(g["mean_width"], weights=w)),
                      "band_coverage": float(np.average(g["band_coverage"], weights=w)),
@@ -544,8 +226,9 @@ def records_in(paths: Sequence[Path]) -> tuple[list[Path], dict[str, list[str]]]
 
 def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[int] = (4,),
             fit_below: float | None = None, methods: str | Iterable[str] = "all", metric: Sequence[str] | None = None,
-            x: str = "params", models: str | Path | None = None, n_boot: int = 1000, confidence: float = 0.95,
-            seed: int = 0, figures: bool = True) -> PredictRun:
+            x: str = "params", models: str | Path | None = None, family: str | None = None,
+            scale_map: str | Path | None = None, n_examples: Mapping[str, int] | None = None, n_boot: int = 1000,
+            confidence: float = 0.95, seed: int = 0, figures: bool = True) -> PredictRun:
     """Backtest forecasts of every curve under ``paths`` (records files or folders, an audit folder,
     or tables of aggregates) into ``out``; the options are the command's (``emergence-lens predict
     --help``): one ``fit_on`` value, several (a sweep: ``out/fit_on_K/`` per K), or ``fit_below``.
@@ -554,10 +237,9 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
         PredictError: bad options or unreadable inputs; :class:`emergence_lens.outputs.OutputConflict`:
             an output folder or file this run must not write.
     """
-    from emergence_lens.emergence.forecast import resolve_methods
     from emergence_lens.outputs import OutputConflict, output_run
     from emergence_lens.records import RecordsError, read_records
-    from emergence_lens.sources import load_sources, read_metadata
+    from emergence_lens.sources import load_scale_map, load_sources, read_metadata
 
     ks = list(fit_on)
     if not ks or min(ks) < 2:
@@ -573,7 +255,12 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
     tables = [p for p in paths if p.is_file() and p.suffix.lower() in (".csv", ".tsv")]
     audits = [p for p in paths if p.is_dir() and not any(p.rglob("records.parquet"))]
     issues: list[Any] = []
-    with output_run(out, [*paths, models], "predict"):
+    table_only = [name for name, v in (("--models", models), ("--family", family), ("--scale-map", scale_map),
+                                        ("--n-examples", n_examples)) if v]
+    if table_only and not tables:
+        raise PredictError(f"{', '.join(table_only)}: for tables of aggregates (CSV/TSV) only; records and audit "
+                           "folders carry their models' family and size")
+    with output_run(out, [*paths, models, scale_map], "predict"):
         try:
             if tables or audits:
                 # an audit's results-only curves and its curves re-scored from samples (per-example n)
@@ -582,7 +269,9 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
                 if audits and not frames:
                     raise FileNotFoundError(f"no records.parquet and no curves.csv under {', '.join(map(str, audits))}")
                 if tables:
-                    bundle = load_sources(tables, metadata=read_metadata(models) if models else None)
+                    bundle = load_sources(tables, metadata=read_metadata(models) if models else None, family=family,
+                                          scale_map=load_scale_map(scale_map) if scale_map else None,
+                                          n_examples=n_examples)
                     # as audit: every input file accounted for, every problem with its file, line, field
                     out.mkdir(parents=True, exist_ok=True)
                     write_csv(bundle.issues.frame(), out / "issues.csv")

@@ -13,8 +13,9 @@ Writes into ``out``:
   partner: resolution, sharpness, paired sharpness, explained-by-the-metric, Wei's criterion and
   the verdict (:mod:`emergence_lens.emergence.verdict`);
 * ``predictions.csv`` per model: each sharp metric observed vs predicted from its ingredient
-  (``fit_on = all``) and, with ``fit_on=K``, the backtest from the K smallest models next to the
-  naive baseline;
+  (``fit_on = all``) and, with ``fit_on=K``, the backtest from the K smallest models with every
+  forecast method — the one ``predict`` runs, in its schema
+  (:data:`~emergence_lens.backtesting.PREDICTION_COLUMNS`); ``backtest.csv`` and ``wins.csv`` beside it;
 * ``verdicts_<family>.png``  observed, predicted band and backtest per sharp metric;
 * ``pass_rates.csv``  where the records hold PassUntil counts: the pass rate with its CI per
                       (family, task, model) beside greedy exact match (Hu et al. 2023);
@@ -40,6 +41,7 @@ from emergence_lens.emergence import (
     VerdictResult,
     pass_rate_table,
 )
+from emergence_lens.backtesting import Backtested
 from emergence_lens.naming import slug
 from emergence_lens.report import markdown_table, plot_curves, plot_verdicts
 from emergence_lens.scoring import score_records
@@ -54,10 +56,19 @@ class Analysis:
     verdicts: VerdictResult
     files: list[Path]
     summary_md: str
+    predictions: pd.DataFrame
+    backtest: Backtested | None = None
 
     @property
     def verdict_table(self) -> pd.DataFrame:
         return self.verdicts.verdicts
+
+    @property
+    def curve_verdicts(self) -> pd.DataFrame:
+        """One row per curve: its emergence score with CI and its verdict (against its first partner)."""
+        first = self.verdicts.verdicts.drop_duplicates(["family", "task", "metric"], keep="first")
+        em = self.emergence[["family", "task", "metric", "n_scales", "emergence_score", "ci_low", "ci_high"]]
+        return em.merge(first[["family", "task", "metric", "verdict"]], on=["family", "task", "metric"], how="left")
 
 
 def verdict_counts(verdicts: pd.DataFrame) -> str:
@@ -77,22 +88,28 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
             confidence: float = 0.95, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
             title: str = "emergence-lens analysis", figure_prefix: str = "curves", figures: bool = True,
             x_axis: str = "params", chance: Mapping[str, float] | None = None,
-            fit_on: int | None = None) -> Analysis:
+            fit_on: int | Sequence[int] | None = None, methods: str | Sequence[str] | None = None,
+            verdict_figures: bool = True) -> Analysis:
     """Run the whole pipeline on ``records`` and write the files listed in the module docstring
-    (``figures=False``: no per-family curves figure, for callers that draw their own; the verdict
-    figures are always drawn).
+    (``figures=False``: no per-family curves figure, for callers that draw their own;
+    ``verdict_figures=False``: no verdict figures either).
 
     ``x_axis``: ``params``, ``flops`` or ``loss``; ``chance``: per-task chance overrides;
-    ``fit_on``: backtest every sharp metric from its ``fit_on`` smallest models.
+    ``fit_on``: backtest every sharp metric from its ``fit_on`` smallest models (each ``K`` of a
+    list) with ``methods`` (default: all), as ``predict`` does.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scored = score_records(records, metrics, metric_options=metric_options, n_boot=n_boot, confidence=confidence,
-                           seed=seed, threshold=threshold, x_axis=x_axis, chance=chance, fit_on=fit_on)
+                           seed=seed, threshold=threshold, x_axis=x_axis, chance=chance, fit_on=fit_on,
+                           methods=methods)
     curves, em, vr = scored.curves, scored.emergence, scored.verdicts
     files = [write_csv(curves.table, out / "curves.csv"), write_csv(em, out / "emergence.csv"),
-             write_csv(vr.verdicts, out / "verdicts.csv"), write_csv(vr.predictions, out / "predictions.csv"),
+             write_csv(vr.verdicts, out / "verdicts.csv"), write_csv(scored.predictions, out / "predictions.csv"),
              write_csv(curves.skipped, out / "skipped.csv")]
+    if scored.backtest is not None:
+        files += [write_csv(scored.backtest.summary, out / "backtest.csv"),
+                  write_csv(scored.backtest.wins, out / "wins.csv")]
     passes = pass_rate_table(records, confidence=confidence, seed=seed)
     if len(passes):  # PassUntil counts in the records: resolved pass rates next to greedy exact match
         files.append(write_csv(passes, out / "pass_rates.csv"))
@@ -103,7 +120,7 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
                                  annotations=notes,
                                  title=f"{family}: every metric on the same outputs "
                                        f"(bars: {confidence:.0%} bootstrap CI; ES = emergence score)"))
-    for family, p in vr.predictions.groupby("family", sort=True):
+    for family, p in scored.predictions.groupby("family", sort=True) if verdict_figures else ():
         f = plot_verdicts(p, vr.verdicts[vr.verdicts["family"] == family],
                           out / f"verdicts_{slug(str(family))}.png", xlabel=X_LABELS[x_axis],
                           log_x=x_axis != "loss",
@@ -130,7 +147,7 @@ def analyze(records: pd.DataFrame, out: str | Path, *, metrics: Iterable[str] | 
         lines += ["## Metrics not scored\n", markdown_table(curves.skipped)]
     summary = "\n".join(lines)
     files.append(atomic_write_text(out / "summary.md", summary))
-    return Analysis(curves, em, vr, files, summary)
+    return Analysis(curves, em, vr, files, summary, scored.predictions, scored.backtest)
 
 
 class ScoreError(ValueError):
@@ -151,7 +168,8 @@ class ScoreRun:
 def score(records: Sequence[str | Path], out: str | Path, *, metric: Sequence[str] | None = None,
           tokenizer: str = "characters", n_boot: int = 1000, confidence: float = 0.95,
           threshold: float = DEFAULT_THRESHOLD, seed: int = 0, x: str = "params",
-          chance: Mapping[str, float] | None = None, fit_on: int | None = None, command_line: str = "") -> ScoreRun:
+          chance: Mapping[str, float] | None = None, fit_on: int | Sequence[int] | None = None,
+          methods: str | Sequence[str] | None = None, figures: bool = True, command_line: str = "") -> ScoreRun:
     """Score records files under every metric pair into ``out`` (the options are the command's: see
     ``emergence-lens score --help``).
 
@@ -178,7 +196,8 @@ def score(records: Sequence[str | Path], out: str | Path, *, metric: Sequence[st
             if metric is None or "token_edit_distance" in metric:
                 opts["token_edit_distance"] = {"tokenizer": tokenizer}
             res = analyze(df, out, metrics=metric, metric_options=opts, n_boot=n_boot, confidence=confidence,
-                          seed=seed, threshold=threshold, x_axis=x, chance=chance, fit_on=fit_on)
+                          seed=seed, threshold=threshold, x_axis=x, chance=chance, fit_on=fit_on, methods=methods,
+                          figures=figures, verdict_figures=figures)
         except OutputConflict:
             raise
         except (RecordsError, FileNotFoundError, KeyError, ValueError) as exc:

@@ -41,9 +41,9 @@ def plot_verdicts(predictions: pd.DataFrame, verdicts: pd.DataFrame, path: str |
     """One panel per (task, sharp metric) of ``predictions`` (first ``max_panels``).
 
     Each panel: observed values with CIs (black), the prediction from the ingredient at the same
-    scale with its joint band (blue, ``fit_on = all``), the backtest from the ``K`` smallest models
-    with its interval (orange) and the naive baseline that extrapolates the sharp metric itself
-    (grey, dashed); the title carries the verdict against the first partner.  Returns ``None`` when there is nothing to plot.
+    scale with its joint band (blue, ``fit_on = all``), the backtest's ``transform`` forecast from
+    the ``K`` smallest models with its calibrated interval (orange) and the ``naive`` forecast that
+    extrapolates the sharp metric itself (grey, dashed); the title carries the verdict against the first partner.  Returns ``None`` when there is nothing to plot.
     """
     if predictions.empty:
         return None
@@ -65,17 +65,22 @@ def plot_verdicts(predictions: pd.DataFrame, verdicts: pd.DataFrame, path: str |
                             yerr=np.vstack([same["observed"] - same["observed_low"],
                                             same["observed_high"] - same["observed"]]).clip(0),
                             fmt="o", ms=3, color="k", capsize=2, label="observed (95% CI)")
-            bt = p[p["fit_on"] != "all"].sort_values("scale")
+            held = p[p["fit_on"] != "all"]
+            bt = held[held["method"] == "transform"].sort_values("scale")
+            naive = held[held["method"] == "naive"].sort_values("scale")
             if len(bt):
                 k = bt["fit_on"].iloc[0]
-                ax.fill_between(bt["scale"], bt["predicted_low"], bt["predicted_high"], color="tab:orange",
+                ax.fill_between(bt["scale"], bt["calibrated_low"], bt["calibrated_high"], color="tab:orange",
                                 alpha=0.25, lw=0)
                 ax.plot(bt["scale"], bt["predicted"], color="tab:orange", marker="s", ms=3,
-                        label=f"backtest from {k} smallest")
-                ax.plot(bt["scale"], bt["baseline_predicted"], color="grey", ls="--", marker="x", ms=3,
-                        label=f"naive: extrapolate metric from {k}")
+                        label=f"backtest from {k} smallest (calibrated)")
+            if len(naive):
+                ax.plot(naive["scale"], naive["predicted"], color="grey", ls="--", marker="x", ms=3,
+                        label=f"naive: extrapolate metric from {naive['fit_on'].iloc[0]}")
+            if len(held):
                 if not len(same):
-                    ax.errorbar(bt["scale"], bt["observed"], fmt="o", ms=3, color="k", label="observed")
+                    held = held.drop_duplicates("model").sort_values("scale")
+                    ax.errorbar(held["scale"], held["observed"], fmt="o", ms=3, color="k", label="observed")
             if log_x:
                 ax.set_xscale("log")
             ax.set_ylim(-0.03, 1.03)

@@ -21,9 +21,9 @@ example, counted once in ``n``: each scorer's values reduce per sample with the 
 reducer (``eval.config.epochs_reducer``; mean, median, mode, max, min; Inspect's default mean), and
 the re-scored records read each sample's first epoch (the further epochs are reported as such).  A list target uses its first entry (reported once per file).
 
-``.eval`` archives written by recent inspect-ai compress with zstd: Python < 3.14 reads them with
-the ``zipfile-zstd`` package (``pip install 'emergence-lens[inspect]'``; inspect-ai itself depends
-on it), older deflate archives with the standard library alone.
+``.eval`` archives written by recent inspect-ai compress with zstd (Inspect's default): Python <
+3.14 reads them with the ``zipfile-zstd`` package, a dependency of the core install (inspect-ai
+itself depends on it), older deflate archives with the standard library alone.
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ def _zip_read(z: zipfile.ZipFile, name: str, path: Path) -> bytes:
             import zipfile_zstd  # noqa: F401 - patches zipfile with zstd support
         except ImportError:
             raise InspectLogError(f"{path}: this .eval archive is zstd-compressed; reading it needs the "
-                                  "zipfile-zstd package: pip install 'emergence-lens[inspect]'") from None
+                                  "zipfile-zstd package, a dependency of emergence-lens that is missing here: "
+                                  "pip install 'zipfile-zstd>=0.0.4'") from None
         return _read_capped(z, name, cap)
 
 

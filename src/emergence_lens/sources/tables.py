@@ -194,14 +194,24 @@ def read_table(path: str | Path, issues: IssueLog, *, spec: WideSpec | None = No
             found = next((lower[n] for n in names if n in lower), None)
             if found is not None and canon not in df.columns:
                 df = df.rename(columns={found: canon})
-        return _read_tidy(p, df, issues)
+        return _read_tidy(p, df, issues, spec.metric_cols)
     return _read_wide(p, df, issues, spec)
 
 
-def _read_tidy(p: Path, df: pd.DataFrame, issues: IssueLog) -> tuple[list[dict[str, Any]], int]:
+def _read_tidy(p: Path, df: pd.DataFrame, issues: IssueLog,
+               metrics: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], int]:
+    """Rows of a tidy table; with ``metrics`` (``--metric``) only those metrics, each other metric's
+    rows reported as left out (one issue per metric, its row count)."""
+    n_rows = len(df)
+    if metrics and "metric" in df:
+        names = df["metric"].astype(str)
+        for name, n in names[~names.isin(metrics)].value_counts(sort=False).sort_index().items():
+            issues.add(p, None, "metric", f"{int(n)} row(s) of metric {name!r} left out: not among --metric",
+                       "info", rows=int(n))
+        df = df[names.isin(metrics)]
     rows = []
     line_offset = 2 if p.suffix.lower() != ".parquet" else 0  # CSV: header is line 1
-    for i, rec in enumerate(df.to_dict(orient="records")):
+    for i, rec in zip(df.index, df.to_dict(orient="records"), strict=True):
         bad = None
         for col in _NUMERIC:
             if col not in rec:
@@ -235,7 +245,7 @@ def _read_tidy(p: Path, df: pd.DataFrame, issues: IssueLog) -> tuple[list[dict[s
         rec["metric"] = str(rec["metric"])
         rec["source"] = str(p)
         rows.append(rec)
-    return rows, len(df)
+    return rows, n_rows
 
 
 def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> tuple[list[dict[str, Any]], int]:
@@ -261,7 +271,7 @@ def _read_wide(p: Path, df: pd.DataFrame, issues: IssueLog, spec: WideSpec) -> t
     if spec.metric_cols:
         missing = [c for c in spec.metric_cols if c not in cols]
         if missing:
-            issues.add(p, None, missing[0], f"--metric-cols: {missing} not in the table; file skipped", "error")
+            issues.add(p, None, missing[0], f"--metric: {missing} not among the table's columns; file skipped", "error")
             return [], 0
         value_cols = list(spec.metric_cols)
     else:

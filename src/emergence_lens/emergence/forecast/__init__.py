@@ -8,7 +8,8 @@
   pass rates; Hu et al. 2023), :mod:`.naive` (the metric itself; Wei et al. 2022),
   :mod:`.observational` (capability components of a benchmark matrix; Ruan et al. 2024);
 * :mod:`.calibrate` — leave-future-out widening of each predictor's band;
-* :mod:`.backtest` — fit on the smallest, predict the rest, with every predictor.
+* :mod:`.backtest` — one curve: fit on the smallest, predict the rest, with every predictor
+  (:mod:`emergence_lens.backtesting` runs it over curves and calibrates).
 """
 
 from emergence_lens.emergence.forecast.data import CurveData, Forecast, Ingredient, Pool, Series
@@ -35,10 +36,8 @@ from emergence_lens.emergence.forecast.calibrate import (  # isort: skip
     metric_moved,
 )
 from emergence_lens.emergence.forecast.backtest import (  # isort: skip
-    BACKTEST_COLUMNS,
-    Backtest,
+    PREDICTION_COLUMNS,
     MethodForecast,
-    backtest_curve,
     curve_from_designs,
     forecast_methods,
     half_range_crossing,
@@ -49,6 +48,6 @@ __all__ = [
     "fit_lines", "PREDICTORS", "PredictorSpec", "get_predictor", "predictor_names", "register_predictor",
     "resolve_methods", "predict_transform", "predict_two_step", "proxy_of", "two_step_predict", "predict_passuntil",
     "naive_links", "predict_naive", "capability_components", "predict_observational", "calibrated_interval",
-    "calibration_quantile", "conformal_quantile", "horizon_factor", "leave_future_out_scores", "metric_moved", "BACKTEST_COLUMNS", "Backtest",
-    "MethodForecast", "backtest_curve", "curve_from_designs", "forecast_methods", "half_range_crossing",
+    "calibration_quantile", "conformal_quantile", "horizon_factor", "leave_future_out_scores", "metric_moved", "PREDICTION_COLUMNS",
+    "MethodForecast", "curve_from_designs", "forecast_methods", "half_range_crossing",
 ]

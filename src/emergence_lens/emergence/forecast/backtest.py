@@ -12,12 +12,10 @@ compare with what they scored.
   on one curve: its prediction and band at the held-out models, its leave-future-out residuals
   (:mod:`~emergence_lens.emergence.forecast.calibrate`) and the position where it predicts the
   metric to cross half its range;
-* :func:`backtest_curve` — the ``transform`` prediction, the ``naive`` baseline and the
-  ``two-step`` forecast side by side (the verdicts' "was it predictable?" table).
 
+:mod:`emergence_lens.backtesting` runs them over a family's curves and calibrates the intervals.
 Uncertainty: percentile intervals over the replicates, refitting on every one (model selection
-included); ``consistent`` says whether the interval of ``observed - predicted`` (same replicates)
-contains 0.
+included).
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
 from emergence_lens.emergence.forecast.calibrate import leave_future_out_scores
@@ -35,13 +32,17 @@ from emergence_lens.emergence.forecast.registry import get_predictor
 from emergence_lens.emergence.forecast.two_step import proxy_of
 from emergence_lens.emergence.transforms import Transform
 
-__all__ = ["Backtest", "backtest_curve", "curve_from_designs", "forecast_methods", "MethodForecast",
-           "half_range_crossing", "BACKTEST_COLUMNS", "GRID_POINTS"]
+__all__ = ["curve_from_designs", "forecast_methods", "MethodForecast", "half_range_crossing", "PREDICTION_COLUMNS",
+           "GRID_POINTS"]
 
-BACKTEST_COLUMNS = ["scale", "position", "observed", "observed_low", "observed_high", "predicted",
-                    "predicted_low", "predicted_high", "consistent", "error", "baseline_predicted",
-                    "baseline_low", "baseline_high", "baseline_consistent", "baseline_error",
-                    "two_step_predicted", "two_step_low", "two_step_high", "two_step_error"]
+#: ``predictions.csv`` of ``predict`` and ``score`` alike: per model and method, observed (CI),
+#: predicted with its bootstrap band and calibrated interval, ``error = observed - predicted`` and
+#: whether the observation lies ``inside`` the calibrated interval.  Rows with ``fit_on = all`` are
+#: the verdicts' band (the metric's transform of its ingredient fitted at every model): no
+#: calibration there, and ``inside`` means inside the band.
+PREDICTION_COLUMNS = ["family", "task", "metric", "method", "model", "scale", "fit_on", "observed", "observed_low",
+                      "observed_high", "predicted", "predicted_low", "predicted_high", "calibrated_low",
+                      "calibrated_high", "error", "inside"]
 #: Positions at which a predictor is evaluated beyond the fitted models to find its crossing.
 GRID_POINTS = 121
 
@@ -137,80 +138,3 @@ def forecast_methods(d: CurveData, fit_on: int, methods: Sequence[str], *, confi
         res = leave_future_out_scores(d, name, K, confidence) if calibrate else np.array([])
         out.append(MethodForecast(name, K, "ok", f.fit, f.point, lo, hi, res, half_range_crossing(tt, vv, level)))
     return out
-
-
-@dataclass
-class Backtest:
-    """Per held-out model (rows of :attr:`table`), predicted vs observed; the fits chosen."""
-
-    metric: str
-    fit_on: int
-    table: pd.DataFrame
-    ingredient_fit: list[str]
-    baseline_fit: str
-
-    def prediction_rows(self, family: str, task: str, models: Sequence[str]) -> list[dict]:
-        """Rows of ``predictions.csv`` (the held-out models, ``fit_on = K``); ``models`` in x order."""
-        return [{"family": family, "task": task, "metric": self.metric, "model": models[self.fit_on + j],
-                 "scale": r.scale, "fit_on": str(self.fit_on), "observed": r.observed,
-                 "observed_low": r.observed_low, "observed_high": r.observed_high, "predicted": r.predicted,
-                 "predicted_low": r.predicted_low, "predicted_high": r.predicted_high,
-                 "baseline_predicted": r.baseline_predicted, "baseline_low": r.baseline_low,
-                 "baseline_high": r.baseline_high, "consistent": bool(r.consistent),
-                 "baseline_consistent": bool(r.baseline_consistent), "error": r.error,
-                 "baseline_error": r.baseline_error}
-                for j, r in enumerate(self.table.itertuples(index=False))]
-
-    @property
-    def mean_error(self) -> float:
-        return float(self.table["error"].abs().mean())
-
-    @property
-    def mean_baseline_error(self) -> float:
-        return float(self.table["baseline_error"].abs().mean())
-
-
-def backtest_curve(t: Sequence[float] | np.ndarray, designs: Sequence[np.ndarray], transform: Transform, *,
-                   fit_on: int, x: Sequence[float] | np.ndarray | None = None, n_boot: int = 1000,
-                   confidence: float = 0.95, seed: int | np.random.Generator = 0,
-                   paired: bool = False) -> Backtest:
-    """Fit on the ``fit_on`` smallest models, predict the rest with ``transform``, ``naive`` and
-    ``two-step`` (see the module docstring).
-
-    Args:
-        t: x position of each model (increasing), :func:`~emergence_lens.emergence.xaxis.x_position`.
-        designs: each model's :meth:`Transform.design` matrix, same order.
-        fit_on: ``K``, at least 2 and fewer than the number of models.
-        x: the scales to report (default: ``t``).
-    """
-    ts = np.asarray(t, dtype=float)
-    M = ts.size
-    if M != len(designs):
-        raise ValueError(f"{M} positions but {len(designs)} designs")
-    if not 2 <= fit_on < M:
-        raise ValueError(f"fit_on must be between 2 and {M - 1} (the number of models - 1), got {fit_on}")
-    if np.any(np.diff(ts) <= 0):
-        raise ValueError("x positions must be strictly increasing (one model per scale)")
-    d = curve_from_designs(ts, designs, transform, x=x, n_boot=n_boot, seed=seed, paired=paired)
-    K = fit_on
-    new = np.arange(K, M)
-    f = {name: get_predictor(name).func(d, K, ts[new], new) for name in ("transform", "naive", "two-step")}
-    pred, base, two = f["transform"], f["naive"], f["two-step"]
-    assert isinstance(pred, Forecast) and isinstance(base, Forecast) and isinstance(two, Forecast)
-    obs, obs_b = d.observed, d.replicates
-    p_lo, p_hi = percentile_ci(pred.reps, confidence)
-    t_lo, t_hi = percentile_ci(two.reps, confidence)
-    b_lo, b_hi = percentile_ci(base.reps, confidence)
-    o_lo, o_hi = percentile_ci(obs_b[:, new], confidence)
-    d_lo, d_hi = percentile_ci(obs_b[:, new] - pred.reps, confidence)
-    db_lo, db_hi = percentile_ci(obs_b[:, new] - base.reps, confidence)
-    table = pd.DataFrame({
-        "scale": np.asarray(d.x)[new], "position": ts[new], "observed": obs[new], "observed_low": o_lo,
-        "observed_high": o_hi, "predicted": pred.point, "predicted_low": p_lo, "predicted_high": p_hi,
-        "consistent": (d_lo <= 0) & (d_hi >= 0), "error": obs[new] - pred.point,
-        "baseline_predicted": base.point, "baseline_low": b_lo, "baseline_high": b_hi,
-        "baseline_consistent": (db_lo <= 0) & (db_hi >= 0), "baseline_error": obs[new] - base.point,
-        "two_step_predicted": two.point, "two_step_low": t_lo, "two_step_high": t_hi,
-        "two_step_error": obs[new] - two.point,
-    }, columns=BACKTEST_COLUMNS)
-    return Backtest(transform.metric, K, table, pred.fit.split("; "), base.fit)
