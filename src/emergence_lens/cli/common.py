@@ -170,11 +170,13 @@ def print_answer(curves: pd.DataFrame, report: str, *, what: str = "curves") -> 
         scored["_sharpness"] = scored["emergence_score"].astype(float) / steps
         top = scored.sort_values(["_sharpness", "family", "task", "metric"], ascending=[False, True, True, True],
                                  kind="stable").head(SHARPEST)
-        sharp = Table("family", "task", "metric", "models", "emergence score (CI)", "verdict",
-                      title=f"the {len(top)} sharpest of {len(scored)} scored", title_justify="left")
+        sources = "source" in top
+        sharp = Table("family", "task", "metric", *(["from"] if sources else []), "models", "emergence score (CI)",
+                      "verdict", title=f"the {len(top)} sharpest of {len(scored)} scored", title_justify="left")
         for r in top.itertuples():
             ci = (f" ({r.ci_low:.3g} .. {r.ci_high:.3g})" if pd.notna(r.ci_low) and pd.notna(r.ci_high) else "")
-            sharp.add_row(*(escape(str(v)) for v in (r.family, r.task, r.metric, int(r.n_scales),
+            origin = (["re-scored samples" if "re-scored" in str(r.source) else "results only"] if sources else [])
+            sharp.add_row(*(escape(str(v)) for v in (r.family, r.task, r.metric, *origin, int(r.n_scales),
                                                       f"{r.emergence_score:.3g}{ci}", r.verdict)))
         wide.print(sharp)
     say(report)

@@ -89,8 +89,8 @@ def predict(
     res = run.result
     if not res.wins.empty:
         table = Table("family", "metric", "K", "rank", "method", "curves", "interval score", "error", "coverage",
-                      "width", "whole-range", "best on", title="which method wins (rank: interval score, a proper "
-                      "score; whole-range intervals say nothing: a method giving them on most curves ranks last)", title_justify="left")
+                      "width", "whole-range", "best on", title="which method wins (rank: interval score; a whole-range "
+                      "interval says nothing and ranks last)", title_justify="left")
         for r in res.wins.itertuples():
             table.add_row(escape(str(r.family)), escape(str(r.metric)), str(r.fit_on), str(r.rank), str(r.method),
                           str(r.n_curves), f"{r.interval_score:.3g}", f"{r.mae:.3g}", f"{r.coverage:.0%}",

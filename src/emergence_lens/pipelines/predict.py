@@ -193,7 +193,8 @@ class PredictRun:
         result: the backtest (its ``wins`` is "which method wins"; empty when nothing could be
             backtested) and the files written.
         issues: the input problems of tables read (file, line, field), as ``issues.csv`` lists them.
-        tables: whether tables of aggregates were read (``issues.csv`` and ``inputs.csv`` written).
+        tables: whether inputs were read as ``audit`` reads them (tables, lm-eval, Inspect or BIG-bench
+            files; ``issues.csv`` and ``inputs.csv`` written).
     """
 
     result: PredictResult
@@ -230,7 +231,8 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
             scale_map: str | Path | None = None, n_examples: Mapping[str, int] | None = None, n_boot: int = 1000,
             confidence: float = 0.95, seed: int = 0, figures: bool = True) -> PredictRun:
     """Backtest forecasts of every curve under ``paths`` (records files or folders, an audit folder,
-    or tables of aggregates) into ``out``; the options are the command's (``emergence-lens predict
+    or anything ``audit`` reads: tables, lm-eval / Inspect / BIG-bench files and folders, whose per-sample
+    logs are re-scored per example) into ``out``; the options are the command's (``emergence-lens predict
     --help``): one ``fit_on`` value, several (a sweep: ``out/fit_on_K/`` per K), or ``fit_below``.
 
     Raises:
@@ -252,44 +254,64 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
         raise PredictError(str(exc.args[0])) from None
     paths = [Path(p) for p in paths]
     out = Path(out)
-    tables = [p for p in paths if p.is_file() and p.suffix.lower() in (".csv", ".tsv")]
-    audits = [p for p in paths if p.is_dir() and not any(p.rglob("records.parquet"))]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise PredictError(f"not found: {', '.join(missing)}")
+    audits = [p for p in paths if p.is_dir() and not any(p.rglob("records.parquet"))
+              and (any(p.rglob("curves.csv")) or any(p.rglob("rescored_curves.csv")))]
+    records = [p for p in paths if p not in audits and (p.suffix.lower() in (".parquet", ".jsonl") and p.is_file()
+                                                         or p.is_dir() and any(p.rglob("records.parquet")))]
+    # everything else is read as `audit` reads it: tables, lm-eval / Inspect / BIG-bench files and folders
+    results = [p for p in paths if p not in audits and p not in records]
     issues: list[Any] = []
     table_only = [name for name, v in (("--models", models), ("--family", family), ("--scale-map", scale_map),
                                         ("--n-examples", n_examples)) if v]
-    if table_only and not tables:
-        raise PredictError(f"{', '.join(table_only)}: for tables of aggregates (CSV/TSV) only; records and audit "
-                           "folders carry their models' family and size")
+    if table_only and not results:
+        raise PredictError(f"{', '.join(table_only)}: for inputs read as audit reads them (tables, lm-eval or "
+                           "Inspect folders); records and audit folders carry their models' family and size")
     with output_run(out, [*paths, models, scale_map], "predict"):
         try:
-            if tables or audits:
-                # an audit's results-only curves and its curves re-scored from samples (per-example n)
-                frames = [pd.read_csv(c) for a in audits for c in sorted([*a.rglob("curves.csv"),
-                                                                          *a.rglob("rescored_curves.csv")])]
-                if audits and not frames:
-                    raise FileNotFoundError(f"no records.parquet and no curves.csv under {', '.join(map(str, audits))}")
-                if tables:
-                    bundle = load_sources(tables, metadata=read_metadata(models) if models else None, family=family,
-                                          scale_map=load_scale_map(scale_map) if scale_map else None,
-                                          n_examples=n_examples)
-                    # as audit: every input file accounted for, every problem with its file, line, field
-                    out.mkdir(parents=True, exist_ok=True)
-                    write_csv(bundle.issues.frame(), out / "issues.csv")
-                    write_csv(bundle.inputs, out / "inputs.csv")
-                    issues = list(bundle.issues)
-                    frames.append(bundle.curves)
-                curves, skipped = curves_from_table(pd.concat(frames, ignore_index=True), metrics=metric, x_axis=x,
-                                                    n_boot=n_boot, seed=seed)
-                title = "forecast backtest (aggregates)"
-            else:
-                files, extra = records_in(paths)
-                df = pd.concat([read_records(f) for f in files], ignore_index=True)
+            # an audit's results-only curves and its curves re-scored from samples (per-example n)
+            frames = [pd.read_csv(c) for a in audits for c in sorted([*a.rglob("curves.csv"),
+                                                                      *a.rglob("rescored_curves.csv")])]
+            record_frames: list[pd.DataFrame] = []
+            extra: dict[str, list[str]] = {}
+            rates: list[pd.DataFrame] = []
+            if records:
+                files, extra = records_in(records)
+                record_frames = [read_records(f) for f in files]
                 rates = [pd.read_csv(f.parent / "pass_rates.csv") for f in files
                          if (f.parent / "pass_rates.csv").exists()]
+            if results:
+                bundle = load_sources(results, metadata=read_metadata(models) if models else None, family=family,
+                                      scale_map=load_scale_map(scale_map) if scale_map else None,
+                                      n_examples=n_examples)
+                # as audit: every input file accounted for, every problem with its file, line, field
+                out.mkdir(parents=True, exist_ok=True)
+                write_csv(bundle.issues.frame(), out / "issues.csv")
+                write_csv(bundle.inputs, out / "inputs.csv")
+                issues = list(bundle.issues)
+                frames.append(bundle.curves)
+                if bundle.records is not None and len(bundle.records):
+                    record_frames.append(bundle.records)  # per-sample logs, re-scored per example
+            curves: list[ForecastCurve] = []
+            skipped: list[dict] = []
+            if record_frames:
+                df = pd.concat(record_frames, ignore_index=True)
                 curves, skipped = curves_from_records(df, metrics=metric, x_axis=x, n_boot=n_boot, seed=seed,
                                                       extra_metrics=None if metric else extra,
                                                       pass_rates=pd.concat(rates, ignore_index=True) if rates else None)
-                title = "forecast backtest"
+            frames = [f for f in frames if len(f)]
+            if frames:
+                agg, agg_skipped = curves_from_table(pd.concat(frames, ignore_index=True), metrics=metric, x_axis=x,
+                                                     n_boot=n_boot, seed=seed)
+                # a curve re-scored per example is the better copy of the same results-only curve
+                per_example = {(c.family, c.task, c.metric) for c in curves}
+                curves += [c for c in agg if (c.family, c.task, c.metric) not in per_example]
+                skipped += [r for r in agg_skipped if (r["family"], r["task"], r["metric"]) not in per_example]
+            if not curves and not skipped:
+                raise FileNotFoundError(f"no records, curves or result files under {', '.join(map(str, paths))}")
+            title = "forecast backtest" if record_frames else "forecast backtest (aggregates)"
             attach_pools(curves)
             kw = dict(methods=methods, x_axis=x, confidence=confidence, title=title, figures=figures)
             if fit_below is not None:
@@ -302,4 +324,4 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
             raise
         except (RecordsError, FileNotFoundError, KeyError, ValueError, OSError, pd.errors.ParserError) as exc:
             raise PredictError(str(exc)) from exc
-    return PredictRun(res, issues, bool(tables))
+    return PredictRun(res, issues, bool(results))

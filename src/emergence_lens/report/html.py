@@ -405,12 +405,22 @@ def _img(path: Path) -> str:
     return f'<img alt="{_esc(path.name)}" src="data:image/png;base64,{data}">'
 
 
+def _approximate(verdicts: pd.DataFrame) -> pd.Series:
+    """Per verdict row: whether it comes from aggregates alone (results files), as a string column."""
+    if "approximate" not in verdicts:
+        return pd.Series("False", index=verdicts.index, name="approximate")
+    return verdicts["approximate"].astype(str).rename("approximate")
+
+
 def _verdict_rows(sections: list[_Section], executor: Executor | None = None
                   ) -> tuple[list[str], list[str], dict[str, Any]]:
     """The verdict table's rows, the panels (drawn by ``executor``'s workers when given), and the
     headline counts."""
+    # a curve re-scored from samples and the same curve from results files alone (``approximate``) are two
+    # curves with two verdicts, as in audit.csv and on the console
     groups = [(s, family, task, metric, g) for s in sections if not s.verdicts.empty
-              for (family, task, metric), g in s.verdicts.groupby(["family", "task", "metric"], sort=False)]
+              for (family, task, metric, _), g in s.verdicts.groupby(
+                  ["family", "task", "metric", _approximate(s.verdicts)], sort=False)]
     parallel = executor is not None and len(groups) > 1
     drawing: list[Any] = []  # per group: None (no panel), a panel's future, or its inputs
     for s, family, task, metric, g in groups:
@@ -422,16 +432,16 @@ def _verdict_rows(sections: list[_Section], executor: Executor | None = None
     pngs = [None if d is None else d.result() if parallel else _panel_png(d) for d in drawing]
     rows: list[str] = []
     panels: list[str] = []
-    curves: set[tuple[str, str, str, str]] = set()
-    sharp: set[tuple[str, str, str, str]] = set()
-    wei: set[tuple[str, str, str, str]] = set()
-    first_verdict: dict[tuple[str, str, str, str], str] = {}
+    curves: set[tuple[str, ...]] = set()
+    sharp: set[tuple[str, ...]] = set()
+    wei: set[tuple[str, ...]] = set()
+    first_verdict: dict[tuple[str, ...], str] = {}
     for s in sections:  # sections without verdicts: their curves still count
         if s.verdicts.empty and not s.points.empty:
             for key in s.points[["family", "task", "metric"]].drop_duplicates().itertuples(index=False):
-                curves.add((s.name, *map(str, key)))
+                curves.add((s.name, *map(str, key), "False"))
     for (s, family, task, metric, g), png in zip(groups, pngs, strict=True):
-        key = (s.name, str(family), str(task), str(metric))
+        key = (s.name, str(family), str(task), str(metric), str(_approximate(g).iloc[0]))
         curves.add(key)
         first = g.iloc[0]
         if str(first.get("metric_state")) == "sharp":
@@ -439,7 +449,7 @@ def _verdict_rows(sections: list[_Section], executor: Executor | None = None
         if str(first.get("wei_emergent")) == "True":
             wei.add(key)
         first_verdict[key] = str(first.get("verdict"))
-        pid = _panel_id(*key)
+        pid = _panel_id(*key[:4]) + ("-aggregate" if key[4] == "True" else "")
         if png is not None:
             expl = "<br>".join((f"<b>vs {_esc(r.get('partner'))}</b>: " if r.get("partner") else "")
                                + _esc(r.get("explanation")) for _, r in g.iterrows())
