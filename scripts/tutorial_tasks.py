@@ -78,7 +78,8 @@ def main() -> None:
             rng.shuffle(options)
             f.write(json.dumps({"context": e.prompt, "choices": [str(o) for o in options],
                                 "label": options.index(t)}) + "\n")
-    (a.out / "ladder_add5_mc.yaml").write_text(MC_YAML.format(task="ladder_add5_mc", data=a.out / "ladder_add5_mc.jsonl"))
+    mc_yaml = MC_YAML.format(task="ladder_add5_mc", data=a.out / "ladder_add5_mc.jsonl")
+    (a.out / "ladder_add5_mc.yaml").write_text(mc_yaml)
 
 
 if __name__ == "__main__":

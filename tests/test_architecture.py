@@ -9,8 +9,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "emergence_lens"
 #: Packages and modules that hold statistics or data handling: never torch (it is an optional extra).
-NO_TORCH = ("emergence", "curves", "metrics", "records", "sources", "scoring", "report", "pipelines", "engine",
-            "outputs", "naming", "_io")
+NO_TORCH = ("emergence", "curves", "metrics", "records", "sources", "scoring", "backtesting", "report", "pipelines",
+            "engine", "outputs", "naming", "_io")
 
 
 def _modules() -> dict[str, Path]:

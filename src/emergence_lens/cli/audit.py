@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -129,7 +128,8 @@ def audit(
             run = run_audit(paths, out, models=models, scale_map=scale_map, family=family, model_col=model_col,
                             task_col=task_col, metric=metrics, by=split_list(by),
                             bigbench_scale=bigbench_scale, n_boot=n_boot, threshold=threshold, seed=seed, x=axis,
-                            chance=levels, n_examples=sizes, confidence=confidence, figures=figures, engine=engine, scheduler=scheduler, workers=workers,
+                            chance=levels, n_examples=sizes, confidence=confidence, figures=figures, engine=engine,
+                            scheduler=scheduler, workers=workers,
                             resume=resume, command_line=command_line(ctx, "audit"), on_file=on_file,
                             on_plan=on_plan, on_partition=on_partition)
         except (AuditError, OutputConflict) as exc:

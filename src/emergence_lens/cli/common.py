@@ -13,7 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["console", "fail", "require", "command_line", "parse_chance", "split_list", "say",
-           "alias", "parse_fit_on", "print_answer", "metric_list", "XAxis", "OldX", "Confidence", "Metric", "Chance", "NExamples",
+           "alias", "parse_fit_on", "print_answer", "metric_list", "XAxis", "OldX", "Confidence", "Metric", "Chance",
+           "NExamples",
            "Family", "Models", "ScaleMap", "Figures", "FitOn", "NBoot", "Seed", "Threshold", "Out"]
 
 T = TypeVar("T")

@@ -42,7 +42,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -279,35 +280,31 @@ def _evaluate_member(model_dir: str, runs: list[tuple], queue) -> None:
         queue.put(path)
 
 
-def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bool = False) -> ExperimentResult:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+@dataclass
+class _Plan:
+    """What the ladder's evaluation runs: per member process its runs, the record files they write."""
 
-    from emergence_lens.emergence import pass_rate_table
+    calls: list[tuple] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # each call's member size (largest evaluated first)
+    record_paths: dict[str, tuple[Path, Path]] = field(default_factory=dict)
+    seed_paths: list[Path] = field(default_factory=list)
+    others: list[int] = field(default_factory=list)  # the other shipped seeds, evaluated beside
+
+
+def _plan(metas: list[dict], ladder_dir: Path, origin: str, eval_dir: Path, examples: list[TaskExample], *,
+          n_large: int, n_pass: int, max_samples: int, seed: int) -> _Plan:
+    """Every (member, kind) evaluation not already stamped in ``eval_dir`` with the same config: greedy
+    and PassUntil on this run's ladder, greedy on the goals' tasks for the other shipped seeds."""
     from emergence_lens.models.ladder import SHIPPED_SEEDS, shipped_ladder
-    from emergence_lens.models.pinned import PINNED_ENV, run_pinned
+    from emergence_lens.models.pinned import PINNED_ENV
 
-    out = Path(out)
-    n_large, n_small = (100, 10) if quick else (500, 50)
-    n_pass, max_samples = (20, 100) if quick else (100, 500)
-    metas, ladder_dir, origin = _ladder(out, quick=quick, seed=seed, retrain=retrain)
     recipe = metas[0]["recipe"]
-    examples = make_examples(n_large, seed)
     pass_examples = [e for e in examples if e.task in PASS_TASKS and int(e.example_id) < n_pass]
-    eval_dir = out / "eval"
-    eval_dir.mkdir(parents=True, exist_ok=True)
     # training tokens D for C = 6ND (Kaplan et al. 2020; N = non-embedding parameters; rows padded to seq_len)
     train_tokens = recipe["steps"] * recipe["batch_size"] * recipe["seq_len"]
-    calls: list[tuple] = []
-    sizes: list[int] = []  # each call's member size (largest evaluated first)
-    record_paths: dict[str, tuple[Path, Path]] = {}
-    # the other shipped seeds of the ladder: evaluated on the same problems, the goals are checked on the
-    # mean over seeds too
     run_seed = int(recipe["seed"])
-    others = [s for s in SHIPPED_SEEDS if s != run_seed] if origin == "shipped" else []
-    with_seeds = bool(others)
+    plan = _Plan(others=[s for s in SHIPPED_SEEDS if s != run_seed] if origin == "shipped" else [])
     seed_examples = [e for e in examples if e.task in SEED_TASKS]
-    seed_paths: list[Path] = []
     for meta in metas:
         weights = ladder_dir / meta["name"] / "model.safetensors"
         config = json.dumps({"recipe": recipe, "n": n_large, "seed": seed, "records": 3, "origin": origin,
@@ -325,65 +322,87 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
             stamp = eval_dir / f"{meta['name']}-{kind}.json"
             if not (path.exists() and stamp.exists() and stamp.read_text() == config):
                 runs.append((kind, subset, {**common, **extra}, str(path), str(stamp), config))
-        record_paths[meta["name"]] = (eval_dir / f"{meta['name']}-greedy.parquet",
-                                eval_dir / f"{meta['name']}-passuntil.parquet")
+        plan.record_paths[meta["name"]] = (eval_dir / f"{meta['name']}-greedy.parquet",
+                                           eval_dir / f"{meta['name']}-passuntil.parquet")
         if runs:
-            calls.append((str(ladder_dir / meta["name"]), runs))
-            sizes.append(n)
+            plan.calls.append((str(ladder_dir / meta["name"]), runs))
+            plan.sizes.append(n)
         # the other shipped seeds of this member: greedy on the goals' tasks only
-        for other in others:
+        for other in plan.others:
             member = shipped_ladder(other) / meta["name"]
             seed_config = json.dumps({"n": n_large, "seed": seed, "tasks": SEED_TASKS, "env": PINNED_ENV,
                                       "weights": hashlib.sha256((member / "model.safetensors").read_bytes())
                                       .hexdigest()}, sort_keys=True)
             path = eval_dir / f"seed-{other}" / f"{meta['name']}-greedy.parquet"
             stamp = path.with_suffix(".json")
-            seed_paths.append(path)
+            plan.seed_paths.append(path)
             if not (path.exists() and stamp.exists() and stamp.read_text() == seed_config):
                 path.parent.mkdir(parents=True, exist_ok=True)
-                calls.append((str(member), [("greedy", seed_examples, {**common, "family": f"ladder-seed-{other}",
-                                                             "pretrain_loss": json.loads(
-                                                                 (member / "ladder.json").read_text())["final_loss"]},
-                                             str(path), str(stamp), seed_config)]))
-                sizes.append(n)
-    n_runs = 2 * len(metas) + len(seed_paths)
-    console = Console(stderr=True)
+                loss = json.loads((member / "ladder.json").read_text())["final_loss"]
+                plan.calls.append((str(member), [("greedy", seed_examples,
+                                                  {**common, "family": f"ladder-seed-{other}", "pretrain_loss": loss},
+                                                  str(path), str(stamp), seed_config)]))
+                plan.sizes.append(n)
+    return plan
+
+
+def _evaluate(plan: _Plan, n_runs: int) -> None:
+    """Run the plan: each member in its own pinned process (same bytes on the CPUs measured), largest
+    first, with one progress bar."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from emergence_lens.models.ladder import SHIPPED_SEEDS
+    from emergence_lens.models.pinned import run_pinned
+
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console) as prog:
+                  TimeElapsedColumn(), console=Console(stderr=True)) as prog:
         task = prog.add_task("evaluate ladder" + (f" (seeds {', '.join(map(str, SHIPPED_SEEDS))})"
-                                                  if with_seeds else ""), total=n_runs)
-        prog.advance(task, n_runs - sum(len(runs) for _, runs in calls))
-        # each member in its own pinned process (same bytes on the CPUs measured), largest first
-        run_pinned(_evaluate_member, calls, jobs=min(len(calls), os.cpu_count() or 1),
+                                                  if plan.others else ""), total=n_runs)
+        prog.advance(task, n_runs - sum(len(runs) for _, runs in plan.calls))
+        run_pinned(_evaluate_member, plan.calls, jobs=min(len(plan.calls), os.cpu_count() or 1),
                    on_message=lambda _: prog.advance(task),
-                   order=sorted(range(len(calls)), key=lambda i: (-sizes[i], i)))
-    frames = [read_records(record_paths[m["name"]][0]) for m in metas]
-    pass_frames = [read_records(record_paths[m["name"]][1]) for m in metas]
-    records = pd.concat(frames, ignore_index=True)
+                   order=sorted(range(len(plan.calls)), key=lambda i: (-plan.sizes[i], i)))
+
+
+def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bool = False) -> ExperimentResult:
+    from emergence_lens.emergence import pass_rate_table
+
+    out = Path(out)
+    n_large, n_small = (100, 10) if quick else (500, 50)
+    n_pass, max_samples = (20, 100) if quick else (100, 500)
+    metas, ladder_dir, origin = _ladder(out, quick=quick, seed=seed, retrain=retrain)
+    examples = make_examples(n_large, seed)
+    eval_dir = out / "eval"
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    plan = _plan(metas, ladder_dir, origin, eval_dir, examples, n_large=n_large, n_pass=n_pass,
+                 max_samples=max_samples, seed=seed)
+    _evaluate(plan, 2 * len(metas) + len(plan.seed_paths))
+    records = pd.concat([read_records(plan.record_paths[m["name"]][0]) for m in metas], ignore_index=True)
     files = [write_records(records, out / "records.parquet")]
-    pass_records = pd.concat(pass_frames, ignore_index=True)
+    pass_records = pd.concat([read_records(plan.record_paths[m["name"]][1]) for m in metas], ignore_index=True)
     files.append(write_records(pass_records, out / "passuntil.parquet"))
     pass_rates = pass_rate_table(pass_records, seed=seed)
     files.append(write_csv(pass_rates, out / "pass_rates.csv"))
     n_boot = 500 if quick else 1000
     scored = score_records(records, METRICS, n_boot=n_boot, seed=seed, fit_on=FIT_ON)
-    curves, em, vr = scored.curves, scored.emergence, scored.verdicts
-    verdicts = vr.verdicts
+    curves, em, verdicts = scored.curves, scored.emergence, scored.verdicts.verdicts
     summary = _split(curves.table)[["task_name", "model", "scale_params", "target_length", "metric", "value",
                                     "ci_low", "ci_high", "n_examples", "n_correct", "cp_low", "cp_high"]]
     summary = summary.rename(columns={"task_name": "task"})
+    run_seed = int(metas[0]["recipe"]["seed"])
     goals = goal_checks(summary).assign(ladder=f"seed {run_seed} (this run)")
     spread = seed_verdicts = None
-    if with_seeds:
-        seed_records = pd.concat([read_records(p) for p in seed_paths], ignore_index=True)
+    if plan.others:
+        seed_records = pd.concat([read_records(p) for p in plan.seed_paths], ignore_index=True)
         files.append(write_records(seed_records, out / "seed_records.parquet"))
         spread, seed_verdicts, mean_goals, seed_files = _seed_outputs(
             records, seed_records, verdicts, out, run_seed=run_seed, n_boot=n_boot, seed=seed, n_large=n_large)
         files += seed_files
         goals = pd.concat([goals, mean_goals], ignore_index=True)
     goals = goals[["ladder"] + [c for c in goals.columns if c != "ladder"]]
-    files += [write_csv(summary, out / "summary.csv"), write_csv(goals, out / "goals.csv"), write_csv(curves.table, out / "curves.csv"),
-              write_csv(em, out / "emergence.csv"),
+    files += [write_csv(summary, out / "summary.csv"), write_csv(goals, out / "goals.csv"),
+              write_csv(curves.table, out / "curves.csv"), write_csv(em, out / "emergence.csv"),
               write_csv(verdicts, out / "verdicts.csv"), write_csv(scored.predictions, out / "predictions.csv")]
     if scored.backtest is not None:
         files += [write_csv(scored.backtest.summary, out / "backtest.csv"),
@@ -395,20 +414,33 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
                             "non_embedding_params": m["non_embedding_params"], "final_train_loss": m["final_loss"]}
                            for m in metas])
     files.append(write_csv(ladder, out / "ladder.csv"))
+    small, fits, figure_files = _figures(records, curves.table, em, pass_rates, out, n_small=n_small, n_large=n_large,
+                                         n_pass=n_pass, max_samples=max_samples)
+    files += figure_files
+    text = _summary_text(
+        metas=metas, ladder=ladder, ladder_dir=ladder_dir, origin=origin, records=records, curves=curves.table,
+        em=em, verdicts=verdicts, scored=scored, goals=goals, spread=spread, seed_verdicts=seed_verdicts,
+        others=plan.others, small=small, fits=fits, pass_rates=pass_rates, n_small=n_small, n_large=n_large,
+        n_pass=n_pass, max_samples=max_samples)
+    files.append(atomic_write_text(out / "summary.md", text))
+    return ExperimentResult(files, text)
 
+
+def _figures(records: pd.DataFrame, table: pd.DataFrame, em: pd.DataFrame, pass_rates: pd.DataFrame, out: Path, *,
+             n_small: int, n_large: int, n_pass: int, max_samples: int) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+    """Figures 3 and 4 (and every metric), with the small-sample curves and the target-length fits."""
+    files = []
     # Figure 3 analog: both tasks, three metrics, one line per target length.
-    files.append(plot_length_grid(_split(curves.table), em, out / "fig3_metrics.png",
+    files.append(plot_length_grid(_split(table), em, out / "fig3_metrics.png",
                                   tasks=["multiplication", "addition"],
                                   metrics=["exact_match", "token_edit_distance", "target_token_probability"],
                                   title=f"CPU-trained ladder, same outputs under three metrics (cf. Fig. 3); "
                                         f"{n_large} held-out problems per target length, 95% bootstrap CIs, "
                                         "ES = emergence score"))
-
     # Figure 4 analog: first n_small examples vs all n_large.
-    acc = curves.table[curves.table.metric == "exact_match"]
+    acc = table[table.metric == "exact_match"]
     small_ids = {str(i) for i in range(n_small)}
-    small_records = records[records.example_id.isin(small_ids)]
-    small = compute_curves(small_records, ["exact_match"], n_boot=0).table
+    small = compute_curves(records[records.example_id.isin(small_ids)], ["exact_match"], n_boot=0).table
     files.append(write_csv(small, out / "curves_small.csv"))
     long_tasks = [f"{n}-L{L}" for n, _, _, L in TASKS if L >= 3]
     files.append(plot_resolution(small[small.task.isin(long_tasks)], acc[acc.task.isin(long_tasks)],
@@ -420,10 +452,22 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
                                  xlabel="non-embedding parameters (log scale)", pass_rates=pass_rates,
                                  pass_label=f"sampled (T=1) until {PASS_K} passes or {max_samples} draws, "
                                             f"{n_pass} problems"))
-    fits = _length_fits(curves.table)
+    fits = _length_fits(table)
     files.append(write_csv(fits, out / "target_length_fits.csv"))
-    files.append(plot_curves(curves.table, out / "all_metrics.png", title="ladder: every metric, every task"))
+    files.append(plot_curves(table, out / "all_metrics.png", title="ladder: every metric, every task"))
+    return small, fits, files
 
+
+def _summary_text(*, metas: list[dict], ladder: pd.DataFrame, ladder_dir: Path, origin: str, records: pd.DataFrame,
+                  curves: pd.DataFrame, em: pd.DataFrame, verdicts: pd.DataFrame, scored: Any, goals: pd.DataFrame,
+                  spread: pd.DataFrame | None, seed_verdicts: pd.DataFrame | None, others: list[int],
+                  small: pd.DataFrame, fits: pd.DataFrame, pass_rates: pd.DataFrame, n_small: int, n_large: int,
+                  n_pass: int, max_samples: int) -> str:
+    """The experiment's section of ``summary.md``."""
+    from emergence_lens.models.ladder import SHIPPED_SEEDS
+
+    recipe = metas[0]["recipe"]
+    acc = curves[curves.metric == "exact_match"]
     zeros = small[small.n_correct == 0]
     resolved = acc.merge(zeros[["task", "model"]], on=["task", "model"])
     top = em[em.metric.isin(["exact_match", "token_edit_distance", "target_token_probability"])]
@@ -484,8 +528,7 @@ def run_arithmetic(out: Path, *, quick: bool = False, seed: int = 0, retrain: bo
         + "\nTarget length (`target_length_fits.csv`): slope of log accuracy and of edit distance vs L:\n\n"
         + markdown_table(fits)
     )
-    files.append(atomic_write_text(out / "summary.md", text))
-    return ExperimentResult(files, text)
+    return text
 
 
 def _run(out: Path, quick: bool, seed: int, options: dict[str, str]) -> ExperimentResult:

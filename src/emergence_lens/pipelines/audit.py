@@ -209,7 +209,8 @@ def audit(paths: Sequence[str | Path], out: str | Path, *, models: str | Path | 
           task_col: str | None = None, metric: Sequence[str] = (), by: Sequence[str] = (),
           bigbench_scale: str = "non_embedding_params", n_boot: int = 1000, threshold: float = DEFAULT_THRESHOLD,
           seed: int = 0, x: str = "params", chance: Mapping[str, float] | None = None,
-          n_examples: Mapping[str, int] | None = None, confidence: float = 0.95, figures: bool = True, engine: str = "local", scheduler: str | None = None,
+          n_examples: Mapping[str, int] | None = None, confidence: float = 0.95, figures: bool = True,
+          engine: str = "local", scheduler: str | None = None,
           workers: int | None = None, resume: bool = True, command_line: str = "",
           on_file: Callable[[str], None] | None = None, on_plan: Callable[[int], None] | None = None,
           on_partition: Callable[[Any, bool], None] | None = None) -> AuditRun:

@@ -37,7 +37,7 @@ import pyarrow as pa
 from emergence_lens.registry import Registry
 from emergence_lens.sources.bigbench_scores import bigbench_rows_in, read_bigbench_scores
 from emergence_lens.sources.files import INPUT_COLUMNS, InputFile, account_inputs, expand_paths
-from emergence_lens.sources.identity import MODEL_COLUMNS, ModelResolver, pretrained_path
+from emergence_lens.sources.identity import MODEL_COLUMNS, ModelResolver, ResolvedModel, pretrained_path
 from emergence_lens.sources.inspect_logs import InspectLogError, read_inspect_log
 from emergence_lens.sources.issues import IssueLog, SourceIssue
 from emergence_lens.sources.lmeval import read_lmeval_results, results_rows_in
@@ -56,8 +56,8 @@ from emergence_lens.sources.samples import (
 from emergence_lens.sources.sniff import DATA_SUFFIXES, Sniffed, sniff
 from emergence_lens.sources.tables import WideSpec, count_rows, is_metadata_table, read_metadata, read_table
 
-__all__ = ["SourceBundle", "load_sources", "complete_bundle", "READERS", "Loading", "CURVE_ROW_COLUMNS", "INPUT_COLUMNS",
-           "MODEL_COLUMNS"]
+__all__ = ["SourceBundle", "load_sources", "complete_bundle", "READERS", "Loading", "CURVE_ROW_COLUMNS",
+           "INPUT_COLUMNS", "MODEL_COLUMNS"]
 
 CURVE_ROW_COLUMNS = ["family", "model", "scale_params", "scale_source", "scale_flops", "task", "subtask",
                      "shots", "metric", "value", "n_examples", "n_source", "stderr", "higher_is_better", "aggregate",
@@ -212,27 +212,7 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
     st = Loading(issues, ModelResolver(dict(scale_map or {}), dict(metadata or {}), family), table_spec,
                   bigbench_scale, defer_samples)
     for f in files:
-        if f.status != "ok":
-            continue
-        if progress:
-            progress(f.path.name)
-        if f.path.suffix.lower() not in DATA_SUFFIXES or f.path.name.startswith("."):
-            f.status = f"skipped: not a data file ({f.path.suffix or 'no suffix'})"
-            continue
-        s = sniff(f.path)
-        f.encoding = s.encoding
-        if s.format is None:
-            f.status = f"skipped: {s.reason}"
-            issues.add(f.path, None, None, f"{s.reason}; file skipped", "error")
-            continue
-        f.format = s.format
-        try:
-            READERS[s.format](f, s, st)
-        except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
-            f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
-            issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}: {str(exc)[:160]}); file "
-                       "skipped", "error", rows=f.rows_read)
-            st.curve_rows = [r for r in st.curve_rows if r.get("_file") != str(f.path)]
+        _read_file(f, st, progress)
 
     issues, resolver, curve_rows, dir_info = st.issues, st.resolver, st.curve_rows, st.dir_info
     folder_models, metadata_rows, samples = st.folder_models, st.metadata_rows, st.samples
@@ -261,6 +241,59 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
 
     # -- curves: resolve every model ---------------------------------------------------------------
     unresolved: list[dict[str, Any]] = []
+    loaded_curves = _resolve_curves(curve_rows, resolver, issues, unresolved, n_examples)
+
+    # -- records from samples --------------------------------------------------------------------
+    if deferred:
+        plan = _sample_plan(jobs, inspect_logs, dir_info, resolver)
+        records, loaded_samples = None, {}
+    else:
+        records, loaded_samples = records_from_samples(sample_frames, resolver, issues, unresolved, record_tables)
+
+    # -- accounting --------------------------------------------------------------------------------
+    loaded_count = _loaded_counts(loaded_curves, loaded_samples, metadata_rows)
+    if deferred:
+        inputs = pd.DataFrame(columns=INPUT_COLUMNS)
+    else:
+        inputs = account_inputs(files, loaded_count, issues)
+    out_curves = (loaded_curves.reset_index(drop=True)[CURVE_ROW_COLUMNS] if len(loaded_curves)
+                  else pd.DataFrame(columns=CURVE_ROW_COLUMNS))
+    return SourceBundle(out_curves, records, issues,
+                        pd.DataFrame(unresolved, columns=["model", "source", "rows", "reason"]),
+                        [str(f.path) for f in files if f.format], inputs, resolver.frame(),
+                        DeferredSamples(plan, files, loaded_count, mark) if deferred else None)
+
+
+def _read_file(f: InputFile, st: Loading, progress: Callable[[str], None] | None) -> None:
+    """Recognise one input file by content and read it with its format's reader (:data:`READERS`);
+    a file that is not data, or that its reader cannot read, is skipped with an issue."""
+    if f.status != "ok":
+        return
+    if progress:
+        progress(f.path.name)
+    if f.path.suffix.lower() not in DATA_SUFFIXES or f.path.name.startswith("."):
+        f.status = f"skipped: not a data file ({f.path.suffix or 'no suffix'})"
+        return
+    s = sniff(f.path)
+    f.encoding = s.encoding
+    if s.format is None:
+        f.status = f"skipped: {s.reason}"
+        st.issues.add(f.path, None, None, f"{s.reason}; file skipped", "error")
+        return
+    f.format = s.format
+    try:
+        READERS[s.format](f, s, st)
+    except Exception as exc:  # noqa: BLE001 - one unreadable file never ends the audit
+        f.status = f"error: {type(exc).__name__}: {str(exc)[:160]}"
+        st.issues.add(f.path, None, None, f"could not be read ({type(exc).__name__}: {str(exc)[:160]}); file "
+                      "skipped", "error", rows=f.rows_read)
+        st.curve_rows = [r for r in st.curve_rows if r.get("_file") != str(f.path)]
+
+
+def _resolve_curves(curve_rows: list[dict[str, Any]], resolver: ModelResolver, issues: IssueLog,
+                    unresolved: list[dict[str, Any]], n_examples: Mapping[str, int] | None) -> pd.DataFrame:
+    """The results-only curve rows with every model's size and family resolved; rows whose model
+    cannot be resolved are held out, each (model, file) once in ``unresolved`` and the issues."""
     curves = pd.DataFrame(curve_rows)
     if len(curves):
         for col in CURVE_ROW_COLUMNS + ["_checkpoint", "_file_scale", "scale_flops"]:
@@ -269,14 +302,14 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
         curves["model"] = curves["model"].map(lambda m: str(m) if isinstance(m, str) and m.strip() else None)
         res = [resolver.resolve(m, s if pd.notna(s) else None, f if isinstance(f, str) else None, root,
                                 ck if isinstance(ck, str) else None, fl if pd.notna(fl) else None)
-               if isinstance(m, str) else (None, None, "", "unresolved")
+               if isinstance(m, str) else ResolvedModel(None, None, "", "unresolved")
                for m, s, f, root, ck, fl in zip(curves["model"], curves["_file_scale"], curves["family"],
                                                 curves["_root"], curves["_checkpoint"], curves["scale_flops"],
                                                 strict=True)]
-        curves["scale_params"] = [r[0] for r in res]
-        curves["scale_flops"] = [r[1] for r in res]
-        curves["family"] = [r[2] for r in res]
-        curves["scale_source"] = [r[3] for r in res]
+        curves["scale_params"] = [r.scale_params for r in res]
+        curves["scale_flops"] = [r.scale_flops for r in res]
+        curves["family"] = [r.family for r in res]
+        curves["scale_source"] = [r.size_source for r in res]
         curves["subtask"] = curves["subtask"].where(curves["subtask"].notna(), curves["task"])
         curves["shots"] = pd.to_numeric(curves["shots"], errors="coerce")
         curves["aggregate"] = curves["aggregate"].fillna(False).astype(bool)
@@ -291,44 +324,39 @@ def load_sources(paths: Iterable[str | Path], *, scale_map: Mapping[str, Mapping
             unresolved.append({"model": model, "source": file, "rows": n_rows, "reason": reason})
             issues.add(file, None, "model", f"model {model!r}: {reason}; {n_rows} row(s) held out (give --models "
                        "or --scale-map)", rows=n_rows)
-        loaded_curves = fill_sample_sizes(curves[~bad], n_examples)
-    else:
-        loaded_curves = pd.DataFrame(columns=CURVE_ROW_COLUMNS + ["_file"])
+        return fill_sample_sizes(curves[~bad], n_examples)
+    return pd.DataFrame(columns=CURVE_ROW_COLUMNS + ["_file"])
 
-    # -- records from samples --------------------------------------------------------------------
-    if deferred:
-        plan = []
-        for f, task in jobs:
-            info, none = sample_info(f, dir_info)
-            model = str(info.get("model") or f.path.parent.name)
-            plan.append(SampleJob(f, task, info, none, resolver.resolve(model, info.get("scale_params"), None, f.root,
-                                                                      info.get("checkpoint"))))
-        for f, task, info in inspect_logs:  # after the lm-eval files, as the in-memory path forms records
-            model = str(info.get("model") or f.path.parent.name)
-            plan.append(SampleJob(f, task, info, False, resolver.resolve(model, info.get("scale_params"), None,
-                                                                         f.root, info.get("checkpoint"))))
-        records, loaded_samples = None, {}
-    else:
-        records, loaded_samples = records_from_samples(sample_frames, resolver, issues, unresolved, record_tables)
 
-    # -- accounting --------------------------------------------------------------------------------
+def _sample_plan(jobs: list, inspect_logs: list, dir_info: Mapping[Any, Any],
+                 resolver: ModelResolver) -> list[SampleJob]:
+    """One job per deferred samples file and Inspect log, its model resolved (lm-eval files first, as
+    the in-memory path forms records)."""
+    plan = []
+    for f, task in jobs:
+        info, none = sample_info(f, dir_info)
+        model = str(info.get("model") or f.path.parent.name)
+        plan.append(SampleJob(f, task, info, none, resolver.resolve(model, info.get("scale_params"), None, f.root,
+                                                                  info.get("checkpoint"))))
+    for f, task, info in inspect_logs:
+        model = str(info.get("model") or f.path.parent.name)
+        plan.append(SampleJob(f, task, info, False, resolver.resolve(model, info.get("scale_params"), None,
+                                                                     f.root, info.get("checkpoint"))))
+    return plan
+
+
+def _loaded_counts(loaded_curves: pd.DataFrame, loaded_samples: Mapping[str, int],
+                   metadata_rows: Mapping[str, int]) -> dict[str, int]:
+    """Rows loaded per input file: curve rows (a wide table's replicate cells load as one averaged
+    point, counted per cell), sample rows and metadata rows."""
     loaded_count: dict[str, int] = {}
-    if len(loaded_curves):  # a wide table's replicate cells load as one averaged point
+    if len(loaded_curves):
         cells = pd.to_numeric(loaded_curves["_cells"], errors="coerce").fillna(1) if "_cells" in loaded_curves \
             else pd.Series(1, index=loaded_curves.index)
         loaded_count.update(cells.groupby(loaded_curves["_file"]).sum().astype(int).to_dict())
     for file, n in [*loaded_samples.items(), *metadata_rows.items()]:
         loaded_count[file] = loaded_count.get(file, 0) + n
-    if deferred:
-        inputs = pd.DataFrame(columns=INPUT_COLUMNS)
-    else:
-        inputs = account_inputs(files, loaded_count, issues)
-    out_curves = (loaded_curves.reset_index(drop=True)[CURVE_ROW_COLUMNS] if len(loaded_curves)
-                  else pd.DataFrame(columns=CURVE_ROW_COLUMNS))
-    return SourceBundle(out_curves, records, issues,
-                        pd.DataFrame(unresolved, columns=["model", "source", "rows", "reason"]),
-                        [str(f.path) for f in files if f.format], inputs, resolver.frame(),
-                        DeferredSamples(plan, files, loaded_count, mark) if deferred else None)
+    return loaded_count
 
 
 def complete_bundle(bundle: SourceBundle, outcomes: Mapping[str, FileOutcome],

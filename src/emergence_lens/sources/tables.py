@@ -14,7 +14,7 @@ averaged, with a t-interval across replicates).  A value column named ``<task>_<
 into task, shots and metric where the metric is a known one; otherwise the column is the task and
 the metric is ``score``.  A task column (``--task-col``, or a column named ``task`` in a table that
 is not tidy) gives each row's task instead, and each value column is then a metric named as the
-column (a per-run CSV: ``--task-col filename --metric-cols exact_match,edit_distance``).  Empty cells and sentinels (``-100``, ``-1`` where the column is otherwise
+column (a per-run CSV: ``--task-col filename --metric exact_match,edit_distance``).  Empty cells and sentinels (``-100``, ``-1`` where the column is otherwise
 in [0, 1], ``N/A``, ``-``) are reported, not scored.  A column ``X_stderr`` beside a value column
 ``X`` is X's stderr, and a column ``n``/``n_examples`` gives the row's values their test-set size
 (both are attributes of a value, not values).  For a wide table one input row is one cell

@@ -48,6 +48,6 @@ __all__ = [
     "fit_lines", "PREDICTORS", "PredictorSpec", "get_predictor", "predictor_names", "register_predictor",
     "resolve_methods", "predict_transform", "predict_two_step", "proxy_of", "two_step_predict", "predict_passuntil",
     "naive_links", "predict_naive", "capability_components", "predict_observational", "calibrated_interval",
-    "calibration_quantile", "conformal_quantile", "horizon_factor", "leave_future_out_scores", "metric_moved", "PREDICTION_COLUMNS",
-    "MethodForecast", "curve_from_designs", "forecast_methods", "half_range_crossing",
+    "calibration_quantile", "conformal_quantile", "horizon_factor", "leave_future_out_scores", "metric_moved",
+    "PREDICTION_COLUMNS", "MethodForecast", "curve_from_designs", "forecast_methods", "half_range_crossing",
 ]
