@@ -182,3 +182,35 @@ def test_the_oops_row_of_a_multiple_choice_file_is_reported_and_its_curves_kept(
     assert len(got) == 1 and got[0].key == "filtered_resps" and "pairs" in got[0].message
     inputs = broken.inputs.set_index("file")
     assert inputs.loc[str(mc), "rows_reported"] == 1 and inputs.loc[str(mc), "rows_loaded"] == 99
+
+
+@pytest.mark.parametrize("resps", [["a\nb"], ['say "12"'], ["caf\u00e9 \u2603"], ["\\d"], [""], [5], [5.5], [True],
+                                   [None], [], ["x", "y"], [["x"]], [{"a": 1}]])
+def test_a_generation_s_filtered_resps_are_read_as_the_line_reader_reads_them(tmp_path, resps):
+    """The fast path reads a generation's ``filtered_resps`` as raw JSON values: a list of exactly one
+    string gives that string, escapes decoded; anything else is declined, and the line reader takes the
+    file (reporting the row, or reading the first response's text: several responses, or ``resps``'
+    nesting ``[["text"]]``)."""
+    src = next(p for p in GENUINE if "_gen" in p.name)
+    lines = src.read_text().splitlines()
+    row = json.loads(lines[3])
+    row["filtered_resps"] = resps
+    lines[3] = json.dumps(row)
+    path = tmp_path / src.name
+    path.write_text("\n".join(lines) + "\n")
+    task = _task(path)
+    slow, issues, _ = _rows(path, task)
+    got = read_lmeval_samples_fast(path, {"model": "m"}, task, path.read_bytes(), os.stat(path))
+    plain = isinstance(resps, list) and len(resps) == 1 and isinstance(resps[0], str)
+    if plain:
+        assert got is not None and not issues
+        _same(got[0].to_pandas(), slow)
+        assert got[0].column("prediction")[3].as_py() == resps[0]
+    else:  # declined; the line reader reads it its way: a row it reports, or the first response's text
+        assert got is None
+        first = resps[0] if resps and isinstance(resps[0], str) else resps[0][0] if resps and isinstance(
+            resps[0], list) and resps[0] and all(isinstance(r, str) for r in resps[0]) else None
+        if first is None:
+            assert issues and issues[0].line == 4
+        else:
+            assert not issues and slow["prediction"].iloc[3] == first

@@ -325,13 +325,10 @@ def read_lmeval_samples(path: str | Path, model: dict[str, Any], issues: IssueLo
 #: The fields the fast path reads, as DuckDB types, per layout (every other field is skipped).  The
 #: scalars come as their raw JSON text, so their JSON types are checked (:func:`_plain_scalars`):
 #: DuckDB would otherwise cast a number, a list or a boolean to text, or ``5.0`` to the integer 5.
+#: A generation's ``filtered_resps`` is read as a list of raw JSON values, each checked to be a string
+#: (:func:`_generation_predictions`): a typed ``VARCHAR[]`` would turn a number into text silently.
 _DUCK_COLUMNS = {kind: {"doc_id": "JSON", "target": "JSON", "filter": "JSON", "filtered_resps": resps}
-                 for kind, resps in (("choice", "VARCHAR[][]"), ("generation", "JSON"))}
-#: A generation's ``filtered_resps`` must be a list of exactly one JSON string (checked in DuckDB).
-_GENERATION_SELECT = """SELECT doc_id, target, filter,
-    coalesce(json_type(filtered_resps) = 'ARRAY' AND json_array_length(filtered_resps) = 1
-             AND json_type(filtered_resps, '$[0]') = 'VARCHAR', false) AS plain_resp,
-    json_extract_string(filtered_resps, '$[0]') AS prediction FROM raw"""
+                 for kind, resps in (("choice", "VARCHAR[][]"), ("generation", "JSON[]"))}
 _duck: dict[int, Any] = {}
 
 
@@ -367,15 +364,43 @@ def plain_local_path(path: Any) -> bool:
 def _parse_fast(source: Path | bytes, kind: str):
     """The four fields of every line of a samples file (its path, or its bytes) as an Arrow table:
     ``doc_id``, ``target`` and ``filter`` as raw JSON text, ``filtered_resps`` as lists of pairs
-    (``choice``) or, for ``generation``, ``plain_resp`` (a list of one string) and ``prediction``.
+    (``choice``) or, for ``generation``, a list of raw JSON values (:func:`_generation_predictions`).
     DuckDB's JSON reader with the fields projected — the prompt and document fields are skipped, not
     built; raises on any line it cannot read that way.  From a path DuckDB reads the file itself;
     only a plain path (:func:`plain_local_path`) is given to it."""
     import io
 
     src = str(source) if isinstance(source, Path) else io.BytesIO(source)
-    raw = _duck_connection().read_json(src, columns=_DUCK_COLUMNS[kind], format="newline_delimited")
-    return (raw.query("raw", _GENERATION_SELECT) if kind == "generation" else raw).to_arrow_table()
+    return _duck_connection().read_json(src, columns=_DUCK_COLUMNS[kind], format="newline_delimited").to_arrow_table()
+
+
+def _generation_predictions(filtered_resps: Any) -> Any:
+    """Each row's prediction from a generation's ``filtered_resps`` read as raw JSON values: the
+    one string of a list of exactly one JSON string (its escapes decoded as the line reader decodes
+    them); ``None`` when any row holds something else (the line reader reports that row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fr = filtered_resps.combine_chunks() if isinstance(filtered_resps, pa.ChunkedArray) else filtered_resps
+    if fr.null_count or not pc.all(pc.equal(pc.list_value_length(fr), 1)).as_py():
+        return None
+    raw = pc.list_flatten(fr)
+    if raw.null_count or not (pc.all(pc.starts_with(raw, '"')).as_py() and pc.all(pc.ends_with(raw, '"')).as_py()
+                              and pc.all(pc.greater_equal(pc.utf8_length(raw), 2)).as_py()):
+        return None
+    text = pc.utf8_slice_codeunits(raw, 1, -1)
+    escaped = pc.match_substring(raw, "\\")
+    if pc.any(escaped).as_py():  # escapes (a newline, a quote, \uXXXX): decoded one by one, as JSON
+        values = text.to_pylist()
+        for i in pc.indices_nonzero(escaped).to_numpy():
+            try:
+                values[i] = json.loads(raw[int(i)].as_py())
+            except ValueError:
+                return None
+            if not isinstance(values[i], str):
+                return None
+        text = pa.array(values, pa.string())
+    return text
 
 
 def _json_strings(raw: Any) -> Any:
@@ -505,7 +530,8 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
             continue
         n = t.num_rows
         plain = None if n == 0 or n != n_lines else _plain_scalars(t, kind)
-        if plain is None or (kind == "generation" and not pc.all(t.column("plain_resp")).as_py()):
+        predictions = _generation_predictions(t.column("filtered_resps")) if kind == "generation" else None
+        if plain is None or (kind == "generation" and predictions is None):
             return None  # a blank line, or a row not of the plain shape: the line reader reports it
         doc_ids, filters, target = plain
         filters = filters.fill_null("none")
@@ -545,7 +571,7 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
                        choice_logprobs=pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(lp)),
                        correct_choice=pa.array(target, pa.int64()))
         else:
-            out.update(target=target, prediction=t.column("prediction").combine_chunks(),
+            out.update(target=target, prediction=predictions,
                        choice_logprobs=pa.nulls(n, pa.list_(pa.float64())), correct_choice=pa.nulls(n, pa.int64()))
         out["_line"] = pa.array(np.arange(1, n + 1), pa.int64())
         return pa.table(out), n
