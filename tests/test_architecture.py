@@ -145,3 +145,14 @@ def test_the_architecture_recipes_run_as_written(monkeypatch):
         for registry in (METRICS, PREDICTORS, READERS, JSON_FORMATS):
             registry.clear()
             registry.update(before[id(registry)])
+
+
+def test_the_cli_starts_without_the_data_stack():
+    """``emergence-lens`` imports pandas (and numpy, torch) only inside a command: the audit starts
+    its worker processes before this process's heavy imports, so they overlap."""
+    import subprocess
+    import sys
+
+    code = "import sys, emergence_lens.cli.main; print(sorted({'pandas', 'numpy', 'torch'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", out

@@ -4,13 +4,15 @@ command line as the user typed it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:  # pandas is imported where a table is printed: the CLI starts (and its workers) sooner
+    import pandas as pd
 
 __all__ = ["console", "fail", "require", "command_line", "parse_chance", "split_list", "say",
            "alias", "parse_fit_on", "print_answer", "metric_list", "XAxis", "OldX", "Confidence", "Metric", "Chance",
