@@ -158,6 +158,8 @@ def print_answer(curves: pd.DataFrame, report: str, *, what: str = "curves") -> 
     """The answer, before the list of files: how the verdicts fall, the sharpest curves with their
     emergence score, CI and verdict, and where the report is.  ``curves``: one row per curve with
     ``family, task, metric, n_scales, emergence_score, ci_low, ci_high, verdict`` (``audit.csv``)."""
+    import pandas as pd
+
     if curves.empty:
         say(report)
         return
