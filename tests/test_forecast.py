@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ runner = CliRunner()
 
 
 def test_registry_has_one_predictor_per_method_and_resolves_names():
-    assert list(PREDICTORS) == ["transform", "two-step", "passuntil", "naive", "observational"]
+    assert list(PREDICTORS) == ["transform", "per-example", "two-step", "passuntil", "naive", "observational"]
     for name, spec in PREDICTORS.items():
         assert spec.func.__module__.endswith(name.replace("-", "_")), spec.func.__module__  # one file each
     assert resolve_methods("all") == list(PREDICTORS) == resolve_methods(None)
@@ -148,7 +149,7 @@ def test_predict_records_writes_every_method_with_calibrated_intervals(tmp_path)
     s = res.summary.set_index(["task", "method"])
     assert s.loc[("digits-L1", "passuntil"), "status"].startswith("no PassUntil")
     ok = res.summary[res.summary.status == "ok"]
-    assert set(ok.method) == {"transform", "two-step", "naive", "observational"}
+    assert set(ok.method) == {"transform", "per-example", "two-step", "naive", "observational"}
     tr = ok[ok.method == "transform"]
     assert (tr.n_calibration == 3 * (3 + 2 + 1)).all()  # origins 2..4 within the 5 fitted models, 3 tasks
     assert tr.mae.mean() < ok[ok.method == "naive"].mae.mean()
@@ -157,6 +158,34 @@ def test_predict_records_writes_every_method_with_calibrated_intervals(tmp_path)
     # same seed, same bytes
     predict_records(recs, tmp_path / "again", fit_on=5, metrics=["exact_match"], n_boot=100, figures=False)
     assert (tmp_path / "again" / "predictions.csv").read_bytes() == (tmp_path / "predictions.csv").read_bytes()
+
+
+def test_per_example_forecast_keeps_each_example_s_difficulty():
+    """Examples that differ in difficulty (a lognormal factor per example): exact match is the mean of
+    each example's product, not the product of the means.  The per-example forecast recovers the
+    family's exponent and predicts the larger models far better than the mean transform and the
+    naive extrapolation, at a narrower calibrated interval that still covers them."""
+    from emergence_lens.backtesting import backtest_curves, curves_from_records
+    from emergence_lens.theory import DEFAULT_MODEL
+
+    recs = simulate_records(np.logspace(7, 10.5, 8), (3, 5), 1000, example_sigma=0.8, seed=4)
+    curves, skipped = curves_from_records(recs, metrics=["exact_match"], n_boot=200, seed=0)
+    bt = backtest_curves(curves, fit_on=4, methods="per-example,transform,naive", skipped=skipped)
+    s = bt.summary[bt.summary.status == "ok"].set_index(["task", "method"])
+    slope = DEFAULT_MODEL.alpha * np.log(10)  # log CE per decade of parameters
+    for task in ("digits-L3", "digits-L5"):
+        pe = s.loc[(task, "per-example")]
+        fitted = float(re.search(r"changes (-?[0-9.]+) per unit", pe.fit).group(1))
+        assert abs(fitted - slope) < 0.03, pe.fit
+        assert pe.mae < 0.25 * s.loc[(task, "transform"), "mae"] and pe.mae < 0.25 * s.loc[(task, "naive"), "mae"]
+        assert pe.coverage == 1.0 and pe.mean_width < s.loc[(task, "naive"), "mean_width"]
+    # without per-token log-probabilities it says why, and the other methods go on
+    curves, skipped = curves_from_records(recs.drop(columns=["target_token_logprobs"]), metrics=["exact_match"],
+                                          n_boot=50, seed=0)
+    bt = backtest_curves(curves, fit_on=4, methods="per-example,naive", skipped=skipped)
+    status = bt.summary.set_index(["task", "method"])["status"]
+    assert status[("digits-L3", "per-example")].startswith("no per-example log-probabilities")
+    assert status[("digits-L3", "naive")] == "ok"
 
 
 def test_predict_cli_sweep_methods_and_errors(tmp_path):

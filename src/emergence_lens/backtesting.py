@@ -37,6 +37,7 @@ from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentil
 from emergence_lens.emergence.forecast import (
     PREDICTION_COLUMNS,
     CurveData,
+    Examples,
     Ingredient,
     Pool,
     Series,
@@ -55,9 +56,9 @@ from emergence_lens.emergence.transforms import AGGREGATE_INGREDIENTS, LINKS
 from emergence_lens.metrics import get_metric
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
-__all__ = ["ForecastCurve", "Backtested", "curves_from_records", "curves_from_table", "attach_pools",
-           "backtest_curves", "wins_table", "interval_score", "side_by_side", "PREDICTION_COLUMNS", "BACKTEST_COLUMNS",
-           "WINS_COLUMNS", "DEFAULT_PREDICT_METRICS", "WHOLE_RANGE"]
+__all__ = ["ForecastCurve", "Backtested", "curves_from_records", "per_example_data", "curves_from_table",
+           "attach_pools", "backtest_curves", "wins_table", "interval_score", "side_by_side", "PREDICTION_COLUMNS",
+           "BACKTEST_COLUMNS", "WINS_COLUMNS", "DEFAULT_PREDICT_METRICS", "WHOLE_RANGE"]
 
 DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
 BACKTEST_COLUMNS = ["family", "task", "metric", "method", "x_axis", "fit_on", "cutoff", "n_models",
@@ -132,6 +133,8 @@ def curves_from_records(records: pd.DataFrame, *, metrics: Iterable[str] | None 
             if tr is not None:
                 d = curve_from_designs(ts, [tr.design(by_model[m]) for m in models], tr, x=xs, n_boot=n_boot,
                                        seed=cseed, paired=paired)
+                d.examples = per_example_data([by_model[m] for m in models], metric, n_boot,
+                                              curve_seed(seed, ("per-example", family, task, metric)))
             else:
                 if not explicit:
                     continue
@@ -151,6 +154,34 @@ def curves_from_records(records: pd.DataFrame, *, metrics: Iterable[str] | None 
                 d.pass_rate = _pass_series(pass_rates, family, task, models, d.n_boot, seed)
             curves.append(ForecastCurve(family, task, metric, models, d))
     return curves, skipped
+
+
+def per_example_data(frames: Sequence[pd.DataFrame], metric: str, n_boot: int, seed: int) -> Examples | None:
+    """Each example's per-token cross-entropy at each model (``-mean_j`` of its
+    ``target_token_logprobs``) for the ``per-example`` predictor, with ``n_boot`` resamples of the
+    examples; ``None`` unless the metric is exact match and every model (``frames``, in ``t``
+    order, each sorted by ``example_id``) has the same examples with finite log-probabilities of
+    the same lengths."""
+    if metric.split("[", 1)[0] != "exact_match" or not frames or "target_token_logprobs" not in frames[0]:
+        return None
+    ids = frames[0]["example_id"].to_numpy()
+    if any(len(f) != len(ids) or not np.array_equal(f["example_id"].to_numpy(), ids) for f in frames[1:]):
+        return None
+    rows, lengths = [], None
+    for f in frames:
+        logprobs = f["target_token_logprobs"].tolist()
+        if any(v is None for v in logprobs):
+            return None
+        n_tokens = np.array([len(v) for v in logprobs], dtype=float)
+        if (n_tokens == 0).any() or (lengths is not None and not np.array_equal(n_tokens, lengths)):
+            return None
+        lengths = n_tokens
+        rows.append(-np.array([float(np.sum(v)) for v in logprobs]) / n_tokens)
+    ce = np.vstack(rows)
+    if not np.isfinite(ce).all():
+        return None
+    index = np.random.default_rng(seed).integers(0, len(ids), size=(n_boot, len(ids)))
+    return Examples(ce, lengths, index)
 
 
 def _task_label(r: pd.Series, multi_shots: bool) -> str:

@@ -7,7 +7,8 @@ harder than others; ``E[log p_ij] = -CE(N)`` exactly as in the model.  The simul
 every token right with that probability and a different random digit otherwise, so exact match,
 edit distance and log-likelihood all come from the same outputs; ``target_token_greedy`` records
 which tokens the output got right (the per-token accuracy whose ``a**L`` predicts exact match),
-``pretrain_loss`` the model's per-token cross-entropy ``CE(N)``.  A multiple-choice view puts
+``pretrain_loss`` the model's per-token cross-entropy ``CE(N)``.  ``example_sigma`` adds a
+per-example difficulty factor (lognormal, mean 1) shared by every token of the example.  A multiple-choice view puts
 ``q_i = prod_j p_ij`` on the correct option and spreads ``1 - q_i`` over ``K - 1`` distractors.
 
 This is *not* evidence about real models: it is a controlled family whose per-token ability
@@ -30,7 +31,7 @@ __all__ = ["simulate_records"]
 
 def simulate_records(scales: Sequence[float], lengths: Sequence[int], n_examples: int, *,
                      model: ScalingModel = DEFAULT_MODEL, family: str = "simulated",
-                     heterogeneity: float = 4.0, seed: int = 0) -> pd.DataFrame:
+                     heterogeneity: float = 4.0, example_sigma: float = 0.0, seed: int = 0) -> pd.DataFrame:
     """Records for ``len(scales)`` models x ``len(lengths)`` tasks x ``n_examples`` examples.
 
     Args:
@@ -39,12 +40,17 @@ def simulate_records(scales: Sequence[float], lengths: Sequence[int], n_examples
         n_examples: test examples per task (the same examples for every model).
         model: ``c``, ``alpha`` and ``n_choices`` of the scaling model.
         heterogeneity: Gamma shape of the per-token difficulty (larger: more uniform tokens).
+        example_sigma: spread of a per-example difficulty factor, lognormal with mean 1
+            (``exp(sigma z - sigma^2 / 2)``) multiplying every token's cross-entropy of that example:
+            some examples are harder than others for every model (0: none, the default).
         seed: same seed, same records.
     """
     if n_examples < 1:
         raise ValueError("n_examples must be >= 1")
     if heterogeneity <= 0:
         raise ValueError("heterogeneity must be > 0")
+    if not example_sigma >= 0:
+        raise ValueError("example_sigma must be >= 0")
     rng = np.random.default_rng(seed)
     K = model.n_choices
     frames = []
@@ -56,6 +62,9 @@ def simulate_records(scales: Sequence[float], lengths: Sequence[int], n_examples
         targets = ["".join(map(str, row)) for row in digits]
         # Difficulty is a property of the example, shared by every model (a fixed test set).
         difficulty = rng.gamma(heterogeneity, 1.0 / heterogeneity, size=(n_examples, L))
+        if example_sigma > 0:  # drawn only when asked, so the default records keep their bytes
+            z = rng.standard_normal(n_examples)
+            difficulty = difficulty * np.exp(example_sigma * z - example_sigma ** 2 / 2)[:, None]
         correct_pos = rng.integers(0, K, size=n_examples)
         for j, n_params in enumerate(sorted(float(s) for s in scales)):
             ce = float(per_token_ce(n_params, model.c, model.alpha))

@@ -10,7 +10,8 @@
 * :mod:`.paired` — sharpness difference of a metric and its partner on the same resamples;
 * :mod:`.transforms` — each sharp metric as a transform of a smooth ingredient (``a**L``, ...);
 * :mod:`.explain` — observed vs predicted curve in a band that holds jointly over scales;
-* :mod:`.forecast` — predictors (transform, two-step, passuntil, naive, observational), calibrated backtests;
+* :mod:`.forecast` — predictors (transform, per-example, two-step, passuntil, naive, observational),
+  calibrated backtests;
 * :mod:`.verdict` — the verdict table that combines them.
 """
 

@@ -4,7 +4,7 @@
 * :mod:`.fits` — lines on a link scale, chosen by rolling-origin held-out error;
 * :mod:`.registry` — predictors by name (``--methods``);
 * one module per predictor: :mod:`.transform` (ingredient -> the metric's transform; Schaeffer et
-  al. 2023), :mod:`.two_step` (proxy -> sigmoid; Llama 3, OLMo ladder), :mod:`.passuntil` (PassUntil
+  al. 2023), :mod:`.per_example` (each example's cross-entropy -> the metric per example), :mod:`.two_step` (proxy -> sigmoid; Llama 3, OLMo ladder), :mod:`.passuntil` (PassUntil
   pass rates; Hu et al. 2023), :mod:`.naive` (the metric itself; Wei et al. 2022),
   :mod:`.observational` (capability components of a benchmark matrix; Ruan et al. 2024);
 * :mod:`.calibrate` — leave-future-out widening of each predictor's band;
@@ -12,7 +12,7 @@
   (:mod:`emergence_lens.backtesting` runs it over curves and calibrates).
 """
 
-from emergence_lens.emergence.forecast.data import CurveData, Forecast, Ingredient, Pool, Series
+from emergence_lens.emergence.forecast.data import CurveData, Examples, Forecast, Ingredient, Pool, Series
 from emergence_lens.emergence.forecast.fits import choose_link, extrapolate, extrapolate_selected, fit_lines
 from emergence_lens.emergence.forecast.registry import (
     PREDICTORS,
@@ -23,6 +23,7 @@ from emergence_lens.emergence.forecast.registry import (
     resolve_methods,
 )
 from emergence_lens.emergence.forecast.transform import predict_transform  # isort: skip  (registration order)
+from emergence_lens.emergence.forecast.per_example import predict_per_example  # isort: skip
 from emergence_lens.emergence.forecast.two_step import predict_two_step, proxy_of, two_step_predict  # isort: skip
 from emergence_lens.emergence.forecast.passuntil import predict_passuntil  # isort: skip
 from emergence_lens.emergence.forecast.naive import naive_links, predict_naive  # isort: skip
@@ -44,10 +45,11 @@ from emergence_lens.emergence.forecast.backtest import (  # isort: skip
 )
 
 __all__ = [
-    "CurveData", "Forecast", "Ingredient", "Pool", "Series", "choose_link", "extrapolate", "extrapolate_selected",
-    "fit_lines", "PREDICTORS", "PredictorSpec", "get_predictor", "predictor_names", "register_predictor",
-    "resolve_methods", "predict_transform", "predict_two_step", "proxy_of", "two_step_predict", "predict_passuntil",
-    "naive_links", "predict_naive", "capability_components", "predict_observational", "calibrated_interval",
-    "calibration_quantile", "conformal_quantile", "horizon_factor", "leave_future_out_scores", "metric_moved",
-    "PREDICTION_COLUMNS", "MethodForecast", "curve_from_designs", "forecast_methods", "half_range_crossing",
+    "CurveData", "Examples", "Forecast", "Ingredient", "Pool", "Series", "choose_link", "extrapolate",
+    "extrapolate_selected", "fit_lines", "PREDICTORS", "PredictorSpec", "get_predictor", "predictor_names",
+    "register_predictor", "resolve_methods", "predict_transform", "predict_per_example", "predict_two_step",
+    "proxy_of", "two_step_predict", "predict_passuntil", "naive_links", "predict_naive", "capability_components",
+    "predict_observational", "calibrated_interval", "calibration_quantile", "conformal_quantile", "horizon_factor",
+    "leave_future_out_scores", "metric_moved", "PREDICTION_COLUMNS", "MethodForecast", "curve_from_designs",
+    "forecast_methods", "half_range_crossing",
 ]

@@ -10,7 +10,8 @@ no random numbers of its own.  What a predictor needs beyond the metric itself i
   ``mu, sigma`` of a margin), with the map back to the metric (``transform``);
 * :class:`Series` — a continuous proxy (``two-step``), or PassUntil pass rates (``passuntil``);
 * :class:`Pool` — a benchmark matrix of many models, possibly of several families
-  (``observational``).
+  (``observational``);
+* :class:`Examples` — each example's per-token cross-entropy at each model (``per-example``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from emergence_lens.emergence.transforms import Link
 
-__all__ = ["CurveData", "Forecast", "Ingredient", "Series", "Pool"]
+__all__ = ["CurveData", "Forecast", "Ingredient", "Series", "Pool", "Examples"]
 
 
 @dataclass
@@ -73,6 +74,18 @@ class Pool:
 
 
 @dataclass
+class Examples:
+    """Per-example data for the ``per-example`` predictor: ``ce`` ``(M, n)`` each example's
+    per-token cross-entropy at each model (``-mean_j log p_ij``), ``lengths`` ``(n,)`` its number of
+    target tokens, ``index`` ``(B, n)`` bootstrap resamples of the examples (drawn once per curve,
+    the same for every model)."""
+
+    ce: np.ndarray
+    lengths: np.ndarray
+    index: np.ndarray
+
+
+@dataclass
 class CurveData:
     """One curve's inputs (module docstring); ``bounds``: the metric's range."""
 
@@ -84,6 +97,7 @@ class CurveData:
     proxy: Series | None = None
     pass_rate: Series | None = None
     pool: Pool | None = None
+    examples: Examples | None = None
     bounds: tuple[float, float] = (0.0, 1.0)
     notes: dict[str, str] = field(default_factory=dict)
 
