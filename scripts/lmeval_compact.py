@@ -20,25 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-GEN_YAML = """task: ladder_compact
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: generate_until
-doc_to_text: "{{{{context}}}}"
-doc_to_target: "{{{{completion}}}}"
-target_delimiter: ""
-generation_kwargs:
-  until: ["\\n"]
-  max_gen_toks: 8
-  do_sample: false
-metric_list:
-  - metric: exact_match
-    aggregation: mean
-    higher_is_better: true
-"""
+from tutorial_tasks import GEN_YAML  # the same generation task as the tutorial's (scripts/ is on sys.path)
 
 
 def main() -> None:
@@ -60,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "compact.jsonl"
         data.write_text("".join(json.dumps({"context": e.prompt, "completion": e.target}) + "\n" for e in examples))
-        (Path(tmp) / "compact.yaml").write_text(GEN_YAML.format(data=data))
+        (Path(tmp) / "compact.yaml").write_text(GEN_YAML.format(task="ladder_compact", data=data))
         for name in a.models:
             model = ladder / name
             run_out = a.out / name
