@@ -15,9 +15,6 @@ and each model's results file renamed ``<model>.json`` (no ``results_`` prefix) 
 named after the model, whose name carries no size:
 
     python scripts/lmeval_ladder.py LADDER tests/data/lmeval_wild --limit 60 --variant wild
-
-``--tasks-only docs/tutorial/tasks`` writes the plain tasks alone, named by that relative folder (the
-tutorial's lm_eval command runs them from the repository root).
 """
 
 from __future__ import annotations
@@ -122,9 +119,7 @@ metric_list:
 """
 
 
-def write_tasks(folder: Path, n: int, plain_only: bool = False) -> None:
-    """The task YAMLs and their JSON-lines data in ``folder`` (the YAMLs name the data by ``folder``
-    as given: a relative folder is resolved from where lm_eval runs)."""
+def write_tasks(folder: Path, n: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     ex = generate_arithmetic("plus", 1, n, seed=11, k_shot=2)
     rng = random.Random(0)
@@ -137,10 +132,6 @@ def write_tasks(folder: Path, n: int, plain_only: bool = False) -> None:
             opts = list(dict.fromkeys([str(t), str(t + 1), str(abs(t - 2)), str(t + 10)]))
             rng.shuffle(opts)
             f.write(json.dumps({"question": e.prompt, "choices": opts, "label": opts.index(str(t))}) + "\n")
-    if plain_only:
-        (folder / "gen.yaml").write_text(GEN_YAML.format(data=folder))
-        (folder / "mc.yaml").write_text(MC_YAML.format(data=folder))
-        return
     ex2 = generate_arithmetic("plus", 2, n, seed=12, k_shot=2)
     with open(folder / "mc2.jsonl", "w") as f:
         for e in ex2:
@@ -157,18 +148,11 @@ def write_tasks(folder: Path, n: int, plain_only: bool = False) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("ladder", type=Path, nargs="?")
-    ap.add_argument("out", type=Path, nargs="?")
+    ap.add_argument("ladder", type=Path)
+    ap.add_argument("out", type=Path)
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--variant", choices=["plain", "wild"], default="plain")
-    ap.add_argument("--tasks-only", type=Path, default=None,
-                    help="only write the plain tasks (YAML + data) into this folder, e.g. docs/tutorial/tasks")
     a = ap.parse_args()
-    if a.tasks_only is not None:
-        write_tasks(a.tasks_only, a.limit, plain_only=True)
-        return
-    if a.ladder is None or a.out is None:
-        ap.error("give LADDER and OUT, or --tasks-only DIR")
     wild = a.variant == "wild"
     task_names = ["ladder_addition_gen2f", "ladder_arith"] if wild else ["ladder_addition_gen", "ladder_addition_mc"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
