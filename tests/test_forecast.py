@@ -275,3 +275,30 @@ def test_predict_on_a_mutated_table_accounts_for_every_row_and_fails_when_nothin
                             "--methods", "naive", "--out", str(tmp_path / "q")])
     assert r.exit_code == 1 and "nothing could be backtested" in r.output
     assert (tmp_path / "q" / "issues.csv").exists() and (tmp_path / "q" / "summary.md").exists()
+
+
+def test_foresight_line_per_curve():
+    """The earliest K at which a method put the crossing within a factor 2 with an interval narrower
+    than half the range; otherwise why not (never crossed, crossed within the fitted models, not seen)."""
+    from emergence_lens.backtesting import BACKTEST_COLUMNS, foresight_table
+
+    def row(task, method, k, cutoff, pred, obs, width, score=1.0):
+        return {"family": "f", "task": task, "metric": "exact_match", "method": method, "x_axis": "params",
+                "fit_on": str(k), "cutoff": cutoff, "predicted_crossing": pred, "observed_crossing": obs,
+                "mean_width": width, "interval_score": score, "status": "ok"}
+
+    s = pd.DataFrame([
+        row("seen", "naive", 3, 1e3, 1e6, 1e5, 0.3),            # a factor 10 off: not seen
+        row("seen", "per-example", 4, 1e4, 1.5e5, 1e5, 0.2),    # within a factor 2, narrow: seen at K = 4
+        row("seen", "transform", 4, 1e4, 0.9e5, 1e5, 0.6),      # within a factor 2 but wide: not
+        row("seen", "transform", 5, 1e5 / 2, 1e5, 1e5, 0.1),
+        row("wide", "naive", 4, 1e4, 1e5, 1e5, 0.9),
+        row("early", "naive", 4, 1e6, 1e5, 1e5, 0.1),
+        row("flat", "naive", 4, 1e4, np.nan, np.nan, 0.1),
+    ], columns=BACKTEST_COLUMNS)
+    f = foresight_table(s).set_index("task")
+    assert f.loc["seen", "foreseen_at"] == 4 and f.loc["seen", "method"] == "per-example"
+    assert f.loc["seen", "foresight"].startswith("foreseen from K = 4 by per-example")
+    assert f.loc["wide", "foresight"].startswith("not foreseen at K = 4")
+    assert f.loc["early", "foresight"].startswith("crosses half its range within the fitted models")
+    assert f.loc["flat", "foresight"].startswith("never crosses half its range")

@@ -58,7 +58,8 @@ from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
 __all__ = ["ForecastCurve", "Backtested", "curves_from_records", "per_example_data", "curves_from_table",
            "attach_pools", "backtest_curves", "wins_table", "interval_score", "side_by_side", "PREDICTION_COLUMNS",
-           "BACKTEST_COLUMNS", "WINS_COLUMNS", "DEFAULT_PREDICT_METRICS", "WHOLE_RANGE"]
+           "BACKTEST_COLUMNS", "WINS_COLUMNS", "DEFAULT_PREDICT_METRICS", "WHOLE_RANGE", "foresight_table",
+           "FORESIGHT_COLUMNS"]
 
 DEFAULT_PREDICT_METRICS = ("exact_match", "multiple_choice_grade")
 BACKTEST_COLUMNS = ["family", "task", "metric", "method", "x_axis", "fit_on", "cutoff", "n_models",
@@ -69,6 +70,8 @@ WINS_COLUMNS = ["family", "metric", "fit_on", "method", "n_curves", "n_heldout",
                 "coverage", "mean_width", "n_uninformative", "n_best", "rank"]
 #: A calibrated interval at least this share of the metric's range wide says nothing ("uninformative").
 WHOLE_RANGE = 0.99
+FORESIGHT_COLUMNS = ["family", "task", "metric", "foreseen_at", "method", "predicted_crossing", "observed_crossing",
+                     "mean_width", "foresight"]
 
 
 @dataclass
@@ -491,3 +494,43 @@ def side_by_side(summary: pd.DataFrame, methods: Sequence[str] = ("transform", "
                 out[f"{m}_{col}"] = wide[(col, m)]
     out["n_heldout"] = ok.groupby(["task", "metric"])["n_heldout"].first()
     return out.reset_index()
+
+
+def foresight_table(summary: pd.DataFrame, max_width: float = 0.5) -> pd.DataFrame:
+    """One line per curve of backtests at several ``K`` (``summary``: :data:`BACKTEST_COLUMNS`): the
+    earliest ``K`` at which a method placed the scale where the metric crosses half its range within a
+    factor 2 of where it did, beyond the fitted models, with a calibrated interval narrower than
+    ``max_width`` of the range (of such methods, the best by interval score) — or why it was not
+    foreseen: the curve never crossed, crossed within the fitted models, or no method saw it coming."""
+    ok = summary[(summary["status"] == "ok") & summary["fit_on"].astype(str).str.fullmatch(r"\d+")]
+    rows = []
+    for (family, task, metric), g in ok.groupby(["family", "task", "metric"], sort=True):
+        g = g.assign(K=g["fit_on"].astype(int))
+        observed = g["observed_crossing"].astype(float)
+        ks = ", ".join(map(str, sorted(g["K"].unique())))
+        row = {"family": family, "task": task, "metric": metric, "foreseen_at": np.nan, "method": "",
+               "predicted_crossing": np.nan, "observed_crossing": float(observed.max()), "mean_width": np.nan}
+        beyond = g[np.isfinite(observed) & (observed > g["cutoff"].astype(float))]
+        if not np.isfinite(observed).any():
+            row["foresight"] = "never crosses half its range: no jump to foresee"
+        elif beyond.empty:
+            row["foresight"] = f"crosses half its range within the fitted models at every K ({ks})"
+        elif (g["x_axis"] == "loss").any():
+            row["foresight"] = "not judged on the loss axis (a factor 2 is a rule for scales)"
+        else:
+            ratio = beyond["predicted_crossing"].astype(float) / beyond["observed_crossing"].astype(float)
+            hit = beyond[(ratio >= 0.5) & (ratio <= 2) & (beyond["mean_width"].astype(float) < max_width)]
+            if hit.empty:
+                row["foresight"] = (f"not foreseen at K = {ks}: no method put the crossing within a factor 2 "
+                                    f"with an interval narrower than {max_width:g} of the range")
+            else:
+                first = hit[hit["K"] == hit["K"].min()].sort_values(["interval_score", "method"]).iloc[0]
+                row.update(foreseen_at=int(first["K"]), method=str(first["method"]),
+                           predicted_crossing=float(first["predicted_crossing"]),
+                           observed_crossing=float(first["observed_crossing"]),
+                           mean_width=float(first["mean_width"]))
+                row["foresight"] = (f"foreseen from K = {int(first['K'])} by {first['method']}: crossing "
+                                    f"predicted at {first['predicted_crossing']:.3g}, observed at "
+                                    f"{first['observed_crossing']:.3g}, calibrated width {first['mean_width']:.2f}")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=FORESIGHT_COLUMNS)

@@ -12,7 +12,8 @@ curves; :func:`run_backtest` runs the one backtest (:mod:`emergence_lens.backtes
   the scale where the method predicts the metric to cross half its range next to where it did;
 * ``wins.csv`` — "which method wins": per (family, metric, fit_on) each method ranked by interval
   score (a whole-range interval never first), with error, coverage and width beside;
-* ``figures/*.png`` — one per curve, every method's fan; ``summary.md`` and ``report.html``.
+* ``figures/*.png`` — one per curve, every method's fan; ``summary.md`` and ``report.html``, which
+  open with a foresight line per curve (was its jump seen coming at this K, by which method?).
 
 :func:`predict_sweep` repeats it for several ``K`` (``out/fit_on_K/``, ``out/sweep.csv``).
 """
@@ -35,6 +36,7 @@ from emergence_lens.backtesting import (
     backtest_curves,
     curves_from_records,
     curves_from_table,
+    foresight_table,
 )
 from emergence_lens.emergence import X_LABELS
 from emergence_lens.emergence.bootstrap import percentile_ci
@@ -100,11 +102,15 @@ def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: in
              f"{', '.join(names)}. Coverage is the share of held-out observations inside the calibrated "
              f"{confidence:.0%} interval (nominal {confidence:.0%}); crossing = the scale where the metric reaches "
              "half its range, predicted vs observed." if len(ok) else "Nothing could be backtested.")
-    text = [f"# {title}\n", intro + "\n", "## Which method wins\n", markdown_table(wins) if len(wins) else "(none)\n",
-            "\n## Every curve and method\n", markdown_table(summ.drop(columns=["x_axis"]))]
+    lines = foresight_table(summ)[["family", "task", "metric", "foresight"]] if fit_on is not None else None
+    text = [f"# {title}\n", intro + "\n"]
+    if lines is not None and len(lines):
+        text += ["## Could the jump have been seen coming?\n", markdown_table(lines)]
+    text += ["## Which method wins\n", markdown_table(wins) if len(wins) else "(none)\n",
+             "\n## Every curve and method\n", markdown_table(summ.drop(columns=["x_axis"]))]
     files.append(atomic_write_text(out / "summary.md", "\n".join(text)))
     files.append(write_forecast_report(out, title=title, intro=intro, wins=wins, backtest=summ.drop(columns=["x_axis"]),
-                                       figures=figs))
+                                       figures=figs, foresight=lines))
     return PredictResult(preds, summ, files, wins)
 
 
@@ -144,7 +150,9 @@ def predict_sweep(curves: Sequence[ForecastCurve], out: str | Path, *, fit_ons: 
     ``out/sweep.csv``: per (family, metric, method, K) the error, the coverage and width of the
     calibrated interval, and on how many curves the method foresaw the crossing of half the range
     (predicted within a factor 2 of where it happened; ``n_crossing``: curves that crossed beyond the
-    fitted models) — how many models each method needs."""
+    fitted models) — how many models each method needs; ``out/foresight.csv``: per curve, the earliest
+    K at which a method foresaw its crossing with an informative interval
+    (:func:`~emergence_lens.backtesting.foresight_table`), in ``summary.md`` and ``report.html`` too."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ks = list(dict.fromkeys(int(k) for k in fit_ons))
@@ -171,15 +179,24 @@ def predict_sweep(curves: Sequence[ForecastCurve], out: str | Path, *, fit_ons: 
                      "n_foreseen": int(((ratio >= 0.5) & (ratio <= 2)).sum()), "n_crossing": len(crossed)})
     sweep = pd.DataFrame(rows, columns=SWEEP_COLUMNS).sort_values(["family", "metric", "fit_on", "method"],
                                                                    kind="stable")
+    foresight = foresight_table(summ)
     files = [f for r in results for f in r.files]
     files += [write_csv(preds, out / "predictions.csv"), write_csv(summ, out / "backtest.csv"),
-              write_csv(wins, out / "wins.csv"), write_csv(sweep, out / "sweep.csv")]
+              write_csv(wins, out / "wins.csv"), write_csv(sweep, out / "sweep.csv"),
+              write_csv(foresight, out / "foresight.csv")]
+    title = f"forecast sweep: fit on K = {', '.join(map(str, ks))} smallest models"
+    intro = ("Per family, metric, method and K (held-out points weighted): error; share of held-out observations "
+             "inside the calibrated interval and its mean width; share inside the bootstrap band alone; on how many "
+             "curves that crossed half the metric's range the method put the crossing within a factor 2.")
     files.append(atomic_write_text(out / "summary.md", "\n".join([
-        f"# forecast sweep: fit on K = {', '.join(map(str, ks))} smallest models\n",
-        "Per family, metric, method and K (held-out points weighted): error; share of held-out observations "
-        "inside the calibrated interval and its mean width; share inside the bootstrap band alone; on how many "
-        "curves that crossed half the metric's range the method put the crossing within a factor 2.\n",
-        markdown_table(sweep), "\n## Which method wins\n", markdown_table(wins)])))
+        f"# {title}\n", intro + "\n", "## Could the jump have been seen coming?\n",
+        "Per curve, the earliest K at which a method placed the crossing of half the metric's range within a "
+        "factor 2 of where it happened, beyond the fitted models, with a calibrated interval narrower than half "
+        "the range (`foresight.csv`):\n",
+        markdown_table(foresight[["family", "task", "metric", "foresight"]]) if len(foresight) else "(none)\n",
+        "\n## Every K\n", markdown_table(sweep), "\n## Which method wins\n", markdown_table(wins)])))
+    files.append(write_forecast_report(out, title=title, intro=intro, wins=wins, backtest=sweep, figures=[],
+                                       foresight=foresight[["family", "task", "metric", "foresight"]]))
     return PredictResult(preds, summ, files, wins)
 
 

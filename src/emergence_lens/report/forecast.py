@@ -84,9 +84,11 @@ def _table(frame: pd.DataFrame, digits: int = 3) -> str:
 
 
 def write_forecast_report(out: str | os.PathLike[str], *, title: str, intro: str, wins: pd.DataFrame,
-                          backtest: pd.DataFrame, figures: Sequence[Path]) -> Path:
-    """``out/report.html``: the intro, the "which method wins" table, the per-curve backtest and
-    the figures (relative links; every text from the data is escaped)."""
+                          backtest: pd.DataFrame, figures: Sequence[Path],
+                          foresight: pd.DataFrame | None = None) -> Path:
+    """``out/report.html``: the intro, the foresight line of every curve (a sweep over K), the "which
+    method wins" table, the per-curve backtest and the figures (relative links; every text from the
+    data is escaped)."""
     out = Path(out)
     figs = "".join(f'<figure><img src="{html.escape(os.path.relpath(f, out))}" alt="{html.escape(f.stem)}" '
                    f'loading="lazy"><figcaption>{html.escape(f.stem)}</figcaption></figure>' for f in figures)
@@ -97,6 +99,7 @@ font-size:0.85em}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right;
 th{{background:#f3f3f3}}td.text{{text-align:left;max-width:28em}}.scroll{{overflow-x:auto}}
 figure{{display:inline-block;margin:0.5em;width:30em}}img{{width:100%}}figcaption{{font-size:0.8em}}</style>
 </head><body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>
+{"" if foresight is None else '<h2 id="foresight">Could the jump have been seen coming?</h2>' + _table(foresight)}
 <h2 id="wins">Which method wins</h2>{_table(wins)}
 <h2 id="backtest">Every curve and method</h2>{_table(backtest)}
 <h2 id="figures">Figures</h2>{figs}</body></html>
