@@ -51,6 +51,15 @@ def test_every_tutorial_command_prints_what_the_page_shows(tmp_path, monkeypatch
         assert res.exit_code == 0, res.output
         assert _normalise(res.output) == _normalise("\n".join(expected)), f"{command}\n{res.output}"
     assert (tmp_path / "audit" / "report.html").exists() and (tmp_path / "forecast" / "report.html").exists()
+    # the report counts what audit.csv and the console count: a curve re-scored from the samples and the
+    # same curve from the results files alone are two curves with two verdicts
+    import pandas as pd
+
+    audit = pd.read_csv(tmp_path / "audit" / "audit.csv")
+    report = (tmp_path / "audit" / "report.html").read_text()
+    assert f'<b id="n-curves">{len(audit)}</b>' in report
+    artifacts = int(audit["verdict"].str.startswith("metric artifact").sum())
+    assert artifacts == 3 and f'<b id="n-artifact">{artifacts}</b>' in report
 
 
 def _lm_eval_command() -> str:
