@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # pandas is imported where a table is printed: the CLI starts
     import pandas as pd
 
 __all__ = ["console", "fail", "require", "command_line", "parse_chance", "split_list", "say",
-           "alias", "parse_fit_on", "print_answer", "metric_list", "XAxis", "OldX", "Confidence", "Metric", "Chance",
-           "NExamples",
+           "alias", "parse_fit_on", "print_answer", "wide_console", "metric_list", "XAxis", "OldX", "Confidence",
+           "Metric", "Chance", "NExamples",
            "Family", "Models", "ScaleMap", "Figures", "FitOn", "NBoot", "Seed", "Threshold", "Out"]
 
 T = TypeVar("T")
@@ -154,20 +154,26 @@ def split_list(text: str | None) -> tuple[str, ...]:
 SHARPEST = 5
 
 
+def wide_console(min_width: int) -> Console:
+    """The console for a table: at least ``min_width`` columns, so that no name in it is cut."""
+    return Console(stderr=True, width=max(console.width, min_width), soft_wrap=False)
+
+
 def print_answer(curves: pd.DataFrame, report: str, *, what: str = "curves") -> None:
     """The answer, before the list of files: how the verdicts fall, the sharpest curves with their
     emergence score, CI and verdict, and where the report is.  ``curves``: one row per curve with
     ``family, task, metric, n_scales, emergence_score, ci_low, ci_high, verdict`` (``audit.csv``)."""
     import pandas as pd
 
+    from emergence_lens.emergence.verdict import verdict_tally
+
     if curves.empty:
         say(report)
         return
-    words = curves["verdict"].astype(str).str.split(" (", regex=False).str[0].str.split(":").str[0]
     counts = Table("verdict", what, title=f"verdicts of {len(curves)} {what}", title_justify="left")
-    for verdict, n in words.value_counts().items():
+    for verdict, n in verdict_tally(curves["verdict"]).items():
         counts.add_row(escape(str(verdict)), str(int(n)))
-    wide = Console(stderr=True, width=max(console.width, 120), soft_wrap=False)
+    wide = wide_console(120)
     wide.print(counts)
     scored = curves[curves["emergence_score"].notna()].copy()
     if len(scored):

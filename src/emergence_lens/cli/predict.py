@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -30,6 +29,7 @@ from emergence_lens.cli.common import (
     metric_list,
     parse_fit_on,
     say,
+    wide_console,
 )
 
 
@@ -61,8 +61,8 @@ def predict(
     """Backtest forecasts: fit on the smaller models (the K smallest of each family, or every model below a
     cut-off), predict the larger ones with every method (the metric's transform, on the mean or per example,
     two-step, PassUntil, naive, observational), with calibrated intervals; "which method wins" (by interval
-    score) in summary.md and report.html.  Default metrics for records: exact_match, multiple_choice_grade and the sharp metrics of a
-    verdicts.csv beside them; for tables: every metric in [0, 1]."""
+    score) in summary.md and report.html.  Default metrics for records: exact_match, multiple_choice_grade and
+    the sharp metrics of a verdicts.csv beside them; for tables: every metric in [0, 1]."""
     from emergence_lens.outputs import OutputConflict
     from emergence_lens.pipelines.predict import PredictError
     from emergence_lens.pipelines.predict import predict as run_predict
@@ -95,7 +95,7 @@ def predict(
             table.add_row(escape(str(r.family)), escape(str(r.metric)), str(r.fit_on), str(r.rank), str(r.method),
                           str(r.n_curves), f"{r.interval_score:.3g}", f"{r.mae:.3g}", f"{r.coverage:.0%}",
                           f"{r.mean_width:.3g}", str(r.n_uninformative), str(r.n_best))
-        Console(stderr=True, width=max(console.width, 140)).print(table)  # never truncate its names
+        wide_console(140).print(table)
     say(f"report: {out / 'report.html'}" if (out / "report.html").exists() else "no report")
     written = len({str(f) for f in res.files})
     say(f"wrote {written} files into {out} (summary.md, report.html, backtest.csv, predictions.csv, wins.csv"

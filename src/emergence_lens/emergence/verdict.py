@@ -68,7 +68,7 @@ from emergence_lens.emergence.xaxis import x_column, x_position
 from emergence_lens.metrics import METRICS
 
 __all__ = ["VERDICT_COLUMNS", "PREDICTION_COLUMNS", "VerdictResult", "verdict_table", "VERDICTS",
-           "PARAMETRIC_TOLERANCE", "CurveTests", "curve_tests", "decide"]
+           "PARAMETRIC_TOLERANCE", "CurveTests", "curve_tests", "decide", "verdict_tally"]
 
 VERDICT_COLUMNS = ["family", "task", "metric", "partner", "x_axis", "n_scales", "metric_score", "metric_ci_low",
                    "metric_ci_high", "metric_state", "partner_score", "partner_state", "paired_diff",
@@ -98,6 +98,14 @@ def verdict_frame(rows: Sequence[Mapping[str, object]] | Mapping[str, object]) -
     if missing:
         raise KeyError(f"verdict rows lack {missing}")
     return frame[VERDICT_COLUMNS]
+
+
+def verdict_tally(verdicts: Sequence[object] | pd.Series) -> pd.Series:
+    """How verdicts fall, most frequent first: each verdict's word without its qualifier
+    (``inconclusive (brier_score smooth)`` counts as ``inconclusive``, ``not scored: ...`` as
+    ``not scored``)."""
+    words = pd.Series(verdicts, dtype=object).astype(str).str.split(" (", regex=False).str[0].str.split(":").str[0]
+    return words.value_counts()
 
 
 VERDICTS = ("not scored", "no measurable ability", "persists", "metric artifact", "beyond the metric",

@@ -22,6 +22,7 @@ import pandas as pd
 
 from emergence_lens._io import atomic_write_text, write_csv
 from emergence_lens.emergence import DEFAULT_THRESHOLD, VERDICT_COLUMNS
+from emergence_lens.emergence.verdict import verdict_tally
 from emergence_lens.emergence.aggregate import AUDIT_COLUMNS, RESCORED_SOURCE, results_only
 from emergence_lens.naming import code_span
 from emergence_lens.report import markdown_table
@@ -128,8 +129,7 @@ def _only_metrics(bundle: SourceBundle, metrics: Sequence[str]) -> SourceBundle:
 def verdict_counts(t: pd.DataFrame) -> str:
     """How the verdicts of an audit table fall, most frequent first (``no emergence: 9, ...``): each
     verdict's word without its qualifier (``inconclusive (brier_score smooth)`` is ``inconclusive``)."""
-    words = t["verdict"].astype(str).str.split(" (", regex=False).str[0].str.split(":").str[0]
-    return ", ".join(f"{k}: {int(c)}" for k, c in words.value_counts().items())
+    return ", ".join(f"{k}: {int(c)}" for k, c in verdict_tally(t["verdict"]).items())
 
 
 def _resolution_line(t: pd.DataFrame) -> str:
