@@ -86,6 +86,14 @@ def check_report(browser, path: Path, expected_rows: int) -> list[str]:
     broken = page.eval_on_selector_all("img", "is => is.filter(i => !(i.complete && i.naturalWidth > 0)).length")
     if broken:
         problems.append(f"{broken} image(s) with no natural size")
+    # every panel is drawn: one inline SVG with marks, laid out at a visible size
+    panels = page.eval_on_selector_all(".panel", "ps => ps.map(p => { const s = p.querySelector('svg'); "
+                                       "if (!s) return 'no svg'; const r = s.getBoundingClientRect(); "
+                                       "return r.width > 100 && r.height > 100 && s.querySelectorAll('circle').length "
+                                       "> 0 ? '' : 'empty or too small'; })")
+    bad = [i for i, why in enumerate(panels) if why]
+    if bad:
+        problems.append(f"{len(bad)} of {len(panels)} panel(s) not drawn (first: #{bad[0]}: {panels[bad[0]]})")
     if page.evaluate("typeof window.__pwned") != "undefined":
         problems.append("an injected script ran")
     if expected_rows > 1:

@@ -6,7 +6,7 @@ resumable, locally or on a Dask cluster.
 * :mod:`.store` — finished partitions on disk, so a killed run resumes;
 * :mod:`.runner` — :func:`run_audit_partitions` with ``engine="local"`` (processes on this machine)
   or ``engine="dask"`` (Dask distributed: a ``LocalCluster``, or a scheduler address), on an
-  :class:`EngineSession` whose workers the audit keeps for its report's panels.
+  :class:`EngineSession` whose workers the audit keeps to draw its figures.
 """
 
 from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult, plan_partitions, run_partition

@@ -51,8 +51,8 @@ class PartitionFailed(RuntimeError):
 
 
 class EngineSession:
-    """The workers of one run, kept from the partitions to the work after them (the report's
-    panels): a process pool (``local``), a Dask client (``dask``), or nothing — this process —
+    """The workers of one run, kept from the partitions to the work after them (the audit's
+    figures): a process pool (``local``), a Dask client (``dask``), or nothing — this process —
     when ``parallel`` is false or one worker is asked for.  A context manager.
 
     ``executor``: a :class:`concurrent.futures.Executor` on those workers (``None``: in this

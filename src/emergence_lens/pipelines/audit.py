@@ -55,7 +55,7 @@ def write_audit(bundle: SourceBundle, out: str | Path, *, n_boot: int = 1000, se
     :mod:`emergence_lens.engine`); default: :func:`rescore` of ``bundle.records``.  ``executor``:
     worker processes to draw the figures on (the same files either way); ``pending``: a list that
     gets the figures' futures instead of waiting for them (the caller waits, e.g. the report, which
-    draws its panels meanwhile).
+    builds its page meanwhile).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -269,7 +269,7 @@ def audit(paths: Sequence[str | Path], out: str | Path, *, models: str | Path | 
             parts = plan_partitions(bundle.deferred.jobs)
             if on_plan:
                 on_plan(len(parts))
-            # the workers started for the partitions draw the report's panels too; closed at the end
+            # the workers started for the partitions draw the audit's figures too; closed at the end
             session = stack.enter_context(EngineSession(engine, workers=workers, scheduler=scheduler,
                                                         parallel=sum(p.size for p in parts) >= SERIAL_BYTES))
             options = AuditOptions(n_boot, seed, threshold, x, tuple(sorted((chance or {}).items())), confidence,
@@ -290,6 +290,6 @@ def audit(paths: Sequence[str | Path], out: str | Path, *, models: str | Path | 
         if store is not None:
             store.clear()  # the run completed: nothing to resume
         report = finish_run(out, command="audit", started=started, seed=seed, inputs=inputs,
-                            command_line=command_line, digests=digests, executor=executor, pending=pending)
+                            command_line=command_line, digests=digests, pending=pending)
     audited = not (bundle.curves.empty and (bundle.records is None or bundle.records.empty) and rescored is None)
     return AuditRun(bundle, table, report, audited)

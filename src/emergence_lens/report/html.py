@@ -8,7 +8,8 @@ against scale (CIs, the band predicted from the ingredient, open markers and the
 points at 0 — cf. Schaeffer et al. 2023, Figs. 3-4 and 7-9); every figure of the run; the issues log;
 the inputs and provenance (version, command, seed, SHA-256 of every input, time taken).
 
-Self-contained by construction: figures are inline base64 PNG, the one small script is inline, and a
+Self-contained by construction: the run's figures are inline base64 PNG, the per-curve panels inline
+SVG (:mod:`emergence_lens.report.panels`), the one small script is inline, and a
 Content-Security-Policy (``default-src 'none'``, images only from ``data:``, the script allowed by its
 SHA-256 hash) forbids every request and every other script — so a model name such as
 ``<script>...`` can neither run nor fetch, on top of every input string being HTML-escaped.
@@ -19,36 +20,28 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import io
 import json
 import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from emergence_lens import __version__  # noqa: E402
+from emergence_lens import __version__
+from emergence_lens._io import atomic_write_text
 from emergence_lens.outputs import own_files
-from emergence_lens._io import atomic_write_text  # noqa: E402
-from emergence_lens.report.figures import STYLE  # noqa: E402
-from emergence_lens.report.provenance import read_run_info  # noqa: E402
+from emergence_lens.report.panels import Panel, panel_svg
+from emergence_lens.report.provenance import read_run_info
 
 __all__ = ["REPORT_FILE", "write_report", "ReportError"]
 
 REPORT_FILE = "report.html"
 MAX_TABLE_ROWS = 2000  # issues/inputs tables beyond this are cut, with the count and the CSV named
-PANEL_DPI = 80
 
 # Folders a run writes that hold inputs or checkpoints, not results to show.
 _SKIP_DIRS = {"ladder", "eval", "checkpoints", "__pycache__"}
@@ -175,72 +168,8 @@ def _sections(directory: Path) -> list[_Section]:
 
 # ---------------------------------------------------------------------------------------------- panels
 
-def _x(points: pd.DataFrame, axis: str) -> tuple[np.ndarray, str, bool]:
-    """x values, label and whether to draw the axis on a log scale and decreasing (loss)."""
-    if axis == "flops" and points["scale_flops"].notna().all():
-        return points["scale_flops"].to_numpy(float), "training FLOPs (log scale)", False
-    if axis == "loss" and points["pretrain_loss"].notna().all():
-        return points["pretrain_loss"].to_numpy(float), "pretraining loss (decreasing)", True
-    return points["scale_params"].to_numpy(float), "parameters (log scale)", False
-
-
-def _decade_label(value: float, _pos: int) -> str:
-    return f"{value:.0e}".replace("e+0", "e").replace("e-0", "e-") if value > 0 else ""
-
-
-def _draw(ax: Any, pts: pd.DataFrame, axis: str, title: str, band: pd.DataFrame | None) -> None:
-    pts = pts.sort_values("scale_params")
-    x, label, reverse = _x(pts, axis)
-    y = pts["value"].to_numpy(float)
-    lo = pts["ci_low"].to_numpy(float)
-    hi = pts["ci_high"].to_numpy(float)
-    ok = np.isfinite(x) & (x > 0)
-    if not ok.any():
-        ax.text(0.5, 0.5, "no scale", ha="center", transform=ax.transAxes)
-        return
-    if band is not None and len(band):
-        b = band.sort_values("scale")
-        bx = b["scale"].to_numpy(float)
-        ax.fill_between(bx, b["predicted_low"].to_numpy(float), b["predicted_high"].to_numpy(float), color="tab:blue",
-                        alpha=0.18, lw=0, label="predicted from ingredient (joint band)")
-        ax.plot(bx, b["predicted"].to_numpy(float), color="tab:blue", lw=1)
-    err = np.vstack([np.where(np.isfinite(lo), y - lo, 0), np.where(np.isfinite(hi), hi - y, 0)])
-    err = np.clip(err, 0, None)
-    ax.errorbar(x[ok], y[ok], yerr=err[:, ok], fmt="-", color="k", lw=1, capsize=2, elinewidth=0.8)
-    zero = ok & (y == 0) & (pts["higher_is_better"].astype(str) != "False").to_numpy()
-    ax.plot(x[ok & ~zero], y[ok & ~zero], "o", color="k", ms=3.5)
-    if zero.any():
-        ax.plot(x[zero], y[zero], "o", mfc="white", mec="tab:red", ms=4.5, label="0 observed")
-        limit = pts["cp_high"].to_numpy(float)
-        limit = np.where(np.isfinite(limit), limit, pts["resolution_limit"].to_numpy(float))
-        has = zero & np.isfinite(limit)
-        if has.any():
-            ax.plot(x[has], limit[has], "v", color="tab:red", ms=4, label="resolution limit")
-    if axis != "loss":
-        ax.set_xscale("log")
-        # Decade ticks labelled in plain text: log axes' minor ticks and mathtext labels were
-        # ~3/4 of the report's drawing time (one panel per curve group).
-        ax.xaxis.set_major_locator(LogLocator(base=10, numticks=8))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_major_formatter(FuncFormatter(_decade_label))
-    if reverse:
-        ax.invert_xaxis()
-    ax.set_title(title, fontsize=8, y=1.0)  # where auto-placement puts it here, without its bbox pass
-    ax.set_xlabel(label, fontsize=7)
-    ax.tick_params(labelsize=7)
-
-
-@dataclass
-class _Panel:
-    """What one panel draws (small frames: it may be sent to a worker process)."""
-
-    curves: list[tuple[str, pd.DataFrame]]
-    band: pd.DataFrame | None
-    axis: str
-
-
 def _panel_inputs(section: _Section, family: str, task: str, metric: str, partners: list[str],
-                  axis: str) -> _Panel | None:
+                  axis: str) -> Panel | None:
     """The rows a curve's panel draws: the sharp metric and each partner on the same models."""
     if section.points.empty:
         return None
@@ -250,31 +179,7 @@ def _panel_inputs(section: _Section, family: str, task: str, metric: str, partne
     curves = [(m, c) for m, c in curves if len(c)]
     if not curves:
         return None
-    return _Panel(curves, section.band_of(family, task, metric), axis)
-
-
-def _panel_png(panel: _Panel) -> str:
-    """A base64 PNG of one panel, side by side; the same bytes in any process."""
-    curves, band, axis = panel.curves, panel.band, panel.axis
-    with plt.rc_context(STYLE):
-        # A bare Figure (no pyplot state) with fixed margins: ~3x faster than constrained layout.
-        fig = Figure(figsize=(2.9 * len(curves), 2.4))
-        axes = fig.subplots(1, len(curves), squeeze=False)
-        fig.subplots_adjust(left=0.1 / len(curves) + 0.06, right=0.98, bottom=0.2, top=0.88, wspace=0.3)
-        for i, (ax, (m, c)) in enumerate(zip(axes[0], curves, strict=True)):
-            title = f"{m} (sharp metric)" if i == 0 and len(curves) > 1 else m
-            _draw(ax, c, axis, title, band if i == 0 else None)
-        handles, labels = [], []
-        for ax in axes[0]:
-            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-                if lab not in labels:
-                    handles.append(h)
-                    labels.append(lab)
-        if handles:
-            axes[0][0].legend(handles, labels, fontsize=6, loc="best")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=PANEL_DPI, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return Panel(curves, section.band_of(family, task, metric), axis)
 
 
 # ---------------------------------------------------------------------------------------------- HTML
@@ -300,7 +205,8 @@ td.expl{min-width:180px;max-width:420px;font-size:11.5px;color:#333}\nsummary{cu
 .v-metric-artifact{background:#d8ecff}.v-persists{background:#ffe1d6}.v-beyond-the-metric{background:#ffd6e8}
 .v-no-emergence{background:#e6f4e6}.v-inconclusive{background:#f0f0f0}.v-no-measurable-ability{background:#fff3c4}
 .v-not-scored{background:#eee;color:#777}
-.panel{display:inline-block;background:#fff;border:1px solid #ddd;border-radius:6px;margin:6px;padding:6px;vertical-align:top}
+.panel{display:inline-block;background:#fff;border:1px solid #ddd;border-radius:6px;margin:6px;padding:6px;
+vertical-align:top}.panel svg{display:block;max-width:100%;height:auto}
 .panel p{margin:2px 4px 4px;font-size:12px;max-width:860px}
 .fig{background:#fff;border:1px solid #ddd;border-radius:6px;margin:8px 0;padding:8px}
 .fig img{max-width:100%;height:auto}
@@ -412,24 +318,19 @@ def _approximate(verdicts: pd.DataFrame) -> pd.Series:
     return verdicts["approximate"].astype(str).rename("approximate")
 
 
-def _verdict_rows(sections: list[_Section], executor: Executor | None = None
-                  ) -> tuple[list[str], list[str], dict[str, Any]]:
-    """The verdict table's rows, the panels (drawn by ``executor``'s workers when given), and the
-    headline counts."""
+def _verdict_rows(sections: list[_Section]) -> tuple[list[str], list[str], dict[str, Any]]:
+    """The verdict table's rows, the panels (inline SVG) and the headline counts."""
     # a curve re-scored from samples and the same curve from results files alone (``approximate``) are two
     # curves with two verdicts, as in audit.csv and on the console
     groups = [(s, family, task, metric, g) for s in sections if not s.verdicts.empty
               for (family, task, metric, _), g in s.verdicts.groupby(
                   ["family", "task", "metric", _approximate(s.verdicts)], sort=False)]
-    parallel = executor is not None and len(groups) > 1
-    drawing: list[Any] = []  # per group: None (no panel), a panel's future, or its inputs
+    drawn = []
     for s, family, task, metric, g in groups:
         sp = _panel_inputs(s, str(family), str(task), str(metric),
                            [str(p) for p in g["partner"] if str(p)] if "partner" in g else [],
                            str(g.iloc[0].get("x_axis", "params")))
-        # submitted as soon as its rows are picked, so the workers draw while this loop runs
-        drawing.append(None if sp is None else executor.submit(_panel_png, sp) if parallel else sp)
-    pngs = [None if d is None else d.result() if parallel else _panel_png(d) for d in drawing]
+        drawn.append(None if sp is None else panel_svg(sp, f"{metric} and partners against scale"))
     rows: list[str] = []
     panels: list[str] = []
     curves: set[tuple[str, ...]] = set()
@@ -440,7 +341,7 @@ def _verdict_rows(sections: list[_Section], executor: Executor | None = None
         if s.verdicts.empty and not s.points.empty:
             for key in s.points[["family", "task", "metric"]].drop_duplicates().itertuples(index=False):
                 curves.add((s.name, *map(str, key), "False"))
-    for (s, family, task, metric, g), png in zip(groups, pngs, strict=True):
+    for (s, family, task, metric, g), svg in zip(groups, drawn, strict=True):
         key = (s.name, str(family), str(task), str(metric), str(_approximate(g).iloc[0]))
         curves.add(key)
         first = g.iloc[0]
@@ -450,12 +351,11 @@ def _verdict_rows(sections: list[_Section], executor: Executor | None = None
             wei.add(key)
         first_verdict[key] = str(first.get("verdict"))
         pid = _panel_id(*key[:4]) + ("-aggregate" if key[4] == "True" else "")
-        if png is not None:
+        if svg is not None:
             expl = "<br>".join((f"<b>vs {_esc(r.get('partner'))}</b>: " if r.get("partner") else "")
                                + _esc(r.get("explanation")) for _, r in g.iterrows())
             panels.append(f'<div class="panel" id="{pid}"><h3>{_esc(s.name)} / {_esc(family)} / {_esc(task)} / '
-                          f'{_esc(metric)}</h3><img alt="{_esc(metric)} and partners against scale" '
-                          f'src="data:image/png;base64,{png}"><p>{expl}</p></div>')
+                          f'{_esc(metric)}</h3>{svg}<p>{expl}</p></div>')
         for _, r in g.iterrows():
             vals = {"section": s.name, **{k: r.get(k) for k in r.index},
                     "metric_ci": _ci(r, "metric_ci_low", "metric_ci_high"),
@@ -468,7 +368,7 @@ def _verdict_rows(sections: list[_Section], executor: Executor | None = None
                     cls = "v-" + _css_class(verdict.split(" (")[0])
                     cells.append(f'<td class="expl" data-v="{_esc(verdict)}"><details><summary><span class="v {cls}">'
                                  f'{_esc(verdict)}</span></summary>{_esc(vals.get("explanation"))}</details></td>')
-                elif col == "task" and png is not None:
+                elif col == "task" and svg is not None:
                     cells.append(f'<td data-v="{_esc(val)}"><a href="#{pid}">{_esc(val)}</a></td>')
                 elif numeric:
                     cells.append(f'<td class="num" data-v="{_esc(val)}">{_num(val)}</td>')
@@ -534,13 +434,12 @@ def _issues(directory: Path, sections: list[_Section]) -> str:
 
 
 def write_report(directory: str | os.PathLike[str], *, title: str | None = None,
-                 executor: Executor | None = None, pending: Sequence[Future[Any]] = ()) -> Path:
+                 pending: Sequence[Future[Any]] = ()) -> Path:
     """Write ``directory/report.html`` from what the run left in ``directory`` (and its experiment
     subfolders) and return its path.  Raises :class:`ReportError` when there is nothing to report.
 
-    ``executor``: worker processes to draw the panels on (one per curve; the audit passes the pool
-    its partitions ran on); the page is the same byte for byte either way.  ``pending``: futures of
-    figures still being drawn into ``directory`` (the audit's), waited for before figures are read."""
+    ``pending``: futures of figures still being drawn into ``directory`` (the audit's, by its
+    workers), waited for before figures are read."""
     d = Path(directory)
     if not d.is_dir():
         raise ReportError(f"{d}: not a folder")
@@ -548,7 +447,7 @@ def write_report(directory: str | os.PathLike[str], *, title: str | None = None,
     if not sections:
         raise ReportError(f"{d}: no verdicts.csv or curves.csv here or in its subfolders (run reproduce, audit or "
                           "score first)")
-    rows, panels, c = _verdict_rows(sections, executor)
+    rows, panels, c = _verdict_rows(sections)
     if pending:
         for fut in pending:
             fut.result()
