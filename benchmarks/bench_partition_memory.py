@@ -1,0 +1,136 @@
+"""Audit memory when a partition itself grows: few (family, task) partitions, many rows each.
+
+Writes genuine lm-eval 0.4.13 sample lines (the multiple-choice and generation files of the first
+``--models`` ladder models of ``tests/data/lmeval``, fresh ``doc_id``s) with ``--rows`` rows per file,
+so the audit has exactly two partitions (one multiple-choice task, one generation task) whatever the
+size, then runs ``emergence-lens audit`` on it in a fresh process and reports its seconds, rows per
+second and peak memory two ways:
+
+* **PSS summed over the process tree** (the audit, its fork server and workers; shared pages counted
+  once, split between the processes sharing them), read from ``/proc/PID/smaps_rollup`` every 0.1 s:
+  the largest sum seen (a lower bound of the true peak: PSS has no high-water mark);
+* the sum of each process's own peak resident memory (``VmHWM``: an upper bound, shared pages
+  counted in every process and every peak as if at once).
+
+Run: python benchmarks/bench_partition_memory.py [--rows 125000,250000] [--models 6] [--dir /tmp/bench-pmem]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LMEVAL = ROOT / "tests" / "data" / "lmeval"
+
+AUDIT = r"""
+import sys, time
+from emergence_lens.cli import main
+sys.argv = ["emergence-lens", "audit", sys.argv[1], "--out", sys.argv[2]]
+t = time.perf_counter()
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+print(time.perf_counter() - t)
+"""
+
+
+def write_partitions(dest: Path, rows: int, models: int) -> int:
+    """``models`` model folders, each its results file and one multiple-choice and one generation
+    samples file of ``rows`` rows; returns the rows written."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    total = 0
+    for d in sorted(LMEVAL.iterdir())[:models]:
+        out = dest / d.name
+        out.mkdir(parents=True)
+        shutil.copy(next(d.glob("results_*.json")), out)
+        for src in sorted(d.glob("samples_*.jsonl")):
+            lines = [json.loads(x) for x in src.read_text().splitlines()]
+            with open(out / src.name, "w") as fh:
+                for i in range(rows):
+                    o = lines[i % len(lines)]
+                    o["doc_id"] = i
+                    fh.write(json.dumps(o) + "\n")
+            total += rows
+    return total
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    todo += [int(x) for x in fh.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _field(path: str, name: str) -> int:
+    """A ``kB`` field of a /proc file, in bytes (0 when the process is gone)."""
+    try:
+        with open(path) as fh:
+            for line in fh:
+                if line.startswith(name):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run(folder: Path, out: Path) -> tuple[float, float, float]:
+    """Seconds, the largest PSS sum over the tree (MB) and the sum of each process's VmHWM (MB)."""
+    proc = subprocess.Popen([sys.executable, "-c", AUDIT, str(folder), str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    pss_peak, highs = 0, {}
+    while proc.poll() is None:
+        pids = _tree(proc.pid)
+        pss_peak = max(pss_peak, sum(_field(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids))
+        for p in pids:
+            highs[p] = max(highs.get(p, 0), _field(f"/proc/{p}/status", "VmHWM:"))
+        time.sleep(0.1)
+    text, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(err[-2000:])
+    return float(text.split()[-1]), pss_peak / 2 ** 20, sum(highs.values()) / 2 ** 20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", default="125000,250000", help="rows per samples file, comma-separated")
+    ap.add_argument("--models", type=int, default=6)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/bench-pmem"))
+    a = ap.parse_args()
+    peaks = []
+    for per_file in (int(r) for r in a.rows.split(",")):
+        folder = a.dir / f"p-{per_file}"
+        rows = write_partitions(folder, per_file, a.models)
+        os.sync()
+        gb = sum(p.stat().st_size for p in folder.rglob("*")) / 1e9
+        out = a.dir / f"out-{per_file}"
+        shutil.rmtree(out, ignore_errors=True)
+        dt, pss, hwm = run(folder, out)
+        peaks.append(pss)
+        print(f"{rows:,} rows: {a.models} models x 2 tasks x {per_file:,} rows, two partitions ({gb:.2f} GB): "
+              f"{dt:.1f} s, {rows / dt:,.0f} rows/s, peak PSS summed over the process tree {pss:,.0f} MB "
+              f"(sum of each process's VmHWM {hwm:,.0f} MB)", flush=True)
+        shutil.rmtree(folder)
+        shutil.rmtree(out)
+    if len(peaks) > 1:
+        print(f"peak growth from the smallest to the largest size: {peaks[-1] / peaks[0]:.2f}x")
+    shutil.rmtree(a.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
