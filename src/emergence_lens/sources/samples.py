@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from emergence_lens._io import iter_jsonl, sha256_and_lines, sha256_file
 from emergence_lens.records import RECORD_SCHEMA, RecordsError, records_to_pandas, validate_across, validate_records
@@ -231,7 +230,10 @@ def read_samples(samples: list[InputFile], dir_info: Mapping[Path, dict[str, Any
     return out
 
 
-SAMPLE_EXTRAS = ("_file", "_line")
+#: What a file's records carry beside the records' columns: each row's line in its file.  Its file
+#: is not a column (a path repeated on every row was a third of a row's bytes): the records of each
+#: file stay paired with its name (``(name, table)``) until the one table is built.
+SAMPLE_EXTRAS = ("_line",)
 
 
 SAMPLE_SCHEMA = pa.schema([("task", pa.string()), ("example_id", pa.string()), ("target", pa.string()),
@@ -260,15 +262,14 @@ def records_file(f: InputFile, issues: IssueLog) -> tuple[str, pa.Table] | None:
                    f"not valid records ({exc}); this file's {f.rows_read} row(s) dropped", "error", rows=f.rows_read)
         return None
     n = t.num_rows
-    t = (t.append_column("_file", pa.repeat(pa.scalar(str(f.path), pa.string()), n))
-          .append_column("_line", pa.array(np.arange(1, n + 1), pa.int64())))
+    t = t.append_column("_line", pa.array(np.arange(1, n + 1), pa.int64()))
     return str(f.path), t.select([*RECORD_SCHEMA.names, *SAMPLE_EXTRAS])
 
 
 def sample_table(f: InputFile, frame: Any, info: dict[str, Any],
                  resolved: ResolvedModel, issues: IssueLog,
                  unresolved: list[dict[str, Any]]) -> tuple[str, pa.Table] | None:
-    """One samples file's rows as validated records (Arrow, with ``_file``/``_line``), given its
+    """One samples file's rows as validated records (Arrow, with ``_line``), given its
     model's resolved ``(scale, flops, family, source)``; ``None`` when the model has no size or the
     rows cannot form records (reported, rows accounted)."""
     model = str(info.get("model") or f.path.parent.name)
@@ -290,8 +291,7 @@ def sample_table(f: InputFile, frame: Any, info: dict[str, Any],
     t = (t.append_column("family", same(fam, pa.string()))
           .append_column("model", same(model, pa.string()))
           .append_column("scale_params", same(float(scale), pa.float64()))
-          .append_column("scale_flops", same(None if no_flops else float(flops), pa.float64()))
-          .append_column("_file", same(str(f.path), pa.string())))
+          .append_column("scale_flops", same(None if no_flops else float(flops), pa.float64())))
     lines = t.column("_line").to_numpy()
     try:
         t = validate_records(t, source=str(f.path))
@@ -308,23 +308,28 @@ def records_across(kept: list[tuple[str, pa.Table]], issues: IssueLog) -> tuple[
     document twice, two sizes for one model): a file that breaks it is reported and dropped."""
     while kept:
         table = pa.concat_tables([t for _, t in kept])
+        ends = np.cumsum([t.num_rows for _, t in kept])
+
+        def file_at(i: int, ends: np.ndarray = ends, names: list[str] = [n for n, _ in kept]) -> str:
+            return names[int(np.searchsorted(ends, i, side="right"))]
 
         def at(i: int, table: pa.Table = table) -> str:  # a row by its file and line, however grouped
-            return f"{table.column('_file')[i].as_py()} line {table.column('_line')[i].as_py()}"
+            return f"{file_at(i)} line {table.column('_line')[i].as_py()}"
 
         try:
             validate_across(table, source="lm-eval samples", describe=at)
         except RecordsError as exc:
             row = exc.row if exc.row is not None else 0
-            bad_file = table.column("_file")[row].as_py() if row < table.num_rows else kept[0][0]
+            bad_file = file_at(row) if row < table.num_rows else kept[0][0]
             line = table.column("_line")[row].as_py() if exc.row is not None and row < table.num_rows else None
             n_bad = next(t.num_rows for name, t in kept if name == bad_file)
             issues.add(bad_file, line, exc.column, f"samples could not form records with the other files "
                        f"({exc.message}); this file's {n_bad} row(s) dropped", "error", rows=n_bad)
             kept = [(name, t) for name, t in kept if name != bad_file]
             continue
-        counts = pc.value_counts(table.column("_file")).to_pylist()
-        loaded = {c["values"]: int(c["counts"]) for c in counts}
+        loaded: dict[str, int] = {}
+        for name, t in kept:
+            loaded[name] = loaded.get(name, 0) + t.num_rows
         kept.clear()
         records = records_to_pandas(table.drop_columns(list(SAMPLE_EXTRAS)))
         del table
