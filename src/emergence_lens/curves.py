@@ -111,6 +111,8 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
     replicates: dict[CurveKey, np.ndarray] = {}
     kept: dict[CurveKey, list[np.ndarray]] = {}
 
+    needed = dict.fromkeys(["model", "example_id", *(c for spec in specs for c in spec.requires)])
+    used = [records.columns.get_loc(c) for c in needed if c in records.columns]
     groups = records.groupby(["family", "task"], sort=True).indices
     for (family, task), rows_at in sorted(groups.items()):
         keys = records.iloc[rows_at][["model", "example_id", "scale_params", "scale_flops", "pretrain_loss"]]
@@ -128,7 +130,9 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
         per_model = np.split(id_code[order], np.flatnonzero(np.diff(m_code[order])) + 1)
         distinct = [np.unique(ids) for ids in per_model]
         paired = len(models) > 1 and all(np.array_equal(distinct[0], d) for d in distinct[1:])
-        group = records.iloc[rows_at[order]]
+        # the group's rows in that order, only the columns the metrics read (``requires``: a scorer's
+        # and its weights' inputs): the rest of the records is never copied
+        group = records.iloc[rows_at[order], used]
         bounds = np.flatnonzero(np.diff(m_code[order])) + 1
         del keys
         for spec in specs:
@@ -138,8 +142,10 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
                     skipped.append({"family": family, "task": task, "metric": spec.name,
                                     "reason": reason})
                 continue
-            all_scores = spec.score_records(group, **options.get(spec.name, {}))
-            per_model = np.split(all_scores, bounds)
+            # scored model by model (a metric's scores are per row): its temporaries (a softmax over
+            # every option, say) never span more than one model's rows
+            per_model = [np.asarray(spec.score_records(group.iloc[a:b], **options.get(spec.name, {})), dtype=float)
+                         for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(group)], strict=True)]
             key = (str(family), str(task), spec.name)
             if keep_scores:
                 kept[key] = per_model

@@ -260,8 +260,8 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
     for (family, task), group_curves in table.groupby(["family", "task"], sort=True):
         family, task = str(family), str(task)
         group_records = rec_groups.get((family, task))
-        by_model = ({m: grp.sort_values("example_id", kind="stable") for m, grp in group_records.groupby("model")}
-                    if group_records is not None else {})
+        # each model's rows, copied (in example order) only while a transform's design is made from them
+        model_rows = group_records.groupby("model").indices if group_records is not None else {}
         # model order along the axis (curve tables are in scale_params order)
         first_metric = group_curves[group_curves["metric"] == group_curves["metric"].iloc[0]]
         pos_all = x_position(first_metric[xcol].to_numpy(dtype=float), x_axis)
@@ -301,10 +301,15 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
             if spec is not None and spec.sharp and group_records is not None and axis_ok and scored:
                 transform = transform_for(metric, group_records)
             if transform is not None:
-                designs = [transform.design(by_model[m]) for m in models]
+                designs, ids = [], []
+                for m in models:
+                    own = group_records.iloc[model_rows[m]].sort_values("example_id", kind="stable")
+                    designs.append(transform.design(own))
+                    ids.append(own["example_id"].to_numpy())
+                    del own
                 if paired_models is None:  # the same examples for every model (each model's sorted, unique)
-                    ids = [by_model[m]["example_id"].to_numpy() for m in models]
                     paired_models = all(len(i) == len(ids[0]) and bool((i == ids[0]).all()) for i in ids[1:])
+                del ids
                 key = (family, task, metric)
                 xs = curve["g"][xcol].to_numpy(dtype=float)
                 explanation = explain_curve(xs, designs, transform, n_boot=max(n_boot, 200), confidence=confidence,
