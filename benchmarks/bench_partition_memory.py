@@ -28,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LMEVAL = ROOT / "tests" / "data" / "lmeval"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_samples import process_tree  # noqa: E402
 
 AUDIT = r"""
 import sys, time
@@ -63,20 +66,6 @@ def write_partitions(dest: Path, rows: int, models: int) -> int:
     return total
 
 
-def _tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/children") as fh:
-                    todo += [int(x) for x in fh.read().split()]
-        except OSError:
-            pass
-    return out
-
-
 def _field(path: str, name: str) -> int:
     """A ``kB`` field of a /proc file, in bytes (0 when the process is gone)."""
     try:
@@ -95,7 +84,7 @@ def run(folder: Path, out: Path) -> tuple[float, float, float]:
                             stderr=subprocess.PIPE, text=True)
     pss_peak, highs = 0, {}
     while proc.poll() is None:
-        pids = _tree(proc.pid)
+        pids = process_tree(proc.pid)
         pss_peak = max(pss_peak, sum(_field(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids))
         for p in pids:
             highs[p] = max(highs.get(p, 0), _field(f"/proc/{p}/status", "VmHWM:"))

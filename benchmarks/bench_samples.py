@@ -89,7 +89,7 @@ def write_leaderboard(dest: Path, tasks: int, rows_per_file: int) -> int:
     return total
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants, from ``/proc/PID/task/TID/children`` (no scan of every process)."""
     out, todo = [], [pid]
     while todo:
@@ -133,7 +133,7 @@ def run(code: str, folder: Path, out: Path) -> tuple[float, float, float]:
     sampled = 0
     while proc.poll() is None:
         total = 0
-        for pid in _tree(proc.pid):
+        for pid in process_tree(proc.pid):
             now, high = _memory(pid)
             total += now
             highs[pid] = max(highs.get(pid, 0), high)

@@ -37,10 +37,13 @@ runner = CliRunner()
 
 
 def test_registry_has_one_predictor_per_method_and_resolves_names():
-    assert list(PREDICTORS) == ["transform", "per-example", "two-step", "passuntil", "naive", "observational"]
+    assert list(PREDICTORS) == ["transform", "per-example", "two-step", "passuntil", "naive", "observational", "loss",
+                                "loss-law"]
     for name, spec in PREDICTORS.items():
         assert spec.func.__module__.endswith(name.replace("-", "_")), spec.func.__module__  # one file each
     assert resolve_methods("all") == list(PREDICTORS) == resolve_methods(None)
+    help_text = " ".join(runner.invoke(app, ["predict", "--help"], terminal_width=200).output.split())
+    assert all(name in help_text for name in PREDICTORS), help_text  # the help names every method
     assert resolve_methods("naive, two-step,naive") == ["naive", "two-step"]
     with pytest.raises(KeyError, match="unknown forecast method 'magic'"):
         resolve_methods("naive,magic")
@@ -60,6 +63,83 @@ def test_calibration_rules_and_the_logit_interval():
     assert wide[1][0] - wide[0][0] > hi[0] - lo[0]  # the horizon widens it
     assert calibrated_interval(np.array([0.5]), np.array([0.4]), np.array([0.6]), float("inf")) == (0.0, 1.0)
     assert horizon_factor(np.array([0.0, 1.0, 2.0]), np.array([2.0, 3.0, 6.0])) == pytest.approx([1.0, 1.5, 3.0])
+
+
+def test_the_calibrator_s_constants_are_one_object_and_each_changes_the_interval():
+    from emergence_lens.backtesting import backtest_curves, curves_from_records
+    from emergence_lens.emergence.forecast import DEFAULT_CALIBRATION, Calibration
+
+    p, lo, hi = np.array([0.5, 0.999]), np.array([0.49, 0.998]), np.array([0.51, 0.9995])
+    base = calibrated_interval(p, lo, hi, 2.0)
+    assert np.array_equal(base, calibrated_interval(p, lo, hi, 2.0, calibration=DEFAULT_CALIBRATION))
+    wide = calibrated_interval(p, lo, hi, 2.0, calibration=Calibration(floor=DEFAULT_CALIBRATION.floor * 3))
+    assert wide[1][0] - wide[0][0] > base[1][0] - base[0][0]  # a narrow band is widened to the floor
+    clipped = calibrated_interval(p, lo, hi, 2.0, calibration=Calibration(clip=0.01))
+    assert not np.array_equal(clipped[0], base[0])  # near 1 the clip decides how far a miss counts
+    for bad in ({"floor": 0.0}, {"clip": 0.5}, {"clip": -1e-3}):
+        with pytest.raises(ValueError):
+            Calibration(**bad)
+    curves, skipped = curves_from_records(simulate_records(np.logspace(7, 10.5, 7), (3,), 300, seed=1),
+                                          metrics=["exact_match"], n_boot=50, seed=0)
+    a = backtest_curves(curves, fit_on=4, methods="naive", skipped=skipped).predictions
+    b = backtest_curves(curves, fit_on=4, methods="naive", skipped=skipped,
+                        calibration=Calibration(floor=2.0)).predictions
+    assert (a[["predicted", "predicted_low", "predicted_high"]].to_numpy()
+            == b[["predicted", "predicted_low", "predicted_high"]].to_numpy()).all()
+    assert not np.array_equal(a["calibrated_low"].to_numpy(), b["calibrated_low"].to_numpy())
+
+
+def test_loss_predictors_read_the_metric_off_the_pretraining_loss():
+    """Du et al. 2024: the metric a function of pretraining loss.  With the larger models' measured
+    loss (``loss``) a sigmoid in -log(loss) is recovered wherever the loss goes; ``loss-law`` forecasts
+    the loss from its power law, and is right when the loss follows one."""
+    from emergence_lens.emergence.forecast import fit_loss_law, get_predictor
+
+    t = np.linspace(7, 10.5, 8)
+    loss = 3.0 * 10 ** (-0.25 * (t - 7))          # a power law in the scale
+    metric = 1 / (1 + np.exp(-(2.0 * -np.log(loss) - 1.0)))
+    reps = np.clip(metric[None, :] + 0.002 * np.random.default_rng(0).standard_normal((100, 8)), 0, 1)
+    d = CurveData(t, metric, reps, loss=loss)
+    new = np.arange(5, 8)
+    f = get_predictor("loss").func(d, 5, t[new], new)
+    assert "sigmoid" in f.fit and "measured" in f.fit
+    assert np.allclose(f.point, metric[new], atol=0.02)
+    g = get_predictor("loss-law").func(d, 5, t[new], new)
+    assert np.allclose(g.point, metric[new], atol=0.02) and "forecast" in g.fit
+    b0, b1 = fit_loss_law(d, 5)
+    assert b1 == pytest.approx(-0.25 * np.log(10), rel=1e-6)
+    # a jump in the loss the law does not know: only the measured loss sees it
+    jumped = loss.copy()
+    jumped[5:] /= 3
+    metric2 = 1 / (1 + np.exp(-(2.0 * -np.log(jumped) - 1.0)))
+    d2 = CurveData(t, metric2, np.clip(metric2[None, :] + 0 * reps, 0, 1), loss=jumped)
+    assert np.allclose(get_predictor("loss").func(d2, 5, t[new], new).point, metric2[new], atol=0.02)
+    assert np.abs(get_predictor("loss-law").func(d2, 5, t[new], new).point - metric2[new]).max() > 0.1
+    # without losses, or without the predicted model's, each says why
+    assert get_predictor("loss").func(CurveData(t, metric, reps), 5, t[new], new).startswith("no pretraining loss")
+    partial = loss.copy()
+    partial[6] = np.nan
+    assert "no measured pretraining loss" in get_predictor("loss").func(CurveData(t, metric, reps, loss=partial), 5,
+                                                                        t[new], new)
+    assert get_predictor("loss-law").func(CurveData(t, metric, reps, loss=partial), 5, t[new], new).fit
+    with pytest.raises(ValueError, match="pretraining losses"):
+        CurveData(t, metric, reps, loss=loss[:3])
+
+
+def test_records_carry_each_model_s_pretraining_loss_to_the_loss_predictors():
+    from emergence_lens.backtesting import backtest_curves, curves_from_records
+
+    recs = simulate_records(np.logspace(7, 10.5, 7), (2,), 300, seed=3)
+    curves, skipped = curves_from_records(recs, metrics=["exact_match"], n_boot=50, seed=0)
+    want = recs.groupby("model")["pretrain_loss"].first()
+    assert np.allclose(curves[0].data.loss, want.loc[curves[0].models].to_numpy())
+    bt = backtest_curves(curves, fit_on=4, methods="loss,loss-law", skipped=skipped)
+    assert set(bt.summary["status"]) == {"ok"} and len(bt.predictions) == 2 * 3
+    no_loss = recs.assign(pretrain_loss=np.nan)
+    curves, skipped = curves_from_records(no_loss, metrics=["exact_match"], n_boot=50, seed=0)
+    assert curves[0].data.loss is None
+    status = backtest_curves(curves, fit_on=4, methods="loss", skipped=skipped).summary["status"]
+    assert status.str.startswith("no pretraining loss").all()
 
 
 def _curve(values: np.ndarray, reps_sd: float = 0.01, n_boot: int = 200) -> CurveData:
@@ -149,7 +229,7 @@ def test_predict_records_writes_every_method_with_calibrated_intervals(tmp_path)
     s = res.summary.set_index(["task", "method"])
     assert s.loc[("digits-L1", "passuntil"), "status"].startswith("no PassUntil")
     ok = res.summary[res.summary.status == "ok"]
-    assert set(ok.method) == {"transform", "per-example", "two-step", "naive", "observational"}
+    assert set(ok.method) == {"transform", "per-example", "two-step", "naive", "observational", "loss", "loss-law"}
     tr = ok[ok.method == "transform"]
     assert (tr.n_calibration == 3 * (3 + 2 + 1)).all()  # origins 2..4 within the 5 fitted models, 3 tasks
     assert tr.mae.mean() < ok[ok.method == "naive"].mae.mean()

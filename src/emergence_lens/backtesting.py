@@ -35,7 +35,9 @@ from scipy import special
 from emergence_lens.emergence import curve_seed, transform_for, x_column, x_position
 from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
 from emergence_lens.emergence.forecast import (
+    DEFAULT_CALIBRATION,
     PREDICTION_COLUMNS,
+    Calibration,
     CurveData,
     Examples,
     Ingredient,
@@ -126,6 +128,9 @@ def curves_from_records(records: pd.DataFrame, *, metrics: Iterable[str] | None 
         ts = pos[order]
         by_model = {str(m): grp.sort_values("example_id", kind="stable") for m, grp in g.groupby("model")}
         paired = len({frozenset(by_model[m]["example_id"]) for m in models}) == 1
+        losses = (g.groupby("model", sort=False)["pretrain_loss"].first().to_numpy(dtype=float)[order]
+                  if "pretrain_loss" in g else np.full(len(models), np.nan))
+        loss = losses if np.isfinite(losses).any() else None
         for metric in wanted:
             info = {"family": family, "task": task, "metric": metric, "x_axis": x_axis, "n_models": len(models)}
             if not np.isfinite(ts).all() or np.unique(ts).size != ts.size:
@@ -155,6 +160,7 @@ def curves_from_records(records: pd.DataFrame, *, metrics: Iterable[str] | None 
                 continue
             if pass_rates is not None and metric == "exact_match":
                 d.pass_rate = _pass_series(pass_rates, family, task, models, d.n_boot, seed)
+            d.loss = loss
             curves.append(ForecastCurve(family, task, metric, models, d))
     return curves, skipped
 
@@ -243,7 +249,10 @@ def curves_from_table(table: pd.DataFrame, *, metrics: Iterable[str] | None = No
                                      pd.to_numeric(g["stderr"], errors="coerce").to_numpy(float), binomial, n_boot, rng)
         reps = np.where(np.isfinite(reps), reps, v[None, :])
         models = [str(m) for m in g["model"]]
-        d = CurveData(g["_t"].to_numpy(float), v, np.clip(reps, 0.0, 1.0), x=pd.to_numeric(g[xcol]).to_numpy(float))
+        loss = (pd.to_numeric(g["pretrain_loss"], errors="coerce").to_numpy(float) if "pretrain_loss" in g
+                else np.full(len(g), np.nan))
+        d = CurveData(g["_t"].to_numpy(float), v, np.clip(reps, 0.0, 1.0), x=pd.to_numeric(g[xcol]).to_numpy(float),
+                      loss=loss if np.isfinite(loss).any() else None)
         ing_name = AGGREGATE_INGREDIENTS.get(metric)
         L = g["_L"].dropna().unique()
         if ing_name is not None and len(L) == 1:
@@ -338,7 +347,7 @@ def interval_score(observed: np.ndarray, low: np.ndarray, high: np.ndarray, conf
 
 def backtest_curves(curves: Sequence[ForecastCurve], *, fit_on: int | None = None, fit_below: float | None = None,
                     methods: str | Iterable[str] | None = None, x_axis: str = "params", confidence: float = 0.95,
-                    skipped: Sequence[dict] = ()) -> Backtested:
+                    skipped: Sequence[dict] = (), calibration: Calibration = DEFAULT_CALIBRATION) -> Backtested:
     """Fit every method on the models below the cut-off of each curve and predict the rest.
 
     Args:
@@ -347,6 +356,8 @@ def backtest_curves(curves: Sequence[ForecastCurve], *, fit_on: int | None = Non
         fit_below: every model below this scale (the same cut for every family).
         methods: predictor names, ``"all"`` or ``None`` (every registered one).
         skipped: status rows of curves that could not be built (kept in the summary).
+        calibration: the calibrator's constants (default: those chosen out of sample by
+            ``scripts/calibration_lofo.py``).
 
     Returns:
         :class:`Backtested`.  Intervals are calibrated per (family, metric, method), pooling the
@@ -378,7 +389,7 @@ def backtest_curves(curves: Sequence[ForecastCurve], *, fit_on: int | None = Non
         obs_cross = _scale_of(half_range_crossing(d.t, d.observed, level), x_axis)
         o_lo, o_hi = percentile_ci(d.replicates, confidence)
         fitted.append((c, K))
-        for f in forecast_methods(d, K, names, confidence=confidence):
+        for f in forecast_methods(d, K, names, confidence=confidence, calibration=calibration):
             base = {**info, "method": f.method, "n_heldout": d.n_models - K}
             if f.status != "ok":
                 summary.append({**base, "status": f.status})
@@ -406,7 +417,8 @@ def backtest_curves(curves: Sequence[ForecastCurve], *, fit_on: int | None = Non
         for g in group:
             p = preds.iloc[g.start:g.stop]
             lo, hi = calibrated_interval(p["predicted"], p["predicted_low"], p["predicted_high"],
-                                         np.inf if g.flat else q, horizon=g.horizon)
+                                         np.inf if g.flat else q, horizon=g.horizon,
+                                         calibration=calibration)
             obs = p["observed"].to_numpy(float)
             inside = (obs >= lo) & (obs <= hi)
             idx = preds.index[g.start:g.stop]

@@ -45,7 +45,7 @@ def predict(
              "above it), across families, and predict the rest.")] = None,
     methods: Annotated[str, typer.Option(
         help="Forecast methods, comma-separated, or 'all': transform, per-example, two-step, passuntil, naive, "
-             "observational.")] = "all",
+             "observational, loss, loss-law.")] = "all",
     metric: Metric = None,
     x_axis: XAxis = "params",
     x: OldX = None,
@@ -60,7 +60,7 @@ def predict(
 ) -> None:
     """Backtest forecasts: fit on the smaller models (the K smallest of each family, or every model below a
     cut-off), predict the larger ones with every method (the metric's transform, on the mean or per example,
-    two-step, PassUntil, naive, observational), with calibrated intervals; "which method wins" (by interval
+    two-step, PassUntil, naive, observational, the metric against pretraining loss), with calibrated intervals; "which method wins" (by interval
     score) in summary.md and report.html.  Default metrics for records: exact_match, multiple_choice_grade and
     the sharp metrics of a verdicts.csv beside them; for tables: every metric in [0, 1]."""
     from emergence_lens.outputs import OutputConflict

@@ -28,7 +28,11 @@ from emergence_lens.emergence.forecast.two_step import predict_two_step, proxy_o
 from emergence_lens.emergence.forecast.passuntil import predict_passuntil  # isort: skip
 from emergence_lens.emergence.forecast.naive import naive_links, predict_naive  # isort: skip
 from emergence_lens.emergence.forecast.observational import capability_components, predict_observational  # isort: skip
+from emergence_lens.emergence.forecast.loss import fit_loss_law, metric_at_loss, predict_loss  # isort: skip
+from emergence_lens.emergence.forecast.loss_law import predict_loss_law  # isort: skip
 from emergence_lens.emergence.forecast.calibrate import (  # isort: skip
+    DEFAULT_CALIBRATION,
+    Calibration,
     calibrated_interval,
     calibration_quantile,
     conformal_quantile,
@@ -49,7 +53,9 @@ __all__ = [
     "extrapolate_selected", "fit_lines", "PREDICTORS", "PredictorSpec", "get_predictor", "predictor_names",
     "register_predictor", "resolve_methods", "predict_transform", "predict_per_example", "predict_two_step",
     "proxy_of", "two_step_predict", "predict_passuntil", "naive_links", "predict_naive", "capability_components",
-    "predict_observational", "calibrated_interval", "calibration_quantile", "conformal_quantile", "horizon_factor",
-    "leave_future_out_scores", "metric_moved", "PREDICTION_COLUMNS", "MethodForecast", "curve_from_designs",
+    "predict_observational", "predict_loss", "predict_loss_law", "fit_loss_law", "metric_at_loss", "calibrated_interval",
+    "calibration_quantile", "conformal_quantile", "horizon_factor",
+    "leave_future_out_scores", "metric_moved", "Calibration", "DEFAULT_CALIBRATION", "PREDICTION_COLUMNS",
+    "MethodForecast", "curve_from_designs",
     "forecast_methods", "half_range_crossing",
 ]

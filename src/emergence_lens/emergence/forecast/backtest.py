@@ -26,7 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
-from emergence_lens.emergence.forecast.calibrate import leave_future_out_scores
+from emergence_lens.emergence.forecast.calibrate import (
+    DEFAULT_CALIBRATION,
+    Calibration,
+    leave_future_out_scores,
+)
 from emergence_lens.emergence.forecast.data import CurveData, Forecast, Ingredient, Series
 from emergence_lens.emergence.forecast.registry import get_predictor
 from emergence_lens.emergence.forecast.two_step import proxy_of
@@ -108,11 +112,13 @@ class MethodForecast:
 
 
 def forecast_methods(d: CurveData, fit_on: int, methods: Sequence[str], *, confidence: float = 0.95,
-                     calibrate: bool = True, horizon: float | None = None) -> list[MethodForecast]:
+                     calibrate: bool = True, horizon: float | None = None,
+                     calibration: Calibration = DEFAULT_CALIBRATION) -> list[MethodForecast]:
     """Every predictor in ``methods`` on ``d`` fitted on its ``fit_on`` smallest models.
 
     ``horizon``: how far past the largest model (in ``t`` units) a predictor's curve is searched for
-    its half-range crossing (default: the family's own span).
+    its half-range crossing (default: the family's own span).  ``calibration``: the calibrator's
+    constants (:class:`~emergence_lens.emergence.forecast.calibrate.Calibration`).
     """
     K = int(fit_on)
     M = d.n_models
@@ -135,6 +141,6 @@ def forecast_methods(d: CurveData, fit_on: int, methods: Sequence[str], *, confi
             tt, vv = np.r_[d.t[:K], grid], np.r_[d.observed[:K], g.point if isinstance(g, Forecast) else np.nan]
         else:
             tt, vv = d.t, np.r_[d.observed[:K], f.point]
-        res = leave_future_out_scores(d, name, K, confidence) if calibrate else np.array([])
+        res = leave_future_out_scores(d, name, K, confidence, calibration) if calibrate else np.array([])
         out.append(MethodForecast(name, K, "ok", f.fit, f.point, lo, hi, res, half_range_crossing(tt, vv, level)))
     return out

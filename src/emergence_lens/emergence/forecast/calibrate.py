@@ -10,7 +10,7 @@ default simulated family it contains the observation at 20-30% of held-out point
    (on the same replicates).  Each prediction gives a normalised residual on the logit scale of
    the metric's range, ``s = (logit(observed) - logit(predicted)) / (h g)`` (the logit makes a
    miss near 0 or 1 comparable with one mid-range, where a sigmoid-shaped curve moves fastest):
-   ``h`` is half the width of its own band there (floored at :data:`MIN_LOGIT_HALF_WIDTH`), which
+   ``h`` is half the width of its own band there (floored: :class:`Calibration`), which
    widens linearly with the extrapolation distance, and
    ``g = 1 + delta / span`` (:func:`horizon_factor`: ``delta`` the distance past the last fitted
    model, ``span`` the fitted models' range, both in ``t``) because a misspecified law's error grows
@@ -38,6 +38,7 @@ Exchangeability across horizons is assumed, not guaranteed: coverage is measured
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
@@ -46,17 +47,49 @@ from emergence_lens.emergence.bootstrap import percentile_ci
 from emergence_lens.emergence.forecast.data import CurveData
 from emergence_lens.emergence.forecast.registry import get_predictor
 
-__all__ = ["metric_moved", "conformal_quantile", "calibration_quantile", "leave_future_out_scores", "calibrated_interval",
-           "horizon_factor", "MIN_NORMAL_SCORES", "MIN_LOGIT_HALF_WIDTH", "LOGIT_CLIP"]
+__all__ = ["metric_moved", "conformal_quantile", "calibration_quantile", "leave_future_out_scores",
+           "calibrated_interval", "horizon_factor", "Calibration", "DEFAULT_CALIBRATION", "MIN_NORMAL_SCORES",
+           "MIN_LOGIT_HALF_WIDTH", "LOGIT_CLIP"]
 
 #: Fewest residuals for the normal prediction interval.
 MIN_NORMAL_SCORES = 3
 #: Values are clipped to [c, 1 - c] of the metric's range before the logit.
 LOGIT_CLIP = 1e-3
-#: Floor of a band's half-width on the logit scale: the smallest misfit unit.  Chosen on the
-#: simulated families (``scripts/forecast_coverage.py --seeds``: 0.1 left the default family at
-#: 85% for K = 6, 0.2 reaches >= 97%); out of sample on every other family.
+#: Floor of a band's half-width on the logit scale: the smallest misfit unit.
 MIN_LOGIT_HALF_WIDTH = 0.2
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The calibrator's tuned constants: ``floor``, of a band's half-width on the logit scale (the
+    smallest misfit unit), and ``clip``, values held to ``[clip, 1 - clip]`` of the metric's range
+    before the logit (how far from 0 or 1 a miss can count).  The defaults
+    (:data:`DEFAULT_CALIBRATION`) are chosen by leave-one-family-out cross-validation on simulated
+    families, by the mean interval score: ``scripts/calibration_lofo.py``, whose coverage is
+    measured only on families that did not choose them."""
+
+    floor: float = MIN_LOGIT_HALF_WIDTH
+    clip: float = LOGIT_CLIP
+
+    def __post_init__(self) -> None:
+        if not self.floor > 0:
+            raise ValueError(f"floor must be > 0, got {self.floor!r}")
+        if not 0 < self.clip < 0.5:
+            raise ValueError(f"clip must be in (0, 0.5), got {self.clip!r}")
+
+    def logit(self, v: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+        """``v`` as a share of ``bounds``, clipped, on the logit scale."""
+        lo, hi = bounds
+        u = (np.asarray(v, dtype=float) - lo) / (hi - lo)
+        return special.logit(np.clip(u, self.clip, 1 - self.clip))
+
+    def half_width(self, low: np.ndarray, high: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+        """Half the band's width on the logit scale, floored at :attr:`floor`."""
+        return np.maximum((self.logit(high, bounds) - self.logit(low, bounds)) / 2, self.floor)
+
+
+#: The constants ``predict`` and ``score --fit-on`` use.
+DEFAULT_CALIBRATION = Calibration()
 
 
 def conformal_quantile(scores: Sequence[float] | np.ndarray, confidence: float = 0.95) -> float:
@@ -103,21 +136,12 @@ def metric_moved(d: CurveData, fit_on: int, confidence: float = 0.95) -> bool:
     return bool(lo[0] > 0)
 
 
-def _logit(v: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
-    lo, hi = bounds
-    u = (np.asarray(v, dtype=float) - lo) / (hi - lo)
-    return special.logit(np.clip(u, LOGIT_CLIP, 1 - LOGIT_CLIP))
-
-
-def _scale(low: np.ndarray, high: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
-    """Half the band's width on the logit scale, floored at :data:`MIN_LOGIT_HALF_WIDTH`."""
-    return np.maximum((_logit(high, bounds) - _logit(low, bounds)) / 2, MIN_LOGIT_HALF_WIDTH)
-
-
-def leave_future_out_scores(d: CurveData, method: str, fit_on: int, confidence: float = 0.95) -> np.ndarray:
+def leave_future_out_scores(d: CurveData, method: str, fit_on: int, confidence: float = 0.95,
+                            calibration: Calibration = DEFAULT_CALIBRATION) -> np.ndarray:
     """Signed normalised residuals (module docstring, step 1) of ``method`` from every origin
     ``j = 2 .. fit_on - 1`` within the ``fit_on`` smallest models (no larger model is looked at);
     empty when ``fit_on < 3`` or the method does not apply."""
+    c = calibration
     spec = get_predictor(method)
     out = []
     for j in range(2, fit_on):
@@ -126,23 +150,24 @@ def leave_future_out_scores(d: CurveData, method: str, fit_on: int, confidence: 
         if isinstance(f, str):
             continue
         lo, hi = percentile_ci(f.reps, confidence)
-        unit = _scale(lo, hi, d.bounds) * horizon_factor(d.t[:j], d.t[idx])
-        out.append((_logit(d.observed[idx], d.bounds) - _logit(f.point, d.bounds)) / unit)
+        unit = c.half_width(lo, hi, d.bounds) * horizon_factor(d.t[:j], d.t[idx])
+        out.append((c.logit(d.observed[idx], d.bounds) - c.logit(f.point, d.bounds)) / unit)
     return np.concatenate(out) if out else np.array([])
 
 
 def calibrated_interval(predicted: np.ndarray, low: np.ndarray, high: np.ndarray, q: float,
                         bounds: tuple[float, float] = (0.0, 1.0),
-                        horizon: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                        horizon: np.ndarray | float = 1.0,
+                        calibration: Calibration = DEFAULT_CALIBRATION) -> tuple[np.ndarray, np.ndarray]:
     """On the logit scale, ``predicted +/- max(q, 1) * half-width * horizon`` (the band's
-    half-width there, floored; the :func:`horizon_factor`), mapped back, joined with the band and
-    clipped to ``bounds``; the whole range where ``q`` is infinite."""
+    half-width there, floored: :class:`Calibration`; the :func:`horizon_factor`), mapped back, joined
+    with the band and clipped to ``bounds``; the whole range where ``q`` is infinite."""
     p = np.asarray(predicted, dtype=float)
     lo, hi = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
     if not np.isfinite(q):
         return np.full(p.shape, bounds[0]), np.full(p.shape, bounds[1])
-    half = _scale(lo, hi, bounds) * max(q, 1.0) * np.asarray(horizon, dtype=float)
-    z = _logit(p, bounds)
+    half = calibration.half_width(lo, hi, bounds) * max(q, 1.0) * np.asarray(horizon, dtype=float)
+    z = calibration.logit(p, bounds)
     span = bounds[1] - bounds[0]
     zl = bounds[0] + span * special.expit(z - half)
     zh = bounds[0] + span * special.expit(z + half)

@@ -11,7 +11,8 @@ no random numbers of its own.  What a predictor needs beyond the metric itself i
 * :class:`Series` — a continuous proxy (``two-step``), or PassUntil pass rates (``passuntil``);
 * :class:`Pool` — a benchmark matrix of many models, possibly of several families
   (``observational``);
-* :class:`Examples` — each example's per-token cross-entropy at each model (``per-example``).
+* :class:`Examples` — each example's per-token cross-entropy at each model (``per-example``);
+* ``loss`` — each model's pretraining loss (``loss``, ``loss-law``).
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class CurveData:
     pass_rate: Series | None = None
     pool: Pool | None = None
     examples: Examples | None = None
+    #: Each model's pretraining loss ``(M,)``, NaN where unknown (``None``: none known).
+    loss: np.ndarray | None = None
     bounds: tuple[float, float] = (0.0, 1.0)
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -112,6 +115,10 @@ class CurveData:
             raise ValueError("x positions must be strictly increasing (one model per scale)")
         if self.x is None:
             self.x = self.t.copy()
+        if self.loss is not None:
+            self.loss = np.asarray(self.loss, dtype=float)
+            if self.loss.shape != self.t.shape:
+                raise ValueError(f"{self.t.size} positions and {self.loss.size} pretraining losses")
 
     @property
     def n_models(self) -> int:
