@@ -99,9 +99,10 @@ def test_outputs_of_an_earlier_run_that_this_run_does_not_write_are_removed(tmp_
     listed = json.loads((out / MANIFEST).read_text())["files"]
     assert sorted(listed) == sorted(str(p.relative_to(out)) for p in out.rglob("*")
                                     if p.is_file() and p.name not in (MANIFEST, "mine.csv"))
-    # `report DIR` adds to the same run: nothing removed, its files still listed
+    # `report DIR` adds to the same run: nothing removed, its files still listed, still audit's folder
     assert _run("report", str(out)).exit_code == 0
-    assert sorted(json.loads((out / MANIFEST).read_text())["files"]) == sorted(listed)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert sorted(manifest["files"]) == sorted(listed) and manifest["command"] == "audit"
 
 
 def test_names_from_data_are_safe_in_every_file_name_and_in_markdown(tmp_path):

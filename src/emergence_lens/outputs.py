@@ -70,13 +70,18 @@ def check_output_folder(out: str | os.PathLike[str], inputs: Iterable[Any]) -> N
                                  "(and be read as inputs by the next run); choose a folder outside it")
 
 
-def read_manifest(out: str | os.PathLike[str]) -> list[str] | None:
-    """The files (relative to ``out``) the manifest of ``out`` lists, or ``None`` without one."""
+def _manifest(out: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of ``out`` as read (empty when there is none or it is not a JSON object)."""
     try:
         data = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    files = data.get("files") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_manifest(out: str | os.PathLike[str]) -> list[str] | None:
+    """The files (relative to ``out``) the manifest of ``out`` lists, or ``None`` without one."""
+    files = _manifest(out).get("files")
     return [str(f) for f in files if isinstance(f, str)] if isinstance(files, list) else None
 
 
@@ -88,7 +93,8 @@ class OutputRun:
         inputs: the run's input paths (files or folders; URLs are not local and are skipped).
         command: the command, recorded in the manifest.
         partial: the run adds to an earlier run's folder (``report DIR`` rewrites its report):
-            nothing is removed and the manifest keeps the earlier files.
+            nothing is removed, and the manifest keeps the earlier files and the command that
+            made the folder.
     """
 
     def __init__(self, out: str | os.PathLike[str], inputs: Iterable[Any] = (), command: str = "",
@@ -98,6 +104,9 @@ class OutputRun:
         self.partial = partial
         listed = read_manifest(self.out)
         self.previous: set[str] = set(listed or ())
+        if partial:  # the folder stays the earlier command's
+            earlier = _manifest(self.out).get("command")
+            self.command = earlier if isinstance(earlier, str) and earlier else command
         self.legacy = listed is None and (self.out / _LEGACY_MARK).is_file()
         self.inputs = {p for p in _local(inputs) if p.is_file()}
         self.written: set[str] = set()
