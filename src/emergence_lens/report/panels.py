@@ -63,7 +63,7 @@ def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
     """About ``target`` round tick values (1, 2, 2.5 or 5 times a power of ten) within ``[lo, hi]``."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / max(1, target - 1)
+    raw = (hi - lo) / max(1, target)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
