@@ -1,0 +1,99 @@
+"""Where one partition's memory goes: the steps of re-scoring one (family, task) partition, run one
+after another in this process, with the resident memory after each and the peak within each.
+
+Writes the shape of ``bench_partition_memory.py`` (``--models`` ladder models, one multiple-choice
+and one generation task, ``--rows`` rows per file), then re-scores the ``--task`` partition the way
+the audit's engine does — each samples file read (:func:`~emergence_lens.sources.samples.read_sample_file`)
+and formed into records (:func:`~emergence_lens.sources.samples.sample_table`), the one records table
+(:func:`~emergence_lens.sources.samples.records_across`), the curves
+(:func:`~emergence_lens.curves.compute_curves`), the emergence scores and the verdicts — reading
+``VmRSS`` every 5 ms on a thread.  Point ``PYTHONPATH`` at another revision's ``src`` to compare.
+
+Run: python benchmarks/bench_partition_steps.py [--rows 125000] [--models 6] [--task mc|gen] [--dir /tmp/bench-psteps]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_partition_memory import write_partitions  # noqa: E402
+
+
+def resident_mb() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+class Peak:
+    """The largest resident memory seen since the last :meth:`step` (sampled every 5 ms)."""
+
+    def __init__(self) -> None:
+        self.high = resident_mb()
+        self.running = True
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while self.running:
+            self.high = max(self.high, resident_mb())
+            time.sleep(0.005)
+
+    def step(self, name: str) -> None:
+        now = resident_mb()
+        print(f"{name:44s} resident {now:6,d} MB   peak during it {max(self.high, now):6,d} MB", flush=True)
+        self.high = now
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=125_000)
+    ap.add_argument("--models", type=int, default=6)
+    ap.add_argument("--task", choices=("mc", "gen"), default="mc")
+    ap.add_argument("--dir", type=Path, default=Path("/tmp/bench-psteps"))
+    a = ap.parse_args()
+    folder = a.dir / f"p-{a.rows}"
+    write_partitions(folder, a.rows, a.models)
+
+    from emergence_lens.curves import compute_curves
+    from emergence_lens.emergence import emergence_table, verdict_table
+    from emergence_lens.engine import plan_partitions
+    from emergence_lens.sources import load_sources
+    from emergence_lens.sources.issues import IssueLog
+    from emergence_lens.sources.samples import read_sample_file, records_across, sample_table
+
+    bundle = load_sources([folder], defer_samples=True)
+    part = next(p for p in plan_partitions(bundle.deferred.jobs) if p.key[1].endswith(f"_{a.task}"))
+    peak = Peak()
+    peak.step(f"start ({part.key[1]}, {len(part.jobs)} files)")
+    kept = []
+    for job in part.jobs:
+        frame, _ = read_sample_file(job.file, job.info, job.task, job.no_results, IssueLog(), hash_bytes=True)
+        peak.step(f"  read {job.file.path.parent.name}")
+        got = sample_table(job.file, frame, job.info, job.resolved, IssueLog(), [])
+        del frame
+        kept.append(got)
+        peak.step(f"  records of {job.file.path.parent.name}")
+    records, _ = records_across(kept, IssueLog())
+    peak.step(f"one records table ({len(records):,} rows)")
+    curves = compute_curves(records, n_boot=1000, keep_scores=True)
+    peak.step("curves (bootstrap, per-example scores kept)")
+    em = emergence_table(curves.table, curves.replicates)
+    peak.step("emergence scores")
+    verdict_table(records, curves, em)
+    peak.step("verdicts (explanations, paired sharpness)")
+    peak.running = False
+    shutil.rmtree(a.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
