@@ -30,19 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LMEVAL = ROOT / "tests" / "data" / "lmeval"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_samples import process_tree  # noqa: E402
-
-AUDIT = r"""
-import sys, time
-from emergence_lens.cli import main
-sys.argv = ["emergence-lens", "audit", sys.argv[1], "--out", sys.argv[2]]
-t = time.perf_counter()
-try:
-    main()
-except SystemExit as e:
-    assert not e.code, e.code
-print(time.perf_counter() - t)
-"""
+from bench_samples import PARTITIONED, process_tree  # noqa: E402
 
 
 def write_partitions(dest: Path, rows: int, models: int) -> int:
@@ -80,7 +68,7 @@ def _field(path: str, name: str) -> int:
 
 def run(folder: Path, out: Path) -> tuple[float, float, float]:
     """Seconds, the largest PSS sum over the tree (MB) and the sum of each process's VmHWM (MB)."""
-    proc = subprocess.Popen([sys.executable, "-c", AUDIT, str(folder), str(out)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", PARTITIONED, str(folder), str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     pss_peak, highs = 0, {}
     while proc.poll() is None:
