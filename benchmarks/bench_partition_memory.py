@@ -12,7 +12,11 @@ second and peak memory two ways:
 * the sum of each process's own peak resident memory (``VmHWM``: an upper bound, shared pages
   counted in every process and every peak as if at once).
 
+With ``--checkpoints N`` it writes the many-checkpoints shape instead (``write_checkpoints``: N models
+of one family, one multiple-choice task, ``--rows`` rows each: one partition of N x rows rows).
+
 Run: python benchmarks/bench_partition_memory.py [--rows 125000,250000] [--models 6] [--dir /tmp/bench-pmem]
+     python benchmarks/bench_partition_memory.py --checkpoints 100 --rows 20000
 """
 
 from __future__ import annotations
@@ -54,6 +58,38 @@ def write_partitions(dest: Path, rows: int, models: int) -> int:
     return total
 
 
+def write_checkpoints(dest: Path, checkpoints: int, rows: int) -> int:
+    """The many-checkpoints shape: ``checkpoints`` model folders of one family, each a results file
+    naming its own model and size (``config.model_num_parameters``, all distinct) and one
+    multiple-choice samples file of ``rows`` rows (the ladder models' lines in turn), so the audit has
+    one (family, task) partition of ``checkpoints x rows`` rows; returns the rows written."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    ladders = sorted(LMEVAL.iterdir())
+    made: dict[Path, Path] = {}
+    for i in range(checkpoints):
+        src = ladders[i % len(ladders)]
+        out = dest / f"ckpt-{i:03d}"
+        out.mkdir(parents=True)
+        results = json.loads(next(src.glob("results_*.json")).read_text())
+        name = f"bench/ckpt-{i:03d}"
+        results["model_name"] = results["config"]["model_args"]["pretrained"] = name
+        results["config"]["model_num_parameters"] = int(1e6 * 1.05 ** i)
+        (out / next(src.glob("results_*.json")).name).write_text(json.dumps(results))
+        mc = next(src.glob("samples_*_mc_*.jsonl"))
+        if src not in made:  # one file of ``rows`` lines per ladder model, copied to its checkpoints
+            lines = [json.loads(x) for x in mc.read_text().splitlines()]
+            with open(out / mc.name, "w") as fh:
+                for j in range(rows):
+                    o = lines[j % len(lines)]
+                    o["doc_id"] = j
+                    fh.write(json.dumps(o) + "\n")
+            made[src] = out / mc.name
+        else:
+            shutil.copyfile(made[src], out / mc.name)
+    return checkpoints * rows
+
+
 def _field(path: str, name: str) -> int:
     """A ``kB`` field of a /proc file, in bytes (0 when the process is gone)."""
     try:
@@ -88,7 +124,22 @@ def main() -> None:
     ap.add_argument("--rows", default="125000,250000", help="rows per samples file, comma-separated")
     ap.add_argument("--models", type=int, default=6)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/bench-pmem"))
+    ap.add_argument("--checkpoints", type=int, default=0,
+                    help="instead: this many checkpoints x 1 multiple-choice task x --rows rows (one partition)")
     a = ap.parse_args()
+    if a.checkpoints:
+        per_file = int(a.rows.split(",")[0])
+        folder, out = a.dir / "checkpoints", a.dir / "out-checkpoints"
+        rows = write_checkpoints(folder, a.checkpoints, per_file)
+        os.sync()
+        gb = sum(p.stat().st_size for p in folder.rglob("*")) / 1e9
+        shutil.rmtree(out, ignore_errors=True)
+        dt, pss, hwm = run(folder, out)
+        print(f"{rows:,} rows: {a.checkpoints} checkpoints x 1 task x {per_file:,} rows, one partition ({gb:.2f} GB): "
+              f"{dt:.1f} s, {rows / dt:,.0f} rows/s, peak PSS summed over the process tree {pss:,.0f} MB "
+              f"(sum of each process's VmHWM {hwm:,.0f} MB)", flush=True)
+        shutil.rmtree(a.dir, ignore_errors=True)
+        return
     peaks = []
     for per_file in (int(r) for r in a.rows.split(",")):
         folder = a.dir / f"p-{per_file}"
