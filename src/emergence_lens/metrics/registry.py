@@ -47,7 +47,9 @@ class MetricSpec:
         partners: smooth metrics to contrast with (for sharp metrics), best first.
         description: one line, with the formula.
         paper: figure of Schaeffer et al. (2023) the contrast reproduces.
-        requires: record columns the record scorer needs (all non-null within a task).
+        requires: record columns the record scorer (and ``weights``) read, all non-null within a
+            task; with ``model`` and ``example_id`` the only columns they are given, row by row
+            (one model's rows at a time: a scorer's scores are per row).
         record_scorer: ``f(records, options) -> per-row scores``, or ``None`` for array-only metrics.
         binary: per-example scores are 0/1 (Clopper-Pearson resolution applies).
         log_scale: a positive error that falls like a power law in scale (MSE): emergence scores
