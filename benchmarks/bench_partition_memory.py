@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LMEVAL = ROOT / "tests" / "data" / "lmeval"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_samples import PARTITIONED, process_tree  # noqa: E402
+from bench_samples import PARTITIONED, process_tree, write_samples  # noqa: E402
 
 
 def write_partitions(dest: Path, rows: int, models: int) -> int:
@@ -48,12 +48,7 @@ def write_partitions(dest: Path, rows: int, models: int) -> int:
         out.mkdir(parents=True)
         shutil.copy(next(d.glob("results_*.json")), out)
         for src in sorted(d.glob("samples_*.jsonl")):
-            lines = [json.loads(x) for x in src.read_text().splitlines()]
-            with open(out / src.name, "w") as fh:
-                for i in range(rows):
-                    o = lines[i % len(lines)]
-                    o["doc_id"] = i
-                    fh.write(json.dumps(o) + "\n")
+            write_samples(src, out / src.name, rows)
             total += rows
     return total
 
@@ -78,12 +73,7 @@ def write_checkpoints(dest: Path, checkpoints: int, rows: int) -> int:
         (out / next(src.glob("results_*.json")).name).write_text(json.dumps(results))
         mc = next(src.glob("samples_*_mc_*.jsonl"))
         if src not in made:  # one file of ``rows`` lines per ladder model, copied to its checkpoints
-            lines = [json.loads(x) for x in mc.read_text().splitlines()]
-            with open(out / mc.name, "w") as fh:
-                for j in range(rows):
-                    o = lines[j % len(lines)]
-                    o["doc_id"] = j
-                    fh.write(json.dumps(o) + "\n")
+            write_samples(mc, out / mc.name, rows)
             made[src] = out / mc.name
         else:
             shutil.copyfile(made[src], out / mc.name)
@@ -119,6 +109,21 @@ def run(folder: Path, out: Path) -> tuple[float, float, float]:
     return float(text.split()[-1]), pss_peak / 2 ** 20, sum(highs.values()) / 2 ** 20
 
 
+def measure(folder: Path, rows: int, shape: str) -> float:
+    """Audit ``folder`` (then remove it and the output) and print the line of its numbers; returns
+    the peak PSS in MB."""
+    os.sync()
+    gb = sum(p.stat().st_size for p in folder.rglob("*")) / 1e9
+    out = folder.with_name(f"out-{folder.name}")
+    shutil.rmtree(out, ignore_errors=True)
+    dt, pss, hwm = run(folder, out)
+    print(f"{rows:,} rows: {shape} ({gb:.2f} GB): {dt:.1f} s, {rows / dt:,.0f} rows/s, peak PSS summed over the "
+          f"process tree {pss:,.0f} MB (sum of each process's VmHWM {hwm:,.0f} MB)", flush=True)
+    shutil.rmtree(folder)
+    shutil.rmtree(out)
+    return pss
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", default="125000,250000", help="rows per samples file, comma-separated")
@@ -129,32 +134,16 @@ def main() -> None:
     a = ap.parse_args()
     if a.checkpoints:
         per_file = int(a.rows.split(",")[0])
-        folder, out = a.dir / "checkpoints", a.dir / "out-checkpoints"
+        folder = a.dir / "checkpoints"
         rows = write_checkpoints(folder, a.checkpoints, per_file)
-        os.sync()
-        gb = sum(p.stat().st_size for p in folder.rglob("*")) / 1e9
-        shutil.rmtree(out, ignore_errors=True)
-        dt, pss, hwm = run(folder, out)
-        print(f"{rows:,} rows: {a.checkpoints} checkpoints x 1 task x {per_file:,} rows, one partition ({gb:.2f} GB): "
-              f"{dt:.1f} s, {rows / dt:,.0f} rows/s, peak PSS summed over the process tree {pss:,.0f} MB "
-              f"(sum of each process's VmHWM {hwm:,.0f} MB)", flush=True)
+        measure(folder, rows, f"{a.checkpoints} checkpoints x 1 task x {per_file:,} rows, one partition")
         shutil.rmtree(a.dir, ignore_errors=True)
         return
     peaks = []
     for per_file in (int(r) for r in a.rows.split(",")):
         folder = a.dir / f"p-{per_file}"
         rows = write_partitions(folder, per_file, a.models)
-        os.sync()
-        gb = sum(p.stat().st_size for p in folder.rglob("*")) / 1e9
-        out = a.dir / f"out-{per_file}"
-        shutil.rmtree(out, ignore_errors=True)
-        dt, pss, hwm = run(folder, out)
-        peaks.append(pss)
-        print(f"{rows:,} rows: {a.models} models x 2 tasks x {per_file:,} rows, two partitions ({gb:.2f} GB): "
-              f"{dt:.1f} s, {rows / dt:,.0f} rows/s, peak PSS summed over the process tree {pss:,.0f} MB "
-              f"(sum of each process's VmHWM {hwm:,.0f} MB)", flush=True)
-        shutil.rmtree(folder)
-        shutil.rmtree(out)
+        peaks.append(measure(folder, rows, f"{a.models} models x 2 tasks x {per_file:,} rows, two partitions"))
     if len(peaks) > 1:
         print(f"peak growth from the smallest to the largest size: {peaks[-1] / peaks[0]:.2f}x")
     shutil.rmtree(a.dir, ignore_errors=True)

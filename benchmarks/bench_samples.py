@@ -64,6 +64,17 @@ print(time.perf_counter() - t)
 COMPARED = ("audit.csv", "verdicts.csv", "rescored_curves.csv", "predictions.csv", "issues.csv", "inputs.csv")
 
 
+def write_samples(src: Path, dest: Path, rows: int) -> None:
+    """``rows`` lines of the lm-eval samples file ``src`` (its lines in turn), each with a fresh
+    ``doc_id`` (0, 1, ...), written to ``dest``."""
+    lines = [json.loads(x) for x in src.read_text().splitlines()]
+    with open(dest, "w") as fh:
+        for i in range(rows):
+            o = lines[i % len(lines)]
+            o["doc_id"] = i
+            fh.write(json.dumps(o) + "\n")
+
+
 def write_leaderboard(dest: Path, tasks: int, rows_per_file: int) -> int:
     """8 model folders, each a results file and ``2 x tasks`` samples files of ``rows_per_file`` rows."""
     if dest.exists():
@@ -74,15 +85,8 @@ def write_leaderboard(dest: Path, tasks: int, rows_per_file: int) -> int:
         out.mkdir(parents=True)
         shutil.copy(next(d.glob("results_*.json")), out)
         for src in sorted(d.glob("samples_*.jsonl")):
-            lines = [json.loads(x) for x in src.read_text().splitlines()]
-            buf = []
-            for i in range(rows_per_file):
-                o = lines[i % len(lines)]
-                o["doc_id"] = i
-                buf.append(json.dumps(o))
-            text = "\n".join(buf) + "\n"
             first = src.name.replace("samples_ladder_", "samples_t000_ladder_")
-            (out / first).write_text(text)
+            write_samples(src, out / first, rows_per_file)
             for t in range(1, tasks):
                 shutil.copyfile(out / first, out / src.name.replace("samples_ladder_", f"samples_t{t:03d}_ladder_"))
             total += rows_per_file * tasks

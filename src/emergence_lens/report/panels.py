@@ -70,6 +70,11 @@ def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
     return [0.0 if i == 0 else i * step for i in range(first, last + 1)]
 
 
+def _labelled(ticks: Sequence[float]) -> list[tuple[float, str]]:
+    """Each tick with its label, to as many decimals as the ticks' step needs."""
+    return [(v, _tick_text(v, ticks)) for v in ticks]
+
+
 def _tick_text(v: float, ticks: Sequence[float]) -> str:
     step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else abs(v) or 1.0
     digits = max(0, -math.floor(math.log10(step)) + (1 if step / 10 ** math.floor(math.log10(step)) == 2.5 else 0))
@@ -152,13 +157,12 @@ def _subplot(x0: float, title: str, pts: pd.DataFrame, axis: str, band: pd.DataF
     left, right = x0 + LEFT, x0 + WIDTH - RIGHT
     top, bottom = TOP, HEIGHT - BOTTOM
     # frame, grid and ticks
-    for t in nice_ticks(ax.ylo, ax.yhi):
+    for t, text in _labelled(nice_ticks(ax.ylo, ax.yhi)):
         p = float(ax.py(np.array([t]))[0])
         out.append(f'<line x1="{_f(left)}" x2="{_f(right)}" y1="{_f(p)}" y2="{_f(p)}" stroke="{GRID}"/>')
-        out.append(f'<text x="{_f(left - 4)}" y="{_f(p + 3)}" text-anchor="end" font-size="8">'
-                   f'{_tick_text(t, nice_ticks(ax.ylo, ax.yhi))}</text>')
+        out.append(f'<text x="{_f(left - 4)}" y="{_f(p + 3)}" text-anchor="end" font-size="8">{text}</text>')
     if linear:
-        xticks = [(t, _tick_text(t, nice_ticks(ax.xlo, ax.xhi, 4))) for t in nice_ticks(ax.xlo, ax.xhi, 4)]
+        xticks = _labelled(nice_ticks(ax.xlo, ax.xhi, 4))
     else:
         decades = range(math.ceil(ax.xlo - 1e-9), math.floor(ax.xhi + 1e-9) + 1)
         xticks = [(10.0 ** d, decade_label(10.0 ** d)) for d in decades]

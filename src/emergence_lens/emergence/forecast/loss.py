@@ -23,14 +23,22 @@ from emergence_lens.emergence.forecast.registry import PredictorSpec, register_p
 __all__ = ["predict_loss", "metric_at_loss", "fit_loss_law", "LOSS"]
 
 
-def fit_loss_law(d: CurveData, K: int) -> tuple[float, float] | str:
-    """The loss's own scaling law on the ``K`` fitted models: ``log loss = b0 + b1 t`` (a power law
-    in the scale), or why it cannot be fitted."""
+def _fitted_losses(d: CurveData, K: int) -> np.ndarray | str:
+    """The pretraining loss of the ``K`` fitted models, or why there is none to fit on."""
     if d.loss is None:
         return "no pretraining loss per model (records' pretrain_loss)"
     loss = d.loss[:K]
     if not np.all(np.isfinite(loss) & (loss > 0)):
         return "a fitted model has no positive pretraining loss"
+    return loss
+
+
+def fit_loss_law(d: CurveData, K: int) -> tuple[float, float] | str:
+    """The loss's own scaling law on the ``K`` fitted models: ``log loss = b0 + b1 t`` (a power law
+    in the scale), or why it cannot be fitted."""
+    loss = _fitted_losses(d, K)
+    if isinstance(loss, str):
+        return loss
     b0, b1 = fit_lines(d.t[:K], np.log(loss)[None, :])
     return float(b0[0]), float(b1[0])
 
@@ -38,11 +46,9 @@ def fit_loss_law(d: CurveData, K: int) -> tuple[float, float] | str:
 def metric_at_loss(d: CurveData, K: int, loss_new: np.ndarray, how: str) -> Forecast | str:
     """The metric fitted as a function of ``-log(loss)`` on the ``K`` fitted models, read at
     ``loss_new``; ``how``: where those losses come from, in words."""
-    if d.loss is None:
-        return "no pretraining loss per model (records' pretrain_loss)"
-    loss = d.loss[:K]
-    if not np.all(np.isfinite(loss) & (loss > 0)):
-        return "a fitted model has no positive pretraining loss"
+    loss = _fitted_losses(d, K)
+    if isinstance(loss, str):
+        return loss
     u = -np.log(loss)
     if np.unique(u).size < 2:
         return "the fitted models share one pretraining loss"
@@ -56,8 +62,9 @@ def metric_at_loss(d: CurveData, K: int, loss_new: np.ndarray, how: str) -> Fore
 
 
 def predict_loss(d: CurveData, K: int, t_new: np.ndarray, at: np.ndarray) -> Forecast | str:
-    if d.loss is None:
-        return "no pretraining loss per model (records' pretrain_loss)"
+    fitted = _fitted_losses(d, K)
+    if isinstance(fitted, str):
+        return fitted
     at = np.asarray(at, dtype=int)
     if np.any(at < 0) or not np.all(np.isfinite(d.loss[at]) & (d.loss[at] > 0)):
         return "a model to predict has no measured pretraining loss"
