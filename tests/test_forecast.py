@@ -38,7 +38,7 @@ runner = CliRunner()
 
 def test_registry_has_one_predictor_per_method_and_resolves_names():
     assert list(PREDICTORS) == ["transform", "per-example", "two-step", "passuntil", "naive", "observational", "loss",
-                                "loss-law"]
+                                "loss-law", "finetune"]
     for name, spec in PREDICTORS.items():
         assert spec.func.__module__.endswith(name.replace("-", "_")), spec.func.__module__  # one file each
     assert resolve_methods("all") == list(PREDICTORS) == resolve_methods(None)

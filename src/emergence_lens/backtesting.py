@@ -10,6 +10,7 @@ of emergence; Schaeffer et al. 2023, Fig. 3)?  Both ``emergence-lens predict`` a
   metric's transform (PassUntil pass rates where given); from a table of aggregates a parametric
   redraw from ``n``/stderr, with the ingredient's curve where the table has it;
 * :func:`attach_pools` — the benchmark matrix for the ``observational`` predictor;
+  :func:`attach_finetuned` — finetuned evaluations (``emergence-lens finetune``) for ``finetune``;
 * :func:`backtest_curves` — every requested predictor
   (:mod:`emergence_lens.emergence.forecast.registry`) fitted below the cut-off (the ``K`` smallest
   models of a family, or every model below a scale), its interval calibrated per (family, metric,
@@ -40,6 +41,7 @@ from emergence_lens.emergence.forecast import (
     Calibration,
     CurveData,
     Examples,
+    Finetuned,
     Ingredient,
     Pool,
     Series,
@@ -59,7 +61,8 @@ from emergence_lens.metrics import get_metric
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
 __all__ = ["ForecastCurve", "Backtested", "curves_from_records", "per_example_data", "curves_from_table",
-           "attach_pools", "backtest_curves", "wins_table", "interval_score", "side_by_side", "PREDICTION_COLUMNS",
+           "attach_pools", "attach_finetuned", "backtest_curves", "wins_table", "interval_score", "side_by_side",
+           "PREDICTION_COLUMNS",
            "BACKTEST_COLUMNS", "WINS_COLUMNS", "DEFAULT_PREDICT_METRICS", "WHOLE_RANGE", "foresight_table",
            "FORESIGHT_COLUMNS"]
 
@@ -304,6 +307,54 @@ def attach_pools(curves: Sequence[ForecastCurve]) -> None:
             keep = [k for k in range(len(tasks)) if k != j]
             c.data.pool = Pool(np.array(t_of), mat[:, keep], mat[:, j],
                                np.array([rows[(c.family, m)] for m in c.models]), tuple(tasks[k] for k in keep))
+
+
+def attach_finetuned(curves: Sequence[ForecastCurve], table: pd.DataFrame, *, seed: int = 0,
+                     confidence: float = 0.95) -> int:
+    """Give every curve of ``table`` (``finetune.csv`` of ``emergence-lens finetune``: value per
+    (family, task, metric, model, ``finetune_examples``)) its finetuned values for the ``finetune``
+    predictor, matched by model name (NaN for a model not finetuned), the mean over finetuning
+    seeds (``seed``) where there are several.  Replicates: per seed a binomial redraw from
+    ``n_examples`` for binomial metrics, else a normal one with the standard error of the CI; then the
+    mean over a resample of the seeds, so the spread between finetuning runs is in the band too.
+    Returns how many curves got them."""
+    from scipy import stats
+
+    missing = [c for c in ("family", "task", "metric", "model", "finetune_examples", "value") if c not in table]
+    if missing:
+        raise KeyError(f"the finetuning table lacks column(s) {', '.join(missing)}")
+    t = table.assign(value=pd.to_numeric(table["value"], errors="coerce"),
+                     finetune_examples=pd.to_numeric(table["finetune_examples"], errors="coerce"))
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    attached = 0
+    for c in curves:
+        g = t[(t["family"].astype(str) == c.family) & (t["task"].astype(str) == c.task)
+              & (t["metric"].astype(str) == c.metric) & t["model"].astype(str).isin(c.models)]
+        g = g.dropna(subset=["finetune_examples", "value"])
+        if g.empty:
+            continue
+        ks = np.sort(g["finetune_examples"].unique())
+        values = np.full((ks.size, len(c.models)), np.nan)
+        reps = np.full((c.data.n_boot, ks.size, len(c.models)), np.nan)
+        col = {m: j for j, m in enumerate(c.models)}
+        for i, k in enumerate(ks):
+            for model, cell in g[g["finetune_examples"] == k].groupby(g["model"].astype(str), sort=False):
+                cell = cell.drop_duplicates("seed") if "seed" in cell else cell.iloc[:1]
+                v = cell["value"].to_numpy(float)
+                n = (pd.to_numeric(cell["n_examples"], errors="coerce").to_numpy(float) if "n_examples" in cell
+                     else np.full(v.size, np.nan))
+                se = ((pd.to_numeric(cell["ci_high"], errors="coerce") - pd.to_numeric(cell["ci_low"], errors="coerce"))
+                      .to_numpy(float) / (2 * z)) if {"ci_low", "ci_high"} <= set(cell) else np.full(v.size, np.nan)
+                rng = np.random.default_rng(curve_seed(seed, ("finetune", c.family, c.task, c.metric, f"{k:g}", model)))
+                binomial = np.full(v.size, c.metric.split("[")[0] in BINOMIAL_METRICS)
+                r = parametric_replicates(v, n, se, binomial, c.data.n_boot, rng)
+                r = np.where(np.isfinite(r), r, v[None, :])
+                pick = rng.integers(0, v.size, size=(c.data.n_boot, v.size))  # the seeds, resampled
+                values[i, col[model]] = v.mean()
+                reps[:, i, col[model]] = np.clip(np.take_along_axis(r, pick, axis=1).mean(axis=1), *c.data.bounds)
+        c.data.finetuned = Finetuned(ks, values, reps)
+        attached += 1
+    return attached
 
 
 def _scale_of(t: float, x_axis: str) -> float:

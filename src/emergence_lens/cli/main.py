@@ -9,7 +9,19 @@ from typing import Annotated
 import typer
 
 from emergence_lens import __version__
-from emergence_lens.cli import audit, evaluate, listing, predict, report, reproduce, score, serve, theory, train
+from emergence_lens.cli import (
+    audit,
+    evaluate,
+    finetune,
+    listing,
+    predict,
+    report,
+    reproduce,
+    score,
+    serve,
+    theory,
+    train,
+)
 
 __all__ = ["app", "main", "build_app", "COMMANDS"]
 
@@ -18,7 +30,7 @@ _ANALYSE, _RUN, _PAPER, _INSPECT = "Analyse", "Run models", "Paper", "Inspect"
 COMMANDS: list[tuple[Callable[..., None], str, str]] = [
     (audit.audit, "audit", _ANALYSE), (score.score, "score", _ANALYSE), (predict.predict, "predict", _ANALYSE),
     (report.report, "report", _ANALYSE),
-    (evaluate.evaluate, "evaluate", _RUN), (serve.serve, "serve", _RUN),
+    (evaluate.evaluate, "evaluate", _RUN), (serve.serve, "serve", _RUN), (finetune.finetune, "finetune", _RUN),
     (reproduce.reproduce, "reproduce", _PAPER), (theory.theory, "theory", _PAPER),
     (train.train_ladder_cmd, "train-ladder", _PAPER), (train.train_vision_cmd, "train-vision", _PAPER),
     (listing.list_metrics_cmd, "metrics", _INSPECT), (listing.list_experiments, "experiments", _INSPECT),

@@ -45,7 +45,7 @@ def predict(
              "above it), across families, and predict the rest.")] = None,
     methods: Annotated[str, typer.Option(
         help="Forecast methods, comma-separated, or 'all': transform, per-example, two-step, passuntil, naive, "
-             "observational, loss, loss-law.")] = "all",
+             "observational, loss, loss-law, finetune.")] = "all",
     metric: Metric = None,
     x_axis: XAxis = "params",
     x: OldX = None,
@@ -57,10 +57,14 @@ def predict(
     confidence: Confidence = 0.95,
     seed: Seed = 0,
     figures: Figures = True,
+    finetuned: Annotated[Path | None, typer.Option(
+        help="A folder of `emergence-lens finetune` (or its finetune.csv): the finetuned evaluations the "
+             "'finetune' method fits its emergence law on.")] = None,
 ) -> None:
     """Backtest forecasts: fit on the smaller models (the K smallest of each family, or every model below a
     cut-off), predict the larger ones with every method (the metric's transform, on the mean or per example,
-    two-step, PassUntil, naive, observational, the metric against pretraining loss), with calibrated intervals; "which method wins" (by interval
+    two-step, PassUntil, naive, observational, the metric against pretraining loss, an emergence law on
+    finetuned models), with calibrated intervals; "which method wins" (by interval
     score) in summary.md and report.html.  Default metrics for records: exact_match, multiple_choice_grade and
     the sharp metrics of a verdicts.csv beside them; for tables: every metric in [0, 1]."""
     from emergence_lens.outputs import OutputConflict
@@ -79,7 +83,7 @@ def predict(
             run = run_predict(paths, out, fit_on=ks, fit_below=fit_below, methods=methods,
                               metric=metric_list(metric) or None, x=axis, models=models, family=family,
                               scale_map=scale_map, n_examples=sizes or None, n_boot=n_boot, confidence=confidence,
-                              seed=seed, figures=figures)
+                              seed=seed, figures=figures, finetuned=finetuned)
     except (PredictError, OutputConflict) as exc:
         fail(str(exc))
     for issue in run.issues[:20]:

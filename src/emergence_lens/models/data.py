@@ -23,7 +23,7 @@ import numpy as np
 from emergence_lens.models.tokenizer import CHARACTERS, SPECIAL_TOKENS
 from emergence_lens.tasks.arithmetic import answer_of, format_compact, is_heldout
 
-__all__ = ["TRAIN_MIX", "Batch", "training_batch", "char_ids", "PAD_ID", "IGNORE"]
+__all__ = ["TRAIN_MIX", "Batch", "training_batch", "pack_rows", "char_ids", "PAD_ID", "IGNORE"]
 
 #: ((operation, operand digits), weight) in the training mixture; mostly the longer sums the
 #: ladder is meant to learn, a quarter multiplication.
@@ -57,6 +57,21 @@ def _draw(rng: np.random.Generator, op: str, digits: int) -> tuple[int, int]:
             return a, b
 
 
+def pack_rows(rows: Sequence[tuple[Sequence[int], int]]) -> Batch:
+    """One batch from rows ``(token ids, prompt length)``: inputs are each row but its last token,
+    labels the next token wherever it belongs to the answer (after the prompt), ``IGNORE`` elsewhere
+    and on padding; as wide as the longest row."""
+    width = max(len(t) for t, _ in rows) - 1
+    ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+    labels = np.full((len(rows), width), IGNORE, dtype=np.int64)
+    n_loss = 0
+    for r, (t, nq) in enumerate(rows):
+        ids[r, : len(t) - 1] = t[:-1]
+        labels[r, nq - 1: len(t) - 1] = t[nq:]
+        n_loss += len(t) - nq
+    return Batch(ids, labels, n_loss)
+
+
 def training_batch(step: int, batch_size: int, seq_len: int, *, seed: int = 0,
                    mix: Sequence[tuple[tuple[str, int], int]] = TRAIN_MIX) -> Batch:
     """The training batch for ``step`` (same arguments, same batch); ``seq_len`` is the widest row
@@ -65,7 +80,7 @@ def training_batch(step: int, batch_size: int, seq_len: int, *, seed: int = 0,
     kinds = [k for k, _ in mix]
     weights = np.asarray([w for _, w in mix], dtype=float)
     picks = rng.choice(len(kinds), size=batch_size, p=weights / weights.sum())
-    rows: list[tuple[list[int], int]] = []
+    rows: list[tuple[Sequence[int], int]] = []
     for r in range(batch_size):
         op, digits = kinds[int(picks[r])]
         a, b = _draw(rng, op, digits)
@@ -74,12 +89,4 @@ def training_batch(step: int, batch_size: int, seq_len: int, *, seed: int = 0,
         if len(q) + len(ans) > seq_len + 1:
             raise ValueError(f"seq_len {seq_len} too short for {op} with {digits} digits")
         rows.append((q + ans, len(q)))
-    width = max(len(t) for t, _ in rows) - 1
-    ids = np.full((batch_size, width), PAD_ID, dtype=np.int64)
-    labels = np.full((batch_size, width), IGNORE, dtype=np.int64)
-    n_loss = 0
-    for r, (t, nq) in enumerate(rows):
-        ids[r, : len(t) - 1] = t[:-1]
-        labels[r, nq - 1: len(t) - 1] = t[nq:]
-        n_loss += len(t) - nq
-    return Batch(ids, labels, n_loss)
+    return pack_rows(rows)

@@ -12,7 +12,8 @@ curves; :func:`run_backtest` runs the one backtest (:mod:`emergence_lens.backtes
   the scale where the method predicts the metric to cross half its range next to where it did;
 * ``wins.csv`` — "which method wins": per (family, metric, fit_on) each method ranked by interval
   score (a whole-range interval never first), with error, coverage and width beside;
-* ``figures/*.png`` — one per curve, every method's fan; ``summary.md`` and ``report.html``, which
+* ``figures/*.png`` — one per curve, every method's fan (and, where the ``finetune`` method fitted
+  its emergence law, the law: ``*__emergence_law.png``); ``summary.md`` and ``report.html``, which
   open with a foresight line per curve (was its jump seen coming at this K, by which method?).
 
 :func:`predict_sweep` repeats it for several ``K`` (``out/fit_on_K/``, ``out/sweep.csv``).
@@ -32,6 +33,7 @@ from emergence_lens._io import atomic_write_text, write_csv
 from emergence_lens.backtesting import (
     WINS_COLUMNS,
     ForecastCurve,
+    attach_finetuned,
     attach_pools,
     backtest_curves,
     curves_from_records,
@@ -43,7 +45,7 @@ from emergence_lens.emergence.bootstrap import percentile_ci
 from emergence_lens.emergence.forecast import resolve_methods
 from emergence_lens.naming import slug
 from emergence_lens.report import markdown_table
-from emergence_lens.report.forecast import plot_forecast, write_forecast_report
+from emergence_lens.report.forecast import plot_emergence_law, plot_forecast, write_forecast_report
 
 __all__ = ["predict", "PredictError", "PredictRun", "records_in", "PredictResult", "run_backtest", "predict_records",
            "predict_table", "predict_sweep", "SWEEP_COLUMNS"]
@@ -94,6 +96,12 @@ def run_backtest(curves: Sequence[ForecastCurve], out: str | Path, *, fit_on: in
                                       + (f" below {fit_below:g}" if fit_below is not None else ""),
                                       xlabel=X_LABELS[x_axis], ylabel=c.metric, log_x=x_axis != "loss", cutoff=cut,
                                       level=d.bounds[0] + (d.bounds[1] - d.bounds[0]) / 2))
+            law = summ[(summ["family"] == c.family) & (summ["task"] == c.task) & (summ["metric"] == c.metric)
+                       & (summ["method"] == "finetune") & (summ["status"] == "ok")]
+            if len(law):
+                figs.append(plot_emergence_law(d, K, out / "figures" / f"{name}__emergence_law.png",
+                                               title=f"{c.family} / {c.task} / {c.metric}: emergence law on "
+                                               f"finetuned models, fit on {K}", ylabel=c.metric))
     files += figs
     ok = summ[summ["status"] == "ok"]
     how = (f"the {fit_on} smallest models of each family" if fit_on is not None else
@@ -246,11 +254,13 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
             fit_below: float | None = None, methods: str | Iterable[str] = "all", metric: Sequence[str] | None = None,
             x: str = "params", models: str | Path | None = None, family: str | None = None,
             scale_map: str | Path | None = None, n_examples: Mapping[str, int] | None = None, n_boot: int = 1000,
-            confidence: float = 0.95, seed: int = 0, figures: bool = True) -> PredictRun:
+            confidence: float = 0.95, seed: int = 0, figures: bool = True,
+            finetuned: str | Path | None = None) -> PredictRun:
     """Backtest forecasts of every curve under ``paths`` (records files or folders, an audit folder,
     or anything ``audit`` reads: tables, lm-eval / Inspect / BIG-bench files and folders, whose per-sample
     logs are re-scored per example) into ``out``; the options are the command's (``emergence-lens predict
-    --help``): one ``fit_on`` value, several (a sweep: ``out/fit_on_K/`` per K), or ``fit_below``.
+    --help``): one ``fit_on`` value, several (a sweep: ``out/fit_on_K/`` per K), or ``fit_below``;
+    ``finetuned``: a folder of ``emergence-lens finetune`` (or its ``finetune.csv``) for the ``finetune`` method.
 
     Raises:
         PredictError: bad options or unreadable inputs; :class:`emergence_lens.outputs.OutputConflict`:
@@ -271,6 +281,12 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
         raise PredictError(str(exc.args[0])) from None
     paths = [Path(p) for p in paths]
     out = Path(out)
+    ft_file = None
+    if finetuned is not None:
+        ft_file = Path(finetuned) / "finetune.csv" if Path(finetuned).is_dir() else Path(finetuned)
+        if not ft_file.is_file():
+            raise PredictError(f"--finetuned {finetuned}: no finetune.csv there (the output of emergence-lens "
+                               "finetune)")
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise PredictError(f"not found: {', '.join(missing)}")
@@ -286,7 +302,7 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
     if table_only and not results:
         raise PredictError(f"{', '.join(table_only)}: for inputs read as audit reads them (tables, lm-eval or "
                            "Inspect folders); records and audit folders carry their models' family and size")
-    with output_run(out, [*paths, models, scale_map], "predict"):
+    with output_run(out, [*paths, models, scale_map, ft_file], "predict"):
         try:
             # an audit's results-only curves and its curves re-scored from samples (per-example n)
             frames = [pd.read_csv(c) for a in audits for c in sorted([*a.rglob("curves.csv"),
@@ -330,6 +346,10 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
                 raise FileNotFoundError(f"no records, curves or result files under {', '.join(map(str, paths))}")
             title = "forecast backtest" if record_frames else "forecast backtest (aggregates)"
             attach_pools(curves)
+            if ft_file is not None and not attach_finetuned(curves, pd.read_csv(ft_file), seed=seed,
+                                                            confidence=confidence):
+                raise PredictError(f"--finetuned {finetuned}: none of its (family, task, metric, model) rows belongs "
+                                   "to a curve of these inputs")
             kw = dict(methods=methods, x_axis=x, confidence=confidence, title=title, figures=figures)
             if fit_below is not None:
                 res = run_backtest(curves, out, fit_below=fit_below, skipped=skipped, **kw)  # type: ignore[arg-type]

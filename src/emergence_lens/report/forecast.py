@@ -17,13 +17,14 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import LogLocator, NullFormatter  # noqa: E402
 
 from emergence_lens._io import atomic_write_text  # noqa: E402
+from emergence_lens.emergence.forecast import CurveData  # noqa: E402
 from emergence_lens.report.figures import STYLE, save_figure  # noqa: E402
 
-__all__ = ["plot_forecast", "write_forecast_report", "METHOD_COLORS"]
+__all__ = ["plot_forecast", "plot_emergence_law", "write_forecast_report", "METHOD_COLORS"]
 
 #: One colour per forecast method (the registry's names); others get grey.
 METHOD_COLORS = {"transform": "#1f77b4", "two-step": "#2ca02c", "passuntil": "#9467bd", "naive": "#7f7f7f",
-                 "observational": "#d62728"}
+                 "observational": "#d62728", "finetune": "#ff7f0e"}
 
 
 def plot_forecast(observed: pd.DataFrame, predictions: pd.DataFrame, path: str | os.PathLike[str], *, title: str,
@@ -61,6 +62,45 @@ def plot_forecast(observed: pd.DataFrame, predictions: pd.DataFrame, path: str |
             ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, loc="best", frameon=False)
+        return save_figure(fig, path)
+
+
+def plot_emergence_law(d: CurveData, K: int, path: str | os.PathLike[str], *, title: str, ylabel: str = "metric"
+                       ) -> Path:
+    """The ``finetune`` method's emergence law (Snell et al. 2024) on one curve: the metric against
+    pretraining loss (falling to the right) after finetuning the ``K`` fitted models on each ``k``
+    (colours, the law's curve through them), and the curve itself (black; filled: fitted, open: the
+    larger models) with the law carried back to no finetuning (dashed)."""
+    from matplotlib import colormaps
+
+    from emergence_lens.emergence.forecast.finetune import emergence_law, fit_emergence_law, law_points
+
+    ft = d.finetuned
+    if ft is None or d.loss is None:
+        raise ValueError("the curve has no finetuned values or no pretraining loss")
+    params = fit_emergence_law(*law_points(d, K), d.bounds)
+    loss = d.loss
+    ok = np.isfinite(loss) & (loss > 0)
+    grid = np.linspace(-np.log(loss[ok].max()), -np.log(loss[ok].min()), 200)
+    colors = colormaps["viridis"](np.linspace(0.15, 0.85, ft.ks.size))
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), constrained_layout=True)
+        for i, k in enumerate(ft.ks):
+            e_k = params[0] - params[1] * np.log1p(k)
+            ax.plot(np.exp(-grid), emergence_law(params, grid, np.full(grid.size, k), d.bounds), "-", color=colors[i],
+                    lw=1.2)
+            ax.plot(loss[:K], ft.values[i, :K], "s", color=colors[i], ms=4,
+                    label=f"finetuned on k = {k:g} (E = {e_k:.2f})")
+        ax.plot(np.exp(-grid), emergence_law(params, grid, np.zeros(grid.size), d.bounds), "--", color="black", lw=1.2,
+                label=f"law at k = 0 (E0 = {params[0]:.2f})")
+        ax.plot(loss[:K], d.observed[:K], "o", color="black", ms=4.5, label="no finetuning: fitted")
+        ax.plot(loss[K:], d.observed[K:], "o", mfc="white", mec="black", ms=5, label="no finetuning: held out")
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        ax.set_xlabel("pretraining loss (falling to the right)")
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="best", frameon=False)

@@ -53,7 +53,8 @@ def is_heldout(a: int, b: int, op: Op) -> bool:
 
 def generate_arithmetic(op: Op, n_digits: int, n: int, *, seed: int = 0, k_shot: int = 2,
                         target_length: int | None = None, max_tries: int = 1000,
-                        format: Format = "gpt3", heldout: bool = False) -> list[TaskExample]:
+                        format: Format = "gpt3", heldout: bool = False,
+                        training_half: bool = False) -> list[TaskExample]:
     """``n`` problems on two ``n_digits``-digit operands (leading digit non-zero).
 
     Args:
@@ -68,6 +69,8 @@ def generate_arithmetic(op: Op, n_digits: int, n: int, *, seed: int = 0, k_shot:
         format: ``"gpt3"`` (default) or ``"compact"`` (see the module docstring).
         heldout: draw questions and shots only from the held-out half of the problem space
             (:func:`is_heldout`), the half the ladder never trains on.
+        training_half: draw only from the other half (finetuning data that no evaluation set
+            of ``heldout=True`` ever contains).
 
     Raises:
         ValueError: bad arguments, or ``target_length`` unreachable for these operands.
@@ -76,6 +79,8 @@ def generate_arithmetic(op: Op, n_digits: int, n: int, *, seed: int = 0, k_shot:
         raise ValueError(f"op must be 'plus' or 'times', got {op!r}")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    if heldout and training_half:
+        raise ValueError("heldout and training_half exclude each other")
     if n_digits < 1 or n < 1 or k_shot < 0:
         raise ValueError("need n_digits >= 1, n >= 1, k_shot >= 0")
     lo, hi = 10 ** (n_digits - 1), 10 ** n_digits
@@ -86,7 +91,7 @@ def generate_arithmetic(op: Op, n_digits: int, n: int, *, seed: int = 0, k_shot:
             a, b = (int(v) for v in rng.integers(lo, hi, size=2))
             if target_length is not None and len(str(answer_of(a, b, op))) != target_length:
                 continue
-            if heldout and not is_heldout(a, b, op):
+            if (heldout or training_half) and is_heldout(a, b, op) != heldout:
                 continue
             return a, b
         raise ValueError(f"no {n_digits}-digit {op} problem has a {target_length}-digit answer "

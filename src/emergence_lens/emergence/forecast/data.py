@@ -12,7 +12,8 @@ no random numbers of its own.  What a predictor needs beyond the metric itself i
 * :class:`Pool` — a benchmark matrix of many models, possibly of several families
   (``observational``);
 * :class:`Examples` — each example's per-token cross-entropy at each model (``per-example``);
-* ``loss`` — each model's pretraining loss (``loss``, ``loss-law``).
+* ``loss`` — each model's pretraining loss (``loss``, ``loss-law``, ``finetune``);
+* :class:`Finetuned` — the metric after finetuning on ``k`` task examples (``finetune``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 
 from emergence_lens.emergence.transforms import Link
 
-__all__ = ["CurveData", "Forecast", "Ingredient", "Series", "Pool", "Examples"]
+__all__ = ["CurveData", "Forecast", "Ingredient", "Series", "Pool", "Examples", "Finetuned"]
 
 
 @dataclass
@@ -87,6 +88,28 @@ class Examples:
 
 
 @dataclass
+class Finetuned:
+    """The metric after finetuning each model on ``k`` task examples (``emergence-lens finetune``):
+    ``ks`` ``(m,)`` the finetuning sizes, ``values`` ``(m, M)`` the metric per size and model (NaN
+    where that model was not finetuned), ``reps`` ``(B, m, M)`` their replicates."""
+
+    ks: np.ndarray
+    values: np.ndarray
+    reps: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.ks = np.asarray(self.ks, dtype=float)
+        self.values = np.atleast_2d(np.asarray(self.values, dtype=float))
+        self.reps = np.asarray(self.reps, dtype=float)
+        m, n_models = self.values.shape
+        if self.ks.shape != (m,) or self.reps.ndim != 3 or self.reps.shape[1:] != (m, n_models):
+            raise ValueError(f"{self.ks.size} finetuning sizes, values {self.values.shape}, replicates "
+                             f"{self.reps.shape}")
+        if not np.all(self.ks > 0):
+            raise ValueError("finetuning sizes must be > 0 (no finetuning is the curve itself)")
+
+
+@dataclass
 class CurveData:
     """One curve's inputs (module docstring); ``bounds``: the metric's range."""
 
@@ -101,6 +124,7 @@ class CurveData:
     examples: Examples | None = None
     #: Each model's pretraining loss ``(M,)``, NaN where unknown (``None``: none known).
     loss: np.ndarray | None = None
+    finetuned: Finetuned | None = None
     bounds: tuple[float, float] = (0.0, 1.0)
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -119,6 +143,8 @@ class CurveData:
             self.loss = np.asarray(self.loss, dtype=float)
             if self.loss.shape != self.t.shape:
                 raise ValueError(f"{self.t.size} positions and {self.loss.size} pretraining losses")
+        if self.finetuned is not None and self.finetuned.values.shape[1] != self.t.size:
+            raise ValueError(f"{self.t.size} positions and finetuned values of {self.finetuned.values.shape[1]} models")
 
     @property
     def n_models(self) -> int:

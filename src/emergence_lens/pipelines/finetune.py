@@ -1,0 +1,214 @@
+"""The pipeline behind ``emergence-lens finetune``: a ladder's smaller members finetuned on ``k``
+examples of a task, for several ``k``, and evaluated as the ladder is (Snell et al. 2024).
+
+For every (task, ``k``, finetuning seed, member) one job, in its own pinned process (one CPU thread,
+as the ladder trains): finetune the member on the first ``k`` of one list of distinct problems per
+seed from the training half of the problem space (:func:`emergence_lens.tasks.generate_arithmetic` with
+``training_half``; so the ``k`` sets are nested, and no evaluation problem is ever trained on), then
+evaluate it greedily on the held-out problems the ``arithmetic`` experiment evaluates
+(:func:`emergence_lens.experiments.arithmetic.make_examples`, same ``n`` and seed: the same
+examples), through the same evaluation (:func:`emergence_lens.models.evaluate.evaluate_examples`).
+Each job writes ``runs/<task>/k<k>/seed<s>/<model>.parquet`` (its records) and a stamp with its
+configuration and CPU seconds; a rerun reuses every job whose stamp matches (resumable), and the
+finetuned weights are not kept.  Writes into ``out``:
+
+* ``finetune.csv`` — per (task, metric, model, ``k``, seed): the value with its bootstrap CI
+  (:func:`emergence_lens.curves.compute_curves`, as every curve here), the member's pretraining
+  loss and the job's CPU seconds (:data:`FINETUNE_COLUMNS`); ``predict --finetuned`` reads it;
+* ``summary.md`` — exact match per member and ``k``, and the compute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from emergence_lens._io import atomic_write_text, write_csv
+from emergence_lens.models.finetune import DEFAULT_FINETUNE, FinetuneRecipe
+
+__all__ = ["finetune", "FinetuneError", "FinetuneResult", "FINETUNE_COLUMNS", "DEFAULT_TASKS", "DEFAULT_KS"]
+
+#: ``finetune.csv``: one row per (family, task, metric, model, finetune_examples).
+FINETUNE_COLUMNS = ["family", "task", "metric", "model", "finetune_examples", "scale_params", "pretrain_loss",
+                    "n_examples", "value", "ci_low", "ci_high", "cpu_seconds", "steps", "batch_size", "seed"]
+DEFAULT_TASKS = ("addition-L4", "addition-L5")
+DEFAULT_KS = (256, 1024, 4096)
+METRICS = ("exact_match", "per_token_accuracy", "target_token_probability")
+
+
+class FinetuneError(ValueError):
+    """Bad options or a ladder folder that cannot be read."""
+
+
+@dataclass
+class FinetuneResult:
+    table: pd.DataFrame
+    files: list[Path]
+    jobs_run: int
+    jobs_reused: int
+    cpu_seconds: float
+
+
+def _members(ladder: Path) -> list[dict[str, Any]]:
+    """Every member of ``ladder`` (a folder of HF-format models, each with its ``ladder.json``), smallest first."""
+    metas = []
+    for meta in sorted(ladder.glob("*/ladder.json")):
+        m = json.loads(meta.read_text())
+        if not {"name", "non_embedding_params", "final_loss"} <= set(m):
+            raise FinetuneError(f"{meta}: lacks name, non_embedding_params or final_loss")
+        metas.append({**m, "dir": str(meta.parent)})
+    if not metas:
+        raise FinetuneError(f"{ladder}: no member folders with a ladder.json (train one with `emergence-lens "
+                            "train-ladder`, or leave the path out for the shipped ladder)")
+    return sorted(metas, key=lambda m: (m["non_embedding_params"], m["name"]))
+
+
+def _task_spec(task: str) -> tuple[str, int, int]:
+    from emergence_lens.experiments.arithmetic import TASKS
+
+    for name, op, digits, length in TASKS:
+        if f"{name}-L{length}" == task:
+            return op, digits, length
+    raise FinetuneError(f"--task {task}: unknown (the arithmetic experiment's tasks: "
+                        f"{', '.join(f'{n}-L{L}' for n, _, _, L in TASKS)})")
+
+
+def _job(member_dir: str, train: list, evaluate: list, common: dict, recipe: FinetuneRecipe, path: str, stamp: str,
+         config: str, queue) -> None:
+    """One (task, k, member): finetune into a temporary folder, evaluate, write records and stamp."""
+    from emergence_lens.models.backends.hf import HFBackend
+    from emergence_lens.models.evaluate import evaluate_examples
+    from emergence_lens.models.finetune import finetune_model
+    from emergence_lens.records import write_records
+
+    with tempfile.TemporaryDirectory(prefix="emergence-lens-finetune-") as tmp:
+        meta = finetune_model(member_dir, train, tmp, recipe=recipe)
+        backend = HFBackend(tmp, device="cpu", batch_size=1000)
+        write_records(evaluate_examples(backend, evaluate, **common), Path(path))
+    atomic_write_text(Path(stamp), json.dumps({"config": json.loads(config), "cpu_seconds": meta["cpu_seconds"],
+                                               "final_train_loss": meta["final_train_loss"]}, indent=1))
+    queue.put(path)
+
+
+def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str] = DEFAULT_TASKS,
+             ks: Sequence[int] = DEFAULT_KS, fit_on: int = 6, n_eval: int = 500, seed: int = 0,
+             seeds: Sequence[int] = (0,),
+             recipe: FinetuneRecipe = DEFAULT_FINETUNE, family: str = "ladder", jobs: int = 2,
+             n_boot: int = 1000) -> FinetuneResult:
+    """Finetune the ``fit_on`` smallest members of ``ladder`` (default: the shipped one) on ``k``
+    examples of each task, for each ``k`` and each finetuning seed of ``seeds`` (its data and their
+    order; ``recipe.seed`` is replaced by it), evaluate and write the files (module docstring).
+    ``seed``: the evaluation problems' (the arithmetic experiment's) and the bootstrap's.
+
+    Raises:
+        FinetuneError: bad options or an unreadable ladder; :class:`emergence_lens.outputs.OutputConflict`.
+    """
+    from emergence_lens.curves import compute_curves
+    from emergence_lens.experiments.arithmetic import make_examples
+    from emergence_lens.models.ladder import shipped_ladder
+    from emergence_lens.models.pinned import PINNED_ENV, run_pinned
+    from emergence_lens.outputs import output_run
+    from emergence_lens.records import read_records
+    from emergence_lens.tasks import TaskExample, generate_arithmetic
+
+    ks = sorted(set(int(k) for k in ks))
+    if not ks or ks[0] < 1:
+        raise FinetuneError("--k: expected whole numbers >= 1")
+    seeds = list(dict.fromkeys(int(v) for v in seeds))
+    if not seeds or min(seeds) < 0:
+        raise FinetuneError("--seeds: expected whole numbers >= 0")
+    if n_eval < 1 or jobs < 1 or fit_on < 1:
+        raise FinetuneError("--n-eval, --jobs and --fit-on must be >= 1")
+    specs = {t: _task_spec(t) for t in dict.fromkeys(tasks)}
+    if not specs:
+        raise FinetuneError("--task: give at least one")
+    root = Path(ladder) if ladder is not None else shipped_ladder()
+    if not root.is_dir():
+        raise FinetuneError(f"not a folder: {root}")
+    members = _members(root)[:fit_on]
+    out = Path(out)
+    examples = make_examples(n_eval, seed)
+    calls, paths, reused = [], [], 0
+    with output_run(out, [], "finetune") as run:
+        for task, (op, digits, length) in specs.items():
+            evaluate = [e for e in examples if e.task == task]
+            for s_ in seeds:
+                rec = replace(recipe, seed=s_)
+                pool = generate_arithmetic(op, digits, ks[-1], seed=s_ * 1000 + 17, k_shot=0,  # type: ignore[arg-type]
+                                           target_length=length, format="compact", training_half=True)
+                pool = [TaskExample(task, e.example_id, e.prompt, e.target) for e in pool]
+                for k in ks:
+                    for m in members:
+                        weights = hashlib.sha256((Path(m["dir"]) / "model.safetensors").read_bytes()).hexdigest()
+                        config = json.dumps({"task": task, "k": k, "recipe": asdict(rec), "n_eval": n_eval,
+                                             "seed": seed, "weights": weights, "env": PINNED_ENV}, sort_keys=True)
+                        path = out / "runs" / task / f"k{k}" / f"seed{s_}" / f"{m['name']}.parquet"
+                        stamp = path.with_suffix(".json")
+                        run.claim(path)
+                        run.claim(stamp)
+                        paths.append((k, rec, path, stamp))
+                        if path.exists() and stamp.exists() and json.loads(stamp.read_text()).get("config") == \
+                                json.loads(config):
+                            reused += 1
+                            continue
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        common = dict(family=family, model=m["name"], scale_params=float(m["non_embedding_params"]),
+                                      pretrain_loss=float(m["final_loss"]), answer_prefix="", stop=("\n",))
+                        calls.append((m["dir"], pool[:k], evaluate, common, rec, str(path), str(stamp), config))
+        _run(calls, jobs, run_pinned)
+        rows, cpu = [], 0.0
+        for k, rec, path, stamp in paths:
+            info = json.loads(stamp.read_text())
+            cpu += float(info["cpu_seconds"])
+            curves = compute_curves(read_records(path), list(METRICS), n_boot=n_boot, seed=seed)
+            t = curves.table.assign(finetune_examples=k, cpu_seconds=float(info["cpu_seconds"]), steps=rec.steps,
+                                    batch_size=rec.batch_size, seed=rec.seed)
+            rows.append(t)
+        table = pd.concat(rows, ignore_index=True)[FINETUNE_COLUMNS]
+        table = table.sort_values(["family", "task", "metric", "finetune_examples", "seed", "scale_params"],
+                                  kind="stable", ignore_index=True)
+        files = [write_csv(table, out / "finetune.csv")]
+        files.append(_summary(table, out, root if ladder is not None else None, recipe, cpu, len(calls), reused))
+    return FinetuneResult(table, files, len(calls), reused, cpu)
+
+
+def _run(calls: list[tuple], jobs: int, run_pinned) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not calls:
+        return
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=Console(stderr=True)) as prog:
+        bar = prog.add_task("finetune and evaluate", total=len(calls))
+        run_pinned(_job, calls, jobs=min(jobs, len(calls), os.cpu_count() or 1),
+                   on_message=lambda _: prog.advance(bar),
+                   order=sorted(range(len(calls)), key=lambda i: (-len(calls[i][1]), i)))
+
+
+def _summary(table: pd.DataFrame, out: Path, ladder: Path | None, recipe: FinetuneRecipe, cpu: float, run: int,
+             reused: int) -> Path:
+    from emergence_lens.report import markdown_table
+
+    em = table[table["metric"] == "exact_match"]
+    lines = [f"# Finetuning: {', '.join(sorted(em['task'].unique()))}", "",
+             f"Ladder: {ladder if ladder is not None else 'the shipped ladder'}; recipe: {recipe.steps} steps of "
+             f"{recipe.batch_size} examples, lr {recipe.lr:g} (cosine to a tenth, warmup {recipe.warmup} steps), "
+             f"finetuning seeds {', '.join(map(str, sorted(table['seed'].unique())))}. Compute: {cpu:.1f} CPU "
+             f"seconds of finetuning in {run + reused} jobs ({reused} reused from an earlier run).", ""]
+    for task, g in em.groupby("task", sort=True):
+        wide = g.pivot_table(index=["scale_params", "model", "pretrain_loss"], columns="finetune_examples",
+                             values="value", aggfunc="mean").reset_index().drop(columns="scale_params")
+        wide.columns = [c if isinstance(c, str) else f"k = {c}" for c in wide.columns]
+        n_seeds = g["seed"].nunique()
+        lines += [f"## {task}: exact match" + (f", mean of {n_seeds} finetuning seeds" if n_seeds > 1 else ""), "",
+                  markdown_table(wide.round(3)), ""]
+    return atomic_write_text(out / "summary.md", "\n".join(lines))
