@@ -154,3 +154,41 @@ def test_finetune_command_is_seeded_resumable_and_feeds_predict(tmp_path):
     res = CliRunner().invoke(app, ["predict", str(ARITHMETIC / "records.parquet"), "--no-figures",
                                    "--finetuned", str(tmp_path / "nothing"), "--out", str(tmp_path / "p3")])
     assert res.exit_code != 0 and "no finetune.csv" in res.output
+
+
+def test_finetune_on_task_files_refuses_shared_prompts_and_options_that_do_not_fit(tmp_path):
+    """Any task as two files (as `evaluate` reads them): finetuned on a seeded shuffle of --train,
+    evaluated on --eval; a prompt in both, a k beyond the file, --task beside them: refused."""
+    rows = [{"context": f"{a}+{b}=", "completion": f" {a + b}"} for a in range(10, 40) for b in (11, 23)]
+    train, held = rows[:40], rows[40:60]
+
+    def write(name: str, items: list[dict]) -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in items))
+        return path
+
+    tr, ev = write("sums.jsonl", train), write("sums_eval.jsonl", held)
+    out = tmp_path / "ft"
+    base = ["finetune", "--out", str(out), "--k", "8,16", "--fit-on", "2", "--steps", "4", "--batch-size", "4",
+            "--n-eval", "20", "--n-boot", "20"]
+    res = CliRunner().invoke(app, [*base, "--train", str(tr), "--eval", str(ev)])
+    assert res.exit_code != 0 and "no examples of task" in res.output  # a task is named after its file
+    (tmp_path / "eval").mkdir()
+    ev = write("eval/sums.jsonl", held)
+    res = CliRunner().invoke(app, [*base, "--train", str(tr), "--eval", str(ev)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "finetune.csv")
+    assert set(table["finetune_examples"]) == {8, 16} and (table["n_examples"] == 20).all()
+    assert set(table["task"]) == {"sums"}
+    (tmp_path / "shared").mkdir()
+    overlap = write("shared/sums.jsonl", held[:5] + train[:1])
+    res = CliRunner().invoke(app, [*base, "--train", str(tr), "--eval", str(overlap)])
+    assert res.exit_code != 0 and "also training prompts" in res.output
+    res = CliRunner().invoke(app, [*base[:4], "100", *base[5:], "--train", str(tr), "--eval", str(ev)])
+    assert res.exit_code != 0 and "has 40 training examples" in res.output
+    res = CliRunner().invoke(app, [*base, "--train", str(tr), "--eval", str(ev), "--task", "addition-L4"])
+    assert res.exit_code != 0 and "give neither" in res.output
+    res = CliRunner().invoke(app, [*base, "--train", str(tr)])
+    assert res.exit_code != 0 and "go together" in res.output
+    res = CliRunner().invoke(app, [*base[:6], "9", *base[7:], "--train", str(tr), "--eval", str(ev)])
+    assert res.exit_code != 0 and "has 8 members" in res.output

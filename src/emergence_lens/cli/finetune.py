@@ -12,11 +12,17 @@ from emergence_lens.cli.common import NBoot, Out, console, fail, require, say, s
 
 def finetune(
     ladder: Annotated[Path | None, typer.Argument(
-        help="A ladder folder (members with their ladder.json, as `train-ladder` writes them); default: the "
-             "shipped ladder.", metavar="[LADDER]")] = None,
+        help="A folder of Hugging Face-format causal LMs, each with a ladder.json (name, non_embedding_params, "
+             "final_loss: its pretraining loss), as `train-ladder` writes them; default: the shipped ladder.",
+        metavar="[LADDER]")] = None,
     out: Out = Path("finetune"),
     task: Annotated[list[str] | None, typer.Option(
-        help="Task of the arithmetic experiment (repeatable or comma-separated).")] = None,
+        help="Task of the arithmetic experiment (repeatable or comma-separated; default addition-L4 and -L5).")] = None,
+    train: Annotated[Path | None, typer.Option(
+        help="Instead of --task: a task file to finetune on (GPT-3 JSONL or BIG-bench task.json, as `evaluate` "
+             "reads them), with --eval.")] = None,
+    eval_: Annotated[Path | None, typer.Option(
+        "--eval", help="The task file to evaluate on (disjoint from --train), with --train.")] = None,
     k: Annotated[str, typer.Option(
         help="Finetuning examples per run, comma-separated (nested sets).")] = "256,1024,4096",
     fit_on: Annotated[int, typer.Option(help="Finetune the K smallest members (the ones a forecast fits on).")] = 6,
@@ -38,7 +44,7 @@ def finetune(
     require("train", "'finetune'")
     from emergence_lens.models.finetune import FinetuneRecipe
     from emergence_lens.outputs import OutputConflict
-    from emergence_lens.pipelines.finetune import DEFAULT_TASKS, FinetuneError
+    from emergence_lens.pipelines.finetune import FinetuneError
     from emergence_lens.pipelines.finetune import finetune as run_finetune
 
     try:
@@ -47,11 +53,10 @@ def finetune(
         recipe = FinetuneRecipe(steps=steps, batch_size=batch_size, lr=lr)
     except ValueError as exc:
         fail(f"--k {k!r}, --seeds {seeds!r} or the recipe: {exc}")
-    tasks = split_list(",".join(task)) if task else list(DEFAULT_TASKS)
+    tasks = list(split_list(",".join(task))) if task else None
     try:
-        res = run_finetune(ladder, out, tasks=tasks, ks=ks, fit_on=fit_on, n_eval=n_eval, seed=seed, seeds=seed_list,
-                           recipe=recipe,
-                           jobs=jobs, n_boot=n_boot)
+        res = run_finetune(ladder, out, tasks=tasks, train=train, evaluate=eval_, ks=ks, fit_on=fit_on,
+                           n_eval=n_eval, seed=seed, seeds=seed_list, recipe=recipe, jobs=jobs, n_boot=n_boot)
     except (FinetuneError, OutputConflict) as exc:
         fail(str(exc))
     say(f"{res.jobs_run} finetunes run, {res.jobs_reused} reused; {res.cpu_seconds:.1f} CPU seconds of finetuning")

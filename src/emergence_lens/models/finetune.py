@@ -60,12 +60,12 @@ def finetune_lr(step: int, recipe: FinetuneRecipe) -> float:
     return recipe.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
-def _rows(tokenizer, examples: Sequence[TaskExample], stop: str) -> list[tuple[list[int], int]]:
-    """Each example as ``(prompt ids + answer ids, prompt length)``: prompt and answer encoded apart,
-    as the HF backend scores them."""
+def _rows(tokenizer, examples: Sequence[TaskExample], stop: str, answer_prefix: str) -> list[tuple[list[int], int]]:
+    """Each example as ``(prompt ids + answer ids, prompt length)``: prompt (with ``answer_prefix``)
+    and answer encoded apart, as the HF backend scores them."""
     rows = []
     for e in examples:
-        q = list(tokenizer(e.prompt, add_special_tokens=False)["input_ids"])
+        q = list(tokenizer(e.prompt + answer_prefix, add_special_tokens=False)["input_ids"])
         a = list(tokenizer(e.target + stop, add_special_tokens=False)["input_ids"])
         if not q or not a:
             raise ValueError(f"example {e.example_id} of {e.task}: prompt or answer encodes to no tokens")
@@ -74,12 +74,15 @@ def _rows(tokenizer, examples: Sequence[TaskExample], stop: str) -> list[tuple[l
 
 
 def finetune_model(model_dir: str | Path, examples: Sequence[TaskExample], out: str | Path, *,
-                   recipe: FinetuneRecipe = DEFAULT_FINETUNE, stop: str = "\n", threads: int | None = 1
+                   recipe: FinetuneRecipe = DEFAULT_FINETUNE, stop: str = "\n", answer_prefix: str = "",
+                   threads: int | None = 1
                    ) -> dict[str, Any]:
     """Finetune the model in ``model_dir`` on ``examples`` and save it (weights and tokenizer) into ``out``.
 
-    Returns what was done: ``k`` (distinct examples), the recipe, the final training loss (mean of
-    the last 20 steps), ``cpu_seconds`` (process CPU time of the training) and ``wall_seconds``.
+    ``answer_prefix``: text between prompt and answer (as ``evaluate_examples`` puts it); the loss
+    is on the answer and ``stop``.  Returns what was done: ``k`` (distinct examples), the recipe,
+    the final training loss (mean of the last 20 steps), ``cpu_seconds`` (process CPU time of the
+    training) and ``wall_seconds``.
     """
     import torch
     from transformers import AutoModelForCausalLM
@@ -96,7 +99,7 @@ def finetune_model(model_dir: str | Path, examples: Sequence[TaskExample], out: 
         torch.set_num_threads(threads)
     try:
         tok = load_tokenizer(str(model_dir), local_files_only=True)
-        rows = _rows(tok, examples, stop)
+        rows = _rows(tok, examples, stop, answer_prefix)
         torch.manual_seed(recipe.seed)
         model = AutoModelForCausalLM.from_pretrained(str(model_dir), local_files_only=True)
         decay = [p for p in model.parameters() if p.ndim >= 2]

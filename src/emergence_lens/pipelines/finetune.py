@@ -8,6 +8,9 @@ seed from the training half of the problem space (:func:`emergence_lens.tasks.ge
 evaluate it greedily on the held-out problems the ``arithmetic`` experiment evaluates
 (:func:`emergence_lens.experiments.arithmetic.make_examples`, same ``n`` and seed: the same
 examples), through the same evaluation (:func:`emergence_lens.models.evaluate.evaluate_examples`).
+Any other task comes as two task files (``--train``, ``--eval``: GPT-3 JSONL or BIG-bench, as
+``evaluate`` reads them), refused where they share a prompt; any Hugging Face-format causal LM is a
+member given its ``ladder.json`` (name, parameters, pretraining loss).
 Each job writes ``runs/<task>/k<k>/seed<s>/<model>.parquet`` (its records) and a stamp with its
 configuration and CPU seconds; a rerun reuses every job whose stamp matches (resumable), and the
 finetuned weights are not kept.  Writes into ``out``:
@@ -33,6 +36,7 @@ import pandas as pd
 
 from emergence_lens._io import atomic_write_text, write_csv
 from emergence_lens.models.finetune import DEFAULT_FINETUNE, FinetuneRecipe
+from emergence_lens.tasks import TaskExample
 
 __all__ = ["finetune", "FinetuneError", "FinetuneResult", "FINETUNE_COLUMNS", "DEFAULT_TASKS", "DEFAULT_KS"]
 
@@ -71,6 +75,32 @@ def _members(ladder: Path) -> list[dict[str, Any]]:
     return sorted(metas, key=lambda m: (m["non_embedding_params"], m["name"]))
 
 
+def _file_tasks(train: str | Path, evaluate: str | Path, n_eval: int, seed: int
+                ) -> dict[str, tuple[list[TaskExample], list[TaskExample]]]:
+    """Per task: (training pool, evaluation examples) from task files (any format ``evaluate`` reads);
+    refused where an evaluation prompt is also a training prompt, or a task lacks either."""
+    from emergence_lens.pipelines.evaluate import load_task
+
+    try:
+        pool, held = load_task(str(train), 0, None, seed), load_task(str(evaluate), 0, None, seed)
+    except (OSError, ValueError) as exc:
+        raise FinetuneError(f"--train / --eval: {exc}") from None
+    tasks: dict[str, tuple[list[TaskExample], list[TaskExample]]] = {}
+    for name in dict.fromkeys(e.task for e in held):
+        tr = [e for e in pool if e.task == name]
+        ev = [e for e in held if e.task == name][:n_eval]
+        if not tr:
+            raise FinetuneError(f"--train {train}: no examples of task {name!r}, which --eval {evaluate} has")
+        shared = {e.prompt for e in tr} & {e.prompt for e in ev}
+        if shared:
+            raise FinetuneError(f"task {name!r}: {len(shared)} evaluation prompt(s) are also training prompts "
+                                f"(e.g. {sorted(shared)[0]!r}); finetuning data must be disjoint from the evaluation")
+        tasks[name] = (tr, ev)
+    if not tasks:
+        raise FinetuneError(f"--eval {evaluate}: no examples")
+    return tasks
+
+
 def _task_spec(task: str) -> tuple[str, int, int]:
     from emergence_lens.experiments.arithmetic import TASKS
 
@@ -90,7 +120,8 @@ def _job(member_dir: str, train: list, evaluate: list, common: dict, recipe: Fin
     from emergence_lens.records import write_records
 
     with tempfile.TemporaryDirectory(prefix="emergence-lens-finetune-") as tmp:
-        meta = finetune_model(member_dir, train, tmp, recipe=recipe)
+        meta = finetune_model(member_dir, train, tmp, recipe=recipe, answer_prefix=common["answer_prefix"],
+                              stop=common["stop"][0])
         backend = HFBackend(tmp, device="cpu", batch_size=1000)
         write_records(evaluate_examples(backend, evaluate, **common), Path(path))
     atomic_write_text(Path(stamp), json.dumps({"config": json.loads(config), "cpu_seconds": meta["cpu_seconds"],
@@ -98,7 +129,8 @@ def _job(member_dir: str, train: list, evaluate: list, common: dict, recipe: Fin
     queue.put(path)
 
 
-def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str] = DEFAULT_TASKS,
+def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str] | None = None,
+             train: str | Path | None = None, evaluate: str | Path | None = None,
              ks: Sequence[int] = DEFAULT_KS, fit_on: int = 6, n_eval: int = 500, seed: int = 0,
              seeds: Sequence[int] = (0,),
              recipe: FinetuneRecipe = DEFAULT_FINETUNE, family: str = "ladder", jobs: int = 2,
@@ -106,7 +138,11 @@ def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str]
     """Finetune the ``fit_on`` smallest members of ``ladder`` (default: the shipped one) on ``k``
     examples of each task, for each ``k`` and each finetuning seed of ``seeds`` (its data and their
     order; ``recipe.seed`` is replaced by it), evaluate and write the files (module docstring).
-    ``seed``: the evaluation problems' (the arithmetic experiment's) and the bootstrap's.
+    ``seed``: the evaluation problems' (the arithmetic experiment's) and the bootstrap's.  Instead of
+    ``tasks`` (the arithmetic experiment's, by name; default addition-L4 and -L5), ``train`` and
+    ``evaluate``: task files (GPT-3 JSONL, BIG-bench task.json, as ``evaluate`` reads them; answer
+    after one space), the first ``k`` of a seeded shuffle of ``train`` per finetuning seed, the first
+    ``n_eval`` of ``evaluate`` per task.
 
     Raises:
         FinetuneError: bad options or an unreadable ladder; :class:`emergence_lens.outputs.OutputConflict`.
@@ -117,7 +153,6 @@ def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str]
     from emergence_lens.models.pinned import PINNED_ENV, run_pinned
     from emergence_lens.outputs import output_run
     from emergence_lens.records import read_records
-    from emergence_lens.tasks import TaskExample, generate_arithmetic
 
     ks = sorted(set(int(k) for k in ks))
     if not ks or ks[0] < 1:
@@ -127,29 +162,36 @@ def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str]
         raise FinetuneError("--seeds: expected whole numbers >= 0")
     if n_eval < 1 or jobs < 1 or fit_on < 1:
         raise FinetuneError("--n-eval, --jobs and --fit-on must be >= 1")
-    specs = {t: _task_spec(t) for t in dict.fromkeys(tasks)}
-    if not specs:
+    if (train is None) != (evaluate is None):
+        raise FinetuneError("--train and --eval go together (task files to finetune on and to evaluate on)")
+    if train is not None and tasks:
+        raise FinetuneError("--task names the arithmetic experiment's tasks; with --train/--eval give neither")
+    files = _file_tasks(train, evaluate, n_eval, seed) if train is not None and evaluate is not None else None
+    specs = {t: _task_spec(t) for t in dict.fromkeys(tasks or DEFAULT_TASKS)} if files is None else {}
+    if files is None and not specs:
         raise FinetuneError("--task: give at least one")
     root = Path(ladder) if ladder is not None else shipped_ladder()
     if not root.is_dir():
         raise FinetuneError(f"not a folder: {root}")
-    members = _members(root)[:fit_on]
+    members = _members(root)
+    if fit_on > len(members):
+        raise FinetuneError(f"--fit-on {fit_on}: {root} has {len(members)} members")
+    members = members[:fit_on]
     out = Path(out)
     examples = make_examples(n_eval, seed)
     calls, paths, reused = [], [], 0
     with output_run(out, [], "finetune") as run:
-        for task, (op, digits, length) in specs.items():
-            evaluate = [e for e in examples if e.task == task]
+        for task in (specs if files is None else files):
+            held = [e for e in examples if e.task == task] if files is None else files[task][1]
             for s_ in seeds:
                 rec = replace(recipe, seed=s_)
-                pool = generate_arithmetic(op, digits, ks[-1], seed=s_ * 1000 + 17, k_shot=0,  # type: ignore[arg-type]
-                                           target_length=length, format="compact", training_half=True)
-                pool = [TaskExample(task, e.example_id, e.prompt, e.target) for e in pool]
+                pool = _pool(task, specs, files, ks[-1], s_)
                 for k in ks:
                     for m in members:
                         weights = hashlib.sha256((Path(m["dir"]) / "model.safetensors").read_bytes()).hexdigest()
                         config = json.dumps({"task": task, "k": k, "recipe": asdict(rec), "n_eval": n_eval,
-                                             "seed": seed, "weights": weights, "env": PINNED_ENV}, sort_keys=True)
+                                             "seed": seed, "weights": weights, "env": PINNED_ENV,
+                                             "data": _digest(pool[:k], held)}, sort_keys=True)
                         path = out / "runs" / task / f"k{k}" / f"seed{s_}" / f"{m['name']}.parquet"
                         stamp = path.with_suffix(".json")
                         run.claim(path)
@@ -161,8 +203,9 @@ def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str]
                             continue
                         path.parent.mkdir(parents=True, exist_ok=True)
                         common = dict(family=family, model=m["name"], scale_params=float(m["non_embedding_params"]),
-                                      pretrain_loss=float(m["final_loss"]), answer_prefix="", stop=("\n",))
-                        calls.append((m["dir"], pool[:k], evaluate, common, rec, str(path), str(stamp), config))
+                                      pretrain_loss=float(m["final_loss"]), stop=("\n",),
+                                      answer_prefix="" if files is None else " ")
+                        calls.append((m["dir"], pool[:k], held, common, rec, str(path), str(stamp), config))
         _run(calls, jobs, run_pinned)
         rows, cpu = [], 0.0
         for k, rec, path, stamp in paths:
@@ -178,6 +221,32 @@ def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str]
         files = [write_csv(table, out / "finetune.csv")]
         files.append(_summary(table, out, root if ladder is not None else None, recipe, cpu, len(calls), reused))
     return FinetuneResult(table, files, len(calls), reused, cpu)
+
+
+def _pool(task: str, specs: dict, files: dict | None, k_max: int, s: int) -> list[TaskExample]:
+    """The finetuning examples of ``task`` for finetuning seed ``s``, in order (a run takes the first k)."""
+    import numpy as np
+
+    from emergence_lens.tasks import generate_arithmetic
+
+    if files is not None:
+        pool = files[task][0]
+        if k_max > len(pool):
+            raise FinetuneError(f"--k {k_max}: task {task!r} has {len(pool)} training examples")
+        order = np.random.default_rng([s, 17]).permutation(len(pool))
+        return [pool[i] for i in order]
+    op, digits, length = specs[task]
+    drawn = generate_arithmetic(op, digits, k_max, seed=s * 1000 + 17, k_shot=0, target_length=length,
+                                format="compact", training_half=True)
+    return [TaskExample(task, e.example_id, e.prompt, e.target) for e in drawn]
+
+
+def _digest(train: Sequence[TaskExample], held: Sequence[TaskExample]) -> str:
+    """A fingerprint of a job's data (a rerun with other data is another job)."""
+    h = hashlib.sha256()
+    for e in [*train, *held]:
+        h.update(json.dumps([e.task, e.example_id, e.prompt, e.target]).encode())
+    return h.hexdigest()
 
 
 def _run(calls: list[tuple], jobs: int, run_pinned) -> None:
