@@ -151,6 +151,7 @@ def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str]
     from emergence_lens.experiments.arithmetic import make_examples
     from emergence_lens.models.ladder import shipped_ladder
     from emergence_lens.models.pinned import PINNED_ENV, run_pinned
+    from emergence_lens.naming import slug
     from emergence_lens.outputs import output_run
     from emergence_lens.records import read_records
 
@@ -178,9 +179,11 @@ def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str]
         raise FinetuneError(f"--fit-on {fit_on}: {root} has {len(members)} members")
     members = members[:fit_on]
     out = Path(out)
-    examples = make_examples(n_eval, seed)
+    examples = make_examples(n_eval, seed) if files is None else []
+    weights = {m["name"]: hashlib.sha256((Path(m["dir"]) / "model.safetensors").read_bytes()).hexdigest()
+               for m in members}
     calls, paths, reused = [], [], 0
-    with output_run(out, [], "finetune") as run:
+    with output_run(out, [root, train, evaluate], "finetune") as run:
         for task in (specs if files is None else files):
             held = [e for e in examples if e.task == task] if files is None else files[task][1]
             for s_ in seeds:
@@ -188,11 +191,10 @@ def finetune(ladder: str | Path | None, out: str | Path, *, tasks: Sequence[str]
                 pool = _pool(task, specs, files, ks[-1], s_)
                 for k in ks:
                     for m in members:
-                        weights = hashlib.sha256((Path(m["dir"]) / "model.safetensors").read_bytes()).hexdigest()
                         config = json.dumps({"task": task, "k": k, "recipe": asdict(rec), "n_eval": n_eval,
-                                             "seed": seed, "weights": weights, "env": PINNED_ENV,
+                                             "seed": seed, "weights": weights[m["name"]], "env": PINNED_ENV,
                                              "data": _digest(pool[:k], held)}, sort_keys=True)
-                        path = out / "runs" / task / f"k{k}" / f"seed{s_}" / f"{m['name']}.parquet"
+                        path = out / "runs" / slug(task) / f"k{k}" / f"seed{s_}" / f"{slug(m['name'])}.parquet"
                         stamp = path.with_suffix(".json")
                         run.claim(path)
                         run.claim(stamp)
