@@ -83,6 +83,13 @@ def main() -> None:
         del frame
         kept.append(got)
         peak.step(f"  records of {job.file.path.parent.name}")
+    try:  # as the engine's run_partition does (where this revision has it)
+        from emergence_lens.sources.lmeval import close_reader
+    except ImportError:
+        pass
+    else:
+        close_reader()
+        peak.step("reader closed")
     records, _ = records_across(kept, IssueLog())
     peak.step(f"one records table ({len(records):,} rows)")
     curves = compute_curves(records, n_boot=1000, keep_scores=True)

@@ -18,7 +18,25 @@ from emergence_lens.emergence.forecast.finetune import emergence_law
 
 pytest.importorskip("transformers")
 
-ARITHMETIC = Path(__file__).resolve().parents[1] / "docs" / "reproduce" / "arithmetic"
+
+
+def _ladder_records(path: Path) -> Path:
+    """Records of ladder-01..04 on addition-L4 and -L5 (40 problems; the shipped members' sizes and
+    pretraining losses), exact match rising with size: what `reproduce arithmetic` would give predict."""
+    from emergence_lens.models.ladder import shipped_ladder
+    from emergence_lens.records import write_records
+
+    rows = []
+    for i in range(1, 5):
+        meta = json.loads((shipped_ladder() / f"ladder-0{i}" / "ladder.json").read_text())
+        for task in ("addition-L4", "addition-L5"):
+            for j in range(40):
+                target = str(1000 + j)
+                rows.append({"family": "ladder", "model": meta["name"], "task": task, "example_id": str(j),
+                             "scale_params": float(meta["non_embedding_params"]), "target": target,
+                             "prediction": target if j < 4 * i else "0", "pretrain_loss": meta["final_loss"]})
+    write_records(pd.DataFrame(rows), path)
+    return path
 
 
 def _family(e0: float = 1.1, b: float = 0.15, w: float = 0.1, n: int = 4000, seed: int = 0):
@@ -136,7 +154,8 @@ def test_finetune_command_is_seeded_resumable_and_feeds_predict(tmp_path):
 
     # predict --finetuned: the finetune method gets these curves; a table that matches none is refused
     pred = tmp_path / "pred"
-    res = CliRunner().invoke(app, ["predict", str(ARITHMETIC / "records.parquet"), "--fit-on", "3", "--methods",
+    records = _ladder_records(tmp_path / "records.parquet")
+    res = CliRunner().invoke(app, ["predict", str(records), "--fit-on", "3", "--methods",
                                    "finetune,naive", "--metric", "exact_match", "--n-boot", "50", "--no-figures",
                                    "--finetuned", str(out), "--out", str(pred)])
     assert res.exit_code == 0, res.output
@@ -148,10 +167,10 @@ def test_finetune_command_is_seeded_resumable_and_feeds_predict(tmp_path):
     assert str(other.status).startswith("no finetuned models")
     wrong = tmp_path / "wrong.csv"
     table.assign(task="no-such-task").to_csv(wrong, index=False)
-    res = CliRunner().invoke(app, ["predict", str(ARITHMETIC / "records.parquet"), "--fit-on", "3", "--no-figures",
+    res = CliRunner().invoke(app, ["predict", str(records), "--fit-on", "3", "--no-figures", "--metric", "exact_match",
                                    "--n-boot", "20", "--finetuned", str(wrong), "--out", str(tmp_path / "p2")])
     assert res.exit_code != 0 and "none of its" in res.output
-    res = CliRunner().invoke(app, ["predict", str(ARITHMETIC / "records.parquet"), "--no-figures",
+    res = CliRunner().invoke(app, ["predict", str(records), "--no-figures",
                                    "--finetuned", str(tmp_path / "nothing"), "--out", str(tmp_path / "p3")])
     assert res.exit_code != 0 and "no finetune.csv" in res.output
 

@@ -214,3 +214,22 @@ def test_a_generation_s_filtered_resps_are_read_as_the_line_reader_reads_them(tm
             assert issues and issues[0].line == 4
         else:
             assert not issues and slow["prediction"].iloc[3] == first
+
+
+def test_closing_the_reader_frees_duckdb_and_the_next_read_opens_it_again(tmp_path):
+    """The audit's partitions close the fast path's DuckDB connection once their files are read
+    (what DuckDB kept of its parses is freed before scoring); a read after that opens a new one and
+    gives the same rows."""
+    from emergence_lens.sources import lmeval
+
+    path = next(p for p in GENUINE if "_gen" in p.name)
+    task = _task(path)
+    first = read_lmeval_samples_fast(path, {"model": "m"}, task, path.read_bytes(), os.stat(path))
+    con = lmeval._duck_connection()
+    lmeval.close_reader()
+    with pytest.raises(Exception, match="closed"):
+        con.execute("select 1")
+    again = read_lmeval_samples_fast(path, {"model": "m"}, task, path.read_bytes(), os.stat(path))
+    assert first is not None and again is not None and first[0].equals(again[0])
+    lmeval.close_reader()
+    lmeval.close_reader()  # closing twice is harmless

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from emergence_lens.scoring import Rescored, rescore
 from emergence_lens.emergence.compare import DEFAULT_THRESHOLD
 from emergence_lens.sources.issues import IssueLog, SourceIssue
+from emergence_lens.sources.lmeval import close_reader
 from emergence_lens.sources.samples import (
     FileOutcome,
     SampleJob,
@@ -100,6 +101,7 @@ def run_partition(part: Partition, options: AuditOptions) -> PartitionResult:
                 kept.append(got)
         outcomes.append(FileOutcome(str(f.path), f.rows_read, f.status, list(read_issues), list(record_issues), 0,
                                     unresolved, sha256))
+    close_reader()  # what DuckDB kept of its parses is freed before the partition is scored
     across = IssueLog()
     records, loaded = records_across(kept, across)
     for o in outcomes:
