@@ -92,21 +92,40 @@ def _field(path: str, name: str) -> int:
     return 0
 
 
-def run(folder: Path, out: Path) -> tuple[float, float, float]:
-    """Seconds, the largest PSS sum over the tree (MB) and the sum of each process's VmHWM (MB)."""
+def run(folder: Path, out: Path) -> tuple[float, float, float, dict[str, float]]:
+    """Seconds, the largest PSS sum over the tree (MB), the sum of each process's VmHWM (MB), and each
+    process's PSS at the moment of that largest sum (MB, by role: the audit, its workers, the rest)."""
     proc = subprocess.Popen([sys.executable, "-c", PARTITIONED, str(folder), str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    pss_peak, highs = 0, {}
+    pss_peak, highs, at_peak = 0, {}, {}
     while proc.poll() is None:
         pids = process_tree(proc.pid)
-        pss_peak = max(pss_peak, sum(_field(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids))
+        now = {p: _field(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids}
+        if sum(now.values()) > pss_peak:
+            pss_peak, at_peak = sum(now.values()), {_role(p, proc.pid): v for p, v in now.items()}
         for p in pids:
             highs[p] = max(highs.get(p, 0), _field(f"/proc/{p}/status", "VmHWM:"))
         time.sleep(0.1)
     text, err = proc.communicate()
     if proc.returncode:
         raise RuntimeError(err[-2000:])
-    return float(text.split()[-1]), pss_peak / 2 ** 20, sum(highs.values()) / 2 ** 20
+    return (float(text.split()[-1]), pss_peak / 2 ** 20, sum(highs.values()) / 2 ** 20,
+            {k: v / 2 ** 20 for k, v in sorted(at_peak.items(), key=lambda kv: -kv[1])})
+
+
+def _role(pid: int, audit: int) -> str:
+    """``audit`` for the audit's own process; ``fork server`` for its child that forks the workers;
+    ``worker PID`` for a process forked from that; ``process PID`` for anything else."""
+    if pid == audit:
+        return "audit"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return f"process {pid}"
+    if ppid != audit:
+        return f"worker {pid}"
+    return "fork server" if b"forkserver" in cmd else f"process {pid}"
 
 
 def measure(folder: Path, rows: int, shape: str) -> float:
@@ -116,9 +135,10 @@ def measure(folder: Path, rows: int, shape: str) -> float:
     gb = sum(p.stat().st_size for p in folder.rglob("*")) / 1e9
     out = folder.with_name(f"out-{folder.name}")
     shutil.rmtree(out, ignore_errors=True)
-    dt, pss, hwm = run(folder, out)
+    dt, pss, hwm, parts = run(folder, out)
     print(f"{rows:,} rows: {shape} ({gb:.2f} GB): {dt:.1f} s, {rows / dt:,.0f} rows/s, peak PSS summed over the "
           f"process tree {pss:,.0f} MB (sum of each process's VmHWM {hwm:,.0f} MB)", flush=True)
+    print("  at that peak: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in parts.items()), flush=True)
     shutil.rmtree(folder)
     shutil.rmtree(out)
     return pss
