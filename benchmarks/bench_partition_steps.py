@@ -83,13 +83,15 @@ def main() -> None:
         del frame
         kept.append(got)
         peak.step(f"  records of {job.file.path.parent.name}")
-    try:  # as the engine's run_partition does (where this revision has it)
+    try:  # as the engine's run_partition does (where this revision has it): by the same rule
+        from emergence_lens.engine.partition import CLOSE_READER_BYTES
         from emergence_lens.sources.lmeval import close_reader
     except ImportError:
         pass
     else:
-        close_reader()
-        peak.step("reader closed")
+        if part.size >= CLOSE_READER_BYTES:
+            close_reader()
+            peak.step("reader closed")
     records, _ = records_across(kept, IssueLog())
     peak.step(f"one records table ({len(records):,} rows)")
     curves = compute_curves(records, n_boot=1000, keep_scores=True)
