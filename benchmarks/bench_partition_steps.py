@@ -3,10 +3,11 @@ after another in this process, with the resident memory after each and the peak 
 
 Writes the shape of ``bench_partition_memory.py`` (``--models`` ladder models, one multiple-choice
 and one generation task, ``--rows`` rows per file), then re-scores the ``--task`` partition the way
-the audit's engine does — each samples file read (:func:`~emergence_lens.sources.samples.read_sample_file`)
-and formed into records (:func:`~emergence_lens.sources.samples.sample_table`), the one records table
-(:func:`~emergence_lens.sources.samples.records_across`), the curves
-(:func:`~emergence_lens.curves.compute_curves`), the emergence scores and the verdicts — reading
+the audit's engine does — each samples file read (:func:`~emergence_lens.sources.samples.read_sample_file`),
+formed into records (:func:`~emergence_lens.sources.samples.sample_table`) and scored
+(:func:`~emergence_lens.example_scores.score_table`: its rows freed, its scores kept), the checks
+across files (:func:`~emergence_lens.sources.samples.check_across`), the curves
+(:func:`~emergence_lens.curves.curves_from_examples`), the emergence scores and the verdicts — reading
 ``VmRSS`` every 5 ms on a thread.  Point ``PYTHONPATH`` at another revision's ``src`` to compare.
 
 Run: python benchmarks/bench_partition_steps.py [--rows 125000] [--models 6] [--task mc|gen] [--dir /tmp/bench-psteps]
@@ -64,41 +65,55 @@ def main() -> None:
     folder = a.dir / f"p-{a.rows}"
     write_partitions(folder, a.rows, a.models)
 
-    from emergence_lens.curves import compute_curves
+    from emergence_lens.curves import curves_from_examples, metric_specs
     from emergence_lens.emergence import emergence_table, verdict_table
     from emergence_lens.engine import plan_partitions
+    from emergence_lens.engine.partition import CLOSE_READER_BYTES
+    from emergence_lens.example_scores import score_table
     from emergence_lens.sources import load_sources
     from emergence_lens.sources.issues import IssueLog
-    from emergence_lens.sources.samples import read_sample_file, records_across, sample_table
+    from emergence_lens.sources.lmeval import close_reader
+    from emergence_lens.sources.samples import (
+        SAMPLE_EXTRAS,
+        check_across,
+        key_table,
+        read_sample_file,
+        sample_table,
+    )
+    from emergence_lens.workers import release_memory
 
     bundle = load_sources([folder], defer_samples=True)
     part = next(p for p in plan_partitions(bundle.deferred.jobs) if p.key[1].endswith(f"_{a.task}"))
+    specs = metric_specs(None)
     peak = Peak()
     peak.step(f"start ({part.key[1]}, {len(part.jobs)} files)")
-    kept = []
-    for job in part.jobs:
+    kept, scored, parsed = [], {}, 0
+    for job in part.jobs:  # as the engine's run_partition does
         frame, _ = read_sample_file(job.file, job.info, job.task, job.no_results, IssueLog(), hash_bytes=True)
         peak.step(f"  read {job.file.path.parent.name}")
-        got = sample_table(job.file, frame, job.info, job.resolved, IssueLog(), [])
+        name, table = sample_table(job.file, frame, job.info, job.resolved, IssueLog(), [])
         del frame
-        kept.append(got)
         peak.step(f"  records of {job.file.path.parent.name}")
-    try:  # as the engine's run_partition does (where this revision has it): by the same rule
-        from emergence_lens.engine.partition import CLOSE_READER_BYTES
-        from emergence_lens.sources.lmeval import close_reader
-    except ImportError:
-        pass
-    else:
-        if part.size >= CLOSE_READER_BYTES:
+        kept.append((name, key_table(table)))
+        scored[name] = score_table(table.drop_columns(list(SAMPLE_EXTRAS)), specs)
+        del table
+        release_memory()
+        peak.step("  scored, its rows freed")
+        parsed += job.size
+        if parsed >= CLOSE_READER_BYTES:
             close_reader()
-            peak.step("reader closed")
-    records, _ = records_across(kept, IssueLog())
-    peak.step(f"one records table ({len(records):,} rows)")
-    curves = compute_curves(records, n_boot=1000, keep_scores=True)
+            parsed = 0
+            peak.step("  reader closed")
+    good, _ = check_across(kept, IssueLog())
+    kept.clear()
+    pieces = [p for name, _ in good for p in scored[name]]
+    del good, scored
+    peak.step(f"checked across files ({sum(p.n for p in pieces):,} examples kept as scores)")
+    curves = curves_from_examples(pieces, specs, n_boot=1000, keep_scores=True)
     peak.step("curves (bootstrap, per-example scores kept)")
     em = emergence_table(curves.table, curves.replicates)
     peak.step("emergence scores")
-    verdict_table(records, curves, em)
+    verdict_table(curves, em)
     peak.step("verdicts (explanations, paired sharpness)")
     peak.running = False
     shutil.rmtree(a.dir, ignore_errors=True)

@@ -6,14 +6,21 @@ from __future__ import annotations
 import filecmp
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from emergence_lens.cli import app
+from emergence_lens.engine import (
+    AuditOptions,
+    PartitionFailed,
+    PartitionStore,
+    plan_partitions,
+    run_audit_partitions,
+)
+from emergence_lens.engine import runner as runner_module
 from emergence_lens.pipelines.audit import write_audit
 from emergence_lens.scoring import Rescored
-from emergence_lens.cli import app
-from emergence_lens.engine import AuditOptions, PartitionFailed, PartitionStore, plan_partitions, run_audit_partitions
-from emergence_lens.engine import runner as runner_module
 from emergence_lens.sources import load_sources
 from emergence_lens.sources.load import complete_bundle
 
@@ -318,3 +325,111 @@ def test_a_model_twice_in_two_folders_is_reported_alike_in_partitions_and_in_mem
     issues = (tmp_path / "part" / "issues.csv").read_text()
     assert issues.count("samples could not form records with the other files") == 2
     assert "ladder-03b/samples_ladder_addition_mc_" in issues and ".jsonl line 1)" in issues
+
+
+def _mutant_runs(tmp_path: Path, how: str) -> Path:
+    """lm-eval folders where a model's files meet another folder's: the same documents twice, or other
+    documents (merged into one model's examples), or (``distinct``) a folder of its own model."""
+    import json
+    import shutil
+
+    runs = tmp_path / how
+    shutil.copytree(DATA / "lmeval", runs)
+    twin = runs / "ladder-03b"
+    shutil.copytree(DATA / "lmeval" / "ladder-03", twin)
+    results = next(twin.glob("results_*.json"))
+    data = json.loads(results.read_text())
+    if how == "other documents":
+        for f in twin.glob("samples_*.jsonl"):
+            lines = [json.loads(x) for x in f.read_text().splitlines()]
+            f.write_text("".join(json.dumps({**r, "doc_id": r["doc_id"] + 10_000}) + "\n" for r in lines))
+    elif how == "distinct":
+        data["config"]["model_num_parameters"] = int(data["config"]["model_num_parameters"]) + 1
+        data["model_name"] = "ladder-03b"
+        data["config"]["model_args"] = "pretrained=ladder-03b"
+    results.write_text(json.dumps(data))
+    return runs
+
+
+@pytest.mark.parametrize("how", ["same documents", "other documents", "distinct"])
+def test_keeping_keys_only_for_files_that_share_a_model_equals_keeping_every_files(how, tmp_path, monkeypatch):
+    """The differential test of the partition's shortcut: the checks across files run only on the
+    files whose model another file also holds (``shared_models``); with every file's keys kept (the
+    general path), every partition's outcomes, issues and scores are the same."""
+    from emergence_lens.engine import partition as partition_module
+    from emergence_lens.engine.partition import run_partition
+
+    runs = _mutant_runs(tmp_path, how)
+    bundle = load_sources([runs], defer_samples=True)
+    parts = plan_partitions(bundle.deferred.jobs)
+    fast = [run_partition(p, AuditOptions(n_boot=50)) for p in parts]
+    monkeypatch.setattr(partition_module, "shared_models",
+                        lambda jobs: {(j.resolved.family, j.model) for j in jobs})
+    general = [run_partition(p, AuditOptions(n_boot=50)) for p in parts]
+    for a, b in zip(fast, general, strict=True):
+        assert a.outcomes == b.outcomes and a.across == b.across
+        for name in ("audit_rows", "verdicts", "curves", "predictions"):
+            pd.testing.assert_frame_equal(getattr(a.rescored, name), getattr(b.rescored, name), check_exact=True)
+    issues = [i.message for r in fast for i in r.across]
+    if how == "same documents":
+        assert len(issues) == 2 and all("could not form records with the other files" in m for m in issues)
+    else:
+        assert issues == []
+        curves = pd.concat([r.rescored.curves for r in fast])
+        n = curves.groupby("model")["n_examples"].max()
+        assert n["ladder/ladder-03"] == 2 * n["ladder/ladder-04"] if how == "other documents" else n.nunique() == 1
+
+
+@pytest.fixture(scope="module")
+def one_partition(tmp_path_factory):
+    """The multiple-choice files of the lm-eval ladder alone: one (family, task) partition of eight
+    files (a family of checkpoints, in small), and its in-memory audit."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("one-partition")
+    runs = root / "runs"
+    shutil.copytree(DATA / "lmeval", runs)
+    for f in runs.glob("*/samples_*_gen_*.jsonl"):
+        f.unlink()
+    _in_memory(runs, root / "mem")
+    return runs, root / "mem"
+
+
+def test_a_partition_read_in_runs_by_several_workers_equals_the_in_memory_audit(one_partition, tmp_path):
+    """A partition larger than a worker's share is split into runs of files (here: one file each),
+    read by two worker processes and finished as one: the same audit as the whole records at once."""
+    from emergence_lens.engine.runner import plan_runs
+
+    runs_dir, mem = one_partition
+    bundle = load_sources([runs_dir], defer_samples=True)
+    parts = plan_partitions(bundle.deferred.jobs)
+    runs = plan_runs(parts, range(len(parts)), 2, split_bytes=1)
+    assert len(parts) == 1 and len(runs[0]) == len(parts[0].jobs) == 8
+    assert [j for run in runs[0] for j in run] == parts[0].jobs
+    assert len(plan_runs(parts, range(len(parts)), 2)[0]) == 1  # small files: one run
+    _partitioned(runs_dir, tmp_path, workers=2, serial_bytes=0, split_bytes=1)
+    assert _same(mem, tmp_path) == []
+
+
+def test_dask_reads_a_split_partition_as_the_local_engine_does(one_partition, tmp_path):
+    runs_dir, mem = one_partition
+    _partitioned(runs_dir, tmp_path, engine="dask", workers=2, split_bytes=1)
+    assert _same(mem, tmp_path) == []
+
+
+def test_split_runs_are_consecutive_and_balanced():
+    from emergence_lens.engine.partition import Partition, split_partition
+
+    class Job:  # a stand-in with a size
+        def __init__(self, size: int) -> None:
+            self.size = size
+
+    sizes = [5, 5, 5, 5, 40, 5, 5, 5, 5, 20]
+    part = Partition(("f", "t"), [Job(s) for s in sizes])
+    for max_bytes in (1, 10, 30, 50, 100, 1000):
+        runs = split_partition(part, max_bytes)
+        assert [j for r in runs for j in r] == part.jobs and all(runs)
+        assert all(len(r) == 1 or sum(j.size for j in r) <= max_bytes for r in runs)
+        # no two neighbours would have fitted in one run
+        assert all(sum(j.size for j in a + b) > max_bytes for a, b in zip(runs, runs[1:]))
+    assert len(split_partition(part, 1)) == len(sizes) and len(split_partition(part, 1000)) == 1

@@ -44,7 +44,7 @@ def _designs(records: pd.DataFrame, metric: str) -> tuple[Transform, np.ndarray,
 def _verdicts(records: pd.DataFrame, *, n_boot: int = 400, metrics=None, **kw):
     cs = compute_curves(records, metrics, n_boot=n_boot, seed=0, keep_scores=True)
     em = emergence_table(cs.table, cs.replicates, x=kw.pop("xcol", "scale_params"))
-    return verdict_table(records, cs, em, n_boot=n_boot, seed=0, **kw)
+    return verdict_table(cs, em, n_boot=n_boot, seed=0, **kw)
 
 
 # -- closed-form theory: the transform is exact ---------------------------------------------------

@@ -12,19 +12,20 @@ recorded in :attr:`CurveSet.skipped` — no row is ever dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from emergence_lens.emergence.bootstrap import bootstrap_column_means, bootstrap_means, curve_seed, percentile_ci
 from emergence_lens.emergence.resolution import clopper_pearson, resolution_limit
-from emergence_lens.metrics import METRICS, get_metric
-from emergence_lens.records import RECORD_SCHEMA, REQUIRED_COLUMNS
+from emergence_lens.example_scores import ModelScores, applicability, merge_examples, score_examples
+from emergence_lens.metrics import METRICS, MetricSpec, get_metric
 
-__all__ = ["CurveSet", "compute_curves", "curve_seed", "CURVE_COLUMNS"]
+__all__ = ["CurveSet", "compute_curves", "curves_from_examples", "metric_specs", "curve_seed", "CURVE_COLUMNS"]
 
 CURVE_COLUMNS = ["family", "task", "metric", "model", "scale_params", "scale_flops", "pretrain_loss", "n_examples",
                  "value", "ci_low", "ci_high", "n_correct", "cp_low", "cp_high", "resolution_limit",
@@ -44,6 +45,8 @@ class CurveSet:
             same model order as ``table``.
         skipped: (family, task, metric, reason) for metrics that could not be scored on a group.
         scores: ``(family, task, metric) -> list of per-example score arrays`` (curve order).
+        examples: ``(family, task) -> list of`` :class:`~emergence_lens.example_scores.ModelScores`
+            (curve order): ids, scores, transform ingredients and option counts of every model.
     """
 
     table: pd.DataFrame
@@ -53,23 +56,25 @@ class CurveSet:
     confidence: float
     seed: int
     scores: dict[CurveKey, list[np.ndarray]] = field(default_factory=dict, repr=False)
+    #: ``(family, task) -> each model's examples`` (curve order): what the verdicts read of the rows.
+    examples: dict[tuple[str, str], list[ModelScores]] = field(default_factory=dict, repr=False)
 
 
-def _applicability(group: pd.DataFrame, requires: tuple[str, ...]) -> str | None:
-    """None if applicable, "" if entirely absent, else a reason string."""
-    for col in requires:
-        if col not in group.columns:
-            return ""
-    present = np.ones(len(group), dtype=bool)
-    for col in requires:
-        present &= group[col].notna().to_numpy()
-    if present.all():
-        return None
-    if not present.any():
-        return ""
-    i = int(np.flatnonzero(~present)[0])
-    return (f"inputs {list(requires)} present on {int(present.sum())} of {len(group)} rows; first "
-            f"missing at model {group['model'].iat[i]!r}, example {group['example_id'].iat[i]!r}")
+def metric_specs(metrics: Iterable[str] | None = None,
+                 metric_options: Mapping[str, Mapping[str, Any]] | None = None) -> list[MetricSpec]:
+    """The metrics to score: ``metrics`` by name (default: every registered metric with a record
+    scorer and ``default`` set); refused when one works on arrays only or ``metric_options`` names
+    one not asked for."""
+    names = list(metrics) if metrics is not None else [
+        n for n, s in sorted(METRICS.items()) if s.record_scorer is not None and s.default]
+    specs = [get_metric(n) for n in names]
+    for s in specs:
+        if s.record_scorer is None:
+            raise ValueError(f"metric {s.name!r} works on arrays only, not on records")
+    unknown = set(metric_options or {}) - set(names)
+    if unknown:
+        raise ValueError(f"options given for metrics not requested: {sorted(unknown)}")
+    return specs
 
 
 def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, *,
@@ -89,67 +94,49 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
         seed: master seed.
         keep_scores: keep per-example scores in :attr:`CurveSet.scores`.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in records.columns]
-    if missing:
-        raise KeyError(f"records lack required column(s) {missing}")
-    absent = {c: None for c in RECORD_SCHEMA.names if c not in records.columns}
-    if absent:  # optional columns may be left out by callers that build records by hand
-        records = records.assign(**absent)
-    names = list(metrics) if metrics is not None else [
-        n for n, s in sorted(METRICS.items()) if s.record_scorer is not None and s.default]
-    specs = [get_metric(n) for n in names]
-    for s in specs:
-        if s.record_scorer is None:
-            raise ValueError(f"metric {s.name!r} works on arrays only, not on records")
-    options = dict(metric_options or {})
-    unknown = set(options) - set(names)
-    if unknown:
-        raise ValueError(f"options given for metrics not requested: {sorted(unknown)}")
+    specs = metric_specs(metrics, metric_options)
+    pieces = score_examples(records, specs, metric_options)
+    return curves_from_examples(pieces, specs, n_boot=n_boot, confidence=confidence, seed=seed,
+                                keep_scores=keep_scores)
 
+
+def curves_from_examples(pieces: Sequence[ModelScores], specs: Sequence[MetricSpec], *, n_boot: int = 1000,
+                         confidence: float = 0.95, seed: int = 0, keep_scores: bool = False) -> CurveSet:
+    """:func:`compute_curves` from the records' per-example scores (:func:`score_examples`; parts of
+    one model's examples, one per file say, are merged first).  A metric applies to a (family, task)
+    when every row there has its inputs (else it is skipped with the reason)."""
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     replicates: dict[CurveKey, np.ndarray] = {}
     kept: dict[CurveKey, list[np.ndarray]] = {}
-
-    needed = dict.fromkeys(["model", "example_id", *(c for spec in specs for c in spec.requires)])
-    used = [records.columns.get_loc(c) for c in needed if c in records.columns]
-    groups = records.groupby(["family", "task"], sort=True).indices
-    for (family, task), rows_at in sorted(groups.items()):
-        keys = records.iloc[rows_at][["model", "example_id", "scale_params", "scale_flops", "pretrain_loss"]]
-        models = (keys.groupby("model", sort=False)
-                  .agg(scale_params=("scale_params", "first"), scale_flops=("scale_flops", "first"),
-                       pretrain_loss=("pretrain_loss", "first"))
-                  .sort_values(["scale_params"], kind="stable"))
-        # Sort rows once: by model (in scale order) then example id, so paired arrays align; the
-        # group is copied out of the records once, already in that order.
-        model_codes, model_names = pd.factorize(keys["model"])  # one code per row without a per-row map
-        m_code = pd.Index(models.index).get_indexer(model_names).astype(np.int64)[model_codes]
-        id_code = pd.factorize(keys["example_id"], sort=True)[0]
-        order = np.lexsort((id_code, m_code))
-        # paired: every model has the same set of example ids (on the ids' codes, not Python strings)
-        per_model = np.split(id_code[order], np.flatnonzero(np.diff(m_code[order])) + 1)
-        distinct = [np.unique(ids) for ids in per_model]
-        paired = len(models) > 1 and all(np.array_equal(distinct[0], d) for d in distinct[1:])
-        # the group's rows in that order, only the columns the metrics read (``requires``: a scorer's
-        # and its weights' inputs): the rest of the records is never copied
-        group = records.iloc[rows_at[order], used]
-        bounds = np.flatnonzero(np.diff(m_code[order])) + 1
-        del keys
+    groups: dict[tuple[str, str], list[ModelScores]] = {}
+    for m in merge_examples(pieces):
+        groups.setdefault((m.family, m.task), []).append(m)
+    examples: dict[tuple[str, str], list[ModelScores]] = {}
+    for (family, task), found in sorted(groups.items()):
+        # models in scale order (stable: first named first among equal sizes), examples in id order
+        order = np.argsort(np.array([m.scale_params for m in found]), kind="stable")
+        group = [found[i] for i in order]
+        examples[(family, task)] = group
+        models = pd.DataFrame({"scale_params": [m.scale_params for m in group],
+                               "scale_flops": [m.scale_flops for m in group],
+                               "pretrain_loss": [m.pretrain_loss for m in group]},
+                              index=pd.Index([m.model for m in group], name="model"))
+        # paired: every model has the same set of example ids
+        distinct = [pc.unique(m.example_ids) for m in group]
+        paired = len(group) > 1 and all(distinct[0].equals(d) for d in distinct[1:])
         for spec in specs:
-            reason = _applicability(group, spec.requires)
+            reason = applicability(group, spec.name, spec.requires)
             if reason is not None:
                 if reason:
                     skipped.append({"family": family, "task": task, "metric": spec.name,
                                     "reason": reason})
                 continue
-            # scored model by model (a metric's scores are per row): its temporaries (a softmax over
-            # every option, say) never span more than one model's rows
-            per_model = [np.asarray(spec.score_records(group.iloc[a:b], **options.get(spec.name, {})), dtype=float)
-                         for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(group)], strict=True)]
+            per_model = [m.scores[spec.name] for m in group]
             key = (str(family), str(task), spec.name)
             if keep_scores:
                 kept[key] = per_model
-            weights = None if spec.weights is None else np.split(spec.weights(group), bounds)
+            weights = None if spec.weights is None else [m.weights[spec.name] for m in group]
             if weights is not None and all(np.all(w == w[0]) for w in weights if w.size):
                 weights = None  # equal weights: the weighted mean is the plain mean
             if weights is None:
@@ -194,4 +181,4 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
     table["n_correct"] = table["n_correct"].astype("Int64")
     return CurveSet(table=table, replicates=replicates,
                     skipped=pd.DataFrame(skipped, columns=["family", "task", "metric", "reason"]),
-                    n_boot=n_boot, confidence=confidence, seed=seed, scores=kept)
+                    n_boot=n_boot, confidence=confidence, seed=seed, scores=kept, examples=examples)

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from emergence_lens.backtesting import Backtested, attach_pools, backtest_curves, curves_from_records
-from emergence_lens.curves import CurveSet, compute_curves
+from emergence_lens.curves import CurveSet, curves_from_examples, metric_specs
 from emergence_lens.emergence import DEFAULT_THRESHOLD, VerdictResult, emergence_table, verdict_table, x_column
 from emergence_lens.emergence.aggregate import KEYS, RESCORED_SOURCE
-from emergence_lens.metrics import METRICS
+from emergence_lens.example_scores import ModelScores, score_examples
+from emergence_lens.metrics import METRICS, MetricSpec
 
-__all__ = ["Scored", "score_records", "Rescored", "rescore"]
+__all__ = ["Scored", "score_records", "score_examples_of", "Rescored", "rescore", "rescore_examples"]
 
 
 @dataclass
@@ -63,12 +64,10 @@ def score_records(records: pd.DataFrame, metrics: Iterable[str] | None = None, *
         fit_on: also backtest each sharp metric from its ``fit_on`` smallest models (or each ``K`` of a
             list) with ``methods`` (default: every registered forecast method).
     """
-    curves = compute_curves(records, metrics, metric_options=metric_options, n_boot=n_boot,
-                            confidence=confidence, seed=seed, keep_scores=True)
-    em = emergence_table(curves.table, curves.replicates, confidence=confidence, x=x_column(x_axis))
-    vr = verdict_table(records, curves, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot,
-                       confidence=confidence, seed=seed)
-    backtest = None
+    specs = metric_specs(metrics, metric_options)
+    scored = score_examples_of(score_examples(records, specs, metric_options), specs, n_boot=n_boot,
+                               confidence=confidence, seed=seed, threshold=threshold, x_axis=x_axis, chance=chance)
+    curves = scored.curves
     if fit_on is not None:
         table = curves.table
         keys = {(str(f), str(t), str(m)) for f, t, m in zip(table["family"], table["task"], table["metric"],
@@ -81,8 +80,21 @@ def score_records(records: pd.DataFrame, metrics: Iterable[str] | None = None, *
         attach_pools(forecast)
         runs = [backtest_curves(forecast, fit_on=k, methods=methods, x_axis=x_axis, confidence=confidence,
                                 skipped=skipped) for k in ([fit_on] if isinstance(fit_on, int) else fit_on)]
-        backtest = runs[0] if len(runs) == 1 else Backtested.concat(runs)
-    return Scored(curves, em, vr, backtest)
+        scored.backtest = runs[0] if len(runs) == 1 else Backtested.concat(runs)
+    return scored
+
+
+def score_examples_of(pieces: Sequence[ModelScores], specs: Sequence[MetricSpec], *, n_boot: int = 1000,
+                      confidence: float = 0.95, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
+                      x_axis: str = "params", chance: Mapping[str, float] | None = None) -> Scored:
+    """:func:`score_records` (without a backtest) from the records' per-example scores
+    (:func:`~emergence_lens.example_scores.score_examples`, one part per file say): what the
+    partitioned audit scores, each file's rows freed once they are scored."""
+    curves = curves_from_examples(pieces, specs, n_boot=n_boot, confidence=confidence, seed=seed, keep_scores=True)
+    em = emergence_table(curves.table, curves.replicates, confidence=confidence, x=x_column(x_axis))
+    vr = verdict_table(curves, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot,
+                       confidence=confidence, seed=seed)
+    return Scored(curves, em, vr)
 
 
 @dataclass
@@ -125,8 +137,18 @@ def rescore(records: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, thresho
             metrics: Iterable[str] | None = None) -> Rescored:
     """Curves, emergence scores and full verdicts of per-example ``records`` (the audit's
     re-scored part)."""
-    scored = score_records(records, metrics, n_boot=n_boot, confidence=confidence, seed=seed, threshold=threshold,
-                           x_axis=x_axis, chance=chance)
+    specs = metric_specs(metrics)
+    return rescore_examples(score_examples(records, specs), specs, n_boot=n_boot, seed=seed, threshold=threshold,
+                            x_axis=x_axis, chance=chance, confidence=confidence)
+
+
+def rescore_examples(pieces: Sequence[ModelScores], specs: Sequence[MetricSpec], *, n_boot: int = 1000,
+                     seed: int = 0, threshold: float = DEFAULT_THRESHOLD, x_axis: str = "params",
+                     chance: Mapping[str, float] | None = None, confidence: float = 0.95) -> Rescored:
+    """:func:`rescore` from the records' per-example scores (one part per file: the partitioned
+    audit keeps these, not the rows)."""
+    scored = score_examples_of(pieces, specs, n_boot=n_boot, confidence=confidence, seed=seed, threshold=threshold,
+                               x_axis=x_axis, chance=chance)
     rc, em, vr = scored.curves, scored.emergence, scored.verdicts
     v = vr.verdicts
     first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])

@@ -13,8 +13,9 @@ import multiprocessing as mp
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["PRELOAD", "SERIAL_BYTES", "worker_context", "prestart_workers", "input_bytes"]
+__all__ = ["PRELOAD", "SERIAL_BYTES", "worker_context", "prestart_workers", "input_bytes", "release_memory"]
 
 #: What a worker process imports before it is forked (once, in the fork server).
 PRELOAD = ["emergence_lens.engine.partition", "emergence_lens.report.html", "duckdb", "duckdb.filesystem"]
@@ -52,3 +53,25 @@ def input_bytes(paths: Iterable[str | os.PathLike[str]]) -> int:
         except OSError:
             continue
     return total
+
+
+def release_memory() -> None:
+    """Give the memory this process has freed back to the system: Arrow's pool's unused blocks, and
+    glibc's free heap pages (``malloc_trim``, where the C library has it): a worker that scores file
+    after file keeps only what it still holds, not the holes its freed temporaries left."""
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    global _trim
+    if _trim is None:
+        name = ctypes.util.find_library("c")
+        libc = ctypes.CDLL(name) if name else None
+        _trim = getattr(libc, "malloc_trim", False) if libc is not None else False
+    if _trim:
+        _trim(0)
+
+
+_trim: Any = None

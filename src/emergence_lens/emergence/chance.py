@@ -27,7 +27,8 @@ import pandas as pd
 
 from emergence_lens.metrics.ragged import list_lengths
 
-__all__ = ["chance_level", "chance_levels", "emerges_at", "wei_emergent", "CHANCE_METRICS", "MC_CHANCE_METRICS"]
+__all__ = ["chance_level", "chance_levels", "group_chance_levels",
+           "emerges_at", "wei_emergent", "CHANCE_METRICS", "MC_CHANCE_METRICS"]
 
 #: Metrics in [0, 1], higher is better, whose chance level on generation tasks is 0.
 CHANCE_METRICS = frozenset({"exact_match", "subset_accuracy", "per_item_accuracy", "per_token_accuracy",
@@ -65,7 +66,7 @@ def chance_level(metric: str, n_choices: Sequence[int] | np.ndarray | None = Non
         k = np.asarray(n_choices, dtype=float)
         if (k < 1).any():
             raise ValueError("every question needs at least one option")
-        return float(np.mean(1.0 / k))
+        return float(np.mean(1.0 / np.sort(k)))  # sorted: one value whatever order the questions come in
     if base in CHANCE_METRICS:
         return 0.0
     return float("nan")
@@ -78,16 +79,27 @@ def chance_levels(records: pd.DataFrame, metrics: Sequence[str],
     ``overrides`` maps a task name to its chance level (applies to every accuracy-like metric of
     the task), or ``"task:metric"`` to the level of one metric (wins over the task's).
     """
-    overrides = dict(overrides or {})
-    out: dict[tuple[str, str, str], float] = {}
     has_mc = "choice_logprobs" in records.columns
+    groups: dict[tuple[str, str], np.ndarray | None] = {}
     for (family, task), g in records.groupby(["family", "task"], sort=True):
         ks = None
         if has_mc:
             lengths = list_lengths(g["choice_logprobs"], "choice_logprobs")
             lengths = lengths[lengths >= 0]
             if len(lengths):
-                ks = lengths.astype(float)
+                ks = lengths
+        groups[(str(family), str(task))] = ks
+    return group_chance_levels(groups, metrics, overrides)
+
+
+def group_chance_levels(n_choices: Mapping[tuple[str, str], np.ndarray | None], metrics: Sequence[str],
+                        overrides: Mapping[str, float] | None = None) -> dict[tuple[str, str, str], float]:
+    """:func:`chance_levels` from each (family, task)'s options per question (``None``: no
+    multiple-choice questions)."""
+    overrides = dict(overrides or {})
+    out: dict[tuple[str, str, str], float] = {}
+    for (family, task), found in sorted(n_choices.items()):
+        ks = None if found is None or not len(found) else np.asarray(found, dtype=float)
         for m in metrics:
             specific = overrides.get(f"{task}:{m}")
             if specific is not None:

@@ -35,6 +35,7 @@ its prediction is a function of the column means only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -45,7 +46,8 @@ from scipy import special
 from emergence_lens.metrics import get_metric
 from emergence_lens.metrics.ragged import as_ragged
 
-__all__ = ["Transform", "transform_for", "Link", "LINKS", "AGGREGATE_INGREDIENTS"]
+__all__ = ["Transform", "Ingredient", "ingredients", "transform_for", "transform_from", "SOURCES", "SOURCE_COLUMNS",
+           "Link", "LINKS", "AGGREGATE_INGREDIENTS"]
 
 Kind = Literal["power", "normal"]
 
@@ -130,6 +132,8 @@ class Transform:
     sign: float = 1.0
     parametric: bool = False
     pooled: bool = False
+    #: the :class:`Ingredient` source its design reads (``greedy``, ``logprobs``, ``items``, ``margin``, ``log_mse``)
+    source: str = ""
 
     # -- model level ----------------------------------------------------------------------
     @property
@@ -202,42 +206,110 @@ class Transform:
         ``power``: the observed score, one indicator per length, then per slot the example's
         success there (0 where the example has another length); ``normal``: score, ``u``, ``u**2``."""
         obs = get_metric(self.metric).score_records(group)
+        return self.design_from(obs, ingredients(self.metric, group, only=self.source)[self.source])
+
+    def design_from(self, obs: np.ndarray, ingredient: Ingredient) -> np.ndarray:
+        """:meth:`design` from the observed per-example scores and the examples' :class:`Ingredient`
+        (what survives the rows: the audit scores a file's rows, then frees them)."""
+        if ingredient.error is not None:
+            raise ingredient.error
         if self.kind == "power":
-            per_token = _token_successes(self, group)
-            length = np.fromiter((len(v) for v in per_token), dtype=np.int64, count=len(per_token))
+            length = ingredient.lengths
             onehot = (length[:, None] == np.asarray(self.lengths)[None, :]).astype(float)
-            slots = np.zeros((len(per_token), len(self.slots)))
-            index = {s: k for k, s in enumerate(self.slots)}
-            for i, v in enumerate(per_token):
-                L = int(length[i])
-                if self.pooled:
-                    slots[i, index[(L, -1)]] = float(np.sum(v))
-                else:
+            slots = np.zeros((len(length), len(self.slots)))
+            starts = np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
+            if self.pooled:
+                index = {s: k for k, s in enumerate(self.slots)}
+                for i, (a, L) in enumerate(zip(starts, length, strict=True)):
+                    slots[i, index[(int(L), -1)]] = float(np.sum(ingredient.values[a:a + L]))
+            else:
+                for L in self.lengths:
+                    rows = np.flatnonzero(length == L)
                     for j in range(L):
-                        slots[i, index[(L, j)]] = float(v[j])
+                        slots[rows, self.slots.index((L, j))] = ingredient.values[starts[rows] + j]
             return np.column_stack([obs, onehot, slots])
-        u = _normal_column(self, group)
+        u = ingredient.values
         return np.column_stack([obs, u, u ** 2])
 
 
-def _token_successes(t: Transform, group: pd.DataFrame) -> list[np.ndarray]:
-    """Per example, the success of each token (item): a greedy flag, a probability, or an item right."""
-    if t.metric == "subset_accuracy":
-        out = []
+@dataclass(frozen=True)
+class Ingredient:
+    """What a transform's design needs of one model's examples (rows in example order), computed
+    once from their rows so the rows can be freed: ``power`` sources (``greedy``, ``logprobs``,
+    ``items``): each example's per-token (per-item) successes, flat, and its length; ``normal``
+    sources (``margin``, ``log_mse``): the per-example ``u``.  ``error``: why it could not be
+    computed, raised when a design needs it."""
+
+    source: str
+    values: np.ndarray
+    lengths: np.ndarray | None = None
+    error: ValueError | None = None
+
+    def take(self, order: np.ndarray) -> Ingredient:
+        """The same examples in ``order`` (indices of examples)."""
+        if self.error is not None or self.lengths is None:
+            return Ingredient(self.source, self.values if self.error is not None else self.values[order],
+                              None, self.error)
+        starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64)
+        lengths = self.lengths[order]
+        index = np.repeat(starts[order] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) \
+            + np.arange(int(lengths.sum()))
+        return Ingredient(self.source, self.values[index], lengths)
+
+    @staticmethod
+    def concat(parts: list[Ingredient]) -> Ingredient:
+        """The examples of ``parts``, one after the other (the first error kept)."""
+        err = next((p.error for p in parts if p.error is not None), None)
+        if err is not None:
+            return Ingredient(parts[0].source, np.zeros(0), None, err)
+        lengths = None if parts[0].lengths is None else np.concatenate([p.lengths for p in parts])
+        return Ingredient(parts[0].source, np.concatenate([p.values for p in parts]), lengths)
+
+
+#: Where each ingredient source comes from, in the order a transform prefers them.
+SOURCES = {"exact_match": ("greedy", "logprobs"), "subset_accuracy": ("items",),
+           "multiple_choice_grade": ("margin",), "reconstruction_at": ("log_mse",)}
+SOURCE_COLUMNS = {"greedy": ("target", "prediction", "target_token_greedy"),
+                   "logprobs": ("target", "prediction", "target_token_logprobs"),
+                   "items": ("target", "prediction"), "margin": ("choice_logprobs", "correct_choice"),
+                   "log_mse": ("reconstruction_mse",)}
+
+
+def ingredients(metric: str, group: pd.DataFrame, only: str | None = None) -> dict[str, Ingredient]:
+    """The ingredients of ``metric``'s transform these rows (one model's, in example order) can
+    give: a source whose columns are non-null on every row (``only``: that source alone)."""
+    def has(col: str) -> bool:
+        return col in group.columns and bool(group[col].notna().all())
+
+    base = metric.split("[", 1)[0]
+    if base == "reconstruction_at" and "[" not in metric:
+        return {}
+    out: dict[str, Ingredient] = {}
+    for source in SOURCES.get(base, ()):
+        if (only is not None and source != only) or not all(has(c) for c in SOURCE_COLUMNS[source]):
+            continue
+        try:
+            out[source] = _ingredient(source, group)
+        except ValueError as exc:
+            out[source] = Ingredient(source, np.zeros(0), None, exc)
+    return out
+
+
+def _ingredient(source: str, group: pd.DataFrame) -> Ingredient:
+    if source == "items":
+        per = []
         for tg, pr in zip(group["target"], group["prediction"], strict=True):
             a, b = str(tg).split(), str(pr).split()
-            out.append(np.array([float(i < len(b) and a[i] == b[i]) for i in range(len(a))]))
-        return out
-    if t.ingredient.startswith("per-token greedy"):
+            per.append(np.array([float(i < len(b) and a[i] == b[i]) for i in range(len(a))]))
+        lengths = np.fromiter((len(v) for v in per), dtype=np.int64, count=len(per))
+        return Ingredient(source, np.concatenate(per) if per else np.zeros(0), lengths)
+    if source == "greedy":
         flat, lengths = as_ragged(group["target_token_greedy"], "target_token_greedy")
-    else:
+        return Ingredient(source, np.asarray(flat, dtype=float), np.asarray(lengths, dtype=np.int64))
+    if source == "logprobs":
         flat, lengths = as_ragged(group["target_token_logprobs"], "target_token_logprobs")
-        flat = np.exp(flat)
-    return np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
-
-
-def _normal_column(t: Transform, group: pd.DataFrame) -> np.ndarray:
-    if t.metric == "multiple_choice_grade":
+        return Ingredient(source, np.exp(flat), np.asarray(lengths, dtype=np.int64))
+    if source == "margin":
         flat, k = as_ragged(group["choice_logprobs"], "choice_logprobs")
         if (k < 2).any():
             i = int(np.flatnonzero(k < 2)[0])
@@ -250,37 +322,44 @@ def _normal_column(t: Transform, group: pd.DataFrame) -> np.ndarray:
         masked[correct_pos] = -np.inf
         out = right - np.maximum.reduceat(masked, starts)
         out = np.where(np.isfinite(out), out, np.sign(out) * 1e6)  # -inf log-probs: a huge margin
-        return out
+        return Ingredient(source, out)
     mse = group["reconstruction_mse"].to_numpy(dtype=float)
-    return np.log(np.maximum(mse, 1e-300))
+    return Ingredient(source, np.log(np.maximum(mse, 1e-300)))
 
 
 def transform_for(metric: str, records: pd.DataFrame) -> Transform | None:
     """The transform that predicts ``metric`` on these records, or ``None`` when the metric is
     not a sharp one with a known transform or the records lack its ingredient."""
-    def has(col: str) -> bool:
-        return col in records.columns and bool(records[col].notna().all())
+    return transform_from(metric, [ingredients(metric, records)])
 
+
+def transform_from(metric: str, available: Sequence[Mapping[str, Ingredient]]) -> Transform | None:
+    """The transform of ``metric`` given the ingredients each part of a group's examples (a model's,
+    a file's) gave: the first source every part has; ``None`` when none is shared."""
     base = metric.split("[", 1)[0]
-    if base == "exact_match" and has("target") and has("prediction"):
-        if has("target_token_greedy"):
-            lengths = tuple(sorted(int(v) for v in records["target_token_greedy"].map(len).unique()))
-            return Transform(metric, "power", "per-token greedy accuracy a_j (teacher-forced argmax = target)",
-                             "per_token_accuracy", lengths, pooled=sum(lengths) > MAX_SLOTS)
-        if has("target_token_logprobs"):
-            lengths = tuple(sorted(int(v) for v in records["target_token_logprobs"].map(len).unique()))
-            return Transform(metric, "power", "per-token target probability a_j (sampled exact match)",
-                             "target_token_probability", lengths, pooled=sum(lengths) > MAX_SLOTS)
+    source = next((s for s in SOURCES.get(base, ()) if available and all(s in a for a in available)), None)
+    if source is None:
         return None
-    if base == "subset_accuracy" and has("target") and has("prediction"):
-        lengths = tuple(sorted(int(v) for v in records["target"].map(lambda s: len(str(s).split())).unique()))
-        return Transform(metric, "power", "per-item accuracy a_j", "per_item_accuracy", lengths,
-                         pooled=sum(lengths) > MAX_SLOTS)
-    if base == "multiple_choice_grade" and has("choice_logprobs") and has("correct_choice"):
+    ok = [a[source] for a in available if a[source].error is None]
+
+    def lengths() -> tuple[int, ...]:
+        return tuple(sorted({int(v) for a in ok for v in np.unique(a.lengths)}))
+
+    if source == "greedy":
+        ls = lengths()
+        return Transform(metric, "power", "per-token greedy accuracy a_j (teacher-forced argmax = target)",
+                         "per_token_accuracy", ls, pooled=sum(ls) > MAX_SLOTS, source=source)
+    if source == "logprobs":
+        ls = lengths()
+        return Transform(metric, "power", "per-token target probability a_j (sampled exact match)",
+                         "target_token_probability", ls, pooled=sum(ls) > MAX_SLOTS, source=source)
+    if source == "items":
+        ls = lengths()
+        return Transform(metric, "power", "per-item accuracy a_j", "per_item_accuracy", ls,
+                         pooled=sum(ls) > MAX_SLOTS, source=source)
+    if source == "margin":
         return Transform(metric, "normal", "margin log q_correct - max log q_distractor ~ Normal(mu, sigma)",
-                         "correct_choice_probability", threshold=0.0, sign=1.0, parametric=True)
-    if base == "reconstruction_at" and "[" in metric and has("reconstruction_mse"):
-        c = float(metric.split("c=", 1)[1].rstrip("]"))
-        return Transform(metric, "normal", "log per-example MSE ~ Normal(mu, sigma) (log-normal MSE)",
-                         "mse", threshold=float(np.log(c)), sign=-1.0, parametric=True)
-    return None
+                         "correct_choice_probability", threshold=0.0, sign=1.0, parametric=True, source=source)
+    c = float(metric.split("c=", 1)[1].rstrip("]"))
+    return Transform(metric, "normal", "log per-example MSE ~ Normal(mu, sigma) (log-normal MSE)",
+                     "mse", threshold=float(np.log(c)), sign=-1.0, parametric=True, source=source)

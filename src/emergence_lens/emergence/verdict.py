@@ -57,13 +57,21 @@ import numpy as np
 import pandas as pd
 
 from emergence_lens.emergence.bootstrap import curve_seed
-from emergence_lens.emergence.chance import chance_levels, emerges_at, wei_emergent
-from emergence_lens.emergence.compare import DEFAULT_THRESHOLD, classify_sharpness, format_ci
+from emergence_lens.emergence.chance import (
+    emerges_at,
+    group_chance_levels,
+    wei_emergent,
+)
+from emergence_lens.emergence.compare import (
+    DEFAULT_THRESHOLD,
+    classify_sharpness,
+    format_ci,
+)
 from emergence_lens.emergence.explain import Explanation, explain_curve
-from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
 from emergence_lens.emergence.forecast import PREDICTION_COLUMNS
+from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
 from emergence_lens.emergence.resolution import measurable_ability
-from emergence_lens.emergence.transforms import transform_for
+from emergence_lens.emergence.transforms import transform_from
 from emergence_lens.emergence.xaxis import x_column, x_position
 from emergence_lens.metrics import METRICS
 
@@ -232,14 +240,15 @@ def _explanation_cols(ex: Explanation | None) -> dict[str, object]:
             "departs_at": ";".join(f"{s:.6g}" for s, _, _ in sorted(ex.departures))}
 
 
-def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "params",
+def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "params",
                   chance: Mapping[str, float] | None = None, threshold: float = DEFAULT_THRESHOLD,
                   n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> VerdictResult:
     """Verdicts for every curve and (sharp metric, partner) pair; predictions per model.
 
     Args:
-        records: the records the curves were computed from.
-        curves: :func:`~emergence_lens.curves.compute_curves` output with ``keep_scores=True``.
+        curves: :func:`~emergence_lens.curves.compute_curves` output with ``keep_scores=True``: its
+            per-example scores, and what each model's examples give the transforms and the chance
+            levels (``examples``), not the records, are what the verdicts read.
         emergence: :func:`~emergence_lens.emergence.emergence_table` of ``curves`` on ``x_axis``.
         x_axis: ``params``, ``flops`` or ``loss``.
         chance: per-task chance overrides.
@@ -250,18 +259,16 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
     xcol = x_column(x_axis)
     table = curves.table
     metrics = sorted(table["metric"].unique())
-    levels = chance_levels(records, metrics, chance)
+    examples = curves.examples
+    levels = group_chance_levels({key: _n_choices(models) for key, models in examples.items()}, metrics, chance)
     em_index = {(str(r.family), str(r.task), str(r.metric)): r for r in emergence.itertuples(index=False)}
     rows: list[dict] = []
     preds: list[dict] = []
     explanations: dict[tuple[str, str, str], Explanation] = {}
-    rec_groups = {(str(f), str(t)): points for (f, t), points in records.groupby(["family", "task"], sort=True)}
 
     for (family, task), group_curves in table.groupby(["family", "task"], sort=True):
         family, task = str(family), str(task)
-        group_records = rec_groups.get((family, task))
-        # each model's rows, copied (in example order) only while a transform's design is made from them
-        model_rows = group_records.groupby("model").indices if group_records is not None else {}
+        group_examples = {m.model: m for m in examples.get((family, task), [])}
         # model order along the axis (curve tables are in scale_params order)
         first_metric = group_curves[group_curves["metric"] == group_curves["metric"].iloc[0]]
         pos_all = x_position(first_metric[xcol].to_numpy(dtype=float), x_axis)
@@ -298,18 +305,14 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
             explanation: Explanation | None = None
             transform = None
             scored = curve["state"] != "not scored"
-            if spec is not None and spec.sharp and group_records is not None and axis_ok and scored:
-                transform = transform_for(metric, group_records)
+            if spec is not None and spec.sharp and group_examples and axis_ok and scored:
+                transform = transform_from(metric, [group_examples[m].ingredients.get(metric, {}) for m in models])
             if transform is not None:
-                designs, ids = [], []
-                for m in models:
-                    own = group_records.iloc[model_rows[m]].sort_values("example_id", kind="stable")
-                    designs.append(transform.design(own))
-                    ids.append(own["example_id"].to_numpy())
-                    del own
-                if paired_models is None:  # the same examples for every model (each model's sorted, unique)
-                    paired_models = all(len(i) == len(ids[0]) and bool((i == ids[0]).all()) for i in ids[1:])
-                del ids
+                own = [group_examples[m] for m in models]  # each model's examples, in id order
+                designs = [transform.design_from(e.observed(metric), e.ingredients[metric][transform.source])
+                           for e in own]
+                if paired_models is None:  # the same examples for every model
+                    paired_models = all(e.example_ids.equals(own[0].example_ids) for e in own[1:])
                 key = (family, task, metric)
                 xs = curve["g"][xcol].to_numpy(dtype=float)
                 explanation = explain_curve(xs, designs, transform, n_boot=max(n_boot, 200), confidence=confidence,
@@ -362,3 +365,10 @@ def verdict_table(records: pd.DataFrame, curves: CurveData, emergence: pd.DataFr
     verdicts = verdict_frame(rows)
     predictions = pd.DataFrame(preds, columns=PREDICTION_COLUMNS)
     return VerdictResult(verdicts, predictions, explanations)
+
+
+def _n_choices(models: Sequence) -> np.ndarray | None:
+    """Every question's number of options in one (family, task), from each model's counts (sorted)."""
+    values = np.concatenate([m.choices[0] for m in models]) if models else np.zeros(0, np.int64)
+    counts = np.concatenate([m.choices[1] for m in models]) if models else np.zeros(0, np.int64)
+    return np.repeat(values, counts)

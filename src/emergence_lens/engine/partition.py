@@ -12,23 +12,31 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from emergence_lens.scoring import Rescored, rescore
+import pyarrow as pa
+
+from emergence_lens.curves import metric_specs
 from emergence_lens.emergence.compare import DEFAULT_THRESHOLD
+from emergence_lens.example_scores import ModelScores, score_table
+from emergence_lens.scoring import Rescored, rescore_examples
 from emergence_lens.sources.issues import IssueLog, SourceIssue
 from emergence_lens.sources.lmeval import close_reader
 from emergence_lens.sources.samples import (
+    SAMPLE_EXTRAS,
     FileOutcome,
     SampleJob,
+    check_across,
+    key_table,
     read_sample_file,
-    records_across,
     sample_table,
 )
+from emergence_lens.workers import release_memory
 
-__all__ = ["AuditOptions", "Partition", "PartitionResult", "plan_partitions", "run_partition", "CLOSE_READER_BYTES"]
+__all__ = ["AuditOptions", "Partition", "PartitionResult", "plan_partitions", "run_partition", "CLOSE_READER_BYTES",
+           "shared_models", "FileScores", "read_files", "finish_partition", "split_partition"]
 
-#: A partition whose files reach this many bytes closes the fast path's DuckDB connection once they
-#: are read: DuckDB keeps memory in proportion to what it parsed (~100 MB after a 170 MB file) until
-#: it is closed, and opening a new one costs ~25 ms, which small partitions would pay for little.
+#: The fast path's DuckDB connection is closed each time its files have parsed this many bytes since
+#: it was opened: DuckDB keeps memory in proportion to what it parsed (~26 MB after each 276 MB file)
+#: until it is closed, and opening a new one costs ~25 ms, which small files would pay for little.
 CLOSE_READER_BYTES = 256 << 20
 
 
@@ -64,7 +72,7 @@ class Partition:
     @property
     def size(self) -> int:
         """Bytes of its files (to balance and report)."""
-        return sum(j.file.path.stat().st_size for j in self.jobs if j.file.path.exists())
+        return sum(j.size for j in self.jobs)
 
 
 @dataclass
@@ -90,31 +98,113 @@ def plan_partitions(jobs: Sequence[SampleJob]) -> list[Partition]:
     return [parts[k] for k in sorted(parts)]
 
 
-def run_partition(part: Partition, options: AuditOptions) -> PartitionResult:
-    """Read the partition's files, form and check its records, re-score them."""
-    outcomes: list[FileOutcome] = []
-    kept = []
-    for job in part.jobs:
+def shared_models(jobs: Sequence[SampleJob]) -> set[tuple[str, str]]:
+    """The (family, model) pairs more than one of ``jobs`` holds.  The checks across files (a
+    document twice, two sizes for one model: :func:`check_across`) compare rows of one (family,
+    model) in different files, and each file's records were checked on their own: a file whose
+    model no other file has can break none of them, so only these files' keys are kept for it."""
+    seen: dict[tuple[str, str], int] = {}
+    for j in jobs:
+        key = (j.resolved.family, j.model)
+        seen[key] = seen.get(key, 0) + 1
+    return {k for k, n in seen.items() if n > 1}
+
+
+@dataclass
+class FileScores:
+    """One samples file of a partition, read and scored (:func:`read_files`): its outcome, the rows
+    its records kept, the columns the checks across files read (only when another file holds its
+    model, :func:`shared_models`; ``None`` otherwise) and its examples' scores (``None``: no records
+    were formed)."""
+
+    outcome: FileOutcome
+    rows: int = 0
+    keys: pa.Table | None = None
+    pieces: list[ModelScores] | None = None
+
+
+def read_files(jobs: Sequence[SampleJob], options: AuditOptions,
+               shared: set[tuple[str, str]]) -> list[FileScores]:
+    """Read ``jobs`` (some or all files of one partition) in order: each file's records formed and
+    scored at once (:func:`score_table`), its rows freed before the next file.  ``shared``: the
+    partition's :func:`shared_models` (of all its files, however they are split)."""
+    specs = None if options.metrics == () else metric_specs(options.metrics)
+    out: list[FileScores] = []
+    parsed = 0  # bytes read since the reader was last closed
+    for job in jobs:
         f = job.file
         read_issues, record_issues = IssueLog(), IssueLog()
         unresolved: list[dict] = []
+        done = FileScores(FileOutcome(str(f.path), 0, "", [], [], 0, unresolved, ""))
         frame, sha256 = read_sample_file(f, job.info, job.task, job.no_results, read_issues, hash_bytes=True)
         if frame is not None:
             got = sample_table(f, frame, job.info, job.resolved, record_issues, unresolved)
             del frame
             if got is not None:
-                kept.append(got)
-        outcomes.append(FileOutcome(str(f.path), f.rows_read, f.status, list(read_issues), list(record_issues), 0,
-                                    unresolved, sha256))
-    if part.size >= CLOSE_READER_BYTES:  # what DuckDB kept of its parses is freed before scoring
-        close_reader()
+                name, table = got
+                del got
+                done.rows = table.num_rows
+                if (job.resolved.family, job.model) in shared:  # only these can break a check across files
+                    done.keys = key_table(table)
+                done.pieces = score_table(table.drop_columns(list(SAMPLE_EXTRAS)), specs) if specs is not None else []
+                del table
+                release_memory()  # the file's rows, freed: back to the system before the next file
+        done.outcome = FileOutcome(str(f.path), f.rows_read, f.status, list(read_issues), list(record_issues), 0,
+                                   unresolved, sha256)
+        out.append(done)
+        parsed += job.size
+        if parsed >= CLOSE_READER_BYTES:  # what DuckDB kept of its parses is freed
+            close_reader()
+            parsed = 0
+    return out
+
+
+def finish_partition(key: tuple[str, str], files: Sequence[FileScores], options: AuditOptions) -> PartitionResult:
+    """A partition's result from its files read and scored (:func:`read_files`, in the partition's
+    file order, read in one piece or several): the checks across files, then the curves, emergence
+    scores and verdicts of the examples of the files that pass them."""
+    specs = None if options.metrics == () else metric_specs(options.metrics)
+    kept = [(f.outcome.path, f.keys) for f in files if f.keys is not None]
     across = IssueLog()
-    records, loaded = records_across(kept, across)
-    for o in outcomes:
-        o.loaded = int(loaded.get(o.path, 0))
+    good, _ = check_across(kept, across)
+    dropped = {name for name, _ in kept} - {name for name, _ in good}
+    del good, kept
+    outcomes = []
+    for f in files:
+        o = f.outcome
+        outcomes.append(FileOutcome(o.path, o.rows_read, o.status, o.read_issues, o.record_issues,
+                                    0 if o.path in dropped or f.pieces is None else f.rows, o.unresolved, o.sha256))
+    pieces = [p for f in files if f.pieces is not None and f.outcome.path not in dropped for p in f.pieces]
     rescored = None
-    if records is not None and len(records) and options.metrics != ():
-        rescored = rescore(records, n_boot=options.n_boot, seed=options.seed, threshold=options.threshold,
-                           x_axis=options.x_axis, chance=options.chance_map, confidence=options.confidence,
-                           metrics=options.metrics)
-    return PartitionResult(part.key, outcomes, list(across), rescored)
+    if pieces and specs is not None:
+        rescored = rescore_examples(pieces, specs, n_boot=options.n_boot, seed=options.seed,
+                                    threshold=options.threshold, x_axis=options.x_axis, chance=options.chance_map,
+                                    confidence=options.confidence)
+    return PartitionResult(key, outcomes, list(across), rescored)
+
+
+def split_partition(part: Partition, max_bytes: int) -> list[list[SampleJob]]:
+    """The partition's files in consecutive runs of at most ``max_bytes`` of files each (a larger
+    file is a run of its own): each run read by its own worker (:func:`read_files`), their results
+    finished as one (:func:`finish_partition`) — the same result, per-worker memory bounded."""
+    runs: list[list[SampleJob]] = [[]]
+    filled = 0
+    for job in part.jobs:
+        size = job.size
+        if runs[-1] and filled + size > max_bytes:
+            runs.append([])
+            filled = 0
+        runs[-1].append(job)
+        filled += size
+    return runs
+
+
+def run_partition(part: Partition, options: AuditOptions) -> PartitionResult:
+    """Read the partition's files, form and check their records, re-score them.
+
+    Each file's records are scored as soon as they are formed (:func:`score_table`) and only
+    numbers are kept of them: its examples' scores, ids and transform ingredients, and, where
+    another file holds its model, the columns the checks across files read (:func:`key_table`).
+    Peak memory is one file's rows plus a few dozen bytes per row of the partition; the result
+    equals re-scoring all the records at once (:func:`~emergence_lens.scoring.rescore`)."""
+    return finish_partition(part.key, read_files(part.jobs, options, shared_models(part.jobs)), options)

@@ -5,7 +5,9 @@
 workers would cost more than it saves).  ``engine="dask"``: Dask distributed — a ``LocalCluster``
 with one single-threaded worker process per core by default, or the scheduler at ``scheduler``
 (``tcp://host:8786``) for a real cluster, whose workers must reach the inputs (a shared file system,
-or URLs on an object store).  Either way the partitions' results are merged in key order, so every output is the same byte for byte whatever ran them.  A finished
+or URLs on an object store).  A partition larger than a worker's share is read in runs of files by
+several workers and finished as one (:func:`plan_runs`).  Either way the partitions' results are
+merged in key order, so every output is the same byte for byte whatever ran them.  A finished
 partition is stored (:class:`~emergence_lens.engine.store.PartitionStore`) as soon as it returns;
 one that fails — an exception, a worker that dies — stops the run with :class:`PartitionFailed`
 naming its files, after the others in flight are stored, and a rerun resumes from the stored ones.
@@ -21,13 +23,40 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult, run_partition
+from emergence_lens.engine.partition import (
+    AuditOptions,
+    FileScores,
+    Partition,
+    PartitionResult,
+    finish_partition,
+    read_files,
+    run_partition,
+    shared_models,
+    split_partition,
+)
 from emergence_lens.engine.store import PartitionStore
 from emergence_lens.workers import SERIAL_BYTES, worker_context
 
-__all__ = ["run_audit_partitions", "PartitionFailed", "EngineSession", "ENGINES", "SERIAL_BYTES"]
+__all__ = ["run_audit_partitions", "PartitionFailed", "EngineSession", "ENGINES", "SERIAL_BYTES", "SPLIT_BYTES",
+           "plan_runs"]
 
 ENGINES = ("local", "dask")
+
+#: A partition larger than a worker's share of the input is read in runs of about this many bytes of
+#: files, one worker each (:func:`plan_runs`), then finished as one.
+SPLIT_BYTES = 256 << 20
+
+
+def plan_runs(parts: Sequence[Partition], todo: Sequence[int], workers: int,
+              split_bytes: int = SPLIT_BYTES) -> dict[int, list[list]]:
+    """How each partition to compute is read: its files in one run, or — when it is larger than
+    ``split_bytes`` and than the input's share of one of ``workers`` (a family of many checkpoints,
+    one huge task: one worker would hold it all while the others idle) — in consecutive runs of
+    about ``split_bytes`` (:func:`~emergence_lens.engine.partition.split_partition`)."""
+    sizes = {i: parts[i].size for i in todo}
+    share = sum(sizes.values()) / max(1, workers)
+    return {i: split_partition(parts[i], split_bytes) if sizes[i] > max(share, split_bytes) else [list(parts[i].jobs)]
+            for i in todo}
 
 
 class PartitionFailed(RuntimeError):
@@ -117,18 +146,20 @@ def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, e
                          store: PartitionStore | None = None, workers: int | None = None,
                          scheduler: str | None = None,
                          progress: Callable[[PartitionResult, bool], None] | None = None,
-                         serial_bytes: int = SERIAL_BYTES, session: EngineSession | None = None
-                         ) -> list[PartitionResult]:
+                         serial_bytes: int = SERIAL_BYTES, session: EngineSession | None = None,
+                         split_bytes: int = SPLIT_BYTES) -> list[PartitionResult]:
     """Every partition's result, in the order of ``parts``; stored ones are loaded, not recomputed.
 
     ``progress(result, resumed)`` is called as each partition finishes (or is loaded).  ``session``:
     workers to run on and keep afterwards (default: started here for this call and closed after it;
-    ``engine``, ``workers`` and ``scheduler`` are then the session's).
+    ``engine``, ``workers`` and ``scheduler`` are then the session's).  ``split_bytes``: a partition
+    too large for one worker is read in runs of about this size (:func:`plan_runs`).
     """
     if session is None:
         with EngineSession(engine, workers=workers, scheduler=scheduler,
                            parallel=sum(p.size for p in parts) >= serial_bytes) as own:
-            return run_audit_partitions(parts, options, store=store, progress=progress, session=own)
+            return run_audit_partitions(parts, options, store=store, progress=progress, session=own,
+                                        split_bytes=split_bytes)
     results: dict[int, PartitionResult] = {}
     todo = []
     for i, p in enumerate(parts):
@@ -148,9 +179,10 @@ def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, e
             progress(r, False)
 
     if todo:
+        runs = plan_runs(parts, todo, session.workers, split_bytes)
         if session.engine == "dask":
-            _run_dask(parts, todo, options, done, session.client)
-        elif session.executor is None or len(todo) == 1:
+            _run_dask(parts, runs, options, done, session.client)
+        elif session.executor is None or (len(todo) == 1 and len(runs[todo[0]]) == 1):
             for i in todo:
                 try:
                     r = run_partition(parts[i], options)
@@ -158,49 +190,86 @@ def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, e
                     raise PartitionFailed(parts[i], exc) from exc
                 done(i, r)
         else:
-            _run_processes(parts, todo, options, done, session.executor)
+            _run_processes(parts, runs, options, done, session.executor)
     return [results[i] for i in range(len(parts))]
 
 
-def _run_processes(parts: Sequence[Partition], todo: list[int], options: AuditOptions,
+def _run_processes(parts: Sequence[Partition], runs: dict[int, list[list]], options: AuditOptions,
                    done: Callable[[int, PartitionResult], None], pool: cf.Executor) -> None:
-    # largest first, so the last partition to start is a small one
-    order = sorted(todo, key=lambda i: -parts[i].size)
+    # largest first, so the last partition to start is a small one; a partition read in several runs
+    # is finished here once they are all back (its examples' scores: a few dozen bytes a row)
+    order = sorted(runs, key=lambda i: -parts[i].size)
     failure: PartitionFailed | None = None
+    pending: dict[int, list[list[FileScores] | None]] = {}
     with tempfile.TemporaryDirectory(prefix="emergence-lens-running-") as running:
-        futures = {pool.submit(run_tracked, parts[i], options, running, i): i for i in order}
-        for fut in cf.as_completed(futures):
-            i = futures[fut]
-            try:
-                r = fut.result()
-            except BrokenProcessPool as exc:  # a worker died: every pending future fails with this
-                if failure is None:
-                    flights = in_flight(running)
-                    named = [parts[j] for j in flights] or [parts[i]]
-                    failure = PartitionFailed(named[0], exc, named[1:], died=bool(flights))
+        futures: dict[cf.Future, tuple[int, int | None]] = {}
+        for i in order:
+            if len(runs[i]) == 1:
+                futures[pool.submit(run_tracked, parts[i], options, running, i)] = (i, None)
                 continue
-            except Exception as exc:  # noqa: BLE001 - the partition's own error
-                failure = failure or PartitionFailed(parts[i], exc)
-                continue
-            done(i, r)
+            shared = shared_models(parts[i].jobs)
+            pending[i] = [None] * len(runs[i])
+            for r, jobs in enumerate(runs[i]):
+                futures[pool.submit(read_tracked, jobs, options, shared, running, f"{i}.{r}")] = (i, r)
+        while futures:
+            finished, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                i, r = futures.pop(fut)
+                try:
+                    got = fut.result()
+                except BrokenProcessPool as exc:  # a worker died: every pending future fails with this
+                    if failure is None:
+                        flights = in_flight(running)
+                        named = [parts[j] for j in flights] or [parts[i]]
+                        failure = PartitionFailed(named[0], exc, named[1:], died=bool(flights))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - the partition's own error
+                    failure = failure or PartitionFailed(parts[i], exc)
+                    pending.pop(i, None)
+                    continue
+                if r is None:
+                    done(i, got)
+                    continue
+                if i not in pending:  # another of its runs failed
+                    continue
+                pending[i][r] = got
+                if all(run is not None for run in pending[i]):
+                    files = [f for run in pending.pop(i) for f in run]
+                    try:
+                        result = finish_partition(parts[i].key, files, options)
+                    except Exception as exc:  # noqa: BLE001 - named, then raised
+                        failure = failure or PartitionFailed(parts[i], exc)
+                        continue
+                    del files
+                    done(i, result)
     if failure is not None:
         raise failure
 
 
-def run_tracked(part: Partition, options: AuditOptions, running: str, index: int) -> PartitionResult:
+def run_tracked(part: Partition, options: AuditOptions, running: str, index: int | str) -> PartitionResult:
     """:func:`run_partition` in a worker process, with a file in ``running`` while it runs: if the
     process dies (killed, out of memory), the file stays and names the partition it was running."""
-    flag = Path(running) / f"{index}.running"
+    return _tracked(running, index, run_partition, part, options)
+
+
+def read_tracked(jobs: list, options: AuditOptions, shared: set, running: str, tag: str) -> list[FileScores]:
+    """:func:`~emergence_lens.engine.partition.read_files` of one run of a partition's files in a
+    worker process, tracked as :func:`run_tracked` is (``tag``: ``"<partition index>.<run>"``)."""
+    return _tracked(running, tag, read_files, jobs, options, shared)
+
+
+def _tracked(running: str, tag: int | str, fn: Callable[..., Any], *args: Any) -> Any:
+    flag = Path(running) / f"{tag}.running"
     flag.write_text(f"{os.getpid()}\n")
     try:
-        return run_partition(part, options)
+        return fn(*args)
     finally:
         flag.unlink(missing_ok=True)
 
 
 def in_flight(running: str) -> list[int]:
-    """Indices of the partitions whose workers left their running file (in index order)."""
-    return sorted(int(p.name.split(".")[0]) for p in Path(running).glob("*.running"))
+    """Indices of the partitions whose workers left their running file (in index order, once each)."""
+    return sorted({int(p.name.split(".")[0]) for p in Path(running).glob("*.running")})
 
 
 def _worker_init(threads: int) -> None:
@@ -211,14 +280,22 @@ def _worker_init(threads: int) -> None:
     pa.set_io_thread_count(threads)
 
 
-def _run_dask(parts: Sequence[Partition], todo: list[int], options: AuditOptions,
+def _run_dask(parts: Sequence[Partition], runs: dict[int, list[list]], options: AuditOptions,
               done: Callable[[int, PartitionResult], None], client: Any) -> None:
     from dask.distributed import as_completed
 
     failure: PartitionFailed | None = None
-    order = sorted(todo, key=lambda i: -parts[i].size)
-    futures = [client.submit(run_partition, parts[i], options, key=f"partition-{i}-{parts[i].key[0]}-"
-                             f"{parts[i].key[1]}", pure=False) for i in order]
+    order = sorted(runs, key=lambda i: -parts[i].size)
+    futures = []
+    for i in order:
+        name = f"partition-{i}-{parts[i].key[0]}-{parts[i].key[1]}"
+        if len(runs[i]) == 1:
+            futures.append(client.submit(run_partition, parts[i], options, key=name, pure=False))
+            continue
+        shared = shared_models(parts[i].jobs)
+        reads = [client.submit(read_files, jobs, options, shared, key=f"read-{r}-{name}", pure=False)
+                 for r, jobs in enumerate(runs[i])]
+        futures.append(client.submit(finish_runs, parts[i].key, reads, options, key=name, pure=False))
     index = {f.key: i for f, i in zip(futures, order, strict=True)}
     for fut in as_completed(futures):
         i = index[fut.key]
@@ -230,3 +307,9 @@ def _run_dask(parts: Sequence[Partition], todo: list[int], options: AuditOptions
         done(i, r)
     if failure is not None:
         raise failure
+
+
+def finish_runs(key: tuple[str, str], runs: Sequence[Sequence[FileScores]], options: AuditOptions) -> PartitionResult:
+    """:func:`~emergence_lens.engine.partition.finish_partition` of a partition read in runs (a Dask
+    task, given its runs' results in order)."""
+    return finish_partition(key, [f for run in runs for f in run], options)

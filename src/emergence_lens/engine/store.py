@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from emergence_lens.scoring import Rescored
 from emergence_lens.engine.partition import AuditOptions, Partition, PartitionResult
+from emergence_lens.scoring import Rescored
 from emergence_lens.sources.issues import SourceIssue
-from emergence_lens.sources.samples import FileOutcome
 from emergence_lens.sources.location import stat_key
+from emergence_lens.sources.samples import FileOutcome
 
 __all__ = ["PartitionStore", "STORE_DIR"]
 

@@ -46,6 +46,7 @@ from emergence_lens.sources.samples import (
     DeferredSamples,
     FileOutcome,
     SampleJob,
+    file_model,
     inspect_frame,
     read_samples,
     records_file,
@@ -335,11 +336,11 @@ def _sample_plan(jobs: list, inspect_logs: list, dir_info: Mapping[Any, Any],
     plan = []
     for f, task in jobs:
         info, none = sample_info(f, dir_info)
-        model = str(info.get("model") or f.path.parent.name)
+        model = file_model(f, info)
         plan.append(SampleJob(f, task, info, none, resolver.resolve(model, info.get("scale_params"), None, f.root,
                                                                   info.get("checkpoint"))))
     for f, task, info in inspect_logs:
-        model = str(info.get("model") or f.path.parent.name)
+        model = file_model(f, info)
         plan.append(SampleJob(f, task, info, False, resolver.resolve(model, info.get("scale_params"), None,
                                                                      f.root, info.get("checkpoint"))))
     return plan

@@ -16,9 +16,17 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from emergence_lens._io import iter_jsonl, sha256_and_lines, sha256_file
-from emergence_lens.records import RECORD_SCHEMA, RecordsError, records_to_pandas, validate_across, validate_records
+from emergence_lens.records import (
+    KEY_COLUMNS,
+    RECORD_SCHEMA,
+    RecordsError,
+    records_to_pandas,
+    validate_across,
+    validate_records,
+)
 from emergence_lens.sources.files import InputFile
 from emergence_lens.sources.identity import ModelResolver, ResolvedModel
 from emergence_lens.sources.inspect_logs import read_inspect_log
@@ -34,9 +42,9 @@ from emergence_lens.sources.lmeval import (
 from emergence_lens.sources.location import is_remote, reader_source
 from emergence_lens.sources.sniff import read_text
 
-__all__ = ["SampleJob", "SampleRead", "FileOutcome", "DeferredSamples", "read_sample_file", "sample_table", "records_across",
-           "records_file", "records_from_samples", "read_samples", "sample_jobs", "sample_info", "inspect_frame",
-           "parquet_rows", "SAMPLE_EXTRAS"]
+__all__ = ["SampleJob", "SampleRead", "FileOutcome", "DeferredSamples", "read_sample_file", "sample_table",
+           "records_across", "check_across", "key_table", "ACROSS_COLUMNS", "records_file", "records_from_samples",
+           "file_model", "read_samples", "sample_jobs", "sample_info", "inspect_frame", "parquet_rows", "SAMPLE_EXTRAS"]
 
 
 @dataclass
@@ -56,6 +64,21 @@ class SampleJob:
     def key(self) -> tuple[str, str]:
         """The partition: (family, task) — the records of one key are one group of curves."""
         return (self.resolved.family, self.task)
+
+    @property
+    def model(self) -> str:
+        """The model its records name (:func:`file_model`)."""
+        return file_model(self.file, self.info)
+
+    @property
+    def size(self) -> int:
+        """Bytes of its file (0 when it is gone)."""
+        return self.file.path.stat().st_size if self.file.path.exists() else 0
+
+
+def file_model(f: InputFile, info: Mapping[str, Any]) -> str:
+    """The model a samples file's records name: its results information's, else its folder's."""
+    return str(info.get("model") or f.path.parent.name)
 
 
 @dataclass
@@ -272,7 +295,7 @@ def sample_table(f: InputFile, frame: Any, info: dict[str, Any],
     """One samples file's rows as validated records (Arrow, with ``_line``), given its
     model's resolved ``(scale, flops, family, source)``; ``None`` when the model has no size or the
     rows cannot form records (reported, rows accounted)."""
-    model = str(info.get("model") or f.path.parent.name)
+    model = file_model(f, info)
     n = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
     scale, flops, fam, _src = resolved
     if scale is None:
@@ -303,11 +326,28 @@ def sample_table(f: InputFile, frame: Any, info: dict[str, Any],
     return str(f.path), t.select([*RECORD_SCHEMA.names, *SAMPLE_EXTRAS])
 
 
-def records_across(kept: list[tuple[str, pa.Table]], issues: IssueLog) -> tuple[pd.DataFrame | None, dict[str, int]]:
-    """The one records table from every file's validated records, checked for what spans files (a
-    document twice, two sizes for one model): a file that breaks it is reported and dropped."""
+#: What :func:`check_across` reads of a file's records: the key, the per-model values, the line.
+ACROSS_COLUMNS = (*KEY_COLUMNS, "scale_params", "pretrain_loss", "_line")
+
+
+def key_table(table: pa.Table) -> pa.Table:
+    """The columns of a file's records (:func:`sample_table`) that :func:`check_across` reads, the
+    repeated names dictionary-encoded (four bytes a row): all that is kept of a file's rows beside
+    its scores once they are scored."""
+    t = table.select(list(ACROSS_COLUMNS))
+    for name in ("family", "model", "task"):
+        t = t.set_column(t.schema.get_field_index(name), name, pc.dictionary_encode(t.column(name)))
+    return t
+
+
+def check_across(kept: list[tuple[str, pa.Table]],
+                 issues: IssueLog) -> tuple[list[tuple[str, pa.Table]], dict[str, int]]:
+    """The files whose records (or their :func:`key_table`) pass the checks that span files (a
+    document twice, two sizes for one model), with their rows loaded per file: a file that breaks
+    them is reported and dropped, and the rest checked again."""
+    kept = list(kept)
     while kept:
-        table = pa.concat_tables([t for _, t in kept])
+        table = pa.concat_tables([t for _, t in kept]).unify_dictionaries()
         ends = np.cumsum([t.num_rows for _, t in kept])
 
         def file_at(i: int, ends: np.ndarray = ends, names: list[str] = [n for n, _ in kept]) -> str:
@@ -330,12 +370,24 @@ def records_across(kept: list[tuple[str, pa.Table]], issues: IssueLog) -> tuple[
         loaded: dict[str, int] = {}
         for name, t in kept:
             loaded[name] = loaded.get(name, 0) + t.num_rows
-        kept.clear()
-        records = records_to_pandas(table.drop_columns(list(SAMPLE_EXTRAS)))
-        del table
-        pa.default_memory_pool().release_unused()
-        return records, loaded
-    return None, {}
+        return kept, loaded
+    return [], {}
+
+
+def records_across(kept: list[tuple[str, pa.Table]], issues: IssueLog) -> tuple[pd.DataFrame | None, dict[str, int]]:
+    """The one records table from every file's validated records, checked for what spans files
+    (:func:`check_across`): a file that breaks it is reported and dropped.  ``kept`` is emptied (its
+    tables' buffers are released as the records are built)."""
+    good, loaded = check_across(kept, issues)
+    kept.clear()
+    if not good:
+        return None, {}
+    table = pa.concat_tables([t for _, t in good])
+    good.clear()
+    records = records_to_pandas(table.drop_columns(list(SAMPLE_EXTRAS)))
+    del table
+    pa.default_memory_pool().release_unused()
+    return records, loaded
 
 
 def records_from_samples(frames: list[tuple[InputFile, Any, dict[str, Any]]], resolver: ModelResolver, issues: IssueLog,
@@ -349,7 +401,7 @@ def records_from_samples(frames: list[tuple[InputFile, Any, dict[str, Any]]], re
     frames.reverse()
     while frames:  # each file's raw rows are released as soon as its records are built
         f, frame, info = frames.pop()
-        model = str(info.get("model") or f.path.parent.name)
+        model = file_model(f, info)
         resolved = resolver.resolve(model, info.get("scale_params"), None, f.root, info.get("checkpoint"))
         got = sample_table(f, frame, info, resolved, issues, unresolved)
         if got is not None:

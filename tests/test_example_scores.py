@@ -1,0 +1,127 @@
+"""Scoring files one by one and keeping only their numbers equals scoring all their records at
+once: the differential test of the audit's per-file scoring (``score_examples`` per part, merged)
+against the whole records table, on intact and mutated records split every which way."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emergence_lens.curves import compute_curves, curves_from_examples, metric_specs
+from emergence_lens.emergence import chance_level
+from emergence_lens.example_scores import merge_examples, score_examples
+from emergence_lens.scoring import rescore, rescore_examples
+from emergence_lens.simulate import simulate_records
+
+SCALES = tuple(float(v) for v in np.logspace(7, 10.5, 6))
+
+
+def _records(seed: int) -> pd.DataFrame:
+    return simulate_records(SCALES, (1, 3), 30, seed=seed)
+
+
+def _drop_greedy(r: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Greedy flags missing on some rows of one model: per-token accuracy is skipped with its reason,
+    exact match falls back to the target probabilities."""
+    r = r.copy()
+    rows = np.flatnonzero(r["model"].to_numpy() == r["model"].iloc[0])
+    r.loc[r.index[rng.choice(rows, 3, replace=False)], "target_token_greedy"] = None
+    return r
+
+
+def _fewer_options(r: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Some questions lose their last option (the right one stays): mixed K, chance mean 1/K."""
+    r = r.copy()
+    cl = list(r["choice_logprobs"])
+    for i in rng.choice(len(r), len(r) // 3, replace=False):
+        if r["correct_choice"].iat[i] < len(cl[i]) - 1 and len(cl[i]) > 2:
+            cl[i] = list(cl[i])[:-1]
+    r["choice_logprobs"] = cl
+    return r
+
+
+def _unpaired(r: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """One model lacks some examples: the models no longer share their examples."""
+    m = r["model"].iloc[-1]
+    drop = r.index[(r["model"] == m).to_numpy() & (rng.random(len(r)) < 0.3)]
+    return r.drop(drop)
+
+
+def _ids_as_numbers(r: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Ids whose text order is not their number order ("10" < "9"), as lm-eval doc ids are."""
+    r = r.copy()
+    codes = pd.factorize(r["example_id"])[0]
+    r["example_id"] = [str(int(c) * 7 % 101) for c in codes]
+    return r
+
+
+MUTANTS = {"intact": lambda r, rng: r, "greedy missing on some rows": _drop_greedy,
+           "mixed option counts": _fewer_options, "unpaired models": _unpaired, "numeric ids": _ids_as_numbers}
+
+
+def _parts(r: pd.DataFrame, rng: np.random.Generator, how: str) -> list[pd.DataFrame]:
+    if how == "one":
+        return [r]
+    if how == "per model":
+        return [g for _, g in r.groupby("model", sort=False)]
+    cuts = np.sort(rng.choice(np.arange(1, len(r)), 7, replace=False))  # slices across models and tasks
+    return [r.iloc[a:b] for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(r)], strict=True)]
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+@pytest.mark.parametrize("how", ["one", "per model", "random slices"])
+def test_scoring_parts_and_merging_equals_scoring_the_whole(mutant, how):
+    rng = np.random.default_rng(7)
+    r = MUTANTS[mutant](_records(3), rng)
+    r = r.iloc[rng.permutation(len(r))].reset_index(drop=True)  # rows in no order: files interleave
+    specs = metric_specs(None)
+    whole = rescore(r, n_boot=50, seed=1)
+    pieces = [p for part in _parts(r, rng, how) for p in score_examples(part, specs)]
+    parts = rescore_examples(pieces, specs, n_boot=50, seed=1)
+    for name in ("audit_rows", "verdicts", "curves", "predictions"):
+        pd.testing.assert_frame_equal(getattr(parts, name), getattr(whole, name), check_exact=True, obj=name)
+    a = compute_curves(r, n_boot=50, seed=1)
+    b = curves_from_examples(pieces, specs, n_boot=50, seed=1)
+    pd.testing.assert_frame_equal(a.skipped, b.skipped)
+    if mutant == "greedy missing on some rows":
+        reason = a.skipped.loc[a.skipped["metric"] == "per_token_accuracy", "reason"].iloc[0]
+        assert "present on" in reason and "first missing at model" in reason
+
+
+def test_a_model_in_two_parts_merges_to_its_examples_in_id_order():
+    r = _records(0)
+    specs = metric_specs(["exact_match", "multiple_choice_grade"])
+    m = r["model"].iloc[0]
+    own = r[r["model"] == m]
+    merged = merge_examples(score_examples(own.iloc[1::2], specs) + score_examples(own.iloc[::2], specs))
+    at_once = score_examples(own, specs)
+    assert len(merged) == len(at_once) == 2  # one per task
+    for x, y in zip(merged, at_once, strict=True):
+        assert x.key == y.key
+        assert x.example_ids.equals(y.example_ids)
+        assert x.example_ids.to_pylist() == sorted(x.example_ids.to_pylist())
+        for metric in y.scores:
+            np.testing.assert_array_equal(x.scores[metric], y.scores[metric])
+        for metric, by_source in y.ingredients.items():
+            for source, ing in by_source.items():
+                np.testing.assert_array_equal(x.ingredients[metric][source].values, ing.values)
+        np.testing.assert_array_equal(x.choices[1], y.choices[1])
+
+
+def test_the_chance_level_does_not_depend_on_the_order_of_the_questions():
+    ks = np.random.default_rng(0).integers(2, 9, size=1001)
+    levels = {chance_level("multiple_choice_grade", ks[np.random.default_rng(s).permutation(ks.size)])
+              for s in range(5)}
+    assert len(levels) == 1
+    assert levels.pop() == pytest.approx(np.mean(1.0 / ks), rel=1e-12)
+
+
+def test_per_file_scores_hold_no_text():
+    """What survives a model's rows: numbers, and the ids (Arrow strings) — no targets, predictions."""
+    pieces = score_examples(_records(1), metric_specs(None))
+    for p in pieces:
+        for arrays in (p.scores, p.weights):
+            assert all(a.dtype == np.float64 for a in arrays.values())
+        for by_source in p.ingredients.values():
+            assert all(i.values.dtype == np.float64 for i in by_source.values())
