@@ -68,7 +68,7 @@ def main() -> None:
     from emergence_lens.curves import curves_from_examples, metric_specs
     from emergence_lens.emergence import emergence_table, verdict_table
     from emergence_lens.engine import plan_partitions
-    from emergence_lens.engine.partition import CLOSE_READER_BYTES
+    from emergence_lens.engine.partition import CLOSE_READER_BYTES, shared_models
     from emergence_lens.example_scores import score_table
     from emergence_lens.sources import load_sources
     from emergence_lens.sources.issues import IssueLog
@@ -88,13 +88,15 @@ def main() -> None:
     peak = Peak()
     peak.step(f"start ({part.key[1]}, {len(part.jobs)} files)")
     kept, scored, parsed = [], {}, 0
+    shared = shared_models(part.jobs)
     for job in part.jobs:  # as the engine's run_partition does
         frame, _ = read_sample_file(job.file, job.info, job.task, job.no_results, IssueLog(), hash_bytes=True)
         peak.step(f"  read {job.file.path.parent.name}")
         name, table = sample_table(job.file, frame, job.info, job.resolved, IssueLog(), [])
         del frame
         peak.step(f"  records of {job.file.path.parent.name}")
-        kept.append((name, key_table(table)))
+        if (job.resolved.family, job.model) in shared:  # as the engine: only files that share a model
+            kept.append((name, key_table(table)))
         scored[name] = score_table(table.drop_columns(list(SAMPLE_EXTRAS)), specs)
         del table
         release_memory()
@@ -105,10 +107,14 @@ def main() -> None:
             parsed = 0
             peak.step("  reader closed")
     good, _ = check_across(kept, IssueLog())
+    dropped = {name for name, _ in kept} - {name for name, _ in good}
     kept.clear()
-    pieces = [p for name, _ in good for p in scored[name]]
+    pieces = [p for name in scored if name not in dropped for p in scored[name]]
     del good, scored
-    peak.step(f"checked across files ({sum(p.n for p in pieces):,} examples kept as scores)")
+    n = sum(p.n for p in pieces)
+    peak.step(f"checked across files ({n:,} examples kept as scores)")
+    print(f"kept per example: {sum(p.nbytes for p in pieces) / n:.1f} bytes (ids, {len(specs)} metrics' scores "
+          "where they apply, weights, transform ingredients)", flush=True)
     curves = curves_from_examples(pieces, specs, n_boot=1000, keep_scores=True)
     peak.step("curves (bootstrap, per-example scores kept)")
     em = emergence_table(curves.table, curves.replicates)

@@ -65,6 +65,15 @@ class ModelScores:
         return len(self.example_ids)
 
     @property
+    def nbytes(self) -> int:
+        """Bytes its examples hold: ids, scores, weights, transform ingredients, option counts."""
+        arrays = [*self.scores.values(), *self.weights.values(), *self.obs.values(), *self.choices]
+        for by_source in self.ingredients.values():
+            for i in by_source.values():
+                arrays += [i.values] + ([i.lengths] if i.lengths is not None else [])
+        return self.example_ids.nbytes + sum(a.nbytes for a in arrays)
+
+    @property
     def key(self) -> tuple[str, str, str]:
         return (self.family, self.task, self.model)
 

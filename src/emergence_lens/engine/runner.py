@@ -5,7 +5,7 @@
 workers would cost more than it saves).  ``engine="dask"``: Dask distributed — a ``LocalCluster``
 with one single-threaded worker process per core by default, or the scheduler at ``scheduler``
 (``tcp://host:8786``) for a real cluster, whose workers must reach the inputs (a shared file system,
-or URLs on an object store).  A partition larger than a worker's share is read in runs of files by
+or URLs on an object store).  A partition much larger than a worker's share is read in runs of files by
 several workers and finished as one (:func:`plan_runs`).  Either way the partitions' results are
 merged in key order, so every output is the same byte for byte whatever ran them.  A finished
 partition is stored (:class:`~emergence_lens.engine.store.PartitionStore`) as soon as it returns;
@@ -50,11 +50,13 @@ SPLIT_BYTES = 256 << 20
 def plan_runs(parts: Sequence[Partition], todo: Sequence[int], workers: int,
               split_bytes: int = SPLIT_BYTES) -> dict[int, list[list]]:
     """How each partition to compute is read: its files in one run, or — when it is larger than
-    ``split_bytes`` and than the input's share of one of ``workers`` (a family of many checkpoints,
-    one huge task: one worker would hold it all while the others idle) — in consecutive runs of
-    about ``split_bytes`` (:func:`~emergence_lens.engine.partition.split_partition`)."""
+    ``split_bytes`` and than one and a half times a worker's share of the input (a family of many
+    checkpoints, one huge task: one worker would read it while the others idle) — in consecutive
+    runs of at most ``split_bytes`` (:func:`~emergence_lens.engine.partition.split_partition`).  A
+    split partition's scores are all held where it is finished, so partitions of about a worker's
+    share are not split: each worker holds its own."""
     sizes = {i: parts[i].size for i in todo}
-    share = sum(sizes.values()) / max(1, workers)
+    share = 1.5 * sum(sizes.values()) / max(1, workers)
     return {i: split_partition(parts[i], split_bytes) if sizes[i] > max(share, split_bytes) else [list(parts[i].jobs)]
             for i in todo}
 
