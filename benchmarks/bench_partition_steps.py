@@ -94,6 +94,7 @@ def main() -> None:
         peak.step(f"  read {job.file.path.parent.name}")
         name, table = sample_table(job.file, frame, job.info, job.resolved, IssueLog(), [])
         del frame
+        release_memory()
         peak.step(f"  records of {job.file.path.parent.name}")
         if (job.resolved.family, job.model) in shared:  # as the engine: only files that share a model
             kept.append((name, key_table(table)))

@@ -19,8 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from emergence_lens.sources import lmeval
 from emergence_lens.sources.issues import IssueLog
-from emergence_lens.sources.lmeval import LinesRead, read_lmeval_samples, read_lmeval_samples_fast
+from emergence_lens.sources.lmeval import (
+    LinesRead,
+    read_lmeval_samples,
+    read_lmeval_samples_fast,
+)
 
 DATA = Path(__file__).parent / "data"
 N_MUTANTS = 1200
@@ -111,7 +116,12 @@ def mutants(tmp_path_factory) -> list[tuple[Path, Path, str]]:
     return out
 
 
-def test_fast_path_equals_the_line_reader_or_declines_on_every_mutant(mutants):
+@pytest.mark.parametrize("batch_rows", [None, 7])
+def test_fast_path_equals_the_line_reader_or_declines_on_every_mutant(mutants, batch_rows, monkeypatch):
+    """Also with the parse streamed in batches of 7 rows: a file's rows converted batch by batch, a
+    problem in any batch (or across them: a document twice) declined as in one."""
+    if batch_rows is not None:
+        monkeypatch.setattr(lmeval, "FAST_BATCH_ROWS", batch_rows)
     accepted = declined = 0
     for path, src, what in mutants:
         task = _task(path)

@@ -140,6 +140,7 @@ def read_files(jobs: Sequence[SampleJob], options: AuditOptions,
         if frame is not None:
             got = sample_table(f, frame, job.info, job.resolved, record_issues, unresolved)
             del frame
+            release_memory()  # the parse's and the checks' temporaries, before the file is scored
             if got is not None:
                 name, table = got
                 del got

@@ -371,17 +371,25 @@ def plain_local_path(path: Any) -> bool:
     return _NOT_PLAIN.search(text) is None
 
 
+#: Rows of a samples file the fast path converts at a time: DuckDB streams the parse in batches of
+#: this many rows, each turned into its compact columns at once, so the raw parse (every log-prob
+#: as text) is never held for a whole file.
+FAST_BATCH_ROWS = 1 << 16
+
+
 def _parse_fast(source: Path | bytes, kind: str):
-    """The four fields of every line of a samples file (its path, or its bytes) as an Arrow table:
-    ``doc_id``, ``target`` and ``filter`` as raw JSON text, ``filtered_resps`` as lists of pairs
-    (``choice``) or, for ``generation``, a list of raw JSON values (:func:`_generation_predictions`).
-    DuckDB's JSON reader with the fields projected — the prompt and document fields are skipped, not
-    built; raises on any line it cannot read that way.  From a path DuckDB reads the file itself;
-    only a plain path (:func:`plain_local_path`) is given to it."""
+    """The four fields of every line of a samples file (its path, or its bytes), streamed as Arrow
+    record batches of :data:`FAST_BATCH_ROWS` rows: ``doc_id``, ``target`` and ``filter`` as raw JSON
+    text, ``filtered_resps`` as lists of pairs (``choice``) or, for ``generation``, a list of raw JSON
+    values (:func:`_generation_predictions`).  DuckDB's JSON reader with the fields projected — the
+    prompt and document fields are skipped, not built; raises (while the batches are read) on any
+    line it cannot read that way.  From a path DuckDB reads the file itself; only a plain path
+    (:func:`plain_local_path`) is given to it."""
     import io
 
     src = str(source) if isinstance(source, Path) else io.BytesIO(source)
-    return _duck_connection().read_json(src, columns=_DUCK_COLUMNS[kind], format="newline_delimited").to_arrow_table()
+    rel = _duck_connection().read_json(src, columns=_DUCK_COLUMNS[kind], format="newline_delimited")
+    return rel.to_arrow_reader(FAST_BATCH_ROWS)
 
 
 def _generation_predictions(filtered_resps: Any) -> Any:
@@ -480,6 +488,54 @@ def _likely_kind(data: bytes) -> str:
         return "choice"
 
 
+def _read_compact(source: Path | bytes, kind: str) -> list[dict[str, Any]] | None:
+    """Every batch of the parse (:func:`_parse_fast`) as its compact columns, in order: ``doc``
+    (int64), ``filter`` (text, nulls kept) and, for ``choice``, each row's option count ``k``, its
+    log-probabilities flat (``lp``) and its gold option (``target``); for ``generation``, ``target``
+    and ``prediction`` text.  ``None`` when any row is not of the plain shape lm-eval writes (the
+    checks of each row are made here, batch by batch; those across rows by the caller)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts: list[dict[str, Any]] = []
+    for batch in _parse_fast(source, kind):
+        if not batch.num_rows:
+            continue
+        t = pa.Table.from_batches([batch])
+        plain = _plain_scalars(t, kind)
+        if plain is None:
+            return None
+        doc_ids, filters, target = plain
+        doc = doc_ids.combine_chunks() if isinstance(doc_ids, pa.ChunkedArray) else doc_ids
+        part: dict[str, Any] = {"doc": doc, "filter": filters}
+        if kind == "generation":
+            predictions = _generation_predictions(t.column("filtered_resps"))
+            if predictions is None:
+                return None
+            part.update(target=target, prediction=predictions)
+        else:
+            fr = t.column("filtered_resps").combine_chunks()
+            if fr.null_count:
+                return None
+            k = pc.list_value_length(fr).to_numpy(zero_copy_only=False)
+            inner = pc.list_flatten(fr)
+            if inner.null_count or (pc.list_value_length(inner).to_numpy(zero_copy_only=False) != 2).any() \
+                    or (k < 2).any():
+                return None
+            try:
+                lp = pc.cast(pc.list_element(inner, 0), pa.float64()).to_numpy(zero_copy_only=False)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return None
+            gold = target.to_numpy(zero_copy_only=False)
+            # only finite log-probabilities (the line reader reads "-inf" and nothing else infinite)
+            if not np.isfinite(lp).all() or (lp > 1e-6).any() or (gold < 0).any() or (gold >= k).any():
+                return None
+            part.update(k=k.astype(np.int64), lp=lp, target=gold)
+        parts.append(part)
+    return parts
+
+
 class FileChanged(OSError):
     """The file changed after it was hashed: its rows are to be read from bytes read again."""
 
@@ -487,9 +543,9 @@ class FileChanged(OSError):
 def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str, data: bytes | None = None,
                              stat: os.stat_result | None = None, n_lines: int | None = None):
     """The fast path for clean samples files: DuckDB's JSON reader parses only ``doc_id``,
-    ``target``, ``filter`` and ``filtered_resps`` into Arrow (:func:`_parse_fast`); the columns
-    are converted with vectorised kernels and stay columnar.  Returns ``(arrow table, rows_read)`` (no
-    model columns), or ``None`` whenever any line is not of the plain shape lm-eval writes (a
+    ``target``, ``filter`` and ``filtered_resps`` into Arrow (:func:`_parse_fast`), streamed in
+    batches, each converted to its compact columns with vectorised kernels (:func:`_read_compact`).
+    Returns ``(arrow table, rows_read)`` (no model columns), or ``None`` whenever any line is not of the plain shape lm-eval writes (a
     malformed line, a blank one, a value of another JSON type, another layout, a gold option out of
     range, a duplicate document) — the caller then reads the file with :func:`read_lmeval_samples`,
     the one reader that defines what a samples file holds and reports every problem with its line.
@@ -529,21 +585,22 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
         kinds.reverse()
     for kind in kinds:
         try:
-            t = _parse_fast(p if by_path else data, kind)
+            parts = _read_compact(p if by_path else data, kind)
             if by_path and not _unchanged(stat, p, size):
                 if streamed:
                     raise FileChanged(f"{p} changed while it was read")
-                t = _parse_fast(data, kind)  # the file changed after it was read: parse what was read
+                parts = _read_compact(data, kind)  # the file changed after it was read: parse what was read
         except FileChanged:
             raise
         except (duckdb.Error, pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
             continue
-        n = t.num_rows
-        plain = None if n == 0 or n != n_lines else _plain_scalars(t, kind)
-        predictions = _generation_predictions(t.column("filtered_resps")) if kind == "generation" else None
-        if plain is None or (kind == "generation" and predictions is None):
-            return None  # a blank line, or a row not of the plain shape: the line reader reports it
-        doc_ids, filters, target = plain
+        if parts is None:
+            return None  # a row not of the plain shape: the line reader reports it
+        n = sum(len(part["doc"]) for part in parts)
+        if n == 0 or n != n_lines:
+            return None  # a blank line (or none at all): the line reader reports it
+        doc_ids = pa.chunked_array([part["doc"] for part in parts], pa.int64()).combine_chunks()
+        filters = pa.chunked_array([part["filter"] for part in parts], pa.string()).combine_chunks()
         filters = filters.fill_null("none")
         doc = doc_ids.to_numpy()
         only = pc.unique(filters)
@@ -560,28 +617,16 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
                              pa.string())
         out = {"task": names, "example_id": pc.cast(doc_ids, pa.string())}
         if kind == "choice":
-            fr = t.column("filtered_resps").combine_chunks()
-            if fr.null_count:
-                return None
-            k = pc.list_value_length(fr).to_numpy(zero_copy_only=False)
-            inner = pc.list_flatten(fr)
-            if inner.null_count or (pc.list_value_length(inner).to_numpy(zero_copy_only=False) != 2).any() \
-                    or (k < 2).any():
-                return None
-            try:
-                lp = pc.cast(pc.list_element(inner, 0), pa.float64()).to_numpy(zero_copy_only=False)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return None
-            target = target.to_numpy(zero_copy_only=False)
-            # only finite log-probabilities (the line reader reads "-inf" and nothing else infinite)
-            if not np.isfinite(lp).all() or (lp > 1e-6).any() or (target < 0).any() or (target >= k).any():
-                return None
+            k = np.concatenate([part["k"] for part in parts])
             offsets = np.concatenate([[0], np.cumsum(k)])
+            lp = np.concatenate([part["lp"] for part in parts])
             out.update(target=pa.nulls(n, pa.string()), prediction=pa.nulls(n, pa.string()),
                        choice_logprobs=pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(lp)),
-                       correct_choice=pa.array(target, pa.int64()))
+                       correct_choice=pa.array(np.concatenate([part["target"] for part in parts]), pa.int64()))
         else:
-            out.update(target=target, prediction=predictions,
+            out.update(target=pa.chunked_array([part["target"] for part in parts], pa.string()).combine_chunks(),
+                       prediction=pa.chunked_array([part["prediction"] for part in parts],
+                                                   pa.string()).combine_chunks(),
                        choice_logprobs=pa.nulls(n, pa.list_(pa.float64())), correct_choice=pa.nulls(n, pa.int64()))
         out["_line"] = pa.array(np.arange(1, n + 1), pa.int64())
         return pa.table(out), n
