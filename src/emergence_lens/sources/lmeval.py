@@ -545,8 +545,8 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
     """The fast path for clean samples files: DuckDB's JSON reader parses only ``doc_id``,
     ``target``, ``filter`` and ``filtered_resps`` into Arrow (:func:`_parse_fast`), streamed in
     batches, each converted to its compact columns with vectorised kernels (:func:`_read_compact`).
-    Returns ``(arrow table, rows_read)`` (no model columns), or ``None`` whenever any line is not of the plain shape lm-eval writes (a
-    malformed line, a blank one, a value of another JSON type, another layout, a gold option out of
+    Returns ``(arrow table, rows_read)`` (no model columns), or ``None`` whenever any line is not of
+    the plain shape lm-eval writes (a malformed line, a blank one, a value of another JSON type, another layout, a gold option out of
     range, a duplicate document) — the caller then reads the file with :func:`read_lmeval_samples`,
     the one reader that defines what a samples file holds and reports every problem with its line.
     Whatever this accepts gives that reader's rows exactly: a differential test runs both over
