@@ -546,8 +546,8 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
     ``target``, ``filter`` and ``filtered_resps`` into Arrow (:func:`_parse_fast`), streamed in
     batches, each converted to its compact columns with vectorised kernels (:func:`_read_compact`).
     Returns ``(arrow table, rows_read)`` (no model columns), or ``None`` whenever any line is not of
-    the plain shape lm-eval writes (a malformed line, a blank one, a value of another JSON type, another layout, a gold option out of
-    range, a duplicate document) — the caller then reads the file with :func:`read_lmeval_samples`,
+    the plain shape lm-eval writes (a malformed line, a blank one, a value of another JSON type,
+    another layout, a gold option out of range, a duplicate document) — the caller then reads the file with :func:`read_lmeval_samples`,
     the one reader that defines what a samples file holds and reports every problem with its line.
     Whatever this accepts gives that reader's rows exactly: a differential test runs both over
     mutated files.  ``data``: the file's bytes when the caller already read them (to hash them),
