@@ -542,22 +542,22 @@ class FileChanged(OSError):
 
 def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str, data: bytes | None = None,
                              stat: os.stat_result | None = None, n_lines: int | None = None):
-    """The fast path for clean samples files: DuckDB's JSON reader parses only ``doc_id``,
-    ``target``, ``filter`` and ``filtered_resps`` into Arrow (:func:`_parse_fast`), streamed in
-    batches, each converted to its compact columns with vectorised kernels (:func:`_read_compact`).
-    Returns ``(arrow table, rows_read)`` (no model columns), or ``None`` whenever any line is not of
-    the plain shape lm-eval writes (a malformed line, a blank one, a value of another JSON type,
-    another layout, a gold option out of range, a duplicate document) — the caller then reads the file with :func:`read_lmeval_samples`,
-    the one reader that defines what a samples file holds and reports every problem with its line.
-    Whatever this accepts gives that reader's rows exactly: a differential test runs both over
-    mutated files.  ``data``: the file's bytes when the caller already read them (to hash them),
-    ``stat`` its ``os.stat`` from before that read; read here otherwise.  The rows are those of these
-    bytes: DuckDB reads a plain path itself only when the file is unchanged since (else, or for any
-    other path, it parses the bytes).  ``stat`` without ``data``: the caller hashed the file as it
-    streamed it, never holding its bytes (a plain local path, :func:`plain_local_path`), and counted
-    its lines (``n_lines``; counted here when not given); DuckDB reads the path, and
-    :class:`FileChanged` is raised when the file is no longer the one ``stat`` describes (the caller
-    then reads and hashes its bytes and calls again with them)."""
+    """The fast path for clean samples files: DuckDB's JSON reader parses only ``doc_id``, ``target``,
+    ``filter`` and ``filtered_resps`` into Arrow (:func:`_parse_fast`), streamed in batches, each
+    converted to its compact columns with vectorised kernels (:func:`_read_compact`). Returns ``(arrow
+    table, rows_read)`` (no model columns), or ``None`` whenever any line is not of the plain shape
+    lm-eval writes (a malformed line, a blank one, a value of another JSON type, another layout, a gold
+    option out of range, a duplicate document) — the caller then reads the file with
+    :func:`read_lmeval_samples`, the one reader that defines what a samples file holds and reports every
+    problem with its line. Whatever this accepts gives that reader's rows exactly: a differential test
+    runs both over mutated files. ``data``: the file's bytes when the caller already read them (to hash
+    them), ``stat`` its ``os.stat`` from before that read; read here otherwise. The rows are those of
+    these bytes: DuckDB reads a plain path itself only when the file is unchanged since (else, or for
+    any other path, it parses the bytes). ``stat`` without ``data``: the caller hashed the file as it
+    streamed it, never holding its bytes (a plain local path, :func:`plain_local_path`), and counted its
+    lines (``n_lines``; counted here when not given); DuckDB reads the path, and :class:`FileChanged` is
+    raised when the file is no longer the one ``stat`` describes (the caller then reads and hashes its
+    bytes and calls again with them)."""
     import duckdb
     import numpy as np
     import pandas as pd
