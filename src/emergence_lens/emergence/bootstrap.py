@@ -59,7 +59,7 @@ def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         u, codes = np.unique(values[:, j], return_inverse=True)
         if len(u) * 8 > n:
             return None
-        columns.append((codes, len(u)))
+        columns.append((codes.astype(np.min_scalar_type(len(u)), copy=False), len(u)))  # a byte or two a row
     key = combine_codes(columns, n)
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     return values[first], inverse.ravel()

@@ -59,7 +59,10 @@ def _first_true(mask: np.ndarray) -> int:
 
 def _cast_column(col: pa.ChunkedArray | pa.Array, field: pa.Field, source: str) -> pa.Array:
     """Cast one column to the schema type; on failure find and name the first bad row."""
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if isinstance(col, pa.ChunkedArray):  # one chunk is taken as it is (combining would copy it)
+        arr = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+    else:
+        arr = col
     if arr.type.equals(field.type):
         return arr
     try:
@@ -164,10 +167,19 @@ def validate_across(table: pa.Table, source: str = "<memory>",
 
 def _check_unique_keys(out: pa.Table, source: str, describe: Callable[[int], str] | None = None) -> None:
     """``(family, model, task, example_id)`` is unique; the error names the first duplicated row and
-    its twin."""
-    key = _combined_codes(out, KEY_COLUMNS)
-    order = np.argsort(key, kind="stable")
-    same = np.flatnonzero(key[order[1:]] == key[order[:-1]])
+    its twin.  The rows are sorted (stably) by the codes of the first three, which have few values,
+    then by ``example_id`` itself: a sort needs a few bytes a row, where coding every distinct id
+    (a hash table of them) took ~170."""
+    *few, many = KEY_COLUMNS
+    low = _combined_codes(out, few)
+    ids = out.column(many)
+    order = pc.sort_indices(pa.table({"low": low, "id": ids}),
+                            sort_keys=[("low", "ascending"), ("id", "ascending")]).to_numpy()
+    a, b = order[:-1], order[1:]
+    same = np.flatnonzero(low[a] == low[b])
+    if len(same):
+        equal = pc.equal(ids.take(pa.array(a[same])), ids.take(pa.array(b[same])))
+        same = same[equal.fill_null(False).to_numpy(zero_copy_only=False)]
     if len(same):
         j = same[np.argmin(order[same])]
         first, twin = int(order[j]), int(order[j + 1])
