@@ -173,6 +173,35 @@ def test_finetune_command_is_seeded_resumable_and_feeds_predict(tmp_path):
     res = CliRunner().invoke(app, ["predict", str(records), "--no-figures",
                                    "--finetuned", str(tmp_path / "nothing"), "--out", str(tmp_path / "p3")])
     assert res.exit_code != 0 and "no finetune.csv" in res.output
+    # one value that is not a number: refused, naming its line and field (not dropped silently)
+    bad = tmp_path / "bad.csv"
+    mutant = table.astype({"value": object})
+    mutant.loc[2, "value"] = "n/a"
+    mutant.to_csv(bad, index=False)
+    res = CliRunner().invoke(app, ["predict", str(records), "--fit-on", "3", "--no-figures", "--metric", "exact_match",
+                                   "--n-boot", "20", "--finetuned", str(bad), "--out", str(tmp_path / "p4")])
+    assert res.exit_code != 0 and "line 4, field value" in res.output and "'n/a'" in res.output, res.output
+
+
+def test_a_finetuning_table_loads_each_run_once_or_says_which_line_is_wrong():
+    from emergence_lens.backtesting import finetune_rows
+
+    rows = pd.DataFrame({"family": "ladder", "task": "t", "metric": "exact_match", "model": ["a", "a", "b", "b"],
+                         "finetune_examples": [16, 64, 16, 64], "seed": 0, "value": [0.1, 0.2, 0.3, 0.4]})
+    pd.testing.assert_frame_equal(finetune_rows(rows), rows.astype({"finetune_examples": float}))
+    twice = pd.concat([rows, rows.iloc[[1]]], ignore_index=True)  # one run's row twice: counted once
+    assert len(finetune_rows(twice)) == 4
+    conflict = pd.concat([rows, rows.iloc[[1]].assign(value=0.9)], ignore_index=True)
+    with pytest.raises(ValueError, match=r"lines 3, 6: 2 rows for model 'a' at finetune_examples=64.0, seed 0 .*"
+                                         "different values"):
+        finetune_rows(conflict)
+    with pytest.raises(ValueError, match="no seed column"):
+        finetune_rows(pd.concat([rows, rows.iloc[[1]].assign(value=0.9)]).drop(columns="seed"))
+    with pytest.raises(ValueError, match=r"line 3, field finetune_examples: expected a finite number, found ''"):
+        finetune_rows(rows.astype({"finetune_examples": object}).assign(
+            finetune_examples=lambda t: t["finetune_examples"].where(t.index != 1, "")))
+    with pytest.raises(KeyError, match="value"):
+        finetune_rows(rows.drop(columns="value"))
 
 
 def test_finetune_on_task_files_refuses_shared_prompts_and_options_that_do_not_fit(tmp_path):

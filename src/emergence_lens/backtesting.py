@@ -61,6 +61,7 @@ from emergence_lens.metrics import get_metric
 from emergence_lens.sources.sample_size import BINOMIAL_METRICS
 
 __all__ = ["ForecastCurve", "Backtested", "curves_from_records", "per_example_data", "curves_from_table",
+           "finetune_rows",
            "attach_pools", "attach_finetuned", "backtest_curves", "wins_table", "interval_score", "side_by_side",
            "PREDICTION_COLUMNS",
            "BACKTEST_COLUMNS", "WINS_COLUMNS", "DEFAULT_PREDICT_METRICS", "WHOLE_RANGE", "foresight_table",
@@ -309,6 +310,42 @@ def attach_pools(curves: Sequence[ForecastCurve]) -> None:
                                np.array([rows[(c.family, m)] for m in c.models]), tuple(tasks[k] for k in keep))
 
 
+def finetune_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a finetuning table (``finetune.csv``) as numbers, each finetuning run once: a row
+    repeated whole (the same run twice) counts once.  Raises ``KeyError`` for a missing column and
+    ``ValueError`` naming the line (of the CSV: the header is line 1), field and what was found for a
+    value or ``finetune_examples`` that is not a finite number, two rows of one run (model, ``k``,
+    ``seed``) with different values, or several rows of one (model, ``k``) with no ``seed`` column to
+    tell them apart."""
+    key = ["family", "task", "metric", "model", "finetune_examples"]
+    missing = [c for c in (*key, "value") if c not in table]
+    if missing:
+        raise KeyError(f"the finetuning table lacks column(s) {', '.join(missing)}")
+    t = table.reset_index(drop=True)
+    for col in ("finetune_examples", "value"):
+        num = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(num)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"line {i + 2}, field {col}: expected a finite number, found {t[col].iloc[i]!r}")
+        t[col] = num
+    seeded = "seed" in t
+    run = key + (["seed"] if seeded else [])
+    names = t[run].astype(str).assign(value=t["value"])
+    t = t[~names.duplicated(keep="first")]  # one run's value twice (a file joined twice): counted once
+    names = names.loc[t.index].drop(columns="value")
+    twice = names.duplicated(keep=False).to_numpy()
+    if twice.any():
+        first = names.iloc[int(np.flatnonzero(twice)[0])]
+        same = np.flatnonzero((names == first).all(axis=1).to_numpy())
+        lines = ", ".join(str(int(t.index[j]) + 2) for j in same)
+        what = f"model {first['model']!r} at finetune_examples={first['finetune_examples']}"
+        raise ValueError(f"lines {lines}: {same.size} rows for {what}" + (f", seed {first['seed']}" if seeded else "")
+                         + f" ({first['metric']} on {first['task']}) "
+                         + ("with different values" if seeded else "and no seed column to tell the runs apart"))
+    return t
+
+
 def attach_finetuned(curves: Sequence[ForecastCurve], table: pd.DataFrame, *, seed: int = 0,
                      confidence: float = 0.95) -> int:
     """Give every curve of ``table`` (``finetune.csv`` of ``emergence-lens finetune``: value per
@@ -320,17 +357,12 @@ def attach_finetuned(curves: Sequence[ForecastCurve], table: pd.DataFrame, *, se
     Returns how many curves got them."""
     from scipy import stats
 
-    missing = [c for c in ("family", "task", "metric", "model", "finetune_examples", "value") if c not in table]
-    if missing:
-        raise KeyError(f"the finetuning table lacks column(s) {', '.join(missing)}")
-    t = table.assign(value=pd.to_numeric(table["value"], errors="coerce"),
-                     finetune_examples=pd.to_numeric(table["finetune_examples"], errors="coerce"))
+    t = finetune_rows(table)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     attached = 0
     for c in curves:
         g = t[(t["family"].astype(str) == c.family) & (t["task"].astype(str) == c.task)
               & (t["metric"].astype(str) == c.metric) & t["model"].astype(str).isin(c.models)]
-        g = g.dropna(subset=["finetune_examples", "value"])
         if g.empty:
             continue
         ks = np.sort(g["finetune_examples"].unique())
@@ -339,7 +371,6 @@ def attach_finetuned(curves: Sequence[ForecastCurve], table: pd.DataFrame, *, se
         col = {m: j for j, m in enumerate(c.models)}
         for i, k in enumerate(ks):
             for model, cell in g[g["finetune_examples"] == k].groupby(g["model"].astype(str), sort=False):
-                cell = cell.drop_duplicates("seed") if "seed" in cell else cell.iloc[:1]
                 v = cell["value"].to_numpy(float)
                 n = (pd.to_numeric(cell["n_examples"], errors="coerce").to_numpy(float) if "n_examples" in cell
                      else np.full(v.size, np.nan))

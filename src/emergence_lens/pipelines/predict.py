@@ -346,10 +346,16 @@ def predict(paths: Sequence[str | Path], out: str | Path, *, fit_on: Sequence[in
                 raise FileNotFoundError(f"no records, curves or result files under {', '.join(map(str, paths))}")
             title = "forecast backtest" if record_frames else "forecast backtest (aggregates)"
             attach_pools(curves)
-            if ft_file is not None and not attach_finetuned(curves, pd.read_csv(ft_file), seed=seed,
-                                                            confidence=confidence):
-                raise PredictError(f"--finetuned {finetuned}: none of its (family, task, metric, model) rows belongs "
-                                   "to a curve of these inputs")
+            if ft_file is not None:
+                try:
+                    # the file's text as it is ("n/a" is not read as a missing value): a bad cell is named as found
+                    table = pd.read_csv(ft_file, keep_default_na=False)
+                    attached = attach_finetuned(curves, table, seed=seed, confidence=confidence)
+                except (KeyError, ValueError) as exc:
+                    raise PredictError(f"--finetuned {ft_file}: {exc.args[0] if exc.args else exc}") from exc
+                if not attached:
+                    raise PredictError(f"--finetuned {finetuned}: none of its (family, task, metric, model) rows "
+                                       "belongs to a curve of these inputs")
             kw = dict(methods=methods, x_axis=x, confidence=confidence, title=title, figures=figures)
             if fit_below is not None:
                 res = run_backtest(curves, out, fit_below=fit_below, skipped=skipped, **kw)  # type: ignore[arg-type]
