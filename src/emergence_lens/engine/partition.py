@@ -35,7 +35,7 @@ __all__ = ["AuditOptions", "Partition", "PartitionResult", "plan_partitions", "r
            "shared_models", "FileScores", "read_files", "finish_partition", "split_partition"]
 
 #: The fast path's DuckDB connection is closed each time its files have parsed this many bytes since
-#: it was opened: DuckDB keeps memory in proportion to what it parsed (~26 MB after each 276 MB file)
+#: it was opened (before the file that reached them is scored): DuckDB keeps memory in proportion to what it parsed (~26 MB after each 276 MB file)
 #: until it is closed, and opening a new one costs ~25 ms, which small files would pay for little.
 CLOSE_READER_BYTES = 256 << 20
 
@@ -137,6 +137,10 @@ def read_files(jobs: Sequence[SampleJob], options: AuditOptions,
         unresolved: list[dict] = []
         done = FileScores(FileOutcome(str(f.path), 0, "", [], [], 0, unresolved, ""))
         frame, sha256 = read_sample_file(f, job.info, job.task, job.no_results, read_issues, hash_bytes=True)
+        parsed += job.size
+        if parsed >= CLOSE_READER_BYTES:  # what DuckDB kept of its parses is freed before the file is scored
+            close_reader()
+            parsed = 0
         if frame is not None:
             got = sample_table(f, frame, job.info, job.resolved, record_issues, unresolved)
             del frame
@@ -153,10 +157,6 @@ def read_files(jobs: Sequence[SampleJob], options: AuditOptions,
         done.outcome = FileOutcome(str(f.path), f.rows_read, f.status, list(read_issues), list(record_issues), 0,
                                    unresolved, sha256)
         out.append(done)
-        parsed += job.size
-        if parsed >= CLOSE_READER_BYTES:  # what DuckDB kept of its parses is freed
-            close_reader()
-            parsed = 0
     return out
 
 
