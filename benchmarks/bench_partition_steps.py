@@ -92,6 +92,11 @@ def main() -> None:
     for job in part.jobs:  # as the engine's run_partition does
         frame, _ = read_sample_file(job.file, job.info, job.task, job.no_results, IssueLog(), hash_bytes=True)
         peak.step(f"  read {job.file.path.parent.name}")
+        parsed += job.size
+        if parsed >= CLOSE_READER_BYTES:
+            close_reader()
+            parsed = 0
+            peak.step("  reader closed")
         name, table = sample_table(job.file, frame, job.info, job.resolved, IssueLog(), [])
         del frame
         release_memory()
@@ -102,11 +107,6 @@ def main() -> None:
         del table
         release_memory()
         peak.step("  scored, its rows freed")
-        parsed += job.size
-        if parsed >= CLOSE_READER_BYTES:
-            close_reader()
-            parsed = 0
-            peak.step("  reader closed")
     good, _ = check_across(kept, IssueLog())
     dropped = {name for name, _ in kept} - {name for name, _ in good}
     kept.clear()
