@@ -35,8 +35,9 @@ __all__ = ["AuditOptions", "Partition", "PartitionResult", "plan_partitions", "r
            "shared_models", "FileScores", "read_files", "finish_partition", "split_partition"]
 
 #: The fast path's DuckDB connection is closed each time its files have parsed this many bytes since
-#: it was opened (before the file that reached them is scored): DuckDB keeps memory in proportion to what it parsed (~26 MB after each 276 MB file)
-#: until it is closed, and opening a new one costs ~25 ms, which small files would pay for little.
+#: it was opened, before the file that reached them is scored: DuckDB keeps memory (~90 MB after a
+#: 276 MB file, ``bench_partition_steps.py``) until it is closed, and opening a new one costs ~25 ms,
+#: which small files would pay for little.
 CLOSE_READER_BYTES = 256 << 20
 
 
