@@ -96,3 +96,19 @@ def test_bootstrap_emergence_orientation_and_errors():
     assert res.curve_replicates.shape == (100, 4)
     with pytest.raises(ValueError, match="at least 3"):
         bootstrap_emergence([1, 2], ted[:2])
+
+
+def test_designs_that_are_blocks_of_one_array_resample_as_separate_arrays():
+    """The paired bootstrap uses an array whose consecutive column blocks the designs are (no stacked
+    copy): the same replicates as from separate arrays; anything else is stacked as before."""
+    from emergence_lens.emergence.bootstrap import _blocks_of, bootstrap_column_means
+
+    rng = np.random.default_rng(3)
+    separate = [rng.normal(size=(500, 3)) for _ in range(4)]
+    joint = np.hstack(separate)
+    views = [joint[:, i * 3:(i + 1) * 3] for i in range(4)]
+    assert _blocks_of(views) is joint
+    assert _blocks_of(separate) is None and _blocks_of(views[::-1]) is None and _blocks_of(views[:3]) is None
+    for a, b in zip(bootstrap_column_means(views, 200, 5, paired=True),
+                    bootstrap_column_means(separate, 200, 5, paired=True), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -161,9 +161,27 @@ def bootstrap_column_means(designs: Sequence[np.ndarray], n_boot: int = 1000,
     if paired:
         if len({d.shape[0] for d in mats}) != 1:
             raise ValueError("paired resampling needs the same examples for every model")
-        both = _resample_matrix(np.hstack(mats), n_boot, rng)
+        joined = _blocks_of(mats)
+        both = _resample_matrix(np.hstack(mats) if joined is None else joined, n_boot, rng)
         return [both[:, i * m:(i + 1) * m] for i in range(len(mats))]
     return [_resample_matrix(d, n_boot, rng) for d in mats]
+
+
+def _blocks_of(mats: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The one array whose consecutive column blocks ``mats`` are, in order (what ``np.hstack(mats)``
+    would copy), or ``None``: a caller that builds its designs in one array spares that copy."""
+    base = mats[0].base
+    if not isinstance(base, np.ndarray) or base.ndim != 2 or base.dtype != np.float64:
+        return None
+    m = mats[0].shape[1]
+    if base.shape != (mats[0].shape[0], m * len(mats)):
+        return None
+    width = base.strides[1] * m
+    for i, d in enumerate(mats):
+        if (d.base is not base or d.strides != base.strides
+                or d.__array_interface__["data"][0] != base.__array_interface__["data"][0] + i * width):
+            return None
+    return base
 
 
 def percentile_ci(replicates: np.ndarray, confidence: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -71,7 +71,7 @@ from emergence_lens.emergence.explain import Explanation, explain_curve
 from emergence_lens.emergence.forecast import PREDICTION_COLUMNS
 from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
 from emergence_lens.emergence.resolution import measurable_ability
-from emergence_lens.emergence.transforms import transform_from
+from emergence_lens.emergence.transforms import Transform, transform_from
 from emergence_lens.emergence.xaxis import x_column, x_position
 from emergence_lens.metrics import METRICS
 
@@ -309,10 +309,9 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
                 transform = transform_from(metric, [group_examples[m].ingredients.get(metric, {}) for m in models])
             if transform is not None:
                 own = [group_examples[m] for m in models]  # each model's examples, in id order
-                designs = [transform.design_from(e.observed(metric), e.ingredients[metric][transform.source])
-                           for e in own]
                 if paired_models is None:  # the same examples for every model
                     paired_models = all(e.example_ids.equals(own[0].example_ids) for e in own[1:])
+                designs = _designs(transform, metric, own, joined=paired_models)
                 key = (family, task, metric)
                 xs = curve["g"][xcol].to_numpy(dtype=float)
                 explanation = explain_curve(xs, designs, transform, n_boot=max(n_boot, 200), confidence=confidence,
@@ -372,3 +371,22 @@ def _n_choices(models: Sequence) -> np.ndarray | None:
     values = np.concatenate([m.choices[0] for m in models]) if models else np.zeros(0, np.int64)
     counts = np.concatenate([m.choices[1] for m in models]) if models else np.zeros(0, np.int64)
     return np.repeat(values, counts)
+
+
+def _designs(transform: Transform, metric: str, own: Sequence, *, joined: bool) -> list[np.ndarray]:
+    """Each model's design matrix of ``metric``'s transform, from its examples' scores and ingredient.
+    ``joined`` (the models share their examples): the designs are column blocks of one array, made
+    one model at a time, so the paired bootstrap resamples it without stacking a copy."""
+    def one(e: Any) -> np.ndarray:
+        return transform.design_from(e.observed(metric), e.ingredients[metric][transform.source])
+
+    if not joined or not own:
+        return [one(e) for e in own]
+    first = one(own[0])
+    n, m = first.shape
+    joint = np.empty((n, m * len(own)))
+    joint[:, :m] = first
+    del first
+    for i, e in enumerate(own[1:], start=1):
+        joint[:, i * m:(i + 1) * m] = one(e)
+    return [joint[:, i * m:(i + 1) * m] for i in range(len(own))]
