@@ -21,10 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from emergence_lens.codes import combine_codes
 from emergence_lens.emergence.transforms import SOURCE_COLUMNS, SOURCES, Ingredient, ingredients
 from emergence_lens.metrics import MetricSpec
 from emergence_lens.metrics.ragged import list_lengths
-from emergence_lens.records import REQUIRED_COLUMNS
+from emergence_lens.records import REQUIRED_COLUMNS, records_to_pandas
 
 __all__ = ["ModelScores", "score_examples", "score_table", "SLICE_ROWS", "merge_examples", "applicability"]
 
@@ -105,10 +106,9 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
     options = dict(options or {})
     if not len(records):
         return []
-    combined = np.zeros(len(records), dtype=np.int64)
-    for name in ("family", "task", "model"):  # one code per (family, task, model), in order of first row
-        c, u = pd.factorize(records[name])
-        combined = combined * (len(u) + 1) + c
+    # one code per (family, task, model), in order of first row
+    combined = combine_codes(((c, len(u) + 1) for c, u in (pd.factorize(records[name])
+                                                            for name in ("family", "task", "model"))), len(records))
     codes = pd.factorize(combined)[0]
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
@@ -166,8 +166,6 @@ def score_table(table: pa.Table, specs: Sequence[MetricSpec], rows: int = SLICE_
     """:func:`score_examples` of an Arrow records table (one file's, say), ``rows`` rows at a time:
     only a slice's rows are ever Python objects and its scorers' temporaries as large, and the
     slices' scores merge into what scoring the whole would give (:func:`merge_examples`)."""
-    from emergence_lens.records import records_to_pandas
-
     pieces: list[ModelScores] = []
     for start in range(0, table.num_rows, rows):
         pieces += score_examples(records_to_pandas(table.slice(start, rows)), specs)
@@ -208,7 +206,7 @@ def _merge(ps: list[ModelScores]) -> ModelScores:
                       _first_valid(np.array([p.scale_flops for p in ps])),
                       _first_valid(np.array([p.pretrain_loss for p in ps])), ids.take(pa.array(order)))
     for metric in ps[0].present:
-        counts = [p.present.get(metric, (0, "")) for p in ps]
+        counts = [p.present[metric] for p in ps]
         firsts = [f for _, f in counts if f is not None]
         out.present[metric] = (sum(c for c, _ in counts), min(firsts) if firsts else None)
     for name in ("scores", "weights", "obs"):

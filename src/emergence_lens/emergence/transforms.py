@@ -340,23 +340,13 @@ def transform_from(metric: str, available: Sequence[Mapping[str, Ingredient]]) -
     source = next((s for s in SOURCES.get(base, ()) if available and all(s in a for a in available)), None)
     if source is None:
         return None
-    ok = [a[source] for a in available if a[source].error is None]
-
-    def lengths() -> tuple[int, ...]:
-        return tuple(sorted({int(v) for a in ok for v in np.unique(a.lengths)}))
-
-    if source == "greedy":
-        ls = lengths()
-        return Transform(metric, "power", "per-token greedy accuracy a_j (teacher-forced argmax = target)",
-                         "per_token_accuracy", ls, pooled=sum(ls) > MAX_SLOTS, source=source)
-    if source == "logprobs":
-        ls = lengths()
-        return Transform(metric, "power", "per-token target probability a_j (sampled exact match)",
-                         "target_token_probability", ls, pooled=sum(ls) > MAX_SLOTS, source=source)
-    if source == "items":
-        ls = lengths()
-        return Transform(metric, "power", "per-item accuracy a_j", "per_item_accuracy", ls,
-                         pooled=sum(ls) > MAX_SLOTS, source=source)
+    if source in ("greedy", "logprobs", "items"):  # power: every length any part has
+        ls = tuple(sorted({int(v) for a in available if a[source].error is None for v in np.unique(a[source].lengths)}))
+        ingredient, partner = {
+            "greedy": ("per-token greedy accuracy a_j (teacher-forced argmax = target)", "per_token_accuracy"),
+            "logprobs": ("per-token target probability a_j (sampled exact match)", "target_token_probability"),
+            "items": ("per-item accuracy a_j", "per_item_accuracy")}[source]
+        return Transform(metric, "power", ingredient, partner, ls, pooled=sum(ls) > MAX_SLOTS, source=source)
     if source == "margin":
         return Transform(metric, "normal", "margin log q_correct - max log q_distractor ~ Normal(mu, sigma)",
                          "correct_choice_probability", threshold=0.0, sign=1.0, parametric=True, source=source)

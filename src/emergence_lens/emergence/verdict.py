@@ -57,16 +57,8 @@ import numpy as np
 import pandas as pd
 
 from emergence_lens.emergence.bootstrap import curve_seed
-from emergence_lens.emergence.chance import (
-    emerges_at,
-    group_chance_levels,
-    wei_emergent,
-)
-from emergence_lens.emergence.compare import (
-    DEFAULT_THRESHOLD,
-    classify_sharpness,
-    format_ci,
-)
+from emergence_lens.emergence.chance import emerges_at, group_chance_levels, wei_emergent
+from emergence_lens.emergence.compare import DEFAULT_THRESHOLD, classify_sharpness, format_ci
 from emergence_lens.emergence.explain import Explanation, explain_curve
 from emergence_lens.emergence.forecast import PREDICTION_COLUMNS
 from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness

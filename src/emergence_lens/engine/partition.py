@@ -17,6 +17,7 @@ import pyarrow as pa
 from emergence_lens.curves import metric_specs
 from emergence_lens.emergence.compare import DEFAULT_THRESHOLD
 from emergence_lens.example_scores import ModelScores, score_table
+from emergence_lens.metrics import MetricSpec
 from emergence_lens.scoring import Rescored, rescore_examples
 from emergence_lens.sources.issues import IssueLog, SourceIssue
 from emergence_lens.sources.lmeval import close_reader
@@ -57,6 +58,10 @@ class AuditOptions:
     @property
     def chance_map(self) -> Mapping[str, float] | None:
         return dict(self.chance) or None
+
+    def specs(self) -> list[MetricSpec] | None:
+        """The metrics to re-score (:func:`~emergence_lens.curves.metric_specs`); ``None``: none."""
+        return None if self.metrics == () else metric_specs(self.metrics)
 
 
 @dataclass
@@ -129,14 +134,14 @@ def read_files(jobs: Sequence[SampleJob], options: AuditOptions,
     """Read ``jobs`` (some or all files of one partition) in order: each file's records formed and
     scored at once (:func:`score_table`), its rows freed before the next file.  ``shared``: the
     partition's :func:`shared_models` (of all its files, however they are split)."""
-    specs = None if options.metrics == () else metric_specs(options.metrics)
+    specs = options.specs()
     out: list[FileScores] = []
     parsed = 0  # bytes read since the reader was last closed
     for job in jobs:
         f = job.file
         read_issues, record_issues = IssueLog(), IssueLog()
         unresolved: list[dict] = []
-        done = FileScores(FileOutcome(str(f.path), 0, "", [], [], 0, unresolved, ""))
+        rows, keys, pieces = 0, None, None
         frame, sha256 = read_sample_file(f, job.info, job.task, job.no_results, read_issues, hash_bytes=True)
         parsed += job.size
         if parsed >= CLOSE_READER_BYTES:  # what DuckDB kept of its parses is freed before the file is scored
@@ -149,15 +154,15 @@ def read_files(jobs: Sequence[SampleJob], options: AuditOptions,
             if got is not None:
                 name, table = got
                 del got
-                done.rows = table.num_rows
+                rows = table.num_rows
                 if (job.resolved.family, job.model) in shared:  # only these can break a check across files
-                    done.keys = key_table(table)
-                done.pieces = score_table(table.drop_columns(list(SAMPLE_EXTRAS)), specs) if specs is not None else []
+                    keys = key_table(table)
+                pieces = score_table(table.drop_columns(list(SAMPLE_EXTRAS)), specs) if specs is not None else []
                 del table
                 release_memory()  # the file's rows, freed: back to the system before the next file
-        done.outcome = FileOutcome(str(f.path), f.rows_read, f.status, list(read_issues), list(record_issues), 0,
-                                   unresolved, sha256)
-        out.append(done)
+        outcome = FileOutcome(str(f.path), f.rows_read, f.status, list(read_issues), list(record_issues), 0,
+                              unresolved, sha256)
+        out.append(FileScores(outcome, rows, keys, pieces))
     return out
 
 
@@ -165,7 +170,7 @@ def finish_partition(key: tuple[str, str], files: Sequence[FileScores], options:
     """A partition's result from its files read and scored (:func:`read_files`, in the partition's
     file order, read in one piece or several): the checks across files, then the curves, emergence
     scores and verdicts of the examples of the files that pass them."""
-    specs = None if options.metrics == () else metric_specs(options.metrics)
+    specs = options.specs()
     kept = [(f.outcome.path, f.keys) for f in files if f.keys is not None]
     across = IssueLog()
     good, _ = check_across(kept, across)

@@ -42,8 +42,8 @@ __all__ = ["run_audit_partitions", "PartitionFailed", "EngineSession", "ENGINES"
 
 ENGINES = ("local", "dask")
 
-#: A partition larger than a worker's share of the input is read in runs of about this many bytes of
-#: files, one worker each (:func:`plan_runs`), then finished as one.
+#: A partition much larger than a worker's share of the input is read in runs of at most this many
+#: bytes of files, one worker each (:func:`plan_runs`), then finished as one.
 SPLIT_BYTES = 256 << 20
 
 
@@ -155,7 +155,7 @@ def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, e
     ``progress(result, resumed)`` is called as each partition finishes (or is loaded).  ``session``:
     workers to run on and keep afterwards (default: started here for this call and closed after it;
     ``engine``, ``workers`` and ``scheduler`` are then the session's).  ``split_bytes``: a partition
-    too large for one worker is read in runs of about this size (:func:`plan_runs`).
+    too large for one worker is read in runs of at most this size (:func:`plan_runs`).
     """
     if session is None:
         with EngineSession(engine, workers=workers, scheduler=scheduler,
