@@ -488,6 +488,46 @@ def test_a_samples_file_hashed_as_it_streams_is_parsed_as_hashed_even_if_rewritt
     assert frame.num_rows == 10 and digest == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_a_samples_file_rewritten_after_its_parse_while_it_is_still_hashed_is_read_again(tmp_path, monkeypatch):
+    """The hash runs on a thread beside DuckDB's parse.  A writer that replaces the file (same lines,
+    same size, other rows) after the parse was checked but before the hash read it: the digest would be
+    of other bytes than the rows loaded, so the file is read again, and rows and digest are the new
+    bytes'."""
+    import hashlib
+    import os
+    import threading
+
+    import emergence_lens.sources.samples as load
+    from emergence_lens.sources import lmeval
+    from emergence_lens.sources.files import InputFile
+    from emergence_lens.sources.issues import IssueLog
+
+    src = next(LMEVAL.glob("ladder-04/samples_ladder_addition_mc_*.jsonl"))
+    lines = src.read_text().splitlines()
+    path = tmp_path / "samples_t_2024-01-01T00-00-00.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    parsed = threading.Event()
+    real_check, real_hash = lmeval._unchanged, load.sha256_and_lines
+
+    def parse_checked(*args):  # the parse's own check: the file was unchanged until then
+        ok = real_check(*args)
+        parsed.set()
+        return ok
+
+    def rewrite_then_hash(p):
+        assert parsed.wait(20)
+        path.write_text("\n".join(reversed(lines)) + "\n")  # as many lines and bytes, rows in another order
+        os.utime(path, ns=(1, 1))
+        return real_hash(p)
+
+    monkeypatch.setattr(lmeval, "_unchanged", parse_checked)
+    monkeypatch.setattr(load, "sha256_and_lines", rewrite_then_hash)
+    frame, digest = load.read_sample_file(InputFile(path, "x"), {"model": "m"}, "t", False, IssueLog(), hash_bytes=True)
+    assert parsed.is_set() and digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    first = json.loads(lines[-1])["doc_id"]
+    assert frame.num_rows == 100 and frame.column("example_id")[0].as_py() == str(first)
+
+
 def test_a_per_run_table_with_a_task_column_gives_one_curve_per_task_condition_and_metric(tmp_path):
     """``--task-col filename`` with ``--by`` and ``--metric-cols``: every task is its own curve (never
     averaged with the others), each point the mean over seeds, computed here by hand."""

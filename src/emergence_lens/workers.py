@@ -18,7 +18,8 @@ from typing import Any
 __all__ = ["PRELOAD", "SERIAL_BYTES", "worker_context", "prestart_workers", "input_bytes", "release_memory"]
 
 #: What a worker process imports before it is forked (once, in the fork server).
-PRELOAD = ["emergence_lens.engine.partition", "emergence_lens.report.html", "duckdb", "duckdb.filesystem"]
+PRELOAD = ["emergence_lens.engine.partition", "emergence_lens.report.html", "emergence_lens.report.audit_figures",
+           "emergence_lens.report.figures", "duckdb", "duckdb.filesystem"]
 #: Below this many bytes of samples files, the local engine runs in the calling process.
 SERIAL_BYTES = 64 * 2 ** 20
 

@@ -20,12 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from emergence_lens.codes import combine_codes
-
 from emergence_lens.emergence.score import EmergenceScoreError, emergence_scores, prepare_curve
 
-__all__ = ["curve_seed", "bootstrap_means", "bootstrap_column_means", "percentile_ci", "bootstrap_emergence", "BootstrapResult"]
+__all__ = ["curve_seed", "bootstrap_means", "bootstrap_column_means", "percentile_ci", "bootstrap_emergence",
+           "BootstrapResult"]
 
 #: Elements of a resampled-index block held in memory at once.
 _CHUNK_ELEMENTS = 1 << 24
@@ -61,8 +62,15 @@ def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
             return None
         columns.append((codes.astype(np.min_scalar_type(len(u)), copy=False), len(u)))  # a byte or two a row
     key = combine_codes(columns, n)
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return values[first], inverse.ravel()
+    # np.unique(key, return_index=True, return_inverse=True) without sorting n keys: codes in order of
+    # first appearance (a hash table), each code's first row where it first exceeds those before it,
+    # then the k distinct keys sorted
+    codes, keys = pd.factorize(key)
+    first = np.flatnonzero(np.r_[True, codes[1:] > np.maximum.accumulate(codes)[:-1]])
+    order = np.argsort(keys, kind="stable")
+    rank = np.empty(len(keys), dtype=np.intp)
+    rank[order] = np.arange(len(keys))
+    return values[first[order]], rank[codes]
 
 
 def _resample_matrix(values: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:

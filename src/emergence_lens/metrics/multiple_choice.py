@@ -63,10 +63,14 @@ def choice_probabilities(choice_logprobs: Sequence[Sequence[float]] | np.ndarray
 
 
 def _softmax(padded: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Softmax of the rows of ``padded`` over ``mask`` (padding ``-inf``): ``exp(l - max)`` is 0 at the
+    padding and at a ``-inf`` option; a row with no finite maximum (all ``-inf``, or NaN) is uniform."""
     row_max = np.max(padded, axis=1, keepdims=True) if padded.size else padded
-    all_neg_inf = ~np.isfinite(row_max)
-    shifted = np.where(all_neg_inf, 0.0, padded - np.where(all_neg_inf, 0.0, row_max))
-    e = np.where(mask, np.exp(np.where(mask, shifted, 0.0)), 0.0)
+    no_max = ~np.isfinite(row_max)
+    if no_max.any():
+        padded = np.where(no_max & mask, 0.0, padded)
+        row_max = np.where(no_max, 0.0, row_max)
+    e = np.exp(padded - row_max)
     return e / e.sum(axis=1, keepdims=True)
 
 
@@ -100,7 +104,10 @@ def brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
     ``q`` is the softmax of the option log-likelihoods.  Range ``[0, 2]``; lower is better; a
     uniform guess over ``K`` options scores ``1 - 1/K``.
     """
-    padded, mask, correct, _ = _prepare(choice_logprobs, correct_choice)
+    return _brier(*_prepare(choice_logprobs, correct_choice)[:3])
+
+
+def _brier(padded: np.ndarray, mask: np.ndarray, correct: np.ndarray) -> np.ndarray:
     if padded.shape[0] == 0:
         return np.empty(0)
     q = _softmax(padded, mask)
@@ -116,8 +123,8 @@ def bigbench_brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray
     ``(1/K_i) sum_k (q_ik - 1[k == correct_i])**2`` = :func:`brier_score` / ``K_i``.  Lower is
     better; see the module docstring for how BIG-bench pools it.
     """
-    _, _, _, lengths = _prepare(choice_logprobs, correct_choice)
-    return brier_score(choice_logprobs, correct_choice) / lengths
+    padded, mask, correct, lengths = _prepare(choice_logprobs, correct_choice)
+    return _brier(padded, mask, correct) / lengths
 
 
 def correct_choice_probability(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,

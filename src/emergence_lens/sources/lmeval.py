@@ -20,6 +20,7 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -541,7 +542,8 @@ class FileChanged(OSError):
 
 
 def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str, data: bytes | None = None,
-                             stat: os.stat_result | None = None, n_lines: int | None = None):
+                             stat: os.stat_result | None = None,
+                             n_lines: int | Callable[[], int] | None = None):
     """The fast path for clean samples files: DuckDB's JSON reader parses only ``doc_id``, ``target``,
     ``filter`` and ``filtered_resps`` into Arrow (:func:`_parse_fast`), streamed in batches, each
     converted to its compact columns with vectorised kernels (:func:`_read_compact`). Returns ``(arrow
@@ -555,7 +557,8 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
     these bytes: DuckDB reads a plain path itself only when the file is unchanged since (else, or for
     any other path, it parses the bytes). ``stat`` without ``data``: the caller hashed the file as it
     streamed it, never holding its bytes (a plain local path, :func:`plain_local_path`), and counted its
-    lines (``n_lines``; counted here when not given); DuckDB reads the path, and :class:`FileChanged` is
+    lines (``n_lines``, or a function that gives them once a count running beside the parse ends; counted
+    here when not given); DuckDB reads the path, and :class:`FileChanged` is
     raised when the file is no longer the one ``stat`` describes (the caller then reads and hashes its
     bytes and calls again with them)."""
     import duckdb
@@ -597,6 +600,8 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
         if parts is None:
             return None  # a row not of the plain shape: the line reader reports it
         n = sum(len(part["doc"]) for part in parts)
+        if callable(n_lines):
+            n_lines = n_lines()
         if n == 0 or n != n_lines:
             return None  # a blank line (or none at all): the line reader reports it
         doc_ids = pa.chunked_array([part["doc"] for part in parts], pa.int64()).combine_chunks()
