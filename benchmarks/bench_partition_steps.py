@@ -8,7 +8,8 @@ formed into records (:func:`~emergence_lens.sources.samples.sample_table`) and s
 (:func:`~emergence_lens.example_scores.score_table`: its rows freed, its scores kept), the checks
 across files (:func:`~emergence_lens.sources.samples.check_across`), the curves
 (:func:`~emergence_lens.curves.curves_from_examples`), the emergence scores and the verdicts — reading
-``VmRSS`` every 5 ms on a thread.  Point ``PYTHONPATH`` at another revision's ``src`` to compare.
+``VmRSS`` every 5 ms on a thread, and the seconds each step took (Arrow and DuckDB on one thread, as
+in a worker of a 2-core machine).  Point ``PYTHONPATH`` at another revision's ``src`` to compare.
 
 Run: python benchmarks/bench_partition_steps.py [--rows 125000] [--models 6] [--task mc|gen] [--dir /tmp/bench-psteps]
 """
@@ -41,6 +42,7 @@ class Peak:
 
     def __init__(self) -> None:
         self.high = resident_mb()
+        self.since = time.perf_counter()
         self.running = True
         threading.Thread(target=self._run, daemon=True).start()
 
@@ -50,9 +52,10 @@ class Peak:
             time.sleep(0.005)
 
     def step(self, name: str) -> None:
-        now = resident_mb()
-        print(f"{name:44s} resident {now:6,d} MB   peak during it {max(self.high, now):6,d} MB", flush=True)
-        self.high = now
+        now, clock = resident_mb(), time.perf_counter()
+        print(f"{name:44s} resident {now:6,d} MB   peak during it {max(self.high, now):6,d} MB   "
+              f"{clock - self.since:6.3f} s", flush=True)
+        self.high, self.since = now, time.perf_counter()
 
 
 def main() -> None:
@@ -64,6 +67,9 @@ def main() -> None:
     a = ap.parse_args()
     folder = a.dir / f"p-{a.rows}"
     write_partitions(folder, a.rows, a.models)
+    import pyarrow as pa
+
+    pa.set_cpu_count(1)  # as a worker of a 2-core machine (the engine's _worker_init): DuckDB parses on one thread
 
     from emergence_lens.curves import curves_from_examples, metric_specs
     from emergence_lens.emergence import emergence_table, verdict_table
