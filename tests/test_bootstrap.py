@@ -112,3 +112,33 @@ def test_designs_that_are_blocks_of_one_array_resample_as_separate_arrays():
     for a, b in zip(bootstrap_column_means(views, 200, 5, paired=True),
                     bootstrap_column_means(separate, 200, 5, paired=True), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_distinct_rows_and_the_first_quarter_test_equal_numpy_s_unique_rows():
+    """The counts path's distinct rows (hash-table codes, not sorts) equal ``np.unique(axis=0)`` — the
+    rows, their order, each row's first occurrence (``-0.0`` and ``0.0`` are one value, the first seen
+    kept) and the inverse — and a column found to have many distinct values in its first quarter sends
+    the design to index resampling exactly when the whole column would."""
+    from emergence_lens.emergence.bootstrap import _many_distinct, _unique_rows
+
+    rng = np.random.default_rng(1)
+    checked = 0
+    for trial in range(300):
+        n, m = int(rng.integers(1, 2000)), int(rng.integers(1, 6))
+        values = rng.integers(0, int(rng.integers(1, 5)), (n, m)).astype(float)
+        if trial % 3 == 0:
+            values[rng.random((n, m)) < 0.1] = -0.0
+        if trial % 5 == 0:  # one continuous column
+            values[:, int(rng.integers(0, m))] = rng.random(n)
+        many = [np.unique(values[:, j]).size * 8 > n for j in range(m)]
+        for j in range(m):
+            assert not _many_distinct(values[:, j]) or many[j]
+        got = _unique_rows(values)
+        assert (got is None) == any(many)
+        if got is None:
+            continue
+        rows, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
+        assert np.array_equal(got[0], rows) and np.array_equal(got[1], inverse.ravel())
+        assert np.array_equal(np.signbit(got[0]), np.signbit(values[first]))
+        checked += 1
+    assert checked > 100

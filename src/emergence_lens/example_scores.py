@@ -113,8 +113,7 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
     starts = order[np.r_[0, bounds]] if len(order) else order
-    uniques = list(zip(records["family"].to_numpy()[starts], records["task"].to_numpy()[starts],
-                       records["model"].to_numpy()[starts], strict=True))
+    uniques = list(zip(*(records[name].iloc[starts].to_numpy() for name in ("family", "task", "model")), strict=True))
     needed = dict.fromkeys(["model", "example_id", *(c for s in specs for c in s.requires),
                             *(c for s in specs for src in SOURCES.get(s.name.split("[", 1)[0], ())
                               for c in SOURCE_COLUMNS[src])])
@@ -125,7 +124,7 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
         ids = records["example_id"].to_numpy()[rows]
         by_id = np.argsort(ids.astype(str) if ids.dtype != object else ids, kind="stable")
         rows = rows[by_id]
-        group = records.iloc[rows][used]
+        group = records[used].iloc[rows]
         piece = ModelScores(
             str(family), str(task), str(model),
             scale_params=_first_valid(records["scale_params"].to_numpy(dtype=float)[rows]),

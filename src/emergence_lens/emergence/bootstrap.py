@@ -49,15 +49,24 @@ def _as_scores(s: np.ndarray | Sequence[float], name: str) -> np.ndarray:
     return arr
 
 
+def _many_distinct(column: np.ndarray) -> bool:
+    """Whether the first quarter of ``column`` alone has more than ``n/8`` distinct values (then the
+    whole has too): a sort of a quarter of a continuous score's values, not an argsort of them all."""
+    n = len(column)
+    return np.unique(column[:n // 4 + 1]).size * 8 > n
+
+
 def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``np.unique(values, axis=0, return_inverse=True)`` for columns with few distinct values each,
     computed on one int64 key per row (per-column codes combined in mixed radix, so the key order is
     the rows' lexicographic order and the result is the same); ``None`` as soon as a column has more
     than ``n/8`` distinct values (then there are too many distinct rows for the counts path)."""
     n, m = values.shape
+    if any(_many_distinct(values[:, j]) for j in range(m)):
+        return None
     columns = []
     for j in range(m):
-        u, codes = np.unique(values[:, j], return_inverse=True)
+        codes, u = pd.factorize(values[:, j], sort=True)  # np.unique's codes (-0.0 is 0.0), by a hash table
         if len(u) * 8 > n:
             return None
         columns.append((codes.astype(np.min_scalar_type(len(u)), copy=False), len(u)))  # a byte or two a row
@@ -82,10 +91,10 @@ def _resample_matrix(values: np.ndarray, n_boot: int, rng: np.random.Generator) 
     # Few distinct rows (binary or graded scores): resample their counts instead of the rows.  A
     # column with more than n/8 distinct values rules that out without sorting whole rows.
     k = n + 1
-    if m == 1:  # 1-D unique is much faster than unique rows
+    if m == 1 and not _many_distinct(values[:, 0]):  # 1-D unique is much faster than unique rows
         u, inverse = np.unique(values[:, 0], return_inverse=True)
         uniq, k = u[:, None], len(u)
-    else:
+    elif m > 1:
         rows = _unique_rows(values)
         if rows is not None:
             uniq, inverse = rows
