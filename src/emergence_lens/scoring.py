@@ -22,6 +22,7 @@ from emergence_lens.emergence import DEFAULT_THRESHOLD, VerdictResult, emergence
 from emergence_lens.emergence.aggregate import KEYS, RESCORED_SOURCE
 from emergence_lens.example_scores import ModelScores, score_examples
 from emergence_lens.metrics import METRICS, MetricSpec
+from emergence_lens.workers import release_memory
 
 __all__ = ["Scored", "score_records", "score_examples_of", "Rescored", "rescore", "rescore_examples"]
 
@@ -91,6 +92,7 @@ def score_examples_of(pieces: Sequence[ModelScores], specs: Sequence[MetricSpec]
     (:func:`~emergence_lens.example_scores.score_examples`, one part per file say): what the
     partitioned audit scores, each file's rows freed once they are scored."""
     curves = curves_from_examples(pieces, specs, n_boot=n_boot, confidence=confidence, seed=seed, keep_scores=True)
+    release_memory()  # the bootstrap's temporaries, back to the system: the verdicts' would come on top of them
     em = emergence_table(curves.table, curves.replicates, confidence=confidence, x=x_column(x_axis))
     vr = verdict_table(curves, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot,
                        confidence=confidence, seed=seed)
