@@ -30,9 +30,12 @@ COMPARED = ("audit.csv", "verdicts.csv", "rescored_curves.csv", "inputs.csv")
 
 
 def checkout(rev: str, dest: Path) -> Path:
-    """A worktree of ``rev`` at ``dest`` (made once)."""
+    """A worktree of ``rev`` at ``dest`` (made once; moved to ``rev`` when it holds another revision)."""
     if not dest.exists():
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(dest), rev], check=True,
+                       capture_output=True)
+    else:
+        subprocess.run(["git", "-C", str(dest), "checkout", "--quiet", "--detach", rev], check=True,
                        capture_output=True)
     return dest / "src"
 
