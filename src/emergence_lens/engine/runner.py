@@ -236,13 +236,11 @@ def _run_processes(parts: Sequence[Partition], runs: dict[int, list[list]], opti
                     continue
                 pending[i][r] = got
                 if all(run is not None for run in pending[i]):
-                    files = [f for run in pending.pop(i) for f in run]
                     try:
-                        result = finish_partition(parts[i].key, files, options)
+                        result = finish_runs(parts[i].key, pending.pop(i), options)
                     except Exception as exc:  # noqa: BLE001 - named, then raised
                         failure = failure or PartitionFailed(parts[i], exc)
                         continue
-                    del files
                     done(i, result)
     if failure is not None:
         raise failure
@@ -312,6 +310,6 @@ def _run_dask(parts: Sequence[Partition], runs: dict[int, list[list]], options: 
 
 
 def finish_runs(key: tuple[str, str], runs: Sequence[Sequence[FileScores]], options: AuditOptions) -> PartitionResult:
-    """:func:`~emergence_lens.engine.partition.finish_partition` of a partition read in runs (a Dask
-    task, given its runs' results in order)."""
+    """:func:`~emergence_lens.engine.partition.finish_partition` of a partition read in runs, given
+    its runs' results in order (in the audit process, or as a Dask task)."""
     return finish_partition(key, [f for run in runs for f in run], options)

@@ -558,10 +558,10 @@ def read_lmeval_samples_fast(path: str | Path, model: dict[str, Any], task: str,
     these bytes: DuckDB reads a plain path itself only when the file is unchanged since (else, or for
     any other path, it parses the bytes). ``stat`` without ``data``: the caller hashed the file as it
     streamed it, never holding its bytes (a plain local path, :func:`plain_local_path`), and counted its
-    lines (``n_lines``, or a function that gives them once a count running beside the parse ends; counted
-    here when not given); DuckDB reads the path, and :class:`FileChanged` is
-    raised when the file is no longer the one ``stat`` describes (the caller then reads and hashes its
-    bytes and calls again with them)."""
+    lines (``n_lines``, or a function that gives them once a count running beside the parse ends;
+    counted here when not given); DuckDB reads the path, and :class:`FileChanged` is raised when the
+    file is no longer the one ``stat`` describes (the caller then reads and hashes its bytes and calls
+    again with them)."""
     import duckdb
     import numpy as np
     import pandas as pd
