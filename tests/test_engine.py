@@ -417,6 +417,37 @@ def test_dask_reads_a_split_partition_as_the_local_engine_does(one_partition, tm
     assert _same(mem, tmp_path) == []
 
 
+def test_only_a_partition_larger_than_a_workers_share_is_split_and_the_largest_pieces_start_first():
+    """Two tasks on two workers, the multiple-choice one larger than a worker's share: its files are
+    read in runs (one worker would read it while the other idles), the other partition whole (a
+    split partition's scores wait where it is finished: splitting it too would raise the peak).
+    The pieces start largest first, every one once; one worker, or a larger share: nothing split."""
+    from emergence_lens.engine.partition import Partition
+    from emergence_lens.engine.runner import plan_runs, task_order
+
+    class Job:  # a stand-in with a size
+        def __init__(self, size: int) -> None:
+            self.size = size
+
+    mc = Partition(("f", "mc"), [Job(366) for _ in range(6)])
+    gen = Partition(("f", "gen"), [Job(184) for _ in range(6)])
+    small = Partition(("f", "small"), [Job(10)])
+    parts = [gen, mc, small]
+    runs = plan_runs(parts, range(3), 2, split_bytes=256)
+    assert [len(runs[i]) for i in range(3)] == [1, 6, 1]
+    assert [j for r in runs[1] for j in r] == mc.jobs
+    order = task_order(parts, runs)
+    assert order == [(0, None)] + [(1, r) for r in range(6)] + [(2, None)]  # 1,104 bytes whole, then runs of 366
+    assert len(plan_runs(parts, range(3), 1, split_bytes=256)[1]) == 1  # one worker: its share is all
+    assert len(plan_runs(parts, range(3), 2, split_bytes=4096)[1]) == 1  # not larger than split_bytes
+    # ties: partition order, then run order; a run larger than a whole partition starts before it
+    tied = [Partition(("f", "a"), [Job(5), Job(5)]), Partition(("f", "b"), [Job(100), Job(3), Job(5)])]
+    order = task_order(tied, {0: [[tied[0].jobs[0]], [tied[0].jobs[1]]], 1: [tied[1].jobs]})
+    assert order == [(1, None), (0, 0), (0, 1)]
+    order = task_order(tied, {1: [[tied[1].jobs[0]], [tied[1].jobs[1]], [tied[1].jobs[2]]], 0: [tied[0].jobs]})
+    assert order == [(1, 0), (0, None), (1, 2), (1, 1)]
+
+
 def test_split_runs_are_consecutive_and_balanced():
     from emergence_lens.engine.partition import Partition, split_partition
 

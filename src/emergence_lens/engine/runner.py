@@ -5,7 +5,7 @@
 workers would cost more than it saves).  ``engine="dask"``: Dask distributed — a ``LocalCluster``
 with one single-threaded worker process per core by default, or the scheduler at ``scheduler``
 (``tcp://host:8786``) for a real cluster, whose workers must reach the inputs (a shared file system,
-or URLs on an object store).  A partition much larger than a worker's share is read in runs of files by
+or URLs on an object store).  A partition larger than a worker's share is read in runs of files by
 several workers and finished as one (:func:`plan_runs`).  Either way the partitions' results are
 merged in key order, so every output is the same byte for byte whatever ran them.  A finished
 partition is stored (:class:`~emergence_lens.engine.store.PartitionStore`) as soon as it returns;
@@ -18,7 +18,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -38,27 +38,42 @@ from emergence_lens.engine.store import PartitionStore
 from emergence_lens.workers import SERIAL_BYTES, worker_context
 
 __all__ = ["run_audit_partitions", "PartitionFailed", "EngineSession", "ENGINES", "SERIAL_BYTES", "SPLIT_BYTES",
-           "plan_runs"]
+           "plan_runs", "task_order"]
 
 ENGINES = ("local", "dask")
 
-#: A partition much larger than a worker's share of the input is read in runs of at most this many
-#: bytes of files, one worker each (:func:`plan_runs`), then finished as one.
+#: A partition larger than a worker's share of the input is read in runs of at most this many bytes
+#: of files, one worker each (:func:`plan_runs`), then finished as one.
 SPLIT_BYTES = 256 << 20
 
 
 def plan_runs(parts: Sequence[Partition], todo: Sequence[int], workers: int,
               split_bytes: int = SPLIT_BYTES) -> dict[int, list[list]]:
     """How each partition to compute is read: its files in one run, or — when it is larger than
-    ``split_bytes`` and than one and a half times a worker's share of the input (a family of many
-    checkpoints, one huge task: one worker would read it while the others idle) — in consecutive
-    runs of at most ``split_bytes`` (:func:`~emergence_lens.engine.partition.split_partition`).  A
-    split partition's scores are all held where it is finished, so partitions of about a worker's
-    share are not split: each worker holds its own."""
+    ``split_bytes`` and than a worker's share of the input (a family of many checkpoints, one huge
+    task: one worker would read it while the others idle) — in consecutive runs of at most
+    ``split_bytes`` (:func:`~emergence_lens.engine.partition.split_partition`), finished as one where
+    they return.  Partitions up to a worker's share are not split: a split partition's scores are
+    all held where it is finished (and its finish's temporaries on top), so splitting more would
+    hold them while the workers still read other files, and raise the peak."""
     sizes = {i: parts[i].size for i in todo}
-    share = 1.5 * sum(sizes.values()) / max(1, workers)
-    return {i: split_partition(parts[i], split_bytes) if sizes[i] > max(share, split_bytes) else [list(parts[i].jobs)]
-            for i in todo}
+    share = sum(sizes.values()) / max(1, workers)
+    return {i: split_partition(parts[i], split_bytes) if sizes[i] > max(share, split_bytes)
+            else [list(parts[i].jobs)] for i in todo}
+
+
+def task_order(parts: Sequence[Partition], runs: Mapping[int, Sequence[Sequence]]) -> list[tuple[int, int | None]]:
+    """The order the pieces of work start in, as ``(partition, run)`` (``run`` ``None``: the whole
+    partition): largest first by bytes of files, ties in partition and run order — the longest
+    pieces start first and the short ones fill in at the end, so the workers finish close together
+    (a partition of a worker's share and the runs of a larger one, say)."""
+    tasks = []
+    for i, rs in runs.items():
+        if len(rs) == 1:
+            tasks.append((-parts[i].size, i, -1))
+        else:
+            tasks += [(-sum(j.size for j in jobs), i, r) for r, jobs in enumerate(rs)]
+    return [(i, None if r < 0 else r) for _, i, r in sorted(tasks)]
 
 
 class PartitionFailed(RuntimeError):
@@ -198,21 +213,18 @@ def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, e
 
 def _run_processes(parts: Sequence[Partition], runs: dict[int, list[list]], options: AuditOptions,
                    done: Callable[[int, PartitionResult], None], pool: cf.Executor) -> None:
-    # largest first, so the last partition to start is a small one; a partition read in several runs
-    # is finished here once they are all back (its examples' scores: a few dozen bytes a row)
-    order = sorted(runs, key=lambda i: -parts[i].size)
+    # largest first (task_order); a partition read in several runs is finished here once they are
+    # all back (its examples' scores: a few dozen bytes a row)
     failure: PartitionFailed | None = None
-    pending: dict[int, list[list[FileScores] | None]] = {}
+    pending: dict[int, list[list[FileScores] | None]] = {i: [None] * len(rs) for i, rs in runs.items() if len(rs) > 1}
+    shared = {i: shared_models(parts[i].jobs) for i in pending}
     with tempfile.TemporaryDirectory(prefix="emergence-lens-running-") as running:
         futures: dict[cf.Future, tuple[int, int | None]] = {}
-        for i in order:
-            if len(runs[i]) == 1:
+        for i, r in task_order(parts, runs):
+            if r is None:
                 futures[pool.submit(run_tracked, parts[i], options, running, i)] = (i, None)
-                continue
-            shared = shared_models(parts[i].jobs)
-            pending[i] = [None] * len(runs[i])
-            for r, jobs in enumerate(runs[i]):
-                futures[pool.submit(read_tracked, jobs, options, shared, running, f"{i}.{r}")] = (i, r)
+            else:
+                futures[pool.submit(read_tracked, runs[i][r], options, shared[i], running, f"{i}.{r}")] = (i, r)
         while futures:
             finished, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
             for fut in finished:
@@ -285,17 +297,24 @@ def _run_dask(parts: Sequence[Partition], runs: dict[int, list[list]], options: 
     from dask.distributed import as_completed
 
     failure: PartitionFailed | None = None
-    order = sorted(runs, key=lambda i: -parts[i].size)
-    futures = []
-    for i in order:
+    # the local engine's order (task_order) as Dask priorities: the earlier, the higher
+    rank = {t: -n for n, t in enumerate(task_order(parts, runs))}
+    futures, order = [], []
+    reads: dict[int, dict[int, Any]] = {}
+    shared = {i: shared_models(parts[i].jobs) for i, rs in runs.items() if len(rs) > 1}
+    for i, r in rank:
         name = f"partition-{i}-{parts[i].key[0]}-{parts[i].key[1]}"
-        if len(runs[i]) == 1:
-            futures.append(client.submit(run_partition, parts[i], options, key=name, pure=False))
+        if r is None:
+            futures.append(client.submit(run_partition, parts[i], options, key=name, pure=False,
+                                         priority=rank[i, r]))
+            order.append(i)
             continue
-        shared = shared_models(parts[i].jobs)
-        reads = [client.submit(read_files, jobs, options, shared, key=f"read-{r}-{name}", pure=False)
-                 for r, jobs in enumerate(runs[i])]
-        futures.append(client.submit(finish_runs, parts[i].key, reads, options, key=name, pure=False))
+        reads.setdefault(i, {})[r] = client.submit(read_files, runs[i][r], options, shared[i],
+                                                   key=f"read-{r}-{name}", pure=False, priority=rank[i, r])
+        if len(reads[i]) == len(runs[i]):  # its last run started: the finish, first of all once they are back
+            futures.append(client.submit(finish_runs, parts[i].key, [reads[i][n] for n in range(len(runs[i]))],
+                                         options, key=name, pure=False, priority=1))
+            order.append(i)
     index = {f.key: i for f, i in zip(futures, order, strict=True)}
     for fut in as_completed(futures):
         i = index[fut.key]
