@@ -160,12 +160,15 @@ def test_the_cli_starts_without_the_data_stack():
 
 def test_the_audit_process_never_imports_matplotlib_and_the_report_s_figures_still_import():
     """The audit's own process writes tables and the HTML report (its workers draw the figures): its
-    pipeline imports no matplotlib, while ``emergence_lens.report``'s figure names still resolve."""
+    pipeline imports no matplotlib, while ``emergence_lens.report``'s figure names still resolve.
+    Nor does it (or a worker, which imports the partitions' code) import ``scipy.optimize`` (0.12 s),
+    which only the finetuning forecast's fit needs — and imports when it runs."""
     import subprocess
     import sys
 
-    code = ("import sys, emergence_lens.pipelines.audit, emergence_lens.report as r; "
-            "print('matplotlib' in sys.modules); from emergence_lens.report import plot_curves, plot_verdicts; "
+    code = ("import sys, emergence_lens.pipelines.audit, emergence_lens.engine.partition, emergence_lens.report as r; "
+            "print('matplotlib' in sys.modules, 'scipy.optimize' in sys.modules); "
+            "from emergence_lens.report import plot_curves, plot_verdicts; "
             "print(plot_curves.__module__, plot_verdicts.__module__, 'save_figure' in dir(r))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "emergence_lens.report.figures", "emergence_lens.report.verdict_figures", "True"]
+    assert out == ["False", "False", "emergence_lens.report.figures", "emergence_lens.report.verdict_figures", "True"]
