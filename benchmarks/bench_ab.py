@@ -1,5 +1,6 @@
 """Interleaved A/B of a whole ``audit`` between two revisions of this repository, on one
-leaderboard-shaped folder of genuine lm-eval samples (``bench_samples.write_leaderboard``).
+leaderboard-shaped folder of genuine lm-eval samples (``bench_samples.write_leaderboard``), or on any
+folder given with ``--folder``.
 
 Each run is a fresh process (``emergence-lens audit FOLDER --out OUT --engine local``) with the
 revision's ``src`` first on ``PYTHONPATH``; the runs alternate A, B, A, B, ... so a drift of the
@@ -8,6 +9,7 @@ ratio B/A, and whether both wrote the same ``audit.csv``, ``verdicts.csv``, ``re
 and ``inputs.csv`` bytes.
 
 Run: python benchmarks/bench_ab.py --base REV [--head REV] [--rows 2560000] [--repeats 3] [--dir /tmp/bench-ab]
+     [--folder DIR]
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ COMPARED = ("audit.csv", "verdicts.csv", "rescored_curves.csv", "inputs.csv")
 
 
 def checkout(rev: str, dest: Path) -> Path:
-    """A worktree of ``rev`` at ``dest`` (made once; moved to ``rev`` when it holds another revision)."""
+    """A worktree of ``rev`` at ``dest`` (made once; moved to ``rev`` when it holds another revision).
+    ``rev`` is resolved in this repository first: ``HEAD`` is this checkout's, not the worktree's."""
+    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"], check=True,
+                         capture_output=True, text=True).stdout.strip()
     if not dest.exists():
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(dest), rev], check=True,
                        capture_output=True)
@@ -60,10 +65,13 @@ def main() -> None:
     ap.add_argument("--rows-per-file", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/bench-ab"))
+    ap.add_argument("--folder", type=Path, default=None,
+                    help="audit this folder instead of the leaderboard one (e.g. a shape bench_partition_memory.py "
+                         "writes)")
     a = ap.parse_args()
     a.dir.mkdir(parents=True, exist_ok=True)
-    folder = a.dir / f"samples-{a.rows}"
-    if not folder.exists():
+    folder = a.folder or a.dir / f"samples-{a.rows}"
+    if a.folder is None and not folder.exists():
         tasks = max(1, a.rows // (a.rows_per_file * 8 * 2))
         write_leaderboard(folder, tasks, a.rows_per_file)
     rows = sum(1 for f in folder.rglob("samples_*.jsonl") for _ in open(f, "rb"))
