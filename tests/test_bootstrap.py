@@ -112,6 +112,16 @@ def test_designs_that_are_blocks_of_one_array_resample_as_separate_arrays():
     for a, b in zip(bootstrap_column_means(views, 200, 5, paired=True),
                     bootstrap_column_means(separate, 200, 5, paired=True), strict=True):
         np.testing.assert_array_equal(a, b)
+    # design_blocks fills such an array one design at a time (as the verdicts and paired sharpness do)
+    from emergence_lens.emergence.bootstrap import design_blocks
+
+    made = design_blocks(iter(separate), 4)
+    assert _blocks_of(made) is not None and all(np.array_equal(a, b) for a, b in zip(made, separate, strict=True))
+    for a, b in zip(bootstrap_column_means(made, 200, 5, paired=True),
+                    bootstrap_column_means(separate, 200, 5, paired=True), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="same examples"):
+        design_blocks([separate[0], separate[1][:-1]], 2)
 
 
 def test_distinct_rows_and_the_first_quarter_test_equal_numpy_s_unique_rows():

@@ -25,8 +25,8 @@ import pandas as pd
 from emergence_lens.codes import combine_codes
 from emergence_lens.emergence.score import EmergenceScoreError, emergence_scores, prepare_curve
 
-__all__ = ["curve_seed", "bootstrap_means", "bootstrap_column_means", "percentile_ci", "bootstrap_emergence",
-           "BootstrapResult"]
+__all__ = ["curve_seed", "bootstrap_means", "bootstrap_column_means", "design_blocks", "percentile_ci",
+           "bootstrap_emergence", "BootstrapResult"]
 
 #: Elements of a resampled-index block held in memory at once.
 _CHUNK_ELEMENTS = 1 << 24
@@ -182,6 +182,28 @@ def bootstrap_column_means(designs: Sequence[np.ndarray], n_boot: int = 1000,
         both = _resample_matrix(np.hstack(mats) if joined is None else joined, n_boot, rng)
         return [both[:, i * m:(i + 1) * m] for i in range(len(mats))]
     return [_resample_matrix(d, n_boot, rng) for d in mats]
+
+
+def design_blocks(designs: Iterable[np.ndarray], count: int) -> list[np.ndarray]:
+    """``count`` models' ``(n, m)`` design matrices (rows: the examples every model shares) as the
+    consecutive column blocks of one array, filled one design at a time as ``designs`` yields them:
+    the paired bootstrap (:func:`bootstrap_column_means`) resamples that array as it is instead of
+    stacking a copy of them all, and no design is held apart from it for longer than its copy.
+
+    Raises:
+        ValueError: the designs differ in shape (then the models do not share their examples).
+    """
+    out: list[np.ndarray] = []
+    joint = np.empty((0, 0))
+    for i, d in enumerate(designs):
+        if i == 0:
+            joint = np.empty((d.shape[0], d.shape[1] * count))
+        m = d.shape[1]
+        if d.shape != (joint.shape[0], joint.shape[1] // count):
+            raise ValueError("paired resampling needs the same examples for every model")
+        joint[:, i * m:(i + 1) * m] = d
+        out.append(joint[:, i * m:(i + 1) * m])
+    return out
 
 
 def _blocks_of(mats: Sequence[np.ndarray]) -> np.ndarray | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emergence_lens.emergence.bootstrap import bootstrap_column_means, percentile_ci
+from emergence_lens.emergence.bootstrap import bootstrap_column_means, design_blocks, percentile_ci
 from emergence_lens.emergence.score import emergence_scores
 
 __all__ = ["PairedSharpness", "paired_sharpness", "orient"]
@@ -82,12 +82,14 @@ def paired_sharpness(metric_scores: Sequence[np.ndarray], partner_scores: Sequen
     n = len(metric_scores)
     if n < 3:
         raise ValueError(f"need at least 3 models, got {n}")
-    designs = []
+    pairs = []
     for j, (a, b) in enumerate(zip(metric_scores, partner_scores, strict=True)):
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         if a.shape != b.shape:
             raise ValueError(f"model {j}: {a.size} metric scores but {b.size} partner scores")
-        designs.append(np.column_stack([a, b]))
+        pairs.append((a, b))
+    stacked = (np.column_stack(pair) for pair in pairs)
+    designs = design_blocks(stacked, n) if paired_models else list(stacked)
     full = np.array([[d[:, 0].mean(), d[:, 1].mean()] for d in designs])
     reps = bootstrap_column_means(designs, n_boot, seed, paired=paired_models)
     rep_a = np.column_stack([r[:, 0] for r in reps])

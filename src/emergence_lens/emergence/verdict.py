@@ -51,12 +51,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from emergence_lens.emergence.bootstrap import curve_seed
+from emergence_lens.emergence.bootstrap import curve_seed, design_blocks
 from emergence_lens.emergence.chance import emerges_at, group_chance_levels, wei_emergent
 from emergence_lens.emergence.compare import DEFAULT_THRESHOLD, classify_sharpness, format_ci
 from emergence_lens.emergence.explain import Explanation, explain_curve
@@ -366,19 +366,8 @@ def _n_choices(models: Sequence) -> np.ndarray | None:
 
 
 def _designs(transform: Transform, metric: str, own: Sequence, *, joined: bool) -> list[np.ndarray]:
-    """Each model's design matrix of ``metric``'s transform, from its examples' scores and ingredient.
-    ``joined`` (the models share their examples): the designs are column blocks of one array, made
-    one model at a time, so the paired bootstrap resamples it without stacking a copy."""
-    def one(e: Any) -> np.ndarray:
-        return transform.design_from(e.observed(metric), e.ingredients[metric][transform.source])
-
-    if not joined or not own:
-        return [one(e) for e in own]
-    first = one(own[0])
-    n, m = first.shape
-    joint = np.empty((n, m * len(own)))
-    joint[:, :m] = first
-    del first
-    for i, e in enumerate(own[1:], start=1):
-        joint[:, i * m:(i + 1) * m] = one(e)
-    return [joint[:, i * m:(i + 1) * m] for i in range(len(own))]
+    """Each model's design matrix of ``metric``'s transform, from its examples' scores and ingredient;
+    ``joined`` (the models share their examples): made one model at a time into the blocks of one
+    array (:func:`~emergence_lens.emergence.bootstrap.design_blocks`)."""
+    designs = (transform.design_from(e.observed(metric), e.ingredients[metric][transform.source]) for e in own)
+    return design_blocks(designs, len(own)) if joined else list(designs)
