@@ -124,30 +124,39 @@ def test_designs_that_are_blocks_of_one_array_resample_as_separate_arrays():
         design_blocks([separate[0], separate[1][:-1]], 2)
 
 
-def test_distinct_rows_and_the_first_quarter_test_equal_numpy_s_unique_rows():
-    """The counts path's distinct rows (hash-table codes, not sorts) equal ``np.unique(axis=0)`` — the
-    rows, their order, each row's first occurrence (``-0.0`` and ``0.0`` are one value, the first seen
-    kept) and the inverse — and a column found to have many distinct values in its first quarter sends
-    the design to index resampling exactly when the whole column would."""
+def test_distinct_rows_and_the_first_quarter_test_equal_numpy_s_unique_rows(monkeypatch):
+    """The counts path's distinct rows (hashes given codes by a hash table, not sorts) equal
+    ``np.unique(axis=0)`` — the rows, their order, each row's first occurrence (``-0.0`` and ``0.0``
+    are one value, the first seen kept) and the inverse — with hashes that tell every row apart and
+    with hashes that collide (then exact per-column codes decide); ``None`` exactly when there are
+    more than ``n/8`` distinct rows; and a column found to have many distinct values in its first
+    quarter has them in the whole."""
+    from emergence_lens.emergence import bootstrap
     from emergence_lens.emergence.bootstrap import _many_distinct, _unique_rows
 
     rng = np.random.default_rng(1)
     checked = 0
-    for trial in range(300):
+    for trial in range(400):
         n, m = int(rng.integers(1, 2000)), int(rng.integers(1, 6))
         values = rng.integers(0, int(rng.integers(1, 5)), (n, m)).astype(float)
         if trial % 3 == 0:
             values[rng.random((n, m)) < 0.1] = -0.0
         if trial % 5 == 0:  # one continuous column
             values[:, int(rng.integers(0, m))] = rng.random(n)
+        if trial % 7 == 0:  # few distinct rows of many columns
+            values = values[rng.integers(0, 4, n) % n][:, rng.integers(0, m, 40)]
+            m = values.shape[1]
         many = [np.unique(values[:, j]).size * 8 > n for j in range(m)]
         for j in range(m):
             assert not _many_distinct(values[:, j]) or many[j]
-        got = _unique_rows(values)
-        assert (got is None) == any(many)
+        rows, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
+        with monkeypatch.context() as patch:
+            if trial % 2:  # every row one hash: the exact codes decide
+                patch.setattr(bootstrap, "_hash_weights", lambda m: np.zeros(m, np.uint64))
+            got = _unique_rows(values)
+        assert (got is None) == (len(rows) * 8 > n)
         if got is None:
             continue
-        rows, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
         assert np.array_equal(got[0], rows) and np.array_equal(got[1], inverse.ravel())
         assert np.array_equal(np.signbit(got[0]), np.signbit(values[first]))
         checked += 1

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from emergence_lens.emergence.bootstrap import bootstrap_column_means, bootstrap_means, curve_seed, percentile_ci
@@ -100,6 +101,12 @@ def compute_curves(records: pd.DataFrame, metrics: Iterable[str] | None = None, 
                                 keep_scores=keep_scores)
 
 
+def _same_sets(ids: Sequence[pa.Array]) -> bool:
+    """Whether every array of ids has the same distinct ids in the same order (one set, for sorted ids)."""
+    distinct = [pc.unique(a) for a in ids]
+    return all(distinct[0].equals(d) for d in distinct[1:])
+
+
 def curves_from_examples(pieces: Sequence[ModelScores], specs: Sequence[MetricSpec], *, n_boot: int = 1000,
                          confidence: float = 0.95, seed: int = 0, keep_scores: bool = False) -> CurveSet:
     """:func:`compute_curves` from the records' per-example scores (:func:`score_examples`; parts of
@@ -122,9 +129,9 @@ def curves_from_examples(pieces: Sequence[ModelScores], specs: Sequence[MetricSp
                                "scale_flops": [m.scale_flops for m in group],
                                "pretrain_loss": [m.pretrain_loss for m in group]},
                               index=pd.Index([m.model for m in group], name="model"))
-        # paired: every model has the same set of example ids
-        distinct = [pc.unique(m.example_ids) for m in group]
-        paired = len(group) > 1 and all(distinct[0].equals(d) for d in distinct[1:])
+        # paired: every model has the same set of example ids (the same ids in the same order, most often)
+        paired = len(group) > 1 and (all(group[0].example_ids.equals(m.example_ids) for m in group[1:])
+                                     or _same_sets([m.example_ids for m in group]))
         for spec in specs:
             reason = applicability(group, spec.name, spec.requires)
             if reason is not None:

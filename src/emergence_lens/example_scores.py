@@ -107,11 +107,14 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
     if not len(records):
         return []
     # one code per (family, task, model), in order of first row
-    combined = combine_codes(((c, len(u) + 1) for c, u in (pd.factorize(records[name])
-                                                            for name in ("family", "task", "model"))), len(records))
-    codes = pd.factorize(combined)[0]
-    order = np.argsort(codes, kind="stable")
-    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    factorized = [pd.factorize(records[name]) for name in ("family", "task", "model")]
+    if all(len(u) == 1 and (c == 0).all() for c, u in factorized):  # one model's rows (a file's): one group
+        order, bounds = np.arange(len(records)), np.zeros(0, dtype=np.intp)
+    else:
+        combined = combine_codes(((c, len(u) + 1) for c, u in factorized), len(records))
+        codes = pd.factorize(combined)[0]
+        order = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
     starts = order[np.r_[0, bounds]] if len(order) else order
     uniques = list(zip(*(records[name].iloc[starts].to_numpy() for name in ("family", "task", "model")), strict=True))
     needed = dict.fromkeys(["model", "example_id", *(c for s in specs for c in s.requires),
@@ -131,8 +134,9 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
             scale_flops=_first_valid(_column(records, "scale_flops", rows)),
             pretrain_loss=_first_valid(_column(records, "pretrain_loss", rows)),
             example_ids=pa.array(group["example_id"].astype(str).to_numpy(dtype=object), pa.string()))
+        notna: dict[str, np.ndarray] = {}  # each column's non-null rows, read once for every metric
         for spec in specs:
-            mask = _present(group, spec.requires)
+            mask = _present(group, spec.requires, notna)
             n_present = int(mask.sum())
             first = None if n_present == len(group) else str(group["example_id"].iat[int(np.flatnonzero(~mask)[0])])
             piece.present[spec.name] = (n_present, first)
@@ -177,12 +181,16 @@ def _column(records: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
     return pd.to_numeric(records[name].iloc[rows], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _present(group: pd.DataFrame, requires: tuple[str, ...]) -> np.ndarray:
+def _present(group: pd.DataFrame, requires: tuple[str, ...], notna: dict[str, np.ndarray]) -> np.ndarray:
+    """The rows of ``group`` with every column of ``requires`` non-null (none when a column is
+    absent); ``notna``: each column's non-null rows, filled as they are first read."""
     present = np.ones(len(group), dtype=bool)
     for col in requires:
         if col not in group.columns:
             return np.zeros(len(group), dtype=bool)
-        present &= group[col].notna().to_numpy()
+        if col not in notna:
+            notna[col] = group[col].notna().to_numpy()
+        present &= notna[col]
     return present
 
 

@@ -57,13 +57,58 @@ def _many_distinct(column: np.ndarray) -> bool:
 
 
 def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """``np.unique(values, axis=0, return_inverse=True)`` for columns with few distinct values each,
-    computed on one int64 key per row (per-column codes combined in mixed radix, so the key order is
-    the rows' lexicographic order and the result is the same); ``None`` as soon as a column has more
-    than ``n/8`` distinct values (then there are too many distinct rows for the counts path)."""
+    """``np.unique(values, axis=0, return_inverse=True)`` for rows of few distinct values, without
+    sorting them; ``None`` when there are more than ``n/8`` distinct rows (too many for the counts
+    path), as soon as one column's first quarter shows it (:func:`_many_distinct`).
+
+    Each row is hashed to one integer (its columns' bits, ``-0.0`` read as ``0.0``, weighted by
+    :func:`_hash_weights`), the hashes given codes by a hash table, and every row checked to equal
+    its code's first row, so the distinct rows are exact; only if two distinct rows shared a hash are
+    they told apart by per-column codes (:func:`_unique_rows_by_codes`).  The distinct rows are then
+    sorted as ``np.unique`` sorts them, each the first of its kind.  Rows are read in blocks of about
+    a megabyte."""
     n, m = values.shape
     if any(_many_distinct(values[:, j]) for j in range(m)):
         return None
+    weights, step = _hash_weights(m), max(1, (1 << 17) // m)
+    h = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, step):
+        h[start:start + step] = _bits(values[start:start + step]) @ weights  # modulo 2**64
+    codes, hashes = pd.factorize(h)
+    if len(hashes) * 8 > n:
+        return None
+    first = _first_rows(codes)
+    kinds = _bits(values[first])
+    if not all(np.array_equal(kinds[codes[start:start + step]], _bits(values[start:start + step]))
+               for start in range(0, n, step)):
+        return _unique_rows_by_codes(values)  # two distinct rows with one hash: exact codes instead
+    order = np.lexsort([values[first, j] for j in range(m - 1, -1, -1)])  # the first column sorts first
+    rank = np.empty(len(hashes), dtype=np.intp)
+    rank[order] = np.arange(len(hashes))
+    return values[first[order]], rank[codes]
+
+
+def _hash_weights(m: int) -> np.ndarray:
+    """``m`` fixed odd 64-bit weights of the rows' hash (:func:`_unique_rows`)."""
+    return np.random.default_rng(0x5EED).integers(0, 2**63, m, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+def _bits(values: np.ndarray) -> np.ndarray:
+    """Floats' bits as integers, ``-0.0`` as ``0.0`` (one value to ``np.unique``)."""
+    return (values + 0.0).view(np.uint64)
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Each code's first row, for codes numbered in order of first appearance (``pd.factorize``'s):
+    the rows where a code first exceeds every code before it."""
+    return np.flatnonzero(np.r_[True, codes[1:] > np.maximum.accumulate(codes)[:-1]])
+
+
+def _unique_rows_by_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_unique_rows` from each column's sorted codes combined in mixed radix (one int64 key per
+    row whose order is the rows' lexicographic order): exact whatever the hashes, one hash table per
+    column."""
+    n, m = values.shape
     columns = []
     for j in range(m):
         codes, u = pd.factorize(values[:, j], sort=True)  # np.unique's codes (-0.0 is 0.0), by a hash table
@@ -71,11 +116,10 @@ def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
             return None
         columns.append((codes.astype(np.min_scalar_type(len(u)), copy=False), len(u)))  # a byte or two a row
     key = combine_codes(columns, n)
-    # np.unique(key, return_index=True, return_inverse=True) without sorting n keys: codes in order of
-    # first appearance (a hash table), each code's first row where it first exceeds those before it,
-    # then the k distinct keys sorted
     codes, keys = pd.factorize(key)
-    first = np.flatnonzero(np.r_[True, codes[1:] > np.maximum.accumulate(codes)[:-1]])
+    if len(keys) * 8 > n:
+        return None
+    first = _first_rows(codes)
     order = np.argsort(keys, kind="stable")
     rank = np.empty(len(keys), dtype=np.intp)
     rank[order] = np.arange(len(keys))
