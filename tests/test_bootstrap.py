@@ -138,7 +138,7 @@ def test_distinct_rows_and_the_first_quarter_test_equal_numpy_s_unique_rows(monk
     checked = 0
     for trial in range(400):
         n, m = int(rng.integers(1, 2000)), int(rng.integers(1, 6))
-        values = rng.integers(0, int(rng.integers(1, 5)), (n, m)).astype(float)
+        values = rng.integers(-2, int(rng.integers(-1, 3)), (n, m)).astype(float)  # negative values too
         if trial % 3 == 0:
             values[rng.random((n, m)) < 0.1] = -0.0
         if trial % 5 == 0:  # one continuous column
