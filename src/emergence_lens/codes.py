@@ -1,7 +1,8 @@
 """One int64 key per row from several columns' integer codes (no Python object per row).
 
 Used wherever rows must be grouped or compared by a tuple of values: the records' cross-file checks
-(dictionary codes of the key columns) and the bootstrap's distinct rows (codes of each score column).
+(dictionary codes of the key columns) and the bootstrap's distinct rows where two rows' hashes collide (codes of each
+score column).
 """
 
 from __future__ import annotations
