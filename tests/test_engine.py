@@ -6,6 +6,7 @@ from __future__ import annotations
 import filecmp
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -449,18 +450,35 @@ def test_only_a_partition_larger_than_a_workers_share_is_split_and_the_largest_p
 
 
 def test_split_runs_are_consecutive_and_balanced():
+    """Runs are the files in order, each at most ``max_bytes`` (or one file), of about equal bytes
+    (an even cut moves a file's bytes at most), as many as a multiple of the workers where the
+    files allow: two workers given the runs largest first end together, not one a run later."""
     from emergence_lens.engine.partition import Partition, split_partition
 
     class Job:  # a stand-in with a size
         def __init__(self, size: int) -> None:
             self.size = size
 
-    sizes = [5, 5, 5, 5, 40, 5, 5, 5, 5, 20]
-    part = Partition(("f", "t"), [Job(s) for s in sizes])
-    for max_bytes in (1, 10, 30, 50, 100, 1000):
-        runs = split_partition(part, max_bytes)
-        assert [j for r in runs for j in r] == part.jobs and all(runs)
-        assert all(len(r) == 1 or sum(j.size for j in r) <= max_bytes for r in runs)
-        # no two neighbours would have fitted in one run
-        assert all(sum(j.size for j in a + b) > max_bytes for a, b in zip(runs, runs[1:]))
-    assert len(split_partition(part, 1)) == len(sizes) and len(split_partition(part, 1000)) == 1
+    rng = np.random.default_rng(7)
+    shapes = [[5, 5, 5, 5, 40, 5, 5, 5, 5, 20], [29] * 100, [0, 0, 7, 0], list(rng.integers(0, 60, 40)),
+              list(rng.integers(1, 4, 300)) + [500]]
+    for sizes in shapes:
+        part = Partition(("f", "t"), [Job(int(s)) for s in sizes])
+        total = sum(sizes)
+        for max_bytes in (1, 10, 30, 50, 100, 256, 1000, 10_000):
+            for workers in (1, 2, 3):
+                runs = split_partition(part, max_bytes, workers)
+                assert [j for r in runs for j in r] == part.jobs and all(runs)
+                assert all(len(r) == 1 or sum(j.size for j in r) <= max_bytes for r in runs)
+                if total <= max_bytes:
+                    assert len(runs) == 1
+                    continue
+                even = -(-total // max_bytes)
+                if max(sizes) * 2 <= max_bytes and len(sizes) >= 2 * even * workers:  # files small beside a run
+                    assert len(runs) % workers == 0
+                    bytes_ = [sum(j.size for j in r) for r in runs]
+                    assert max(bytes_) - min(bytes_) <= 2 * max(sizes)
+    # 100 equal checkpoints over two workers: 14 runs of 7 or 8 files, 50 files a worker, not 13 runs
+    runs = split_partition(Partition(("f", "t"), [Job(29) for _ in range(100)]), 256, 2)
+    assert len(runs) == 14 and sorted({len(r) for r in runs}) == [7, 8]
+    assert len(split_partition(Partition(("f", "t"), [Job(s) for s in shapes[0]]), 1)) == len(shapes[0])

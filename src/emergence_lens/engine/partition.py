@@ -190,20 +190,52 @@ def finish_partition(key: tuple[str, str], files: Sequence[FileScores], options:
     return PartitionResult(key, outcomes, list(across), rescored)
 
 
-def split_partition(part: Partition, max_bytes: int) -> list[list[SampleJob]]:
-    """The partition's files in consecutive runs of at most ``max_bytes`` of files each (a larger
-    file is a run of its own): each run read by its own worker (:func:`read_files`), their results
-    finished as one (:func:`finish_partition`) — the same result, per-worker memory bounded."""
-    runs: list[list[SampleJob]] = [[]]
-    filled = 0
-    for job in part.jobs:
-        size = job.size
-        if runs[-1] and filled + size > max_bytes:
-            runs.append([])
-            filled = 0
-        runs[-1].append(job)
-        filled += size
+def split_partition(part: Partition, max_bytes: int, workers: int = 1) -> list[list[SampleJob]]:
+    """The partition's files in consecutive runs of about equal bytes, each at most ``max_bytes``
+    (a larger file is a run of its own), as many as that takes rounded up to a multiple of
+    ``workers``: each run read by its own worker (:func:`read_files`), their results finished as one
+    (:func:`finish_partition`) — the same result, per-worker memory bounded, and the workers, given
+    the runs largest first, end together (runs filled to ``max_bytes`` would leave a short last one,
+    or one more than an even share, while the finish waits for it).  A file goes to the run its
+    middle byte falls in when the partition's bytes are cut in equal parts."""
+    sizes = [job.size for job in part.jobs]
+    total = sum(sizes)
+    if not sizes or total <= max_bytes:
+        return [list(part.jobs)]
+    step = max(1, workers)
+    n = -(-total // max(1, max_bytes))
+    n = -(-n // step) * step
+    for _ in range(8):  # more runs while a cut leaves one over max_bytes (a file's bytes straddle a cut)
+        cut = _even_cut(sizes, n)
+        if all(len(r) == 1 or sum(sizes[i] for i in r) <= max_bytes for r in cut) or n >= len(sizes):
+            break
+        n += step
+    runs: list[list[SampleJob]] = []
+    for run in cut:  # still over max_bytes (files of very unequal sizes): filled up to it instead
+        filled = 0
+        for k, i in enumerate(run):
+            if k == 0 or filled + sizes[i] > max_bytes:
+                runs.append([])
+                filled = 0
+            runs[-1].append(part.jobs[i])
+            filled += sizes[i]
     return runs
+
+
+def _even_cut(sizes: Sequence[int], n: int) -> list[list[int]]:
+    """Indices of files of ``sizes`` in consecutive runs: each file in the run of its middle byte
+    when their total is cut into ``n`` equal parts (runs left empty are dropped)."""
+    total = sum(sizes)
+    cut: list[list[int]] = []
+    index, start = -1, 0
+    for i, size in enumerate(sizes):
+        at = min(n - 1, (2 * start + size) * n // (2 * total))
+        if at != index:
+            cut.append([])
+            index = at
+        cut[-1].append(i)
+        start += size
+    return cut
 
 
 def run_partition(part: Partition, options: AuditOptions) -> PartitionResult:
