@@ -125,3 +125,72 @@ def test_per_file_scores_hold_no_text():
             assert all(a.dtype == np.float64 for a in arrays.values())
         for by_source in p.ingredients.values():
             assert all(i.values.dtype == np.float64 for i in by_source.values())
+
+
+def _mc_records(rng: np.random.Generator, n: int, min_options: int = 1) -> pd.DataFrame:
+    """Random multiple-choice records: ragged options (``min_options``-6), ties, -inf options, a row
+    whose every option is -inf."""
+    import pyarrow as pa
+
+    from emergence_lens.records import records_to_pandas, validate_records
+
+    k = rng.integers(min_options, 7, n)
+    lp = np.round(-rng.exponential(2.0, int(k.sum())), int(rng.integers(0, 3)))  # rounding makes ties
+    lp[rng.random(lp.size) < 0.1] = -np.inf
+    lp[rng.random(lp.size) < 0.05] = -0.0
+    rows = np.split(lp, np.cumsum(k)[:-1])
+    if n > 3:
+        rows[1][:] = -np.inf  # every option impossible: the uniform distribution
+    if n == 0:
+        rows = []
+    table = pa.table({"family": ["f"] * n, "model": ["m"] * n, "scale_params": [1e6] * n, "task": ["t"] * n,
+                      "example_id": [f"q{i}" for i in rng.permutation(n)],
+                      "choice_logprobs": pa.array([list(r) for r in rows], pa.list_(pa.float64())),
+                      "correct_choice": pa.array(rng.integers(0, k), pa.int64())})
+    return records_to_pandas(validate_records(table))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_multiple_choice_metrics_scored_together_equal_each_scored_alone(seed):
+    """The multiple-choice metrics share one softmax (``MetricSpec.joint``): each equals its own
+    record scorer bit for bit, on ragged options with ties, ``-inf`` and ``-0.0`` options and rows
+    whose every option is impossible; so does the audit's scoring of the records, which goes
+    through the shared pass (``score_examples``)."""
+    from emergence_lens.metrics import get_metric
+
+    rng = np.random.default_rng(seed)
+    records = _mc_records(rng, int(rng.integers(0, 60)) if seed else 0, min_options=1 + seed % 2)
+    names = ["multiple_choice_grade", "brier_score", "bigbench_brier_score", "correct_choice_probability"]
+    done: dict = {}
+    for name in names:
+        spec = get_metric(name)
+        assert spec.joint is not None
+        alone = spec.score_records(records)
+        together = spec.score_jointly(records, done)
+        assert alone.dtype == together.dtype == np.float64 and np.array_equal(alone, together, equal_nan=True)
+    assert len(done) == (1 if names else 0)
+    if len(records):
+        piece, = score_examples(records, [get_metric(n) for n in names])
+        order = np.argsort(records["example_id"].to_numpy(dtype=str), kind="stable")
+        by_id = records.iloc[order]
+        for name in names:
+            assert np.array_equal(piece.scores[name], get_metric(name).score_records(by_id), equal_nan=True)
+        margin = piece.ingredients["multiple_choice_grade"]["margin"]
+        assert (margin.error is None) == (seed % 2 == 1)  # a single option has no margin
+        if margin.error is None:  # every option impossible: a tie (0), never NaN
+            assert np.isfinite(margin.values).all() and (len(records) <= 3 or 0.0 in margin.values)
+
+
+def test_a_metric_with_options_is_scored_alone_and_a_bad_gold_option_is_reported_the_same_through_the_joint_pass():
+    from emergence_lens.metrics import get_metric
+
+    records = _mc_records(np.random.default_rng(3), 20)
+    bad = records.assign(correct_choice=records["correct_choice"].where(records.index != 4, 9).astype("Int64"))
+    spec = get_metric("brier_score")
+    with pytest.raises(ValueError) as alone:
+        spec.score_records(bad)
+    with pytest.raises(ValueError) as together:
+        spec.score_jointly(bad, {})
+    assert str(alone.value) == str(together.value) and "correct_choice[4]" in str(alone.value)
+    with pytest.raises(TypeError):  # options go to the metric's own scorer, which takes none
+        score_examples(records, [spec], options={"brier_score": {"x": 1}})

@@ -135,6 +135,7 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
             pretrain_loss=_first_valid(_column(records, "pretrain_loss", rows)),
             example_ids=pa.array(group["example_id"].astype(str).to_numpy(dtype=object), pa.string()))
         notna: dict[str, np.ndarray] = {}  # each column's non-null rows, read once for every metric
+        joint: dict[Any, Any] = {}  # the passes metrics share (one softmax for the multiple-choice ones)
         for spec in specs:
             mask = _present(group, spec.requires, notna)
             n_present = int(mask.sum())
@@ -142,7 +143,8 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
             piece.present[spec.name] = (n_present, first)
             if first is not None:
                 continue
-            piece.scores[spec.name] = np.asarray(spec.score_records(group, **options.get(spec.name, {})), dtype=float)
+            opts = options.get(spec.name, {})
+            piece.scores[spec.name] = spec.score_records(group, **opts) if opts else spec.score_jointly(group, joint)
             if spec.weights is not None:
                 piece.weights[spec.name] = np.asarray(spec.weights(group), dtype=float)
         for spec in sharp:

@@ -320,7 +320,9 @@ def _ingredient(source: str, group: pd.DataFrame) -> Ingredient:
         right = flat[correct_pos]
         masked = flat.copy()
         masked[correct_pos] = -np.inf
-        out = right - np.maximum.reduceat(masked, starts)
+        best = np.maximum.reduceat(masked, starts)
+        tie = np.isneginf(right) & np.isneginf(best)  # every option impossible: a tie, as the grade scores it
+        out = np.where(tie, 0.0, right - np.where(tie, 0.0, best))
         out = np.where(np.isfinite(out), out, np.sign(out) * 1e6)  # -inf log-probs: a huge margin
         return Ingredient(source, out)
     mse = group["reconstruction_mse"].to_numpy(dtype=float)

@@ -53,9 +53,10 @@ def plan_runs(parts: Sequence[Partition], todo: Sequence[int], workers: int,
     ``split_bytes`` and than a worker's share of the input (a family of many checkpoints, one huge
     task: one worker would read it while the others idle) — in consecutive runs of at most
     ``split_bytes``, of about equal bytes and as many as a multiple of ``workers``
-    (:func:`~emergence_lens.engine.partition.split_partition`), finished as one where they return.  Partitions up to a worker's share are not split: a split partition's scores are
-    all held where it is finished (and its finish's temporaries on top), so splitting more would
-    hold them while the workers still read other files, and raise the peak."""
+    (:func:`~emergence_lens.engine.partition.split_partition`), finished as one where they return.
+    Partitions up to a worker's share are not split: a split partition's scores are all held where
+    it is finished (and its finish's temporaries on top), so splitting more would hold them while
+    the workers still read other files, and raise the peak."""
     sizes = {i: parts[i].size for i in todo}
     share = sum(sizes.values()) / max(1, workers)
     return {i: split_partition(parts[i], split_bytes, workers) if sizes[i] > max(share, split_bytes)

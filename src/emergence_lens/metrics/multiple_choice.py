@@ -19,17 +19,36 @@ options, ``q_ik = exp(l_ik) / sum_k' exp(l_ik')``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from emergence_lens.metrics.ragged import as_ragged, ragged_to_padded
 
 __all__ = ["multiple_choice_grade", "brier_score", "bigbench_brier_score", "choice_probabilities",
-           "correct_choice_probability"]
+           "correct_choice_probability", "choice_scores"]
+
+
+@dataclass
+class _Choices:
+    """Prepared inputs: option log-likelihoods padded with ``-inf`` to ``(n, max_options)``, their
+    mask, the gold options and option counts; the softmax computed once, on first use."""
+
+    padded: np.ndarray
+    mask: np.ndarray
+    correct: np.ndarray
+    lengths: np.ndarray
+    _q: np.ndarray | None = None
+
+    @property
+    def q(self) -> np.ndarray:
+        if self._q is None:
+            self._q = _softmax(self.padded, self.mask)
+        return self._q
 
 
 def _prepare(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
-             correct_choice: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+             correct_choice: Sequence[int] | np.ndarray) -> _Choices:
     flat, lengths = as_ragged(choice_logprobs, "choice_logprobs")
     if (lengths == 0).any():
         raise ValueError(f"choice_logprobs[{int(np.flatnonzero(lengths == 0)[0])}] has no options")
@@ -49,7 +68,7 @@ def _prepare(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
     if (flat == np.inf).any():
         raise ValueError("choice_logprobs contains +inf")
     padded, mask = ragged_to_padded(flat, lengths, fill=-np.inf)
-    return padded, mask, correct, lengths
+    return _Choices(padded, mask, correct, lengths)
 
 
 def choice_probabilities(choice_logprobs: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
@@ -62,10 +81,23 @@ def choice_probabilities(choice_logprobs: Sequence[Sequence[float]] | np.ndarray
     return _softmax(padded, mask)
 
 
+def _row_max(padded: np.ndarray) -> np.ndarray:
+    """Each row's maximum, shape ``(n, 1)``: ``np.max(padded, axis=1)``, exactly (a maximum rounds
+    nothing), as a running ``np.maximum`` over the few option columns — numpy reduces a short last
+    axis row by row, ten times slower."""
+    width = padded.shape[1]
+    if width == 0 or width > 32:
+        return np.max(padded, axis=1, keepdims=True)
+    out = padded[:, 0].copy()
+    for j in range(1, width):
+        np.maximum(out, padded[:, j], out=out)
+    return out[:, None]
+
+
 def _softmax(padded: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Softmax of the rows of ``padded`` over ``mask`` (padding ``-inf``): ``exp(l - max)`` is 0 at the
     padding and at a ``-inf`` option; a row with no finite maximum (all ``-inf``, or NaN) is uniform."""
-    row_max = np.max(padded, axis=1, keepdims=True) if padded.size else padded
+    row_max = _row_max(padded) if padded.size else padded
     no_max = ~np.isfinite(row_max)
     if no_max.any():
         padded = np.where(no_max & mask, 0.0, padded)
@@ -88,13 +120,15 @@ def multiple_choice_grade(choice_logprobs: Sequence[Sequence[float]] | np.ndarra
     Returns:
         float array in ``[0, 1]``, higher is better.
     """
-    padded, mask, correct, _ = _prepare(choice_logprobs, correct_choice)
-    if padded.shape[0] == 0:
+    return _grade(_prepare(choice_logprobs, correct_choice))
+
+
+def _grade(c: _Choices) -> np.ndarray:
+    if c.padded.shape[0] == 0:
         return np.empty(0)
-    row_max = padded.max(axis=1, keepdims=True)
-    is_max = mask & (padded == row_max)
+    is_max = c.mask & (c.padded == _row_max(c.padded))
     n_max = is_max.sum(axis=1)
-    return is_max[np.arange(padded.shape[0]), correct] / n_max
+    return is_max[np.arange(c.padded.shape[0]), c.correct] / n_max
 
 
 def brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
@@ -104,16 +138,16 @@ def brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
     ``q`` is the softmax of the option log-likelihoods.  Range ``[0, 2]``; lower is better; a
     uniform guess over ``K`` options scores ``1 - 1/K``.
     """
-    return _brier(*_prepare(choice_logprobs, correct_choice)[:3])
+    return _brier(_prepare(choice_logprobs, correct_choice))
 
 
-def _brier(padded: np.ndarray, mask: np.ndarray, correct: np.ndarray) -> np.ndarray:
-    if padded.shape[0] == 0:
+def _brier(c: _Choices) -> np.ndarray:
+    if c.padded.shape[0] == 0:
         return np.empty(0)
-    q = _softmax(padded, mask)
+    q = c.q
     y = np.zeros_like(q)
-    y[np.arange(q.shape[0]), correct] = 1.0
-    return np.where(mask, (q - y) ** 2, 0.0).sum(axis=1)
+    y[np.arange(q.shape[0]), c.correct] = 1.0
+    return np.where(c.mask, (q - y) ** 2, 0.0).sum(axis=1)
 
 
 def bigbench_brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
@@ -123,8 +157,8 @@ def bigbench_brier_score(choice_logprobs: Sequence[Sequence[float]] | np.ndarray
     ``(1/K_i) sum_k (q_ik - 1[k == correct_i])**2`` = :func:`brier_score` / ``K_i``.  Lower is
     better; see the module docstring for how BIG-bench pools it.
     """
-    padded, mask, correct, lengths = _prepare(choice_logprobs, correct_choice)
-    return _brier(padded, mask, correct) / lengths
+    c = _prepare(choice_logprobs, correct_choice)
+    return _brier(c) / c.lengths
 
 
 def correct_choice_probability(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
@@ -134,7 +168,21 @@ def correct_choice_probability(choice_logprobs: Sequence[Sequence[float]] | np.n
     Linear in ``q`` and continuous: the smooth reading of the same option distribution whose argmax
     is the multiple-choice grade.  Range ``[0, 1]``, higher is better.
     """
-    padded, mask, correct, _ = _prepare(choice_logprobs, correct_choice)
-    if padded.shape[0] == 0:
+    return _correct_probability(_prepare(choice_logprobs, correct_choice))
+
+
+def _correct_probability(c: _Choices) -> np.ndarray:
+    if c.padded.shape[0] == 0:
         return np.empty(0)
-    return _softmax(padded, mask)[np.arange(padded.shape[0]), correct]
+    return c.q[np.arange(c.padded.shape[0]), c.correct]
+
+
+def choice_scores(choice_logprobs: Sequence[Sequence[float]] | np.ndarray,
+                  correct_choice: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
+    """Every multiple-choice metric of this module at once, by name, from one preparation and one
+    softmax: each equals its own function's result exactly (the same operations on the same
+    arrays), for a caller that scores them all (the audit, one model's examples at a time)."""
+    c = _prepare(choice_logprobs, correct_choice)
+    brier = _brier(c)
+    return {"multiple_choice_grade": _grade(c), "brier_score": brier, "bigbench_brier_score": brier / c.lengths,
+            "correct_choice_probability": _correct_probability(c)}

@@ -32,6 +32,8 @@ __all__ = ["MetricSpec", "register_metric", "register_metric_factory", "get_metr
            "metric_name", "METRICS"]
 
 RecordScorer = Callable[[pd.DataFrame, Mapping[str, Any]], np.ndarray]
+#: ``f(records) -> {metric: per-row scores}``: several metrics of the same rows in one pass.
+JointScorer = Callable[[pd.DataFrame], Mapping[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class MetricSpec:
             weights (BIG-bench's Brier score averages over (example, option) pairs: weight ``K_i``);
             a curve's value is then ``sum_i w_i s_i / sum_i w_i`` and its bootstrap resamples
             examples with their weights.  ``None``: the plain mean over examples.
+        joint: ``f(records) -> {metric: per-row scores}`` scoring this metric and others that share
+            its work in one pass (the multiple-choice metrics: one softmax; they share ``requires``),
+            each exactly as its ``record_scorer`` does without options (:meth:`score_jointly`; a
+            test holds them equal).
     """
 
     name: str
@@ -78,6 +84,7 @@ class MetricSpec:
     log_scale: bool = False
     default: bool = True
     weights: Callable[[pd.DataFrame], np.ndarray] | None = field(default=None, compare=False)
+    joint: JointScorer | None = field(default=None, compare=False)
 
     @property
     def sharp(self) -> bool:
@@ -100,6 +107,21 @@ class MetricSpec:
         """Per-row scores for a records DataFrame."""
         if self.record_scorer is None:
             raise TypeError(f"metric {self.name!r} has no record scorer; call it on arrays")
+        self._check_requires(records)
+        return np.asarray(self.record_scorer(records, options), dtype=float)
+
+    def score_jointly(self, records: pd.DataFrame, done: dict[Any, Mapping[str, np.ndarray]]) -> np.ndarray:
+        """:meth:`score_records` without options, through :attr:`joint` when the metric has one: its
+        pass over ``records`` is made once and kept in ``done`` for the other metrics it scores
+        (give each group of rows its own ``done``)."""
+        if self.joint is None:
+            return self.score_records(records)
+        if self.joint not in done:
+            self._check_requires(records)
+            done[self.joint] = self.joint(records)
+        return np.asarray(done[self.joint][self.name], dtype=float)
+
+    def _check_requires(self, records: pd.DataFrame) -> None:
         missing = [c for c in self.requires if c not in records.columns]
         if missing:
             raise KeyError(f"metric {self.name!r} needs record column(s) {missing}")
@@ -110,7 +132,6 @@ class MetricSpec:
                 raise ValueError(
                     f"metric {self.name!r} needs column {col!r}, which is null at row "
                     f"{records.index[i]!r} (example {records['example_id'].iat[i]!r})")
-        return np.asarray(self.record_scorer(records, options), dtype=float)
 
 
 METRICS: Registry[MetricSpec] = Registry("metric")
@@ -181,6 +202,7 @@ from emergence_lens.metrics.likelihood import target_log_likelihood, target_toke
 from emergence_lens.metrics.multiple_choice import (  # noqa: E402
     bigbench_brier_score,
     brier_score,
+    choice_scores,
     correct_choice_probability,
     multiple_choice_grade,
 )
@@ -225,6 +247,11 @@ def _mc(func: Any) -> Any:
         return func(_lists(records, "choice_logprobs"),
                     records["correct_choice"].to_numpy(dtype=np.int64), **options)
     return scorer
+
+
+def _mc_joint(records: pd.DataFrame) -> Mapping[str, np.ndarray]:
+    """The four multiple-choice metrics of ``records`` from one softmax (:func:`choice_scores`)."""
+    return choice_scores(_lists(records, "choice_logprobs"), records["correct_choice"].to_numpy(dtype=np.int64))
 
 
 def _option_counts(records: pd.DataFrame) -> np.ndarray:
@@ -281,17 +308,21 @@ for _spec in [
                higher_is_better=True, description="1[argmax_k q_k == correct]",
                partners=("brier_score", "correct_choice_probability", "bigbench_brier_score"),
                paper="Fig. 2E, 6",
-               requires=_MC, record_scorer=_mc(multiple_choice_grade), binary=True),
+               requires=_MC, record_scorer=_mc(multiple_choice_grade),
+               joint=_mc_joint, binary=True),
     MetricSpec("brier_score", brier_score, linear=False, continuous=True, higher_is_better=False,
                description="sum_k (q_k - y_k)**2, multiclass form in [0, 2]", paper="Fig. 2F, 6",
-               requires=_MC, record_scorer=_mc(brier_score)),
+               requires=_MC, record_scorer=_mc(brier_score),
+               joint=_mc_joint),
     MetricSpec("bigbench_brier_score", bigbench_brier_score, linear=False, continuous=True,
                higher_is_better=False,
                description="(1/K) sum_k (q_k - y_k)**2, BIG-bench per-option form",
-               paper="Fig. 6", requires=_MC, record_scorer=_mc(bigbench_brier_score), weights=_option_counts),
+               paper="Fig. 6", requires=_MC, record_scorer=_mc(bigbench_brier_score),
+               joint=_mc_joint, weights=_option_counts),
     MetricSpec("correct_choice_probability", correct_choice_probability, linear=True, continuous=True,
                higher_is_better=True, description="q_correct, softmax probability of the right option",
-               paper="Fig. 6", requires=_MC, record_scorer=_mc(correct_choice_probability)),
+               paper="Fig. 6", requires=_MC, record_scorer=_mc(correct_choice_probability),
+               joint=_mc_joint),
     MetricSpec("subset_accuracy", subset_accuracy, linear=False, continuous=False,
                higher_is_better=True, description="1[all L items of a group right]; E = a**L",
                partners=("per_item_accuracy",), paper="Fig. 7, 9", binary=True, requires=_GEN,
