@@ -194,3 +194,80 @@ def test_a_metric_with_options_is_scored_alone_and_a_bad_gold_option_is_reported
     assert str(alone.value) == str(together.value) and "correct_choice[4]" in str(alone.value)
     with pytest.raises(TypeError):  # options go to the metric's own scorer, which takes none
         score_examples(records, [spec], options={"brier_score": {"x": 1}})
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ids_sorted_by_arrow_equal_ids_sorted_as_python_strings(seed):
+    """A records frame's ids are Arrow text: they are sorted by Arrow (UTF-8 bytes) and kept as Arrow.
+    The same records with the ids as Python objects (sorted by numpy) score the same, id for id:
+    non-ASCII, prefixes, a NUL, several models interleaved, ids in any order."""
+    rng = np.random.default_rng(seed)
+    alphabet = ["a", "b", "B", "é", "中", "😀", "\x00", "1", "10", "2", " "]
+    n = int(rng.integers(1, 80))
+    ids = list(dict.fromkeys("".join(rng.choice(alphabet, int(rng.integers(1, 4)))) for _ in range(n)))
+    recs = simulate_records([1e6, 1e7, 1e8], [3], len(ids), seed=seed)
+    recs = recs.sort_values(["model", "example_id"], kind="stable").reset_index(drop=True)
+    recs["example_id"] = pd.array(ids * 3, dtype="str")  # each model: the same ids
+    recs = recs.iloc[rng.permutation(len(recs))].reset_index(drop=True)  # models interleaved, ids in any order
+    if seed % 3:
+        recs = recs[rng.random(len(recs)) < 0.7].reset_index(drop=True)
+    specs = metric_specs(None)
+    arrow = score_examples(recs, specs)
+    objects = score_examples(recs.assign(example_id=recs["example_id"].astype(object)), specs)
+    assert [p.key for p in arrow] == [p.key for p in objects]
+    for a, b in zip(arrow, objects, strict=True):
+        assert a.example_ids.equals(b.example_ids)
+        assert a.example_ids.to_pylist() == sorted(a.example_ids.to_pylist())
+        assert a.scores.keys() == b.scores.keys()
+        assert all(np.array_equal(a.scores[k], b.scores[k], equal_nan=True) for k in a.scores)
+
+
+def _same_pieces(a: list, b: list) -> None:
+    """Two lists of ModelScores hold the same numbers, bit for bit."""
+    assert [p.key for p in a] == [p.key for p in b]
+    for x, y in zip(a, b, strict=True):
+        assert x.example_ids.equals(y.example_ids)
+        assert (x.scale_params, x.present) == (y.scale_params, y.present)
+        assert np.array_equal([x.scale_flops, x.pretrain_loss], [y.scale_flops, y.pretrain_loss], equal_nan=True)
+        for got, want in ((x.scores, y.scores), (x.weights, y.weights), (x.obs, y.obs)):
+            assert got.keys() == want.keys()
+            assert all(np.array_equal(got[k], want[k], equal_nan=True) for k in want)
+        assert x.ingredients.keys() == y.ingredients.keys()
+        for metric, by_source in y.ingredients.items():
+            assert x.ingredients[metric].keys() == by_source.keys()
+            for source, ing in by_source.items():
+                mine = x.ingredients[metric][source]
+                assert np.array_equal(mine.values, ing.values, equal_nan=True)
+                assert (mine.lengths is None) == (ing.lengths is None)
+                assert mine.lengths is None or np.array_equal(mine.lengths, ing.lengths)
+                assert str(mine.error) == str(ing.error)
+        assert all(np.array_equal(c, d) for c, d in zip(x.choices, y.choices, strict=True))
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+@pytest.mark.parametrize("empty", [(), ("target_token_greedy",), ("choice_logprobs", "correct_choice"),
+                                   ("target", "prediction", "scale_flops", "pretrain_loss")])
+def test_scoring_an_arrow_table_equals_scoring_its_records_as_python_objects(mutant, empty):
+    """``score_table`` (what the audit scores each file with: optional columns null on every row not
+    converted, ids sorted and kept by Arrow, one model's family/task/model read from Arrow) against
+    ``score_examples`` on the same records with every text column as Python objects and every column
+    kept: the same pieces, bit for bit, on every mutant and with columns null on every row."""
+    import pyarrow as pa
+
+    from emergence_lens.example_scores import score_table
+    from emergence_lens.records import validate_records
+
+    rng = np.random.default_rng(11)
+    r = MUTANTS[mutant](_records(5), rng)
+    r = r.iloc[rng.permutation(len(r))].reset_index(drop=True)
+    for col in empty:
+        r[col] = None
+    specs = metric_specs(None)
+    table = validate_records(r)
+    for t in (table, table.filter(pa.array(r["model"].to_numpy() == r["model"].iloc[0]))):  # one model too
+        frame = t.to_pandas(types_mapper=lambda d: pd.ArrowDtype(d) if pa.types.is_list(d) else None)
+        frame = frame.astype({c: object for c in frame.columns if frame[c].dtype == "str"})
+        for c in ("correct_choice", "attempts", "passes"):
+            frame[c] = frame[c].astype("Int64")
+        _same_pieces(score_table(t, specs), merge_examples(score_examples(frame, specs)))
+        _same_pieces(score_table(t, specs, rows=37), merge_examples(score_examples(frame, specs)))

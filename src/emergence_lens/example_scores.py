@@ -107,16 +107,22 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
     if not len(records):
         return []
     # one code per (family, task, model), in order of first row
-    factorized = [pd.factorize(records[name]) for name in ("family", "task", "model")]
-    if all(len(u) == 1 and (c == 0).all() for c, u in factorized):  # one model's rows (a file's): one group
+    one = [_one_text(records[name]) for name in ("family", "task", "model")]
+    factorized = [] if all(v is not None for v in one) else [pd.factorize(records[name])
+                                                            for name in ("family", "task", "model")]
+    if not factorized or all(len(u) == 1 and (c == 0).all() for c, u in factorized):
+        # one model's rows (a file's): one group
         order, bounds = np.arange(len(records)), np.zeros(0, dtype=np.intp)
+        uniques = [tuple(one) if not factorized else tuple(u[0] for _, u in factorized)]
     else:
         combined = combine_codes(((c, len(u) + 1) for c, u in factorized), len(records))
         codes = pd.factorize(combined)[0]
         order = np.argsort(codes, kind="stable")
         bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    starts = order[np.r_[0, bounds]] if len(order) else order
-    uniques = list(zip(*(records[name].iloc[starts].to_numpy() for name in ("family", "task", "model")), strict=True))
+        starts = order[np.r_[0, bounds]]
+        uniques = list(zip(*(records[name].iloc[starts].to_numpy() for name in ("family", "task", "model")),
+                           strict=True))
+    text_ids = _arrow_text(records["example_id"])
     needed = dict.fromkeys(["model", "example_id", *(c for s in specs for c in s.requires),
                             *(c for s in specs for src in SOURCES.get(s.name.split("[", 1)[0], ())
                               for c in SOURCE_COLUMNS[src])])
@@ -124,16 +130,25 @@ def score_examples(records: pd.DataFrame, specs: Sequence[MetricSpec],
     sharp = [s for s in specs if s.sharp and s.name.split("[", 1)[0] in SOURCES]
     out = []
     for (family, task, model), rows in zip(uniques, np.split(order, bounds), strict=True):
-        ids = records["example_id"].to_numpy()[rows]
-        by_id = np.argsort(ids.astype(str) if ids.dtype != object else ids, kind="stable")
-        rows = rows[by_id]
+        if text_ids is not None:  # Arrow text (a records frame's): sorted by Arrow, no Python string per id
+            ids = text_ids.take(rows) if len(rows) != len(records) else text_ids
+            by_id = pc.sort_indices(ids).to_numpy()  # stable; UTF-8 byte order is code point order
+            rows = rows[by_id]
+            example_ids = ids.take(by_id).cast(pa.string())
+        else:
+            ids = records["example_id"].to_numpy()[rows]
+            by_id = np.argsort(ids.astype(str) if ids.dtype != object else ids, kind="stable")
+            rows = rows[by_id]
+            example_ids = None
         group = records[used].iloc[rows]
+        if example_ids is None:
+            example_ids = pa.array(group["example_id"].astype(str).to_numpy(dtype=object), pa.string())
         piece = ModelScores(
             str(family), str(task), str(model),
             scale_params=_first_valid(records["scale_params"].to_numpy(dtype=float)[rows]),
             scale_flops=_first_valid(_column(records, "scale_flops", rows)),
             pretrain_loss=_first_valid(_column(records, "pretrain_loss", rows)),
-            example_ids=pa.array(group["example_id"].astype(str).to_numpy(dtype=object), pa.string()))
+            example_ids=example_ids)
         notna: dict[str, np.ndarray] = {}  # each column's non-null rows, read once for every metric
         joint: dict[Any, Any] = {}  # the passes metrics share (one softmax for the multiple-choice ones)
         for spec in specs:
@@ -173,8 +188,35 @@ def score_table(table: pa.Table, specs: Sequence[MetricSpec], rows: int = SLICE_
     slices' scores merge into what scoring the whole would give (:func:`merge_examples`)."""
     pieces: list[ModelScores] = []
     for start in range(0, table.num_rows, rows):
-        pieces += score_examples(records_to_pandas(table.slice(start, rows)), specs)
+        part = table.slice(start, rows)
+        # an optional column null on every row scores as one that is absent (no metric reads it):
+        # not converted, not copied with the rows
+        empty = [c for c in part.column_names if c not in REQUIRED_COLUMNS and part.column(c).null_count == len(part)]
+        pieces += score_examples(records_to_pandas(part.drop_columns(empty) if len(part) else part), specs)
     return merge_examples(pieces)
+
+
+def _one_text(values: pd.Series) -> str | None:
+    """The one value of an Arrow-backed text column whose rows all hold it (each compared with the
+    first in one vectorised pass, no Python string per row); ``None`` otherwise (then factorized)."""
+    text = _arrow_text(values)
+    if text is None or not len(text):
+        return None
+    first = text[0]
+    return first.as_py() if pc.all(pc.equal(text, first)).as_py() else None
+
+
+def _arrow_text(values: pd.Series) -> pa.Array | None:
+    """An Arrow-backed text column without nulls (a records frame's) as one Arrow array (string or
+    large string), or ``None`` for any other column (read as Python objects, as before)."""
+    dtype = values.dtype
+    text = (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or (
+        isinstance(dtype, pd.ArrowDtype) and (pa.types.is_string(dtype.pyarrow_dtype)
+                                              or pa.types.is_large_string(dtype.pyarrow_dtype)))
+    if not text or values.hasnans:
+        return None
+    arr = pa.array(values.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _column(records: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
