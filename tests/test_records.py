@@ -195,3 +195,26 @@ def test_jsonl_reading_and_bad_line(tmp_path, records_df):
 def test_records_from_rows():
     df = records_from_rows(make_records(2, 2).to_dict(orient="records"))
     assert len(df) == 4
+
+
+def test_codes_of_a_one_value_column_are_its_dictionarys():
+    """A text column of one value on every row (a file's family, model, task) is coded without a
+    dictionary: the same codes and count as dictionary encoding gives, chunked or not."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from emergence_lens.records.io import _codes
+
+    def by_dictionary(col):
+        enc = pc.dictionary_encode(col)
+        chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
+        size = len(chunks[0].dictionary)
+        codes = [np.where(c.indices.is_null().to_numpy(zero_copy_only=False), size,
+                          c.indices.fill_null(0).to_numpy()).astype(np.int64) for c in chunks]
+        return np.concatenate(codes), size + 1
+
+    for col in (pa.chunked_array([["a", "a"], [], ["a"]]), pa.array(["é"] * 5), pa.array(["x"] * 3, pa.large_string()),
+                pa.array(["x", "y", "x"]), pa.array(["x", None, "x"]), pa.array(["", ""]), pa.array(["a", "a\x00"])):
+        got, want = _codes(col), by_dictionary(col)
+        assert np.array_equal(got[0], want[0]) and got[1] == want[1], col

@@ -132,7 +132,12 @@ def _check_greedy_lengths(greedy: pa.Array, logprobs: pa.Array, source: str) -> 
 
 def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
     """Integer codes of a column's distinct values (null gets one more code) and how many there are;
-    a chunked column is encoded against one dictionary without being copied into one chunk."""
+    a chunked column is encoded against one dictionary without being copied into one chunk.  A text
+    column of one value on every row (a file's family, model and task) is code 0 throughout, as its
+    dictionary would give, found in one vectorised comparison with its first value."""
+    if (len(col) and not col.null_count and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type))
+            and pc.all(pc.equal(col, col[0])).as_py()):
+        return np.zeros(len(col), dtype=np.int64), 2
     enc = pc.dictionary_encode(col)
     chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
     if not chunks:

@@ -406,7 +406,7 @@ def _generation_predictions(filtered_resps: Any) -> Any:
         return None
     raw = pc.list_flatten(fr)
     if raw.null_count or not (pc.all(pc.starts_with(raw, '"')).as_py() and pc.all(pc.ends_with(raw, '"')).as_py()
-                              and pc.all(pc.greater_equal(pc.utf8_length(raw), 2)).as_py()):
+                              and pc.all(pc.greater_equal(pc.binary_length(raw), 2)).as_py()):
         return None
     text = pc.utf8_slice_codeunits(raw, 1, -1)
     escaped = pc.match_substring(raw, "\\")
@@ -431,7 +431,7 @@ def _json_strings(raw: Any) -> Any:
 
     raw = raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw
     if len(raw) and not (pc.all(pc.starts_with(raw, '"')).as_py() and pc.all(pc.ends_with(raw, '"')).as_py()
-                         and pc.all(pc.greater_equal(pc.utf8_length(raw), 2)).as_py()
+                         and pc.all(pc.greater_equal(pc.binary_length(raw), 2)).as_py()  # not the lone '"'
                          and not pc.any(pc.match_substring(raw, "\\")).as_py()):
         return None
     return pc.utf8_slice_codeunits(raw, 1, -1)
