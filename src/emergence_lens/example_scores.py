@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from emergence_lens.codes import combine_codes
+from emergence_lens.codes import combine_codes, one_value
 from emergence_lens.emergence.transforms import SOURCE_COLUMNS, SOURCES, Ingredient, ingredients
 from emergence_lens.metrics import MetricSpec
 from emergence_lens.metrics.ragged import list_lengths
@@ -197,13 +197,10 @@ def score_table(table: pa.Table, specs: Sequence[MetricSpec], rows: int = SLICE_
 
 
 def _one_text(values: pd.Series) -> str | None:
-    """The one value of an Arrow-backed text column whose rows all hold it (each compared with the
-    first in one vectorised pass, no Python string per row); ``None`` otherwise (then factorized)."""
+    """The one value of an Arrow-backed text column whose rows all hold it (:func:`one_value`);
+    ``None`` otherwise (then factorized)."""
     text = _arrow_text(values)
-    if text is None or not len(text):
-        return None
-    first = text[0]
-    return first.as_py() if pc.all(pc.equal(text, first)).as_py() else None
+    return None if text is None else one_value(text)
 
 
 def _arrow_text(values: pd.Series) -> pa.Array | None:

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from emergence_lens._io import atomic_path, iter_jsonl
-from emergence_lens.codes import combine_codes
+from emergence_lens.codes import combine_codes, one_value
 from emergence_lens.records.schema import KEY_COLUMNS, LIST_COLUMNS, RECORD_SCHEMA, REQUIRED_COLUMNS
 
 __all__ = [
@@ -135,8 +135,7 @@ def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
     a chunked column is encoded against one dictionary without being copied into one chunk.  A text
     column of one value on every row (a file's family, model and task) is code 0 throughout, as its
     dictionary would give, found in one vectorised comparison with its first value."""
-    if (len(col) and not col.null_count and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type))
-            and pc.all(pc.equal(col, col[0])).as_py()):
+    if one_value(col) is not None:
         return np.zeros(len(col), dtype=np.int64), 2
     enc = pc.dictionary_encode(col)
     chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
