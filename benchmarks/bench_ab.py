@@ -48,9 +48,11 @@ def checkout(rev: str, dest: Path) -> Path:
 def audit_seconds(src: Path, folder: Path, out: Path) -> float:
     if out.exists():
         shutil.rmtree(out)
-    code = ("import sys; from emergence_lens.cli import main; "
+    # the console script (``emergence-lens``) where the revision has one apart from ``main``: the command
+    # as a user runs it, its exit included
+    code = ("import sys; import emergence_lens.cli as cli; "
             "sys.argv = ['emergence-lens', 'audit', sys.argv[1], '--out', sys.argv[2], '--engine', 'local']\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code")
+            "try:\n    getattr(cli, 'console', cli.main)()\nexcept SystemExit as e:\n    assert not e.code, e.code")
     env = {"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, str(folder), str(out)], check=True, env=env, capture_output=True)

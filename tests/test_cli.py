@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -280,3 +281,67 @@ def test_version_and_python_dash_m():
     assert res.exit_code == 0 and res.output.strip() == __version__
     out = subprocess.run([sys.executable, "-m", "emergence_lens", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == __version__
+
+
+LEAVE = r"""
+import atexit, sys, threading, time
+from emergence_lens.cli.main import console, leave
+atexit.register(lambda: print("handler ran", file=sys.stderr, flush=True))
+what = sys.argv[1]
+if what == "console":
+    sys.argv = ["emergence-lens", *sys.argv[2:]]
+    console()
+elif what == "thread":  # a thread still running: the normal exit, which waits for it
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread done", flush=True))).start()
+    leave(3)
+else:
+    print("buffered", end="")  # no newline: left in the buffer until the flush
+    leave(eval(what))
+"""
+
+
+@pytest.mark.parametrize("args, status, stdout, stderr", [
+    (["console", "--version"], 0, "0.1.0", ""),
+    (["console", "--no-such-option"], 2, "", "No such option"),
+    (["console", "theory", "--lengths", "0", "--out", "{tmp}"], 2, "", "target length"),
+    (["None"], 0, "buffered", ""),
+    (["0"], 0, "buffered", ""),
+    (["7"], 7, "buffered", ""),
+    (["-1"], 255, "buffered", ""),
+    (["256"], 0, "buffered", ""),
+    (["True"], 1, "buffered", ""),
+    (["'went wrong'"], 1, "buffered", "went wrong"),
+    (["thread"], 3, "thread done", ""),
+])
+def test_the_console_script_ends_as_sys_exit_would(tmp_path, args, status, stdout, stderr):
+    """The console script ends the process without the interpreter's teardown (``leave``), and nothing of a normal
+    exit that anyone can see is lost: the exit handlers run, buffered output is flushed, the status and
+    a message are what ``sys.exit`` gives."""
+    from emergence_lens import __version__
+
+    script = tmp_path / "leave.py"
+    script.write_text(LEAVE)
+    out = subprocess.run([sys.executable, str(script), *(a.replace("{tmp}", str(tmp_path)) for a in args)],
+                         capture_output=True, text=True, timeout=120, env=_buffered_env())
+    assert out.returncode == status, out.stderr
+    assert out.stdout.strip() == stdout.replace("0.1.0", __version__) or (stdout and stdout in out.stdout)
+    assert stderr in out.stderr
+    assert out.stderr.rstrip().endswith("handler ran")  # the handlers ran, after everything else
+
+
+def test_the_console_script_reports_a_closed_stdout_as_python_does():
+    """Output that cannot be flushed at the end (its reader went away) gives status 120, as Python's own
+    exit does."""
+    code = ("print('x' * 10, end='')\nimport time\ntime.sleep(0.5)\n"
+            "from emergence_lens.cli.main import leave\nleave(0)\n")
+    for script in (code, code.replace("leave(0)", "")):  # ours, then Python's own exit
+        p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=_buffered_env())
+        p.stdout.close()  # before the child's exit flushes its buffered output
+        p.stderr.read()
+        assert p.wait(timeout=120) == 120
+
+
+def _buffered_env() -> dict[str, str]:
+    """This environment with Python's standard streams buffered (as they are for a user's pipe)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}

@@ -298,3 +298,23 @@ def test_pretrain_loss_must_be_one_value_per_model():
         bad.loc[1, "pretrain_loss"] = second
         with pytest.raises(RecordsError, match="more than one pretrain_loss"):
             validate_records(bad)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_verdicts_on_threads_equal_the_serial_ones(seed):
+    """The bootstraps of a (family, task) run on threads (the finish of a partition read in runs) give
+    the very verdicts, predictions and explanations of one thread: each is seeded by its own key and
+    the rows are written in one order.  Two tasks, sharp metrics with partners, models that share
+    their examples and (seed 2) models that do not."""
+    recs = simulate_records(SCALES[:6], (1, 3), 60, seed=seed, example_sigma=0.5 * seed)
+    if seed == 2:  # each model answers its own subset of the examples: not paired
+        recs = recs[np.random.default_rng(7).random(len(recs)) > 0.2]
+    serial = _verdicts(recs, n_boot=200)
+    for threads in (2, 5):
+        got = _verdicts(recs, n_boot=200, threads=threads)
+        pd.testing.assert_frame_equal(got.verdicts, serial.verdicts, check_exact=True)
+        pd.testing.assert_frame_equal(got.predictions, serial.predictions, check_exact=True)
+        assert list(got.explanations) == list(serial.explanations)
+        for key, ex in serial.explanations.items():
+            np.testing.assert_array_equal(got.explanations[key].predicted_low, ex.predicted_low)
+    assert serial.verdicts["paired_diff"].notna().sum() >= 8 and len(serial.explanations) >= 4

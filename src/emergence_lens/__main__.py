@@ -1,5 +1,5 @@
 """``python -m emergence_lens`` is the command-line interface."""
 
-from emergence_lens.cli import main
+from emergence_lens.cli import console
 
-main()
+console()

@@ -87,7 +87,7 @@ def score_records(records: pd.DataFrame, metrics: Iterable[str] | None = None, *
 
 def score_examples_of(pieces: Sequence[ModelScores], specs: Sequence[MetricSpec], *, n_boot: int = 1000,
                       confidence: float = 0.95, seed: int = 0, threshold: float = DEFAULT_THRESHOLD,
-                      x_axis: str = "params", chance: Mapping[str, float] | None = None) -> Scored:
+                      x_axis: str = "params", chance: Mapping[str, float] | None = None, threads: int = 1) -> Scored:
     """:func:`score_records` (without a backtest) from the records' per-example scores
     (:func:`~emergence_lens.example_scores.score_examples`, one part per file say): what the
     partitioned audit scores, each file's rows freed once they are scored."""
@@ -95,7 +95,7 @@ def score_examples_of(pieces: Sequence[ModelScores], specs: Sequence[MetricSpec]
     release_memory()  # the bootstrap's temporaries, back to the system: the verdicts' would come on top of them
     em = emergence_table(curves.table, curves.replicates, confidence=confidence, x=x_column(x_axis))
     vr = verdict_table(curves, em, x_axis=x_axis, chance=chance, threshold=threshold, n_boot=n_boot,
-                       confidence=confidence, seed=seed)
+                       confidence=confidence, seed=seed, threads=threads)
     return Scored(curves, em, vr)
 
 
@@ -146,11 +146,12 @@ def rescore(records: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, thresho
 
 def rescore_examples(pieces: Sequence[ModelScores], specs: Sequence[MetricSpec], *, n_boot: int = 1000,
                      seed: int = 0, threshold: float = DEFAULT_THRESHOLD, x_axis: str = "params",
-                     chance: Mapping[str, float] | None = None, confidence: float = 0.95) -> Rescored:
+                     chance: Mapping[str, float] | None = None, confidence: float = 0.95,
+                     threads: int = 1) -> Rescored:
     """:func:`rescore` from the records' per-example scores (one part per file: the partitioned
-    audit keeps these, not the rows)."""
+    audit keeps these, not the rows); ``threads``: as :func:`~emergence_lens.emergence.verdict_table`'s."""
     scored = score_examples_of(pieces, specs, n_boot=n_boot, confidence=confidence, seed=seed, threshold=threshold,
-                               x_axis=x_axis, chance=chance)
+                               x_axis=x_axis, chance=chance, threads=threads)
     rc, em, vr = scored.curves, scored.emergence, scored.verdicts
     v = vr.verdicts
     first = v.drop_duplicates(["family", "task", "metric"], keep="first").set_index(["family", "task", "metric"])

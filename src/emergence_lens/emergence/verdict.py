@@ -49,7 +49,8 @@ can conclude ``beyond the metric``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -65,7 +66,7 @@ from emergence_lens.emergence.paired import PairedSharpness, paired_sharpness
 from emergence_lens.emergence.resolution import measurable_ability
 from emergence_lens.emergence.transforms import Transform, transform_from
 from emergence_lens.emergence.xaxis import x_column, x_position
-from emergence_lens.metrics import METRICS
+from emergence_lens.metrics import METRICS, MetricSpec
 
 __all__ = ["VERDICT_COLUMNS", "PREDICTION_COLUMNS", "VerdictResult", "verdict_table", "VERDICTS",
            "PARAMETRIC_TOLERANCE", "CurveTests", "curve_tests", "decide", "verdict_tally"]
@@ -234,7 +235,7 @@ def _explanation_cols(ex: Explanation | None) -> dict[str, object]:
 
 def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "params",
                   chance: Mapping[str, float] | None = None, threshold: float = DEFAULT_THRESHOLD,
-                  n_boot: int = 1000, confidence: float = 0.95, seed: int = 0) -> VerdictResult:
+                  n_boot: int = 1000, confidence: float = 0.95, seed: int = 0, threads: int = 1) -> VerdictResult:
     """Verdicts for every curve and (sharp metric, partner) pair; predictions per model.
 
     Args:
@@ -244,6 +245,7 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
         emergence: :func:`~emergence_lens.emergence.emergence_table` of ``curves`` on ``x_axis``.
         x_axis: ``params``, ``flops`` or ``loss``.
         chance: per-task chance overrides.
+        threads: threads the bootstraps of a (family, task) run on (the same result on any number).
 
     Returns:
         :class:`VerdictResult` with :data:`VERDICT_COLUMNS` and :data:`PREDICTION_COLUMNS` tables.
@@ -289,12 +291,13 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
             info[metric] = {"em": score_row, "score": score, "state": state, "reason": reason, "chance": lvl,
                             "emerges_at": em_at, "wei": wei, "n_scales": n_scales, "g": points}
 
+        # the bootstraps of this group (each explanation, each paired difference) are planned, run
+        # (on ``threads`` threads: each is seeded by its own key, so the order they run in changes
+        # nothing), then the rows are written in the order of the metrics and their partners
+        jobs: dict[tuple[str, ...], tuple[Callable[..., object], tuple]] = {}
+        planned: list[tuple[str, dict, MetricSpec | None, list[str]]] = []
         for metric, curve in info.items():
             spec = METRICS.get(metric) or (METRICS.get(metric.split("[", 1)[0]) if "[" in metric else None)
-            score_row = curve["em"]
-            sharp_txt = format_ci(score_row.sharpness, score_row.ci_low / max(curve["n_scales"] - 1, 1),
-                             score_row.ci_high / max(curve["n_scales"] - 1, 1)) if score_row is not None else "n/a"
-            explanation: Explanation | None = None
             transform = None
             scored = curve["state"] != "not scored"
             if spec is not None and spec.sharp and group_examples and axis_ok and scored:
@@ -303,16 +306,39 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
                 own = [group_examples[m] for m in models]  # each model's examples, in id order
                 if paired_models is None:  # the same examples for every model
                     paired_models = all(e.example_ids.equals(own[0].example_ids) for e in own[1:])
-                designs = _designs(transform, metric, own, joined=paired_models)
                 key = (family, task, metric)
                 xs = curve["g"][xcol].to_numpy(dtype=float)
-                explanation = explain_curve(xs, designs, transform, n_boot=max(n_boot, 200), confidence=confidence,
-                                            seed=curve_seed(seed, ("explain", *key)), paired=paired_models,
-                                            tolerance=PARAMETRIC_TOLERANCE if transform.parametric else 0.0)
-                explanations[key] = explanation
-                preds += _band_rows(explanation, family, task, metric, models)
-
+                jobs[("explain", metric)] = (_explain, (
+                    xs, transform, metric, own, paired_models,
+                    dict(n_boot=max(n_boot, 200), confidence=confidence, seed=curve_seed(seed, ("explain", *key)),
+                         paired=paired_models, tolerance=PARAMETRIC_TOLERANCE if transform.parametric else 0.0)))
             partners = [p for p in (spec.partners if spec is not None and spec.sharp else ()) if p in info]
+            planned.append((metric, curve, spec, partners))
+            for partner in partners:
+                pstate = info[partner]["state"]
+                ka, kb = (family, task, metric), (family, task, partner)
+                if (axis_ok and ka in curves.scores and kb in curves.scores and curve["n_scales"] >= 3
+                        and "not scored" not in (curve["state"], pstate)):
+                    # curve scores are in scale_params order: reorder to the axis order
+                    sa = [curves.scores[ka][i] for i in order]
+                    sb = [curves.scores[kb][i] for i in order]
+                    pspec = METRICS.get(partner)
+                    jobs[("paired", metric, partner)] = (paired_sharpness, (sa, sb, dict(
+                        metric_higher_is_better=spec.higher_is_better,
+                        partner_higher_is_better=pspec.higher_is_better if pspec else True,
+                        metric_log_scale=spec.log_scale, partner_log_scale=bool(pspec and pspec.log_scale),
+                        n_boot=max(n_boot, 200), confidence=confidence, seed=curve_seed(seed, ("paired", *ka, partner)),
+                        paired_models=bool(group_curves["paired"].iloc[0]) if "paired" in group_curves else False)))
+        done = _run_jobs(jobs, threads)
+
+        for metric, curve, spec, partners in planned:
+            score_row = curve["em"]
+            sharp_txt = format_ci(score_row.sharpness, score_row.ci_low / max(curve["n_scales"] - 1, 1),
+                             score_row.ci_high / max(curve["n_scales"] - 1, 1)) if score_row is not None else "n/a"
+            explanation: Explanation | None = done.get(("explain", metric))
+            if explanation is not None:
+                explanations[(family, task, metric)] = explanation
+                preds += _band_rows(explanation, family, task, metric, models)
             explained = None if explanation is None else explanation.explained
             base = {"family": family, "task": task, "metric": metric, "x_axis": x_axis, "n_scales": curve["n_scales"],
                     "metric_score": curve["score"],
@@ -328,20 +354,8 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
                     partner_info = info[partner]
                     pstate = partner_info["state"]
                     partner_cols.update(partner=partner, partner_score=partner_info["score"], partner_state=pstate)
-                    ka, kb = (family, task, metric), (family, task, partner)
-                    if (axis_ok and ka in curves.scores and kb in curves.scores and curve["n_scales"] >= 3
-                            and "not scored" not in (curve["state"], pstate)):
-                        # curve scores are in scale_params order: reorder to the axis order
-                        sa = [curves.scores[ka][i] for i in order]
-                        sb = [curves.scores[kb][i] for i in order]
-                        pspec = METRICS.get(partner)
-                        paired = paired_sharpness(
-                            sa, sb, metric_higher_is_better=spec.higher_is_better,
-                            partner_higher_is_better=pspec.higher_is_better if pspec else True,
-                            metric_log_scale=spec.log_scale, partner_log_scale=bool(pspec and pspec.log_scale),
-                            n_boot=max(n_boot, 200), confidence=confidence,
-                            seed=curve_seed(seed, ("paired", *ka, partner)),
-                            paired_models=bool(group_curves["paired"].iloc[0]) if "paired" in group_curves else False)
+                    paired = done.get(("paired", metric, partner))
+                    if paired is not None:
                         partner_cols.update(paired_diff=paired.diff, paired_diff_low=paired.diff_low,
                                             paired_diff_high=paired.diff_high)
                 verdict = decide(curve["state"], pstate, curve["wei"], paired, explained,
@@ -356,6 +370,25 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
     verdicts = verdict_frame(rows)
     predictions = pd.DataFrame(preds, columns=PREDICTION_COLUMNS)
     return VerdictResult(verdicts, predictions, explanations)
+
+
+def _explain(xs: np.ndarray, transform: Transform, metric: str, own: Sequence, joined: bool,
+             **options: object) -> Explanation:
+    """:func:`explain_curve` of one sharp metric's curve, its models' designs made here."""
+    return explain_curve(xs, _designs(transform, metric, own, joined=joined), transform, **options)
+
+
+def _run_jobs(jobs: Mapping[tuple[str, ...], tuple[Callable[..., object], tuple]], threads: int) -> dict:
+    """Each job's result by its key: ``fn(*args[:-1], **args[-1])``, on ``threads`` threads when there
+    are more than one (NumPy's kernels release the GIL) and more than one job."""
+    def run(job: tuple[Callable[..., object], tuple]) -> object:
+        fn, args = job
+        return fn(*args[:-1], **args[-1])
+
+    if threads <= 1 or len(jobs) <= 1:
+        return {key: run(job) for key, job in jobs.items()}
+    with ThreadPoolExecutor(max_workers=min(threads, len(jobs))) as pool:
+        return dict(zip(jobs, pool.map(run, jobs.values()), strict=True))
 
 
 def _n_choices(models: Sequence) -> np.ndarray | None:

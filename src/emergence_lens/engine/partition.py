@@ -166,10 +166,12 @@ def read_files(jobs: Sequence[SampleJob], options: AuditOptions,
     return out
 
 
-def finish_partition(key: tuple[str, str], files: Sequence[FileScores], options: AuditOptions) -> PartitionResult:
+def finish_partition(key: tuple[str, str], files: Sequence[FileScores], options: AuditOptions,
+                     threads: int = 1) -> PartitionResult:
     """A partition's result from its files read and scored (:func:`read_files`, in the partition's
     file order, read in one piece or several): the checks across files, then the curves, emergence
-    scores and verdicts of the examples of the files that pass them."""
+    scores and verdicts of the examples of the files that pass them (the verdicts' bootstraps on
+    ``threads`` threads: the same result on any number)."""
     specs = options.specs()
     kept = [(f.outcome.path, f.keys) for f in files if f.keys is not None]
     across = IssueLog()
@@ -186,7 +188,7 @@ def finish_partition(key: tuple[str, str], files: Sequence[FileScores], options:
     if pieces and specs is not None:
         rescored = rescore_examples(pieces, specs, n_boot=options.n_boot, seed=options.seed,
                                     threshold=options.threshold, x_axis=options.x_axis, chance=options.chance_map,
-                                    confidence=options.confidence)
+                                    confidence=options.confidence, threads=threads)
     return PartitionResult(key, outcomes, list(across), rescored)
 
 

@@ -208,12 +208,12 @@ def run_audit_partitions(parts: Sequence[Partition], options: AuditOptions, *, e
                     raise PartitionFailed(parts[i], exc) from exc
                 done(i, r)
         else:
-            _run_processes(parts, runs, options, done, session.executor)
+            _run_processes(parts, runs, options, done, session.executor, session.workers)
     return [results[i] for i in range(len(parts))]
 
 
 def _run_processes(parts: Sequence[Partition], runs: dict[int, list[list]], options: AuditOptions,
-                   done: Callable[[int, PartitionResult], None], pool: cf.Executor) -> None:
+                   done: Callable[[int, PartitionResult], None], pool: cf.Executor, workers: int = 1) -> None:
     # largest first (task_order); a partition read in several runs is finished here once they are
     # all back (its examples' scores: a few dozen bytes a row)
     failure: PartitionFailed | None = None
@@ -250,7 +250,8 @@ def _run_processes(parts: Sequence[Partition], runs: dict[int, list[list]], opti
                 pending[i][r] = got
                 if all(run is not None for run in pending[i]):
                     try:
-                        result = finish_runs(parts[i].key, pending.pop(i), options)
+                        # the workers may be idle by now: the finish's bootstraps on as many threads
+                        result = finish_runs(parts[i].key, pending.pop(i), options, workers)
                     except Exception as exc:  # noqa: BLE001 - named, then raised
                         failure = failure or PartitionFailed(parts[i], exc)
                         continue
@@ -329,7 +330,8 @@ def _run_dask(parts: Sequence[Partition], runs: dict[int, list[list]], options: 
         raise failure
 
 
-def finish_runs(key: tuple[str, str], runs: Sequence[Sequence[FileScores]], options: AuditOptions) -> PartitionResult:
+def finish_runs(key: tuple[str, str], runs: Sequence[Sequence[FileScores]], options: AuditOptions,
+                threads: int = 1) -> PartitionResult:
     """:func:`~emergence_lens.engine.partition.finish_partition` of a partition read in runs, given
-    its runs' results in order (in the audit process, or as a Dask task)."""
-    return finish_partition(key, [f for run in runs for f in run], options)
+    its runs' results in order (in the audit process, on ``threads`` threads, or as a Dask task)."""
+    return finish_partition(key, [f for run in runs for f in run], options, threads)
