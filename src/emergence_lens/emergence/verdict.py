@@ -52,6 +52,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -294,7 +295,7 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
         # the bootstraps of this group (each explanation, each paired difference) are planned, run
         # (on ``threads`` threads: each is seeded by its own key, so the order they run in changes
         # nothing), then the rows are written in the order of the metrics and their partners
-        jobs: dict[tuple[str, ...], tuple[Callable[..., object], tuple]] = {}
+        jobs: dict[tuple[str, ...], Callable[[], object]] = {}
         planned: list[tuple[str, dict, MetricSpec | None, list[str]]] = []
         for metric, curve in info.items():
             spec = METRICS.get(metric) or (METRICS.get(metric.split("[", 1)[0]) if "[" in metric else None)
@@ -308,10 +309,10 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
                     paired_models = all(e.example_ids.equals(own[0].example_ids) for e in own[1:])
                 key = (family, task, metric)
                 xs = curve["g"][xcol].to_numpy(dtype=float)
-                jobs[("explain", metric)] = (_explain, (
-                    xs, transform, metric, own, paired_models,
-                    dict(n_boot=max(n_boot, 200), confidence=confidence, seed=curve_seed(seed, ("explain", *key)),
-                         paired=paired_models, tolerance=PARAMETRIC_TOLERANCE if transform.parametric else 0.0)))
+                jobs[("explain", metric)] = partial(
+                    _explain, xs, transform, metric, own, paired_models, n_boot=max(n_boot, 200),
+                    confidence=confidence, seed=curve_seed(seed, ("explain", *key)), paired=paired_models,
+                    tolerance=PARAMETRIC_TOLERANCE if transform.parametric else 0.0)
             partners = [p for p in (spec.partners if spec is not None and spec.sharp else ()) if p in info]
             planned.append((metric, curve, spec, partners))
             for partner in partners:
@@ -323,12 +324,12 @@ def verdict_table(curves: CurveData, emergence: pd.DataFrame, *, x_axis: str = "
                     sa = [curves.scores[ka][i] for i in order]
                     sb = [curves.scores[kb][i] for i in order]
                     pspec = METRICS.get(partner)
-                    jobs[("paired", metric, partner)] = (paired_sharpness, (sa, sb, dict(
-                        metric_higher_is_better=spec.higher_is_better,
+                    jobs[("paired", metric, partner)] = partial(
+                        paired_sharpness, sa, sb, metric_higher_is_better=spec.higher_is_better,
                         partner_higher_is_better=pspec.higher_is_better if pspec else True,
                         metric_log_scale=spec.log_scale, partner_log_scale=bool(pspec and pspec.log_scale),
                         n_boot=max(n_boot, 200), confidence=confidence, seed=curve_seed(seed, ("paired", *ka, partner)),
-                        paired_models=bool(group_curves["paired"].iloc[0]) if "paired" in group_curves else False)))
+                        paired_models=bool(group_curves["paired"].iloc[0]) if "paired" in group_curves else False)
         done = _run_jobs(jobs, threads)
 
         for metric, curve, spec, partners in planned:
@@ -378,17 +379,13 @@ def _explain(xs: np.ndarray, transform: Transform, metric: str, own: Sequence, j
     return explain_curve(xs, _designs(transform, metric, own, joined=joined), transform, **options)
 
 
-def _run_jobs(jobs: Mapping[tuple[str, ...], tuple[Callable[..., object], tuple]], threads: int) -> dict:
-    """Each job's result by its key: ``fn(*args[:-1], **args[-1])``, on ``threads`` threads when there
-    are more than one (NumPy's kernels release the GIL) and more than one job."""
-    def run(job: tuple[Callable[..., object], tuple]) -> object:
-        fn, args = job
-        return fn(*args[:-1], **args[-1])
-
+def _run_jobs(jobs: Mapping[tuple[str, ...], Callable[[], object]], threads: int) -> dict:
+    """Each job's result by its key, on ``threads`` threads when there are more than one (NumPy's
+    kernels release the GIL) and more than one job."""
     if threads <= 1 or len(jobs) <= 1:
-        return {key: run(job) for key, job in jobs.items()}
+        return {key: job() for key, job in jobs.items()}
     with ThreadPoolExecutor(max_workers=min(threads, len(jobs))) as pool:
-        return dict(zip(jobs, pool.map(run, jobs.values()), strict=True))
+        return dict(zip(jobs, pool.map(lambda job: job(), jobs.values()), strict=True))
 
 
 def _n_choices(models: Sequence) -> np.ndarray | None:
